@@ -1,0 +1,1 @@
+//! Kubernetes custom resource types of the MONO operator (in progress).

@@ -1,0 +1,8 @@
+//! MONO instance: one cooperative's private node next to the COOPOS chain.
+//!
+//! The crate is a library first; `src/main.rs` only parses the command line and calls into it,
+//! so tests and benches reach every part through the same public items.
+//! See `docs/architecture.md` for the map of modules and the invariants between them.
+
+pub mod antelope;
+pub mod cli;

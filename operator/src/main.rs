@@ -1,0 +1,3 @@
+//! `mono-operator`: the hosting control plane (in progress).
+
+fn main() {}
