@@ -93,7 +93,11 @@ mod tests {
         encode_varuint32(value, &mut out);
         assert_eq!(hex::encode(&out), hex, "encoding {value}");
         let bytes = hex::decode(hex).expect("test hex");
-        assert_eq!(decode_varuint32(&bytes), Ok((value, bytes.len())), "decoding {hex}");
+        assert_eq!(
+            decode_varuint32(&bytes),
+            Ok((value, bytes.len())),
+            "decoding {hex}"
+        );
     }
 
     fn check_signed(value: i32, hex: &str) {
@@ -101,7 +105,11 @@ mod tests {
         encode_varint32(value, &mut out);
         assert_eq!(hex::encode(&out), hex, "encoding {value}");
         let bytes = hex::decode(hex).expect("test hex");
-        assert_eq!(decode_varint32(&bytes), Ok((value, bytes.len())), "decoding {hex}");
+        assert_eq!(
+            decode_varint32(&bytes),
+            Ok((value, bytes.len())),
+            "decoding {hex}"
+        );
     }
 
     fn check_error(hex: &str, expected: Error) {
