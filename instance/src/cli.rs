@@ -1,4 +1,116 @@
 //! The `mono` command line: argument types and one handler per subcommand.
 //!
-//! Handlers print machine-readable output (JSON on stdout) and return `anyhow` errors; `main.rs`
-//! maps error classes to exit codes.
+//! Handlers print machine-readable output (JSON on stdout) and return `anyhow` errors.
+//! An error caused by what the caller passed (a malformed key, a missing file, JSON that does not
+//! fit the ABI) is wrapped in [`BadInput`] so `main` can exit with code 2; anything else is a
+//! runtime failure.
+
+mod key;
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::io::Read;
+use std::path::Path;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+/// Exit code of a command whose answer is "no" (for example `key verify` on a bad signature).
+pub const EXIT_NEGATIVE: u8 = 1;
+/// Exit code of a command given bad input.
+pub const EXIT_BAD_INPUT: u8 = 2;
+/// Exit code of a command that failed while running (database, network, disk).
+pub const EXIT_RUNTIME: u8 = 3;
+
+/// MONO: one cooperative's private node next to the COOPOS chain.
+#[derive(Debug, Parser)]
+#[command(name = "mono", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands of `mono`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate K1 keys, derive public keys, sign, verify and recover.
+    #[command(subcommand)]
+    Key(key::KeyCommand),
+}
+
+/// What a finished command asks `main` to exit with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit code 0.
+    Success,
+    /// A well-formed question answered "no": exit code [`EXIT_NEGATIVE`].
+    Negative,
+}
+
+/// Marks an error as caused by the caller's input; `main` exits with [`EXIT_BAD_INPUT`].
+#[derive(Debug)]
+pub struct BadInput(anyhow::Error);
+
+impl fmt::Display for BadInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl StdError for BadInput {}
+
+/// Extension that tags a result's error as bad input, with context saying what was wrong.
+pub trait BadInputExt<T> {
+    /// Wraps the error in [`BadInput`] after adding `context`.
+    fn bad_input(self, context: impl fmt::Display + Send + Sync + 'static) -> anyhow::Result<T>;
+}
+
+impl<T, E> BadInputExt<T> for Result<T, E>
+where
+    E: StdError + Send + Sync + 'static,
+{
+    fn bad_input(self, context: impl fmt::Display + Send + Sync + 'static) -> anyhow::Result<T> {
+        self.map_err(|err| anyhow::Error::new(BadInput(anyhow::Error::new(err).context(context))))
+    }
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    match cli.command {
+        Command::Key(command) => key::run(command),
+    }
+}
+
+/// The exit code for a failed command: [`EXIT_BAD_INPUT`] when any error in the chain is
+/// [`BadInput`], [`EXIT_RUNTIME`] otherwise.
+pub fn exit_code_for(err: &anyhow::Error) -> u8 {
+    if err.chain().any(|cause| cause.is::<BadInput>()) {
+        EXIT_BAD_INPUT
+    } else {
+        EXIT_RUNTIME
+    }
+}
+
+/// Prints a value as one line of JSON on stdout.
+fn print_json(value: &serde_json::Value) {
+    println!("{value}");
+}
+
+/// Reads a file named on the command line; a missing or unreadable file is bad input.
+fn read_input_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).bad_input(format!("reading {}", path.display()))
+}
+
+/// The argument's text, or all of stdin when the argument is absent.
+fn argument_or_stdin(argument: Option<String>) -> anyhow::Result<String> {
+    match argument {
+        Some(text) => Ok(text),
+        None => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("reading standard input")?;
+            Ok(text)
+        }
+    }
+}
