@@ -19,6 +19,7 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::Sha256;
 
+use crate::antelope::binary::{self, Decode, Encode, Reader, Writer};
 use crate::antelope::signature::Signature;
 use base58::{Base58Error, Check};
 
@@ -297,6 +298,24 @@ impl<'de> Deserialize<'de> for PublicKey {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
         text.parse().map_err(D::Error::custom)
+    }
+}
+
+impl Encode for PublicKey {
+    fn encode(&self, writer: &mut Writer) {
+        writer.write_raw(&self.to_wire());
+    }
+}
+
+impl Decode for PublicKey {
+    fn decode(reader: &mut Reader<'_>) -> binary::Result<Self> {
+        let position = reader.position();
+        let wire = reader.read_array::<{ Self::WIRE_LEN }>()?;
+        Self::from_wire(&wire).map_err(|err| binary::Error::InvalidValue {
+            type_name: "public_key",
+            position,
+            source: Box::new(err),
+        })
     }
 }
 
@@ -583,6 +602,17 @@ mod tests {
                 .expect("vector hex");
         assert_eq!(key.to_wire().as_slice(), wire.as_slice());
         assert_eq!(PublicKey::from_wire(&wire), Ok(key));
+        assert_eq!(binary::to_bytes(&key), wire);
+        assert_eq!(binary::from_bytes::<PublicKey>(&wire).ok(), Some(key));
+        let mut r1 = wire.clone();
+        r1[0] = 1;
+        assert!(matches!(
+            binary::from_bytes::<PublicKey>(&r1),
+            Err(binary::Error::InvalidValue {
+                type_name: "public_key",
+                ..
+            })
+        ));
     }
 
     /// Vector K6 (wharfkit/antelope `test/crypto.ts`, 'key errors'): the last character of

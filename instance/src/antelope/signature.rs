@@ -13,6 +13,7 @@ use k256::ecdsa::{RecoveryId, VerifyingKey};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::antelope::binary::{self, Decode, Encode, Reader, Writer};
 use crate::antelope::keys::base58::{self, Base58Error, Check};
 use crate::antelope::keys::{K1_SUFFIX, KeyError, KeyType, PublicKey, check_k1_type_byte};
 
@@ -233,6 +234,24 @@ impl<'de> Deserialize<'de> for Signature {
     }
 }
 
+impl Encode for Signature {
+    fn encode(&self, writer: &mut Writer) {
+        writer.write_raw(&self.to_wire());
+    }
+}
+
+impl Decode for Signature {
+    fn decode(reader: &mut Reader<'_>) -> binary::Result<Self> {
+        let position = reader.position();
+        let wire = reader.read_array::<{ Self::WIRE_LEN }>()?;
+        Self::from_wire(&wire).map_err(|err| binary::Error::InvalidValue {
+            type_name: "signature",
+            position,
+            source: Box::new(err),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,6 +311,21 @@ mod tests {
             .expect("vector hex");
         assert_eq!(signature.to_wire().as_slice(), wire.as_slice());
         assert_eq!(Signature::from_wire(&wire), Ok(signature));
+        assert_eq!(binary::to_bytes(&signature), wire);
+        assert_eq!(binary::from_bytes::<Signature>(&wire).ok(), Some(signature));
+        assert!(matches!(
+            binary::from_bytes::<Signature>(&wire[..65]),
+            Err(binary::Error::UnexpectedEnd { .. })
+        ));
+        let mut r1 = wire.clone();
+        r1[0] = 1;
+        assert!(matches!(
+            binary::from_bytes::<Signature>(&r1),
+            Err(binary::Error::InvalidValue {
+                type_name: "signature",
+                ..
+            })
+        ));
     }
 
     #[test]
