@@ -1,0 +1,39 @@
+//! `mono-fake-kube`: an in-memory fake Kubernetes API server for tests and local development.
+//!
+//! It is a development and test tool, never a cluster: it stores objects in memory, runs no
+//! controllers except a minimal owner-reference garbage collector and CRD registration, and
+//! schedules nothing. Tests "play the kubelet" through [`FakeKube`] (marking Deployments,
+//! StatefulSets and Jobs ready, complete or failed) and read objects directly for assertions.
+//!
+//! What it serves over plain HTTP on loopback, enough for a kube-rs client, `Api<K>`,
+//! `kube::runtime::Controller` and discovery:
+//! - discovery (`/api`, `/apis`, `/api/v1`, `/apis/<group>[/<version>]`, `/version`);
+//! - get, list and watch (label and field selectors, resourceVersion, bookmarks, `410 Gone`
+//!   for compacted history), create, replace with optimistic concurrency, delete with
+//!   finalizers, JSON merge patch, JSON patch, a strategic-merge subset and server-side apply;
+//! - the `/status` subresource, `metadata.generation`, owner-reference garbage collection and
+//!   CRDs registered through the API;
+//! - errors as Kubernetes `Status` bodies.
+//!
+//! Deliberate simplifications: `limit` is ignored (lists are never paginated), apply conflicts
+//! between managers are not detected (every apply behaves as if forced), deletion propagation is
+//! always background, and no admission, defaulting or schema validation happens.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! let fake = mono_fake_kube::FakeKube::start().await?;
+//! let client = fake.client()?;
+//! # Ok(()) }
+//! ```
+
+mod error;
+mod handle;
+mod patch;
+mod resource;
+mod select;
+mod server;
+mod store;
+
+pub use error::{Error, Result};
+pub use handle::{FakeKube, StartError};
+pub use resource::ResourceType;

@@ -1,0 +1,455 @@
+//! The HTTP face of the fake: URL parsing into resource routes, one handler per verb, watch
+//! streams of JSON lines, and discovery documents.
+//!
+//! Handlers only translate between HTTP and [`Store`]; every Kubernetes rule lives there.
+
+use std::collections::{HashMap, VecDeque};
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::time::Instant;
+
+use crate::error::{Error, Result};
+use crate::resource::{self, ResourceType};
+use crate::select::Selector;
+use crate::store::{Change, EventType, PatchKind, Store, Target, WatchStart};
+
+/// How often an idle watch that asked for bookmarks gets one.
+const BOOKMARK_INTERVAL: Duration = Duration::from_secs(5);
+/// How long a watch lasts when the client gives no `timeoutSeconds`.
+const DEFAULT_WATCH_TIMEOUT: Duration = Duration::from_secs(1800);
+
+/// Builds the router serving the whole API from one store.
+pub(crate) fn app(store: Arc<Store>) -> Router {
+    Router::new().fallback(dispatch).with_state(store)
+}
+
+enum Route {
+    CoreVersions,
+    Groups,
+    Group(String),
+    Resources(String, String),
+    Version,
+    Health,
+    Objects(ObjectRoute),
+}
+
+struct ObjectRoute {
+    rt: ResourceType,
+    namespace: Option<String>,
+    name: Option<String>,
+    target: Target,
+}
+
+fn not_found() -> Error {
+    Error::NotFound {
+        what: "the server could not find the requested resource".into(),
+    }
+}
+
+fn parse_route(store: &Store, path: &str) -> Result<Route> {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    match segments.as_slice() {
+        ["api"] => Ok(Route::CoreVersions),
+        ["apis"] => Ok(Route::Groups),
+        ["version"] => Ok(Route::Version),
+        ["healthz" | "readyz" | "livez"] => Ok(Route::Health),
+        ["api", version] => Ok(Route::Resources(String::new(), (*version).to_owned())),
+        ["apis", group] => Ok(Route::Group((*group).to_owned())),
+        ["apis", group, version] => {
+            Ok(Route::Resources((*group).to_owned(), (*version).to_owned()))
+        }
+        ["api", version, rest @ ..] => object_route(store, "", version, rest).map(Route::Objects),
+        ["apis", group, version, rest @ ..] => {
+            object_route(store, group, version, rest).map(Route::Objects)
+        }
+        _ => Err(not_found()),
+    }
+}
+
+fn object_route(store: &Store, group: &str, version: &str, rest: &[&str]) -> Result<ObjectRoute> {
+    let namespaced = match rest {
+        ["namespaces", namespace, plural, tail @ ..] => store
+            .resolve(group, version, plural)
+            .filter(|rt| rt.namespaced)
+            .map(|rt| (rt, Some((*namespace).to_owned()), tail)),
+        _ => None,
+    };
+    let (rt, namespace, tail) = match namespaced {
+        Some(found) => found,
+        None => {
+            let (plural, tail) = rest.split_first().ok_or_else(not_found)?;
+            let rt = store
+                .resolve(group, version, plural)
+                .ok_or_else(not_found)?;
+            (rt, None, tail)
+        }
+    };
+    let (name, target) = match tail {
+        [] => (None, Target::Main),
+        [name] => (Some((*name).to_owned()), Target::Main),
+        [name, "status"] if rt.status_subresource => (Some((*name).to_owned()), Target::Status),
+        _ => return Err(not_found()),
+    };
+    if rt.namespaced && namespace.is_none() && name.is_some() {
+        return Err(not_found());
+    }
+    Ok(ObjectRoute {
+        rt,
+        namespace,
+        name,
+        target,
+    })
+}
+
+async fn dispatch(
+    State(store): State<Arc<Store>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    match handle(&store, &method, &uri, &headers, &query, &body) {
+        Ok(Reply::Json(code, value)) => (code, axum::Json(value)).into_response(),
+        Ok(Reply::Watch(request)) => watch_response(&store, request),
+        Err(error) => error.into_response(),
+    }
+}
+
+enum Reply {
+    Json(StatusCode, Value),
+    Watch(WatchRequest),
+}
+
+struct WatchRequest {
+    route: ObjectRoute,
+    selector: Selector,
+    start: WatchStart,
+    bookmarks: bool,
+    initial_events_end: bool,
+    timeout: Duration,
+}
+
+fn ok(value: Value) -> Result<Reply> {
+    Ok(Reply::Json(StatusCode::OK, value))
+}
+
+fn parse_body(body: &Bytes) -> Result<Value> {
+    serde_json::from_slice(body)
+        .map_err(|e| Error::BadRequest(format!("the body is not JSON: {e}")))
+}
+
+fn flag(query: &HashMap<String, String>, key: &str) -> bool {
+    query
+        .get(key)
+        .is_some_and(|value| value == "true" || value == "1")
+}
+
+fn handle(
+    store: &Store,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    body: &Bytes,
+) -> Result<Reply> {
+    let route = match parse_route(store, uri.path())? {
+        Route::CoreVersions => return ok(resource::core_versions()),
+        Route::Groups => return ok(resource::group_list(&store.types())),
+        Route::Group(group) => {
+            return resource::group(&store.types(), &group).map_or_else(|| Err(not_found()), ok);
+        }
+        Route::Resources(group, version) => {
+            return resource::resource_list(&store.types(), &group, &version)
+                .map_or_else(|| Err(not_found()), ok);
+        }
+        Route::Version => {
+            return ok(
+                json!({"major": "1", "minor": "33", "gitVersion": "v1.33.0-fake", "platform": "linux/amd64"}),
+            );
+        }
+        Route::Health => return ok(json!("ok")),
+        Route::Objects(route) => route,
+    };
+    let namespace = route.namespace.as_deref();
+    let rt = &route.rt;
+    let selector = || {
+        Selector::parse(
+            query.get("labelSelector").map(String::as_str),
+            query.get("fieldSelector").map(String::as_str),
+        )
+    };
+    match (method, route.name.as_deref()) {
+        (&Method::GET, None) if flag(query, "watch") => {
+            let start =
+                match query.get("resourceVersion").map(String::as_str) {
+                    None | Some("" | "0") => WatchStart::Current,
+                    Some(rv) => WatchStart::After(rv.parse().map_err(|_| {
+                        Error::BadRequest(format!("invalid resourceVersion {rv:?}"))
+                    })?),
+                };
+            let initial_events_end = flag(query, "sendInitialEvents");
+            let start = if initial_events_end {
+                WatchStart::Current
+            } else {
+                start
+            };
+            let timeout = query
+                .get("timeoutSeconds")
+                .and_then(|t| t.parse().ok())
+                .map_or(DEFAULT_WATCH_TIMEOUT, Duration::from_secs);
+            Ok(Reply::Watch(WatchRequest {
+                selector: selector()?,
+                start,
+                bookmarks: flag(query, "allowWatchBookmarks"),
+                initial_events_end,
+                timeout,
+                route,
+            }))
+        }
+        (&Method::GET, None) => {
+            let (items, rv) = store.list(rt, namespace, &selector()?);
+            ok(list_body(rt, items, rv))
+        }
+        (&Method::GET, Some(name)) => ok(with_version(rt, store.get(rt, namespace, name)?)),
+        (&Method::POST, None) => {
+            let created = store.create(rt, namespace, parse_body(body)?)?;
+            Ok(Reply::Json(StatusCode::CREATED, with_version(rt, created)))
+        }
+        (&Method::PUT, Some(name)) => ok(with_version(
+            rt,
+            store.replace(rt, namespace, name, parse_body(body)?, route.target)?,
+        )),
+        (&Method::PATCH, Some(name)) => {
+            let content_type = headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            let kind = match content_type.split(';').next().unwrap_or_default().trim() {
+                "application/merge-patch+json" => PatchKind::Merge,
+                "application/json-patch+json" => PatchKind::Json,
+                "application/strategic-merge-patch+json" => PatchKind::Strategic,
+                "application/apply-patch+yaml" => PatchKind::Apply {
+                    manager: query.get("fieldManager").filter(|m| !m.is_empty()).cloned().ok_or_else(|| {
+                        Error::BadRequest("PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch".into())
+                    })?,
+                },
+                other => return Err(Error::UnsupportedMediaType(other.to_owned())),
+            };
+            ok(with_version(
+                rt,
+                store.patch(rt, namespace, name, &kind, &parse_body(body)?, route.target)?,
+            ))
+        }
+        (&Method::DELETE, Some(name)) => {
+            let (object, removed) = store.delete(rt, namespace, name)?;
+            let code = if removed {
+                StatusCode::OK
+            } else {
+                StatusCode::ACCEPTED
+            };
+            Ok(Reply::Json(code, with_version(rt, object)))
+        }
+        (&Method::DELETE, None) => {
+            let (items, rv) = store.list(rt, namespace, &selector()?);
+            let mut deleted = Vec::with_capacity(items.len());
+            for item in items {
+                let item_namespace = item["metadata"]["namespace"].as_str().map(str::to_owned);
+                let item_name = item["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                match store.delete(rt, item_namespace.as_deref(), &item_name) {
+                    Ok((object, _)) => deleted.push(object),
+                    Err(Error::NotFound { .. }) => {}
+                    Err(other) => return Err(other),
+                }
+            }
+            ok(list_body(rt, deleted, rv))
+        }
+        _ => Err(Error::MethodNotAllowed),
+    }
+}
+
+fn with_version(rt: &ResourceType, mut object: Value) -> Value {
+    object["apiVersion"] = json!(rt.api_version());
+    object
+}
+
+fn list_body(rt: &ResourceType, items: Vec<Value>, rv: u64) -> Value {
+    let items: Vec<Value> = items
+        .into_iter()
+        .map(|item| with_version(rt, item))
+        .collect();
+    json!({
+        "kind": format!("{}List", rt.kind),
+        "apiVersion": rt.api_version(),
+        "metadata": {"resourceVersion": rv.to_string()},
+        "items": items,
+    })
+}
+
+struct WatchState {
+    rt: ResourceType,
+    namespace: Option<String>,
+    selector: Selector,
+    initial: VecDeque<Arc<Change>>,
+    live: broadcast::Receiver<Arc<Change>>,
+    seen: u64,
+    bookmarks: bool,
+    initial_events_end: bool,
+    next_bookmark: Instant,
+    deadline: Instant,
+    finished: bool,
+}
+
+fn watch_response(store: &Store, request: WatchRequest) -> Response {
+    let WatchRequest {
+        route,
+        selector,
+        start,
+        bookmarks,
+        initial_events_end,
+        timeout,
+    } = request;
+    let feed = match store.watch(&route.rt, route.namespace.as_deref(), start) {
+        Ok(feed) => feed,
+        Err(error) => {
+            let line = event_line("ERROR", &error.status());
+            return streaming(futures::stream::iter([Ok::<Bytes, Infallible>(line)]));
+        }
+    };
+    let now = Instant::now();
+    let state = WatchState {
+        rt: route.rt,
+        namespace: route.namespace,
+        selector,
+        initial: feed.initial.into(),
+        live: feed.live,
+        seen: feed.resource_version,
+        bookmarks,
+        initial_events_end,
+        next_bookmark: now + BOOKMARK_INTERVAL,
+        deadline: now + timeout,
+        finished: false,
+    };
+    streaming(futures::stream::unfold(state, |mut state| async move {
+        let line = state.next_line().await?;
+        Some((Ok::<Bytes, Infallible>(line), state))
+    }))
+}
+
+fn streaming<S>(stream: S) -> Response
+where
+    S: futures::Stream<Item = std::result::Result<Bytes, Infallible>> + Send + 'static,
+{
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from_stream(stream))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+fn event_line(event_type: &str, object: &Value) -> Bytes {
+    let mut line = json!({"type": event_type, "object": object}).to_string();
+    line.push('\n');
+    Bytes::from(line)
+}
+
+impl WatchState {
+    /// The next line to send, or `None` when the watch ends (timeout, lag, shutdown).
+    async fn next_line(&mut self) -> Option<Bytes> {
+        if self.finished {
+            return None;
+        }
+        while let Some(change) = self.initial.pop_front() {
+            if let Some(line) = self.line_for(&change) {
+                return Some(line);
+            }
+        }
+        if self.initial_events_end {
+            self.initial_events_end = false;
+            return Some(self.bookmark(true));
+        }
+        loop {
+            let bookmark_at = if self.bookmarks {
+                self.next_bookmark
+            } else {
+                self.deadline
+            };
+            tokio::select! {
+                received = self.live.recv() => match received {
+                    Ok(change) => {
+                        if change.resource_version <= self.seen {
+                            continue;
+                        }
+                        self.seen = self.seen.max(change.resource_version);
+                        if change.group == self.rt.group
+                            && change.plural == self.rt.plural
+                            && let Some(line) = self.line_for(&change)
+                        {
+                            return Some(line);
+                        }
+                    }
+                    Err(RecvError::Lagged(_) | RecvError::Closed) => return None,
+                },
+                () = tokio::time::sleep_until(bookmark_at), if bookmark_at < self.deadline => {
+                    self.next_bookmark = Instant::now() + BOOKMARK_INTERVAL;
+                    return Some(self.bookmark(false));
+                }
+                () = tokio::time::sleep_until(self.deadline) => {
+                    self.finished = true;
+                    return None;
+                }
+            }
+        }
+    }
+
+    fn in_scope(&self, object: &Value) -> bool {
+        self.namespace
+            .as_deref()
+            .is_none_or(|namespace| object["metadata"]["namespace"].as_str() == Some(namespace))
+            && self.selector.matches(object)
+    }
+
+    fn line_for(&self, change: &Change) -> Option<Bytes> {
+        let now = self.in_scope(&change.object);
+        let before = change
+            .previous
+            .as_deref()
+            .is_some_and(|previous| self.in_scope(previous));
+        let event_type = match (change.event, before, now) {
+            (EventType::Added, _, true) => EventType::Added,
+            (EventType::Modified, true, true) => EventType::Modified,
+            (EventType::Modified, false, true) => EventType::Added,
+            (EventType::Modified, true, false) => EventType::Deleted,
+            (EventType::Deleted, before, now) if before || now => EventType::Deleted,
+            _ => return None,
+        };
+        Some(event_line(
+            event_type.as_str(),
+            &with_version(&self.rt, (*change.object).clone()),
+        ))
+    }
+
+    fn bookmark(&self, initial_events_end: bool) -> Bytes {
+        let mut metadata = json!({"resourceVersion": self.seen.to_string()});
+        if initial_events_end {
+            metadata["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+        }
+        event_line(
+            "BOOKMARK",
+            &json!({"kind": self.rt.kind, "apiVersion": self.rt.api_version(), "metadata": metadata}),
+        )
+    }
+}
