@@ -30,6 +30,28 @@ pub enum StartError {
     },
 }
 
+/// Settings of a fake server; the defaults suit tests and the benchmark.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Changes per resource type kept replayable for watches; a watch from an older
+    /// resourceVersion gets `410 Gone` and the client relists.
+    pub history_per_type: usize,
+    /// How often a watch that allows bookmarks receives one.
+    pub bookmark_interval: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            history_per_type: 20_000,
+            bookmark_interval: Duration::from_secs(5),
+        }
+    }
+}
+
 /// A running fake API server; dropping it stops the server.
 pub struct FakeKube {
     store: Arc<Store>,
@@ -43,22 +65,23 @@ impl FakeKube {
     /// # Errors
     /// [`StartError::Bind`] when no loopback port can be bound.
     pub async fn start() -> Result<Self, StartError> {
-        Self::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await
+        Self::start_with(Options::default()).await
     }
 
-    /// Starts a server on the given address (port 0 chooses a free one).
+    /// Starts a server with explicit settings.
     ///
     /// # Errors
     /// [`StartError::Bind`] when the address cannot be bound.
-    pub async fn bind(addr: SocketAddr) -> Result<Self, StartError> {
+    pub async fn start_with(options: Options) -> Result<Self, StartError> {
+        let addr = options.listen;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|source| StartError::Bind { addr, source })?;
         let addr = listener
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
-        let store = Arc::new(Store::new());
-        let app = server::app(store.clone());
+        let store = Arc::new(Store::new(options.history_per_type));
+        let app = server::app(store.clone(), options.bookmark_interval);
         let task = tokio::spawn(async move {
             if let Err(error) = axum::serve(listener, app).await {
                 tracing::error!(%error, "fake API server stopped");

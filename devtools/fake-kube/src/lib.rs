@@ -35,5 +35,5 @@ mod server;
 mod store;
 
 pub use error::{Error, Result};
-pub use handle::{FakeKube, StartError};
+pub use handle::{FakeKube, Options, StartError};
 pub use resource::ResourceType;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Parser;
-use mono_fake_kube::FakeKube;
+use mono_fake_kube::{FakeKube, Options};
 
 /// Serve a fake Kubernetes API over plain HTTP until interrupted.
 #[derive(Debug, Parser)]
@@ -26,9 +26,12 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
     let config = Config::parse();
-    let fake = FakeKube::bind(config.listen)
-        .await
-        .with_context(|| format!("starting on {}", config.listen))?;
+    let fake = FakeKube::start_with(Options {
+        listen: config.listen,
+        ..Options::default()
+    })
+    .await
+    .with_context(|| format!("starting on {}", config.listen))?;
     if let Some(path) = &config.kubeconfig {
         fake.write_kubeconfig(path)
             .with_context(|| format!("writing kubeconfig {}", path.display()))?;

@@ -23,14 +23,21 @@ use crate::resource::{self, ResourceType};
 use crate::select::Selector;
 use crate::store::{Change, EventType, PatchKind, Store, Target, WatchStart};
 
-/// How often an idle watch that asked for bookmarks gets one.
-const BOOKMARK_INTERVAL: Duration = Duration::from_secs(5);
 /// How long a watch lasts when the client gives no `timeoutSeconds`.
 const DEFAULT_WATCH_TIMEOUT: Duration = Duration::from_secs(1800);
 
 /// Builds the router serving the whole API from one store.
-pub(crate) fn app(store: Arc<Store>) -> Router {
-    Router::new().fallback(dispatch).with_state(store)
+pub(crate) fn app(store: Arc<Store>, bookmark_interval: Duration) -> Router {
+    Router::new().fallback(dispatch).with_state(AppState {
+        store,
+        bookmark_interval,
+    })
+}
+
+#[derive(Clone)]
+struct AppState {
+    store: Arc<Store>,
+    bookmark_interval: Duration,
 }
 
 enum Route {
@@ -112,7 +119,10 @@ fn object_route(store: &Store, group: &str, version: &str, rest: &[&str]) -> Res
 }
 
 async fn dispatch(
-    State(store): State<Arc<Store>>,
+    State(AppState {
+        store,
+        bookmark_interval,
+    }): State<AppState>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -121,7 +131,7 @@ async fn dispatch(
 ) -> Response {
     match handle(&store, &method, &uri, &headers, &query, &body) {
         Ok(Reply::Json(code, value)) => (code, axum::Json(value)).into_response(),
-        Ok(Reply::Watch(request)) => watch_response(&store, request),
+        Ok(Reply::Watch(request)) => watch_response(&store, request, bookmark_interval),
         Err(error) => error.into_response(),
     }
 }
@@ -308,12 +318,13 @@ struct WatchState {
     seen: u64,
     bookmarks: bool,
     initial_events_end: bool,
+    bookmark_interval: Duration,
     next_bookmark: Instant,
     deadline: Instant,
     finished: bool,
 }
 
-fn watch_response(store: &Store, request: WatchRequest) -> Response {
+fn watch_response(store: &Store, request: WatchRequest, bookmark_interval: Duration) -> Response {
     let WatchRequest {
         route,
         selector,
@@ -339,7 +350,8 @@ fn watch_response(store: &Store, request: WatchRequest) -> Response {
         seen: feed.resource_version,
         bookmarks,
         initial_events_end,
-        next_bookmark: now + BOOKMARK_INTERVAL,
+        bookmark_interval,
+        next_bookmark: now + bookmark_interval,
         deadline: now + timeout,
         finished: false,
     };
@@ -404,7 +416,7 @@ impl WatchState {
                     Err(RecvError::Lagged(_) | RecvError::Closed) => return None,
                 },
                 () = tokio::time::sleep_until(bookmark_at), if bookmark_at < self.deadline => {
-                    self.next_bookmark = Instant::now() + BOOKMARK_INTERVAL;
+                    self.next_bookmark = Instant::now() + self.bookmark_interval;
                     return Some(self.bookmark(false));
                 }
                 () = tokio::time::sleep_until(self.deadline) => {

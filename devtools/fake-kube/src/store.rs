@@ -16,9 +16,6 @@ use crate::patch::{self, PatchError};
 use crate::resource::{ResourceType, builtin_types};
 use crate::select::Selector;
 
-/// How many changes of one resource type stay replayable for watches; older resourceVersions
-/// get `410 Gone` and the client relists.
-const HISTORY_PER_TYPE: usize = 20_000;
 /// Capacity of the change broadcast; a watcher lagging further is disconnected and resumes.
 const BROADCAST_CAPACITY: usize = 65_536;
 
@@ -105,6 +102,7 @@ pub(crate) struct WatchFeed {
 /// The object store shared by the HTTP server and the test handle.
 pub(crate) struct Store {
     state: Mutex<State>,
+    history_per_type: usize,
     changes: broadcast::Sender<Arc<Change>>,
     version: watch::Sender<u64>,
 }
@@ -174,7 +172,8 @@ fn namespace_key(rt: &ResourceType, namespace: Option<&str>) -> String {
 }
 
 impl Store {
-    pub(crate) fn new() -> Self {
+    /// An empty store keeping `history_per_type` changes per type replayable for watches.
+    pub(crate) fn new(history_per_type: usize) -> Self {
         let (changes, _) = broadcast::channel(BROADCAST_CAPACITY);
         let (version, _) = watch::channel(0);
         Self {
@@ -184,6 +183,7 @@ impl Store {
                 types: builtin_types(),
                 kinds: HashMap::new(),
             }),
+            history_per_type,
             changes,
             version,
         }
@@ -201,7 +201,7 @@ impl Store {
                 .entry((change.group.clone(), change.plural.clone()))
                 .or_default();
             kind.history.push_back(change.clone());
-            while kind.history.len() > HISTORY_PER_TYPE {
+            while kind.history.len() > self.history_per_type {
                 if let Some(dropped) = kind.history.pop_front() {
                     kind.oldest_replayable = dropped.resource_version;
                 }

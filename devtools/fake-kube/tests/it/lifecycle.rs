@@ -1,0 +1,105 @@
+//! Deletion: finalizers, deletionTimestamp, and owner-reference garbage collection.
+
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use kube::api::{Api, DeleteParams, ObjectMeta, Patch, PatchParams, PostParams};
+use serde_json::json;
+
+use crate::{create_config_map, start};
+
+fn owned_secret(name: &str, owner: &ConfigMap) -> Secret {
+    Secret {
+        metadata: ObjectMeta {
+            name: Some(name.to_owned()),
+            owner_references: Some(vec![OwnerReference {
+                api_version: "v1".into(),
+                kind: "ConfigMap".into(),
+                name: owner.metadata.name.clone().unwrap_or_default(),
+                uid: owner.metadata.uid.clone().unwrap_or_default(),
+                controller: Some(true),
+                ..OwnerReference::default()
+            }]),
+            ..ObjectMeta::default()
+        },
+        ..Secret::default()
+    }
+}
+
+#[tokio::test]
+async fn finalizers_hold_deletion_until_removed() {
+    let (fake, client) = start().await;
+    create_config_map(&client, "coop", "a", &[]).await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "coop");
+    api.patch(
+        "a",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": ["mono.coopenomics.io/cleanup"]}})),
+    )
+    .await
+    .expect("add finalizer");
+    let deleted = api
+        .delete("a", &DeleteParams::default())
+        .await
+        .expect("delete");
+    let marked = deleted
+        .left()
+        .expect("object returned while finalizers remain");
+    assert!(marked.metadata.deletion_timestamp.is_some());
+    let still = api.get("a").await.expect("still stored");
+    assert!(still.metadata.deletion_timestamp.is_some());
+    api.delete("a", &DeleteParams::default())
+        .await
+        .expect("second delete is accepted");
+    api.patch(
+        "a",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .expect("remove finalizer");
+    assert!(
+        fake.get::<ConfigMap>(Some("coop"), "a").is_none(),
+        "removed once finalizers are empty"
+    );
+}
+
+#[tokio::test]
+async fn dependents_are_collected_when_their_owner_goes() {
+    let (fake, client) = start().await;
+    let owner = create_config_map(&client, "coop", "owner", &[]).await;
+    let bystander = create_config_map(&client, "coop", "bystander", &[]).await;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), "coop");
+    secrets
+        .create(&PostParams::default(), &owned_secret("owned", &owner))
+        .await
+        .expect("owned");
+    secrets
+        .create(&PostParams::default(), &owned_secret("other", &bystander))
+        .await
+        .expect("other");
+    let mut finalized = owned_secret("finalized", &owner);
+    finalized.metadata.finalizers = Some(vec!["keep".into()]);
+    secrets
+        .create(&PostParams::default(), &finalized)
+        .await
+        .expect("finalized");
+
+    let config_maps: Api<ConfigMap> = Api::namespaced(client, "coop");
+    config_maps
+        .delete("owner", &DeleteParams::default())
+        .await
+        .expect("delete owner");
+
+    assert!(
+        fake.get::<Secret>(Some("coop"), "owned").is_none(),
+        "dependent collected"
+    );
+    assert!(
+        fake.get::<Secret>(Some("coop"), "other").is_some(),
+        "others untouched"
+    );
+    let held = fake
+        .get::<Secret>(Some("coop"), "finalized")
+        .expect("finalizer holds the dependent");
+    assert!(held.metadata.deletion_timestamp.is_some());
+}
