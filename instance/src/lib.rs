@@ -6,3 +6,4 @@
 
 pub mod antelope;
 pub mod cli;
+pub mod store;

@@ -1,0 +1,1029 @@
+//! The event store: chain events and the follower's cursor in PostgreSQL or SQLite.
+//!
+//! [`Store::open`] takes a database URL (`postgres://…`, `postgresql://…`, `sqlite://PATH`,
+//! `sqlite::memory:`) and runs the embedded migrations of that backend
+//! (`migrations/postgres`, `migrations/sqlite`). Both backends run the same SQL text; only the
+//! migrations and the transaction start differ.
+//!
+//! Architecture invariant: this is the only module that knows SQL. Events are append-only; the
+//! only deletion is [`Store::rollback_to`], which removes whole blocks above a fork point.
+//!
+//! # Schema
+//!
+//! | table         | natural key                                           | holds                                      |
+//! |---------------|-------------------------------------------------------|--------------------------------------------|
+//! | `blocks`      | `block_num`                                           | `block_id`, `previous`, `timestamp_ms`     |
+//! | `actions`     | `global_sequence`                                     | trace fields, `authorization`, `data`, `raw`, `abi_hash` |
+//! | `deltas`      | `(code, scope, table_name, primary_key, block_num)`   | `present`, `payer`, `value`, `raw`, `abi_hash` |
+//! | `abis`        | `(account, block_num)`                                | `abi_hash` (SHA-256 of `abi`), binary `abi`|
+//! | `undecodable` | `(block_num, kind, locator)`                          | `raw` bytes and `reason`                   |
+//! | `cursor`      | single row                                            | `block_num`, `block_id`, `lib`             |
+//!
+//! Ids and hashes are 32-byte blobs. `u64` keys (`global_sequence`, `primary_key`) are stored as
+//! 64-bit integers with the top bit flipped (`value - 2^63`), a bijection that keeps the order.
+//! JSON is stored as the exact compact text written (`json` in PostgreSQL, `TEXT` in SQLite).
+//! Names compare bytewise on both backends (`COLLATE "C"` in PostgreSQL).
+//! The ABI in force for an account at block N is its `abis` row with the greatest
+//! `block_num <= N`.
+//!
+//! # Commit and cursor
+//!
+//! [`Store::commit_blocks`] writes the blocks, their events and the cursor in one transaction.
+//! A block already stored with the same id is skipped, so a re-sent block is a no-op; a block
+//! with another id at a stored height is a [`Error::BlockConflict`]; a new block must be the
+//! cursor's successor and name the cursor's block as its `previous`.
+//!
+//! # Events digest
+//!
+//! [`Store::events_digest`] is the lowercase hex SHA-256 of a canonical dump: one line per
+//! event, fields separated by a tab, each line ended by `\n`, first all blocks by `block_num`,
+//! then all actions by `global_sequence`, then all deltas by
+//! `(code, scope, table_name, primary_key, block_num)` (names bytewise, numbers unsigned):
+//!
+//! ```text
+//! B  block_num  block_id  previous  timestamp_ms
+//! A  global_sequence  block_num  trx_id  action_ordinal  creator_action_ordinal  receiver  account  name  authorization  data  raw  abi_hash
+//! D  code  scope  table_name  primary_key  block_num  present  payer  value  raw  abi_hash
+//! ```
+//!
+//! Numbers are decimal, ids, hashes and raw bytes lowercase hex, `present` is `1` or `0`,
+//! JSON is the stored compact text, and an absent value (`data`, `value`, `abi_hash`) is `-`.
+//! With a block limit only events of blocks up to it are dumped, so two stores can be compared
+//! at the same height whatever their backend.
+
+mod codec;
+mod records;
+
+pub use records::{
+    AbiRecord, AbiVersion, ActionRecord, BlockBatch, BlockRecord, Cursor, DeltaRecord, EventCounts,
+    Stored, UndecodableKind, UndecodableRecord,
+};
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use sqlx::QueryBuilder;
+use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use codec::{JsonText, id_from_db, json_from_db, u32_from_db, u64_from_db, u64_to_db};
+
+/// Result of store operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The URL names no supported backend.
+    #[error(
+        "unsupported database URL scheme {scheme:?}: expected postgres://, postgresql:// or sqlite:"
+    )]
+    UnsupportedUrl {
+        /// Text before the first `:` (never the whole URL, which may hold a password).
+        scheme: String,
+    },
+    /// The URL has a supported scheme but cannot be parsed.
+    #[error("invalid database URL")]
+    InvalidUrl {
+        /// Parse failure.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The database could not be reached or opened.
+    #[error("connecting to the database")]
+    Connect {
+        /// Connection failure.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The embedded migrations could not be applied.
+    #[error("migrating the database schema")]
+    Migration {
+        /// Migration failure.
+        #[source]
+        source: MigrateError,
+    },
+    /// A block does not follow the cursor.
+    #[error("block {got} does not follow the cursor: expected block {expected}")]
+    OutOfOrder {
+        /// The only new block number accepted next.
+        expected: u32,
+        /// The block number received.
+        got: u32,
+    },
+    /// A block at a stored height has another id: the fork was not rolled back first.
+    #[error("block {block_num} is stored with id {stored}, received id {got}")]
+    BlockConflict {
+        /// Height of the conflict.
+        block_num: u32,
+        /// Hex id stored.
+        stored: String,
+        /// Hex id received.
+        got: String,
+    },
+    /// A new block does not extend the cursor's block.
+    #[error("block {block_num} names previous {got}, but the cursor's block is {expected}")]
+    BrokenChain {
+        /// The new block.
+        block_num: u32,
+        /// Hex id of the cursor's block.
+        expected: String,
+        /// Hex previous id named by the new block.
+        got: String,
+    },
+    /// An event's natural key is already stored or repeated inside the batch; nothing was written.
+    #[error("an event's natural key is already stored or repeated in the batch")]
+    DuplicateEvent {
+        /// The unique violation.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// A rollback target is above the cursor.
+    #[error("cannot roll back to block {block_num}: the cursor is at block {cursor}")]
+    RollbackAhead {
+        /// Requested fork point.
+        block_num: u32,
+        /// Current cursor height.
+        cursor: u32,
+    },
+    /// A rollback was requested on a store with no committed block.
+    #[error("cannot roll back to block {block_num}: no block has been committed")]
+    NothingCommitted {
+        /// Requested fork point.
+        block_num: u32,
+    },
+    /// The fork point is not a stored block with the given id.
+    #[error("fork point block {block_num} with id {block_id} is not stored")]
+    UnknownForkPoint {
+        /// Requested fork point.
+        block_num: u32,
+        /// Hex id requested.
+        block_id: String,
+    },
+    /// A stored number is out of range for its column.
+    #[error("stored {column} value {stored} is out of range")]
+    CorruptValue {
+        /// Column read.
+        column: &'static str,
+        /// Value found.
+        stored: i64,
+    },
+    /// A stored id does not have 32 bytes.
+    #[error("stored {column} has {len} bytes, expected 32")]
+    CorruptId {
+        /// Column read.
+        column: &'static str,
+        /// Length found.
+        len: usize,
+    },
+    /// Stored JSON text does not parse.
+    #[error("stored {column} is not valid JSON")]
+    CorruptJson {
+        /// Column read.
+        column: &'static str,
+        /// Parse failure.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A stored undecodable-record kind is unknown.
+    #[error("stored undecodable kind {kind:?} is unknown")]
+    CorruptKind {
+        /// Text found.
+        kind: String,
+    },
+    /// Any other database failure.
+    #[error("database operation failed")]
+    Database {
+        /// Driver or server failure.
+        #[source]
+        source: sqlx::Error,
+    },
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(source: sqlx::Error) -> Self {
+        let unique = source
+            .as_database_error()
+            .is_some_and(|db_error| db_error.is_unique_violation());
+        if unique {
+            Self::DuplicateEvent { source }
+        } else {
+            Self::Database { source }
+        }
+    }
+}
+
+impl From<MigrateError> for Error {
+    fn from(source: MigrateError) -> Self {
+        Self::Migration { source }
+    }
+}
+
+/// Handle to one cooperative's event store; cheap to clone (the pool is shared).
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: Pool,
+}
+
+#[derive(Clone, Debug)]
+enum Pool {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
+static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
+
+/// Most bind parameters in one statement, below SQLite's 32766 and PostgreSQL's 65535.
+const MAX_BINDS: usize = 30_000;
+
+/// Rows per page when the digest walks a table.
+const DIGEST_PAGE_ROWS: usize = 5_000;
+const DIGEST_PAGE: i64 = DIGEST_PAGE_ROWS as i64;
+
+/// Statements removing every event above a fork point (`$1`), run by [`Store::rollback_to`].
+/// Every table whose rows belong to a block is listed here.
+const ROLLBACK_STATEMENTS: [&str; 5] = [
+    "DELETE FROM actions WHERE block_num > $1",
+    "DELETE FROM deltas WHERE block_num > $1",
+    "DELETE FROM abis WHERE block_num > $1",
+    "DELETE FROM undecodable WHERE block_num > $1",
+    "DELETE FROM blocks WHERE block_num > $1",
+];
+
+const SELECT_CURSOR: &str = "SELECT block_num, block_id, lib FROM cursor WHERE id = 1";
+
+const UPSERT_CURSOR: &str = "INSERT INTO cursor (id, block_num, block_id, lib) VALUES (1, $1, $2, $3) \
+     ON CONFLICT (id) DO UPDATE SET block_num = excluded.block_num, \
+     block_id = excluded.block_id, lib = excluded.lib";
+
+const SELECT_ACTION_COLUMNS: &str = "SELECT global_sequence, block_num, trx_id, action_ordinal, \
+     creator_action_ordinal, receiver, account, name, CAST(\"authorization\" AS TEXT), \
+     CAST(data AS TEXT), raw, abi_hash FROM actions";
+
+/// Runs `$body` with `$db` bound to the backend's pool, once per backend, so the body (its SQL
+/// included) is written once. Inside the body, `Db` names the backend and `BEGIN_WRITE` is the
+/// statement opening a write transaction (`BEGIN IMMEDIATE` takes SQLite's write lock up front,
+/// so a concurrent writer waits for the busy timeout instead of failing on lock upgrade).
+macro_rules! dispatch {
+    ($pool:expr, $db:ident, $body:block) => {
+        match $pool {
+            Pool::Postgres($db) => {
+                #[allow(dead_code, reason = "not every body names the backend")]
+                type Db = sqlx::Postgres;
+                #[allow(dead_code, reason = "only writing bodies open a transaction")]
+                const BEGIN_WRITE: &str = "BEGIN";
+                $body
+            }
+            Pool::Sqlite($db) => {
+                #[allow(dead_code, reason = "not every body names the backend")]
+                type Db = sqlx::Sqlite;
+                #[allow(dead_code, reason = "only writing bodies open a transaction")]
+                const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+                $body
+            }
+        }
+    };
+}
+
+type CursorRow = (i64, Vec<u8>, i64);
+type BlockRow = (i64, Vec<u8>, Vec<u8>, i64);
+type ActionRow = (
+    i64,
+    i64,
+    Vec<u8>,
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Vec<u8>,
+    Option<Vec<u8>>,
+);
+type DeltaRow = (
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    bool,
+    String,
+    Option<String>,
+    Vec<u8>,
+    Option<Vec<u8>>,
+);
+
+impl Store {
+    /// Opens the store at `url` and applies the backend's pending migrations.
+    ///
+    /// A SQLite file is created when missing and opened in WAL mode with foreign keys on and a
+    /// busy timeout; `sqlite::memory:` opens a private in-memory database on one connection.
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedUrl`] or [`Error::InvalidUrl`] for a bad URL, [`Error::Connect`] when
+    /// the database cannot be reached, [`Error::Migration`] when the schema cannot be migrated.
+    pub async fn open(url: &str) -> Result<Self> {
+        let pool = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options =
+                PgConnectOptions::from_str(url).map_err(|source| Error::InvalidUrl { source })?;
+            let pool = PgPoolOptions::new()
+                .max_connections(8)
+                .connect_with(options)
+                .await
+                .map_err(|source| Error::Connect { source })?;
+            POSTGRES_MIGRATOR.run(&pool).await?;
+            Pool::Postgres(pool)
+        } else if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(|source| Error::InvalidUrl { source })?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(30));
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            let pool_options = if in_memory {
+                // An in-memory database lives as long as its connection: keep exactly one.
+                SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+            } else {
+                SqlitePoolOptions::new().max_connections(4)
+            };
+            let pool = pool_options
+                .connect_with(options)
+                .await
+                .map_err(|source| Error::Connect { source })?;
+            SQLITE_MIGRATOR.run(&pool).await?;
+            Pool::Sqlite(pool)
+        } else {
+            let scheme = url.split(':').next().unwrap_or_default().to_owned();
+            return Err(Error::UnsupportedUrl { scheme });
+        };
+        Ok(Self { pool })
+    }
+
+    /// Closes every connection; later calls fail.
+    pub async fn close(&self) {
+        dispatch!(&self.pool, db, { db.close().await })
+    }
+
+    /// The last committed block, `None` before the first commit.
+    ///
+    /// # Errors
+    /// [`Error::Database`] or a `Corrupt…` variant when the stored row is out of range.
+    pub async fn cursor(&self) -> Result<Option<Cursor>> {
+        let row = dispatch!(&self.pool, db, {
+            sqlx::query_as::<_, CursorRow>(SELECT_CURSOR)
+                .fetch_optional(db)
+                .await?
+        });
+        row.map(cursor_from_row).transpose()
+    }
+
+    /// Commits one block with its events and moves the cursor to it, atomically.
+    ///
+    /// # Errors
+    /// As [`Store::commit_blocks`].
+    pub async fn commit_block(&self, batch: &BlockBatch) -> Result<()> {
+        self.commit_blocks(std::slice::from_ref(batch)).await
+    }
+
+    /// Commits consecutive blocks with their events in one transaction; the cursor ends on the
+    /// last block. Leading blocks already stored with the same id are skipped.
+    ///
+    /// # Errors
+    /// [`Error::OutOfOrder`] when a new block is not the cursor's successor,
+    /// [`Error::BrokenChain`] when its `previous` is not the cursor's block,
+    /// [`Error::BlockConflict`] when a stored height has another id, [`Error::DuplicateEvent`]
+    /// when an event key repeats. On any error nothing is written.
+    pub async fn commit_blocks(&self, batches: &[BlockBatch]) -> Result<()> {
+        let (Some(first), Some(last)) = (batches.first(), batches.last()) else {
+            return Ok(());
+        };
+        dispatch!(&self.pool, db, {
+            let mut tx = db.begin_with(BEGIN_WRITE).await?;
+            let cursor = sqlx::query_as::<_, CursorRow>(SELECT_CURSOR)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(cursor_from_row)
+                .transpose()?;
+            let mut stored_ids = HashMap::new();
+            if let Some(cursor) = cursor.filter(|c| first.block.block_num <= c.block_num) {
+                let rows = sqlx::query_as::<_, (i64, Vec<u8>)>(
+                    "SELECT block_num, block_id FROM blocks WHERE block_num >= $1 AND block_num <= $2",
+                )
+                .bind(i64::from(first.block.block_num))
+                .bind(i64::from(cursor.block_num.min(last.block.block_num)))
+                .fetch_all(&mut *tx)
+                .await?;
+                for (block_num, block_id) in rows {
+                    stored_ids.insert(
+                        u32_from_db("block_num", block_num)?,
+                        id_from_db("block_id", &block_id)?,
+                    );
+                }
+            }
+            let new = new_blocks(cursor, &stored_ids, batches)?;
+            let Some(head) = new.last() else {
+                return Ok(());
+            };
+
+            for chunk in new.chunks(MAX_BINDS / 4) {
+                let mut insert = QueryBuilder::<Db>::new(
+                    "INSERT INTO blocks (block_num, block_id, previous, timestamp_ms) ",
+                );
+                insert.push_values(chunk, |mut row, batch| {
+                    row.push_bind(i64::from(batch.block.block_num))
+                        .push_bind(&batch.block.block_id[..])
+                        .push_bind(&batch.block.previous[..])
+                        .push_bind(batch.block.timestamp_ms);
+                });
+                insert.build().persistent(false).execute(&mut *tx).await?;
+            }
+
+            let actions: Vec<_> = events(new, |batch| &batch.actions);
+            for chunk in actions.chunks(MAX_BINDS / 12) {
+                let mut insert = QueryBuilder::<Db>::new(
+                    "INSERT INTO actions (global_sequence, block_num, trx_id, action_ordinal, \
+                     creator_action_ordinal, receiver, account, name, \"authorization\", data, \
+                     raw, abi_hash) ",
+                );
+                insert.push_values(chunk, |mut row, (block_num, action)| {
+                    row.push_bind(u64_to_db(action.global_sequence))
+                        .push_bind(i64::from(*block_num))
+                        .push_bind(&action.trx_id[..])
+                        .push_bind(i64::from(action.action_ordinal))
+                        .push_bind(i64::from(action.creator_action_ordinal))
+                        .push_bind(action.receiver.as_str())
+                        .push_bind(action.account.as_str())
+                        .push_bind(action.name.as_str())
+                        .push_bind(JsonText::new(&action.authorization))
+                        .push_bind(action.data.as_ref().map(JsonText::new))
+                        .push_bind(action.raw.as_slice())
+                        .push_bind(action.abi_hash.as_ref().map(|hash| &hash[..]));
+                });
+                insert.build().persistent(false).execute(&mut *tx).await?;
+            }
+
+            let deltas: Vec<_> = events(new, |batch| &batch.deltas);
+            for chunk in deltas.chunks(MAX_BINDS / 10) {
+                let mut insert = QueryBuilder::<Db>::new(
+                    "INSERT INTO deltas (code, scope, table_name, primary_key, block_num, \
+                     present, payer, value, raw, abi_hash) ",
+                );
+                insert.push_values(chunk, |mut row, (block_num, delta)| {
+                    row.push_bind(delta.code.as_str())
+                        .push_bind(delta.scope.as_str())
+                        .push_bind(delta.table_name.as_str())
+                        .push_bind(u64_to_db(delta.primary_key))
+                        .push_bind(i64::from(*block_num))
+                        .push_bind(delta.present)
+                        .push_bind(delta.payer.as_str())
+                        .push_bind(delta.value.as_ref().map(JsonText::new))
+                        .push_bind(delta.raw.as_slice())
+                        .push_bind(delta.abi_hash.as_ref().map(|hash| &hash[..]));
+                });
+                insert.build().persistent(false).execute(&mut *tx).await?;
+            }
+
+            let abis = last_abi_per_account(new);
+            for chunk in abis.chunks(MAX_BINDS / 4) {
+                let mut insert = QueryBuilder::<Db>::new(
+                    "INSERT INTO abis (account, block_num, abi_hash, abi) ",
+                );
+                insert.push_values(chunk, |mut row, (block_num, abi)| {
+                    row.push_bind(abi.account.as_str())
+                        .push_bind(i64::from(*block_num))
+                        .push_bind(abi.abi_hash().to_vec())
+                        .push_bind(abi.abi.as_slice());
+                });
+                insert.build().persistent(false).execute(&mut *tx).await?;
+            }
+
+            let undecodable: Vec<_> = events(new, |batch| &batch.undecodable);
+            for chunk in undecodable.chunks(MAX_BINDS / 5) {
+                let mut insert = QueryBuilder::<Db>::new(
+                    "INSERT INTO undecodable (block_num, kind, locator, raw, reason) ",
+                );
+                insert.push_values(chunk, |mut row, (block_num, record)| {
+                    row.push_bind(i64::from(*block_num))
+                        .push_bind(record.kind.as_str())
+                        .push_bind(record.locator.as_str())
+                        .push_bind(record.raw.as_slice())
+                        .push_bind(record.reason.as_str());
+                });
+                insert.build().persistent(false).execute(&mut *tx).await?;
+            }
+
+            sqlx::query(UPSERT_CURSOR)
+                .bind(i64::from(head.block.block_num))
+                .bind(&head.block.block_id[..])
+                .bind(i64::from(head.lib))
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Removes every event of the blocks after `block_num` and moves the cursor back to it, in
+    /// one transaction. `block_id` must be the stored id of that block (the fork point). The
+    /// cursor's LIB is lowered to `block_num` if it was above.
+    ///
+    /// # Errors
+    /// [`Error::NothingCommitted`] on an empty store, [`Error::RollbackAhead`] when `block_num`
+    /// is above the cursor, [`Error::UnknownForkPoint`] when no stored block has that number and id.
+    pub async fn rollback_to(&self, block_num: u32, block_id: &[u8; 32]) -> Result<()> {
+        dispatch!(&self.pool, db, {
+            let mut tx = db.begin_with(BEGIN_WRITE).await?;
+            let cursor = sqlx::query_as::<_, CursorRow>(SELECT_CURSOR)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(cursor_from_row)
+                .transpose()?
+                .ok_or(Error::NothingCommitted { block_num })?;
+            if block_num > cursor.block_num {
+                return Err(Error::RollbackAhead {
+                    block_num,
+                    cursor: cursor.block_num,
+                });
+            }
+            let stored: Option<Vec<u8>> =
+                sqlx::query_scalar("SELECT block_id FROM blocks WHERE block_num = $1")
+                    .bind(i64::from(block_num))
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if stored.as_deref() != Some(&block_id[..]) {
+                return Err(Error::UnknownForkPoint {
+                    block_num,
+                    block_id: hex::encode(block_id),
+                });
+            }
+            for statement in ROLLBACK_STATEMENTS {
+                sqlx::query(statement)
+                    .bind(i64::from(block_num))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query(UPSERT_CURSOR)
+                .bind(i64::from(block_num))
+                .bind(&block_id[..])
+                .bind(i64::from(cursor.lib.min(block_num)))
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The ABI in force for `account` at `block_num`: the latest one set at or before it.
+    ///
+    /// # Errors
+    /// [`Error::Database`] or a `Corrupt…` variant.
+    pub async fn abi_at(&self, account: &str, block_num: u32) -> Result<Option<AbiVersion>> {
+        let row = dispatch!(&self.pool, db, {
+            sqlx::query_as::<_, (String, i64, Vec<u8>, Vec<u8>)>(
+                "SELECT account, block_num, abi_hash, abi FROM abis \
+                 WHERE account = $1 AND block_num <= $2 ORDER BY block_num DESC LIMIT 1",
+            )
+            .bind(account)
+            .bind(i64::from(block_num))
+            .fetch_optional(db)
+            .await?
+        });
+        row.map(|(account, block_num, abi_hash, abi)| {
+            Ok(AbiVersion {
+                account,
+                block_num: u32_from_db("block_num", block_num)?,
+                abi_hash: id_from_db("abi_hash", &abi_hash)?,
+                abi,
+            })
+        })
+        .transpose()
+    }
+
+    /// The stored header of `block_num`.
+    ///
+    /// # Errors
+    /// [`Error::Database`] or a `Corrupt…` variant.
+    pub async fn block(&self, block_num: u32) -> Result<Option<BlockRecord>> {
+        let row = dispatch!(&self.pool, db, {
+            sqlx::query_as::<_, BlockRow>(
+                "SELECT block_num, block_id, previous, timestamp_ms FROM blocks \
+                 WHERE block_num = $1",
+            )
+            .bind(i64::from(block_num))
+            .fetch_optional(db)
+            .await?
+        });
+        row.map(block_from_row).transpose()
+    }
+
+    /// The stored action with `global_sequence`.
+    ///
+    /// # Errors
+    /// [`Error::Database`] or a `Corrupt…` variant.
+    pub async fn action(&self, global_sequence: u64) -> Result<Option<Stored<ActionRecord>>> {
+        let row = dispatch!(&self.pool, db, {
+            sqlx::query_as::<_, ActionRow>(sqlx::AssertSqlSafe(format!(
+                "{SELECT_ACTION_COLUMNS} WHERE global_sequence = $1"
+            )))
+            .bind(u64_to_db(global_sequence))
+            .fetch_optional(db)
+            .await?
+        });
+        row.map(action_from_row).transpose()
+    }
+
+    /// Undecodable records of `block_num`, ordered by kind and locator.
+    ///
+    /// # Errors
+    /// [`Error::Database`] or [`Error::CorruptKind`].
+    pub async fn undecodable_in_block(&self, block_num: u32) -> Result<Vec<UndecodableRecord>> {
+        let rows = dispatch!(&self.pool, db, {
+            sqlx::query_as::<_, (String, String, Vec<u8>, String)>(
+                "SELECT kind, locator, raw, reason FROM undecodable WHERE block_num = $1 \
+                 ORDER BY kind, locator",
+            )
+            .bind(i64::from(block_num))
+            .fetch_all(db)
+            .await?
+        });
+        rows.into_iter()
+            .map(|(kind, locator, raw, reason)| {
+                Ok(UndecodableRecord {
+                    kind: UndecodableKind::from_stored(&kind).ok_or(Error::CorruptKind { kind })?,
+                    locator,
+                    raw,
+                    reason,
+                })
+            })
+            .collect()
+    }
+
+    /// Rows of table `(code, scope, table_name)` as of `block_num`: for each primary key its
+    /// latest delta at or before that block, when that delta left the row present. Ordered by
+    /// primary key (unsigned).
+    ///
+    /// # Errors
+    /// [`Error::Database`] or a `Corrupt…` variant.
+    pub async fn table_rows_at(
+        &self,
+        code: &str,
+        scope: &str,
+        table_name: &str,
+        block_num: u32,
+    ) -> Result<Vec<Stored<DeltaRecord>>> {
+        let rows = dispatch!(&self.pool, db, {
+            sqlx::query_as::<_, DeltaRow>(
+                "SELECT d.code, d.scope, d.table_name, d.primary_key, d.block_num, d.present, \
+                 d.payer, CAST(d.value AS TEXT), d.raw, d.abi_hash FROM deltas d \
+                 WHERE d.code = $1 AND d.scope = $2 AND d.table_name = $3 AND d.present \
+                 AND d.block_num = (SELECT MAX(x.block_num) FROM deltas x \
+                 WHERE x.code = d.code AND x.scope = d.scope AND x.table_name = d.table_name \
+                 AND x.primary_key = d.primary_key AND x.block_num <= $4) \
+                 ORDER BY d.primary_key",
+            )
+            .bind(code)
+            .bind(scope)
+            .bind(table_name)
+            .bind(i64::from(block_num))
+            .fetch_all(db)
+            .await?
+        });
+        rows.into_iter().map(delta_from_row).collect()
+    }
+
+    /// Numbers of stored blocks, actions and deltas, all or only up to block `up_to`.
+    ///
+    /// # Errors
+    /// [`Error::Database`].
+    pub async fn counts(&self, up_to: Option<u32>) -> Result<EventCounts> {
+        let limit = up_to.map_or(i64::MAX, i64::from);
+        let (blocks, actions, deltas) = dispatch!(&self.pool, db, {
+            sqlx::query_as::<_, (i64, i64, i64)>(
+                "SELECT (SELECT COUNT(*) FROM blocks WHERE block_num <= $1), \
+                 (SELECT COUNT(*) FROM actions WHERE block_num <= $1), \
+                 (SELECT COUNT(*) FROM deltas WHERE block_num <= $1)",
+            )
+            .bind(limit)
+            .fetch_one(db)
+            .await?
+        });
+        let count = |column, stored: i64| {
+            u64::try_from(stored).map_err(|_| Error::CorruptValue { column, stored })
+        };
+        Ok(EventCounts {
+            blocks: count("blocks", blocks)?,
+            actions: count("actions", actions)?,
+            deltas: count("deltas", deltas)?,
+        })
+    }
+
+    /// Lowercase hex SHA-256 of the canonical dump of blocks, actions and deltas (see the
+    /// module documentation), all or only up to block `up_to`. Equal events give equal
+    /// digests on both backends.
+    ///
+    /// # Errors
+    /// [`Error::Database`] or a `Corrupt…` variant.
+    pub async fn events_digest(&self, up_to: Option<u32>) -> Result<String> {
+        let limit = up_to.map_or(i64::MAX, i64::from);
+        let mut hasher = Sha256::new();
+        dispatch!(&self.pool, db, {
+            // Keyset pagination: each page starts at the smallest key after the previous page.
+            let mut from = Some(0);
+            while let Some(start) = from {
+                let page = sqlx::query_as::<_, BlockRow>(
+                    "SELECT block_num, block_id, previous, timestamp_ms FROM blocks \
+                     WHERE block_num >= $1 AND block_num <= $2 ORDER BY block_num LIMIT $3",
+                )
+                .bind(start)
+                .bind(limit)
+                .bind(DIGEST_PAGE)
+                .fetch_all(db)
+                .await?;
+                from = next_page_start(&page, |row| row.0);
+                for row in page {
+                    hasher.update(block_line(&block_from_row(row)?));
+                }
+            }
+
+            let mut from = Some(i64::MIN);
+            while let Some(start) = from {
+                let page = sqlx::query_as::<_, ActionRow>(sqlx::AssertSqlSafe(format!(
+                    "{SELECT_ACTION_COLUMNS} WHERE global_sequence >= $1 AND block_num <= $2 \
+                     ORDER BY global_sequence LIMIT $3"
+                )))
+                .bind(start)
+                .bind(limit)
+                .bind(DIGEST_PAGE)
+                .fetch_all(db)
+                .await?;
+                from = next_page_start(&page, |row| row.0);
+                for row in page {
+                    hasher.update(action_line(&action_from_row(row)?));
+                }
+            }
+
+            // No delta has this key (block numbers are never negative), so `>` it starts at the
+            // first delta.
+            let mut after = Some((
+                String::new(),
+                String::new(),
+                String::new(),
+                i64::MIN,
+                i64::MIN,
+            ));
+            while let Some(key) = after {
+                let page = sqlx::query_as::<_, DeltaRow>(
+                    "SELECT code, scope, table_name, primary_key, block_num, present, payer, \
+                     CAST(value AS TEXT), raw, abi_hash FROM deltas \
+                     WHERE (code, scope, table_name, primary_key, block_num) \
+                     > ($1, $2, $3, $4, $5) AND block_num <= $6 \
+                     ORDER BY code, scope, table_name, primary_key, block_num LIMIT $7",
+                )
+                .bind(key.0)
+                .bind(key.1)
+                .bind(key.2)
+                .bind(key.3)
+                .bind(key.4)
+                .bind(limit)
+                .bind(DIGEST_PAGE)
+                .fetch_all(db)
+                .await?;
+                after = match page.last() {
+                    Some(row) if page.len() == DIGEST_PAGE_ROWS => {
+                        Some((row.0.clone(), row.1.clone(), row.2.clone(), row.3, row.4))
+                    }
+                    _ => None,
+                };
+                for row in page {
+                    hasher.update(delta_line(&delta_from_row(row)?));
+                }
+            }
+        });
+        Ok(hex::encode(hasher.finalize()))
+    }
+}
+
+/// The batches to write: leading batches already stored with the same id are skipped; every
+/// other batch must extend the previous one, starting from the cursor.
+fn new_blocks<'a>(
+    cursor: Option<Cursor>,
+    stored_ids: &HashMap<u32, [u8; 32]>,
+    batches: &'a [BlockBatch],
+) -> Result<&'a [BlockBatch]> {
+    let mut first_new = batches.len();
+    for (idx, batch) in batches.iter().enumerate() {
+        let block_num = batch.block.block_num;
+        match cursor {
+            Some(cursor) if block_num <= cursor.block_num => {
+                let stored = stored_ids.get(&block_num).ok_or(Error::OutOfOrder {
+                    expected: cursor.block_num.saturating_add(1),
+                    got: block_num,
+                })?;
+                if stored != &batch.block.block_id {
+                    return Err(Error::BlockConflict {
+                        block_num,
+                        stored: hex::encode(stored),
+                        got: hex::encode(batch.block.block_id),
+                    });
+                }
+            }
+            _ => {
+                first_new = idx;
+                break;
+            }
+        }
+    }
+    let new = &batches[first_new..];
+    let mut head = cursor.map(|cursor| (cursor.block_num, cursor.block_id));
+    for batch in new {
+        let block = &batch.block;
+        if let Some((head_num, head_id)) = head {
+            let expected = head_num.saturating_add(1);
+            if block.block_num != expected {
+                return Err(Error::OutOfOrder {
+                    expected,
+                    got: block.block_num,
+                });
+            }
+            if block.previous != head_id {
+                return Err(Error::BrokenChain {
+                    block_num: block.block_num,
+                    expected: hex::encode(head_id),
+                    got: hex::encode(block.previous),
+                });
+            }
+        }
+        head = Some((block.block_num, block.block_id));
+    }
+    Ok(new)
+}
+
+/// One kind of event of all batches, each paired with its block number, in batch order.
+fn events<T>(batches: &[BlockBatch], select: impl Fn(&BlockBatch) -> &Vec<T>) -> Vec<(u32, &T)> {
+    batches
+        .iter()
+        .flat_map(|batch| {
+            select(batch)
+                .iter()
+                .map(|event| (batch.block.block_num, event))
+        })
+        .collect()
+}
+
+/// ABIs of all batches, keeping only the last one set per account and block.
+fn last_abi_per_account(batches: &[BlockBatch]) -> Vec<(u32, &AbiRecord)> {
+    let mut abis = Vec::new();
+    for batch in batches {
+        let start = abis.len();
+        for abi in batch.abis.iter().rev() {
+            let seen = abis[start..]
+                .iter()
+                .any(|(_, kept): &(u32, &AbiRecord)| kept.account == abi.account);
+            if !seen {
+                abis.push((batch.block.block_num, abi));
+            }
+        }
+    }
+    abis
+}
+
+fn cursor_from_row((block_num, block_id, lib): CursorRow) -> Result<Cursor> {
+    Ok(Cursor {
+        block_num: u32_from_db("cursor.block_num", block_num)?,
+        block_id: id_from_db("cursor.block_id", &block_id)?,
+        lib: u32_from_db("cursor.lib", lib)?,
+    })
+}
+
+fn block_from_row((block_num, block_id, previous, timestamp_ms): BlockRow) -> Result<BlockRecord> {
+    Ok(BlockRecord {
+        block_num: u32_from_db("block_num", block_num)?,
+        block_id: id_from_db("block_id", &block_id)?,
+        previous: id_from_db("previous", &previous)?,
+        timestamp_ms,
+    })
+}
+
+fn action_from_row(row: ActionRow) -> Result<Stored<ActionRecord>> {
+    let (global_sequence, block_num, trx_id, action_ordinal, creator_action_ordinal) =
+        (row.0, row.1, row.2, row.3, row.4);
+    let (receiver, account, name, authorization, data, raw, abi_hash) =
+        (row.5, row.6, row.7, row.8, row.9, row.10, row.11);
+    Ok(Stored {
+        block_num: u32_from_db("block_num", block_num)?,
+        record: ActionRecord {
+            global_sequence: u64_from_db(global_sequence),
+            trx_id: id_from_db("trx_id", &trx_id)?,
+            action_ordinal: u32_from_db("action_ordinal", action_ordinal)?,
+            creator_action_ordinal: u32_from_db("creator_action_ordinal", creator_action_ordinal)?,
+            receiver,
+            account,
+            name,
+            authorization: json_from_db("authorization", Some(&authorization))?.unwrap_or_default(),
+            data: json_from_db("data", data.as_deref())?,
+            raw,
+            abi_hash: abi_hash
+                .map(|hash| id_from_db("abi_hash", &hash))
+                .transpose()?,
+        },
+    })
+}
+
+fn delta_from_row(row: DeltaRow) -> Result<Stored<DeltaRecord>> {
+    let (code, scope, table_name, primary_key, block_num, present, payer, value, raw, abi_hash) =
+        row;
+    Ok(Stored {
+        block_num: u32_from_db("block_num", block_num)?,
+        record: DeltaRecord {
+            code,
+            scope,
+            table_name,
+            primary_key: u64_from_db(primary_key),
+            present,
+            payer,
+            value: json_from_db("value", value.as_deref())?,
+            raw,
+            abi_hash: abi_hash
+                .map(|hash| id_from_db("abi_hash", &hash))
+                .transpose()?,
+        },
+    })
+}
+
+/// Start of the page after `page`, `None` when `page` was the last one.
+fn next_page_start<T>(page: &[T], key: impl Fn(&T) -> i64) -> Option<i64> {
+    if page.len() < DIGEST_PAGE_ROWS {
+        return None;
+    }
+    page.last().and_then(|row| key(row).checked_add(1))
+}
+
+/// Canonical text of an optional JSON value: its compact text, or `-`.
+fn json_field(value: Option<&serde_json::Value>) -> String {
+    value.map_or_else(|| "-".to_owned(), serde_json::Value::to_string)
+}
+
+/// Canonical text of an optional hash: lowercase hex, or `-`.
+fn hash_field(hash: Option<&[u8; 32]>) -> String {
+    hash.map_or_else(|| "-".to_owned(), hex::encode)
+}
+
+fn block_line(block: &BlockRecord) -> String {
+    format!(
+        "B\t{}\t{}\t{}\t{}\n",
+        block.block_num,
+        hex::encode(block.block_id),
+        hex::encode(block.previous),
+        block.timestamp_ms
+    )
+}
+
+fn action_line(action: &Stored<ActionRecord>) -> String {
+    let record = &action.record;
+    format!(
+        "A\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+        record.global_sequence,
+        action.block_num,
+        hex::encode(record.trx_id),
+        record.action_ordinal,
+        record.creator_action_ordinal,
+        record.receiver,
+        record.account,
+        record.name,
+        record.authorization,
+        json_field(record.data.as_ref()),
+        hex::encode(&record.raw),
+        hash_field(record.abi_hash.as_ref())
+    )
+}
+
+fn delta_line(delta: &Stored<DeltaRecord>) -> String {
+    let record = &delta.record;
+    format!(
+        "D\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+        record.code,
+        record.scope,
+        record.table_name,
+        record.primary_key,
+        delta.block_num,
+        u8::from(record.present),
+        record.payer,
+        json_field(record.value.as_ref()),
+        hex::encode(&record.raw),
+        hash_field(record.abi_hash.as_ref())
+    )
+}

@@ -1,0 +1,4 @@
+//! The crate's single integration test binary; one module per area.
+
+mod cli;
+mod store;
