@@ -933,7 +933,12 @@ fn action_from_row(row: ActionRow) -> Result<Stored<ActionRecord>> {
             receiver,
             account,
             name,
-            authorization: json_from_db("authorization", Some(&authorization))?.unwrap_or_default(),
+            authorization: serde_json::from_str(&authorization).map_err(|source| {
+                Error::CorruptJson {
+                    column: "authorization",
+                    source,
+                }
+            })?,
             data: json_from_db("data", data.as_deref())?,
             raw,
             abi_hash: abi_hash
