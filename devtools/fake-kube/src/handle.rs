@@ -220,11 +220,15 @@ impl FakeKube {
         })
     }
 
-    /// Plays the kubelet for a StatefulSet: every desired replica is current, updated and ready.
+    /// Plays the StatefulSet controller and the kubelet: creates the claims of every replica
+    /// from `volumeClaimTemplates` as the controller does (`<template>-<set>-<ordinal>`, owned
+    /// by the set only when `persistentVolumeClaimRetentionPolicy.whenDeleted` is `Delete`),
+    /// then marks every desired replica current, updated and ready.
     ///
     /// # Errors
     /// [`Error::NotFound`] when the StatefulSet does not exist.
     pub fn mark_statefulset_ready(&self, namespace: &str, name: &str) -> Result<()> {
+        self.create_claims(namespace, name)?;
         self.write_status("apps", "statefulsets", namespace, name, |object| {
             let replicas = object["spec"]["replicas"].as_u64().unwrap_or(1);
             let revision = format!("{name}-{}", object["metadata"]["generation"]);
@@ -277,6 +281,59 @@ impl FakeKube {
                 ],
             })
         })
+    }
+
+    fn create_claims(&self, namespace: &str, name: &str) -> Result<()> {
+        let sets = self
+            .store
+            .type_of("apps", "statefulsets")
+            .ok_or_else(|| Error::NotFound {
+                what: "statefulsets.apps".into(),
+            })?;
+        let claims = self
+            .store
+            .type_of("", "persistentvolumeclaims")
+            .ok_or_else(|| Error::NotFound {
+                what: "persistentvolumeclaims".into(),
+            })?;
+        let set = self.store.get(&sets, Some(namespace), name)?;
+        let replicas = set["spec"]["replicas"].as_u64().unwrap_or(1);
+        let owned = set["spec"]["persistentVolumeClaimRetentionPolicy"]["whenDeleted"] == "Delete";
+        let templates = set["spec"]["volumeClaimTemplates"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        for template in &templates {
+            let Some(template_name) = template["metadata"]["name"].as_str() else {
+                continue;
+            };
+            for ordinal in 0..replicas {
+                let mut labels = template["metadata"]["labels"].clone();
+                if let (Some(labels), Some(selector)) = (
+                    labels.as_object_mut(),
+                    set["spec"]["selector"]["matchLabels"].as_object(),
+                ) {
+                    labels.extend(selector.clone());
+                } else {
+                    labels = set["spec"]["selector"]["matchLabels"].clone();
+                }
+                let mut claim = json!({
+                    "metadata": {"name": format!("{template_name}-{name}-{ordinal}"), "labels": labels},
+                    "spec": template["spec"],
+                });
+                if owned {
+                    claim["metadata"]["ownerReferences"] = json!([{
+                        "apiVersion": "apps/v1", "kind": "StatefulSet", "name": name,
+                        "uid": set["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true,
+                    }]);
+                }
+                match self.store.create(&claims, Some(namespace), claim) {
+                    Ok(_) | Err(Error::AlreadyExists { .. }) => {}
+                    Err(other) => return Err(other),
+                }
+            }
+        }
+        Ok(())
     }
 
     fn write_status(

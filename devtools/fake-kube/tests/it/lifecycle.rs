@@ -103,3 +103,50 @@ async fn dependents_are_collected_when_their_owner_goes() {
         .expect("finalizer holds the dependent");
     assert!(held.metadata.deletion_timestamp.is_some());
 }
+
+#[tokio::test]
+async fn statefulset_claims_are_owned_only_when_deleted_with_the_set() {
+    use k8s_openapi::api::apps::v1::StatefulSet;
+    use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+
+    let (fake, client) = start().await;
+    let api: Api<StatefulSet> = Api::namespaced(client.clone(), "coop");
+    for (name, when_deleted, owned) in [("kept", "Retain", false), ("dropped", "Delete", true)] {
+        let set: StatefulSet = serde_json::from_value(json!({
+            "metadata": {"name": name},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": {"app": name}},
+                "persistentVolumeClaimRetentionPolicy": {"whenDeleted": when_deleted},
+                "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [{"name": "db", "image": "postgres"}]}},
+                "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"]}}],
+            },
+        }))
+        .expect("statefulset");
+        api.create(&PostParams::default(), &set)
+            .await
+            .expect("create");
+        fake.mark_statefulset_ready("coop", name).expect("kubelet");
+        let claim_name = format!("data-{name}-0");
+        let claim = fake
+            .get::<PersistentVolumeClaim>(Some("coop"), &claim_name)
+            .expect("claim created");
+        assert_eq!(
+            claim
+                .metadata
+                .labels
+                .and_then(|l| l.get("app").cloned())
+                .as_deref(),
+            Some(name)
+        );
+        api.delete(name, &DeleteParams::default())
+            .await
+            .expect("delete");
+        assert_eq!(
+            fake.get::<PersistentVolumeClaim>(Some("coop"), &claim_name)
+                .is_none(),
+            owned,
+            "{name}"
+        );
+    }
+}

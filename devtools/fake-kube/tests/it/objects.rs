@@ -89,7 +89,11 @@ async fn replace_with_current_version_succeeds_and_bumps_it() {
 }
 
 /// Namespace (or all), list parameters, and the expected `(namespace, name)` pairs.
-type ListCase = (Option<&'static str>, ListParams, &'static [(&'static str, &'static str)]);
+type ListCase = (
+    Option<&'static str>,
+    ListParams,
+    &'static [(&'static str, &'static str)],
+);
 
 #[tokio::test]
 async fn list_filters_by_namespace_labels_and_fields() {
