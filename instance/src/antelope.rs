@@ -12,6 +12,7 @@ pub mod document;
 pub mod json;
 pub mod keys;
 pub mod name;
+pub mod ship;
 pub mod signature;
 pub mod symbol;
 pub mod time;

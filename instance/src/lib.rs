@@ -6,4 +6,5 @@
 
 pub mod antelope;
 pub mod cli;
+pub mod devnet;
 pub mod store;
