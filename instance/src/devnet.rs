@@ -10,6 +10,8 @@
 //! log do I/O.
 
 pub mod block;
+pub mod chain;
+pub mod contracts;
 pub mod error;
 pub mod state;
 pub mod validate;
