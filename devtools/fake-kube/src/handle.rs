@@ -8,12 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::task::JoinHandle;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::kubelet::{self, Kubelet};
 use crate::server;
-use crate::store::{PatchKind, Store, Target};
+use crate::store::Store;
 
 /// Why the fake could not start.
 #[derive(Debug, thiserror::Error)]
@@ -202,22 +203,9 @@ impl FakeKube {
     /// available at the current generation.
     ///
     /// # Errors
-    /// [`Error::NotFound`] when the Deployment does not exist.
+    /// [`crate::Error::NotFound`] when the Deployment does not exist.
     pub fn mark_deployment_ready(&self, namespace: &str, name: &str) -> Result<()> {
-        self.write_status("apps", "deployments", namespace, name, |object| {
-            let replicas = object["spec"]["replicas"].as_u64().unwrap_or(1);
-            json!({
-                "observedGeneration": object["metadata"]["generation"],
-                "replicas": replicas,
-                "updatedReplicas": replicas,
-                "readyReplicas": replicas,
-                "availableReplicas": replicas,
-                "conditions": [
-                    {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
-                    {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"},
-                ],
-            })
-        })
+        kubelet::mark_deployment_ready(&self.store, namespace, name)
     }
 
     /// Plays the StatefulSet controller and the kubelet: creates the claims of every replica
@@ -226,141 +214,31 @@ impl FakeKube {
     /// then marks every desired replica current, updated and ready.
     ///
     /// # Errors
-    /// [`Error::NotFound`] when the StatefulSet does not exist.
+    /// [`crate::Error::NotFound`] when the StatefulSet does not exist.
     pub fn mark_statefulset_ready(&self, namespace: &str, name: &str) -> Result<()> {
-        self.create_claims(namespace, name)?;
-        self.write_status("apps", "statefulsets", namespace, name, |object| {
-            let replicas = object["spec"]["replicas"].as_u64().unwrap_or(1);
-            let revision = format!("{name}-{}", object["metadata"]["generation"]);
-            json!({
-                "observedGeneration": object["metadata"]["generation"],
-                "replicas": replicas,
-                "readyReplicas": replicas,
-                "availableReplicas": replicas,
-                "currentReplicas": replicas,
-                "updatedReplicas": replicas,
-                "currentRevision": revision,
-                "updateRevision": revision,
-            })
-        })
+        kubelet::mark_statefulset_ready(&self.store, namespace, name)
     }
 
     /// Plays the job controller: the Job succeeded.
     ///
     /// # Errors
-    /// [`Error::NotFound`] when the Job does not exist.
+    /// [`crate::Error::NotFound`] when the Job does not exist.
     pub fn mark_job_complete(&self, namespace: &str, name: &str) -> Result<()> {
-        self.write_status("batch", "jobs", namespace, name, |object| {
-            let time = object["metadata"]["creationTimestamp"].clone();
-            json!({
-                "startTime": time,
-                "completionTime": time,
-                "succeeded": 1,
-                "active": 0,
-                "conditions": [
-                    {"type": "SuccessCriteriaMet", "status": "True", "reason": "CompletionsReached"},
-                    {"type": "Complete", "status": "True", "reason": "CompletionsReached"},
-                ],
-            })
-        })
+        kubelet::mark_job_complete(&self.store, namespace, name)
     }
 
     /// Plays the job controller: the Job failed for good, with the given message.
     ///
     /// # Errors
-    /// [`Error::NotFound`] when the Job does not exist.
+    /// [`crate::Error::NotFound`] when the Job does not exist.
     pub fn mark_job_failed(&self, namespace: &str, name: &str, message: &str) -> Result<()> {
-        self.write_status("batch", "jobs", namespace, name, |object| {
-            json!({
-                "startTime": object["metadata"]["creationTimestamp"],
-                "failed": 1,
-                "active": 0,
-                "conditions": [
-                    {"type": "FailureTarget", "status": "True", "reason": "BackoffLimitExceeded", "message": message},
-                    {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": message},
-                ],
-            })
-        })
+        kubelet::mark_job_failed(&self.store, namespace, name, message)
     }
 
-    fn create_claims(&self, namespace: &str, name: &str) -> Result<()> {
-        let sets = self
-            .store
-            .type_of("apps", "statefulsets")
-            .ok_or_else(|| Error::NotFound {
-                what: "statefulsets.apps".into(),
-            })?;
-        let claims = self
-            .store
-            .type_of("", "persistentvolumeclaims")
-            .ok_or_else(|| Error::NotFound {
-                what: "persistentvolumeclaims".into(),
-            })?;
-        let set = self.store.get(&sets, Some(namespace), name)?;
-        let replicas = set["spec"]["replicas"].as_u64().unwrap_or(1);
-        let owned = set["spec"]["persistentVolumeClaimRetentionPolicy"]["whenDeleted"] == "Delete";
-        let templates = set["spec"]["volumeClaimTemplates"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        for template in &templates {
-            let Some(template_name) = template["metadata"]["name"].as_str() else {
-                continue;
-            };
-            for ordinal in 0..replicas {
-                let mut labels = template["metadata"]["labels"].clone();
-                if let (Some(labels), Some(selector)) = (
-                    labels.as_object_mut(),
-                    set["spec"]["selector"]["matchLabels"].as_object(),
-                ) {
-                    labels.extend(selector.clone());
-                } else {
-                    labels = set["spec"]["selector"]["matchLabels"].clone();
-                }
-                let mut claim = json!({
-                    "metadata": {"name": format!("{template_name}-{name}-{ordinal}"), "labels": labels},
-                    "spec": template["spec"],
-                });
-                if owned {
-                    claim["metadata"]["ownerReferences"] = json!([{
-                        "apiVersion": "apps/v1", "kind": "StatefulSet", "name": name,
-                        "uid": set["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true,
-                    }]);
-                }
-                match self.store.create(&claims, Some(namespace), claim) {
-                    Ok(_) | Err(Error::AlreadyExists { .. }) => {}
-                    Err(other) => return Err(other),
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn write_status(
-        &self,
-        group: &str,
-        plural: &str,
-        namespace: &str,
-        name: &str,
-        status: impl FnOnce(&Value) -> Value,
-    ) -> Result<()> {
-        let rt = self
-            .store
-            .type_of(group, plural)
-            .ok_or_else(|| Error::NotFound {
-                what: format!("{plural}.{group}"),
-            })?;
-        let object = self.store.get(&rt, Some(namespace), name)?;
-        let patch = json!({"status": status(&object)});
-        self.store.patch(
-            &rt,
-            Some(namespace),
-            name,
-            &PatchKind::Merge,
-            &patch,
-            Target::Status,
-        )?;
-        Ok(())
+    /// Starts a [`Kubelet`] that keeps every workload of this server ready and finishes Jobs
+    /// as its policy says, until dropped.
+    pub fn kubelet(&self) -> Kubelet {
+        Kubelet::start(self.store.clone())
     }
 }
 

@@ -28,6 +28,7 @@
 
 mod error;
 mod handle;
+mod kubelet;
 mod patch;
 mod resource;
 mod select;
@@ -36,4 +37,5 @@ mod store;
 
 pub use error::{Error, Result};
 pub use handle::{FakeKube, Options, StartError};
+pub use kubelet::{JobOutcome, Kubelet};
 pub use resource::ResourceType;

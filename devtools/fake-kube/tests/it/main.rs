@@ -3,6 +3,7 @@
 
 mod apply;
 mod crd;
+mod kubelet;
 mod lifecycle;
 mod objects;
 mod watch;

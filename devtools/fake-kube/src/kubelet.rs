@@ -1,0 +1,328 @@
+//! A simulated kubelet and workload controllers: status writes that make Deployments and
+//! StatefulSets ready and finish Jobs, either one object at a time or continuously through a
+//! [`Kubelet`] task driven by store changes.
+//!
+//! It schedules nothing and runs no containers; it only writes the status a healthy cluster
+//! would report, so operators under test can converge.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use crate::error::{Error, Result};
+use crate::select::Selector;
+use crate::store::{PatchKind, Store, Target};
+
+/// Upper bound on the rounds of one kubelet task; each round follows at least one change.
+const MAX_ROUNDS: u64 = 100_000_000;
+
+/// What the simulated job controller does with a Job that has not finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    /// Mark it complete (the default).
+    Complete,
+    /// Mark it failed with this message.
+    Fail(String),
+    /// Leave it running.
+    Hold,
+}
+
+/// A background task playing the kubelet for every namespace: Deployments and StatefulSets
+/// become ready at their current generation, Jobs finish as their [`JobOutcome`] says.
+/// Stops when dropped.
+pub struct Kubelet {
+    policy: Arc<Mutex<Policy>>,
+    wake: Arc<Notify>,
+    task: JoinHandle<()>,
+}
+
+#[derive(Debug, Clone)]
+struct Policy {
+    running: bool,
+    jobs: HashMap<String, JobOutcome>,
+}
+
+impl Kubelet {
+    pub(crate) fn start(store: Arc<Store>) -> Self {
+        let policy = Arc::new(Mutex::new(Policy {
+            running: true,
+            jobs: HashMap::new(),
+        }));
+        let wake = Arc::new(Notify::new());
+        let task = tokio::spawn(run(store, policy.clone(), wake.clone()));
+        Self { policy, wake, task }
+    }
+
+    /// Sets what happens to the Job of this name from now on.
+    pub fn set_job_outcome(&self, job_name: &str, outcome: JobOutcome) {
+        self.update(|policy| {
+            policy.jobs.insert(job_name.to_owned(), outcome);
+        });
+    }
+
+    /// Stops writing status until [`Self::resume`]; pods "stop starting".
+    pub fn pause(&self) {
+        self.update(|policy| policy.running = false);
+    }
+
+    /// Writes status again, catching up on everything that changed meanwhile.
+    pub fn resume(&self) {
+        self.update(|policy| policy.running = true);
+    }
+
+    fn update(&self, change: impl FnOnce(&mut Policy)) {
+        change(&mut self.policy.lock().unwrap_or_else(PoisonError::into_inner));
+        self.wake.notify_one();
+    }
+}
+
+impl Drop for Kubelet {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn run(store: Arc<Store>, policy: Arc<Mutex<Policy>>, wake: Arc<Notify>) {
+    let mut version = store.subscribe_version();
+    for _ in 0..MAX_ROUNDS {
+        version.borrow_and_update();
+        let policy = policy
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if policy.running {
+            play(&store, &policy);
+        }
+        tokio::select! {
+            changed = version.changed() => if changed.is_err() { return },
+            () = wake.notified() => {}
+        }
+    }
+}
+
+/// One pass over every workload. Objects may vanish between the list and the write; such
+/// `NotFound`s are expected races, and the next change triggers another pass anyway.
+fn play(store: &Store, policy: &Policy) {
+    let all = Selector::default();
+    let list = |group: &str, plural: &str| {
+        store
+            .type_of(group, plural)
+            .map(|rt| store.list(&rt, None, &all).0)
+            .unwrap_or_default()
+    };
+    for deployment in list("apps", "deployments") {
+        if !workload_ready(&deployment) {
+            let (namespace, name) = namespace_and_name(&deployment);
+            let _ = mark_deployment_ready(store, namespace, name);
+        }
+    }
+    for set in list("apps", "statefulsets") {
+        if !workload_ready(&set) {
+            let (namespace, name) = namespace_and_name(&set);
+            let _ = mark_statefulset_ready(store, namespace, name);
+        }
+    }
+    for job in list("batch", "jobs") {
+        let finished = job["status"]["conditions"]
+            .as_array()
+            .is_some_and(|conditions| {
+                conditions
+                    .iter()
+                    .any(|c| c["type"] == "Complete" || c["type"] == "Failed")
+            });
+        if finished {
+            continue;
+        }
+        let (namespace, name) = namespace_and_name(&job);
+        let _ = match policy.jobs.get(name).unwrap_or(&JobOutcome::Complete) {
+            JobOutcome::Complete => mark_job_complete(store, namespace, name),
+            JobOutcome::Fail(message) => mark_job_failed(store, namespace, name, message),
+            JobOutcome::Hold => Ok(()),
+        };
+    }
+}
+
+fn namespace_and_name(object: &Value) -> (&str, &str) {
+    (
+        object["metadata"]["namespace"].as_str().unwrap_or_default(),
+        object["metadata"]["name"].as_str().unwrap_or_default(),
+    )
+}
+
+fn workload_ready(object: &Value) -> bool {
+    let replicas = object["spec"]["replicas"].as_u64().unwrap_or(1);
+    let status = &object["status"];
+    status["observedGeneration"] == object["metadata"]["generation"]
+        && status["readyReplicas"].as_u64().unwrap_or(0) == replicas
+        && status["updatedReplicas"].as_u64().unwrap_or(0) == replicas
+}
+
+/// Plays the kubelet for a Deployment: every desired replica is updated, ready and
+/// available at the current generation.
+///
+/// # Errors
+/// [`Error::NotFound`] when the Deployment does not exist.
+pub(crate) fn mark_deployment_ready(store: &Store, namespace: &str, name: &str) -> Result<()> {
+    write_status(store, "apps", "deployments", namespace, name, |object| {
+        let replicas = object["spec"]["replicas"].as_u64().unwrap_or(1);
+        json!({
+            "observedGeneration": object["metadata"]["generation"],
+            "replicas": replicas,
+            "updatedReplicas": replicas,
+            "readyReplicas": replicas,
+            "availableReplicas": replicas,
+            "conditions": [
+                {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
+                {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"},
+            ],
+        })
+    })
+}
+
+/// Plays the StatefulSet controller and the kubelet: creates the claims of every replica
+/// from `volumeClaimTemplates` as the controller does (`<template>-<set>-<ordinal>`, owned
+/// by the set only when `persistentVolumeClaimRetentionPolicy.whenDeleted` is `Delete`),
+/// then marks every desired replica current, updated and ready.
+///
+/// # Errors
+/// [`Error::NotFound`] when the StatefulSet does not exist.
+pub(crate) fn mark_statefulset_ready(store: &Store, namespace: &str, name: &str) -> Result<()> {
+    create_claims(store, namespace, name)?;
+    write_status(store, "apps", "statefulsets", namespace, name, |object| {
+        let replicas = object["spec"]["replicas"].as_u64().unwrap_or(1);
+        let revision = format!("{name}-{}", object["metadata"]["generation"]);
+        json!({
+            "observedGeneration": object["metadata"]["generation"],
+            "replicas": replicas,
+            "readyReplicas": replicas,
+            "availableReplicas": replicas,
+            "currentReplicas": replicas,
+            "updatedReplicas": replicas,
+            "currentRevision": revision,
+            "updateRevision": revision,
+        })
+    })
+}
+
+/// Plays the job controller: the Job succeeded.
+///
+/// # Errors
+/// [`Error::NotFound`] when the Job does not exist.
+pub(crate) fn mark_job_complete(store: &Store, namespace: &str, name: &str) -> Result<()> {
+    write_status(store, "batch", "jobs", namespace, name, |object| {
+        let time = object["metadata"]["creationTimestamp"].clone();
+        json!({
+            "startTime": time,
+            "completionTime": time,
+            "succeeded": 1,
+            "active": 0,
+            "conditions": [
+                {"type": "SuccessCriteriaMet", "status": "True", "reason": "CompletionsReached"},
+                {"type": "Complete", "status": "True", "reason": "CompletionsReached"},
+            ],
+        })
+    })
+}
+
+/// Plays the job controller: the Job failed for good, with the given message.
+///
+/// # Errors
+/// [`Error::NotFound`] when the Job does not exist.
+pub(crate) fn mark_job_failed(
+    store: &Store,
+    namespace: &str,
+    name: &str,
+    message: &str,
+) -> Result<()> {
+    write_status(store, "batch", "jobs", namespace, name, |object| {
+        json!({
+            "startTime": object["metadata"]["creationTimestamp"],
+            "failed": 1,
+            "active": 0,
+            "conditions": [
+                {"type": "FailureTarget", "status": "True", "reason": "BackoffLimitExceeded", "message": message},
+                {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": message},
+            ],
+        })
+    })
+}
+
+fn create_claims(store: &Store, namespace: &str, name: &str) -> Result<()> {
+    let sets = store
+        .type_of("apps", "statefulsets")
+        .ok_or_else(|| Error::NotFound {
+            what: "statefulsets.apps".into(),
+        })?;
+    let claims = store
+        .type_of("", "persistentvolumeclaims")
+        .ok_or_else(|| Error::NotFound {
+            what: "persistentvolumeclaims".into(),
+        })?;
+    let set = store.get(&sets, Some(namespace), name)?;
+    let replicas = set["spec"]["replicas"].as_u64().unwrap_or(1);
+    let owned = set["spec"]["persistentVolumeClaimRetentionPolicy"]["whenDeleted"] == "Delete";
+    let templates = set["spec"]["volumeClaimTemplates"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for template in &templates {
+        let Some(template_name) = template["metadata"]["name"].as_str() else {
+            continue;
+        };
+        for ordinal in 0..replicas {
+            let mut labels = template["metadata"]["labels"].clone();
+            if let (Some(labels), Some(selector)) = (
+                labels.as_object_mut(),
+                set["spec"]["selector"]["matchLabels"].as_object(),
+            ) {
+                labels.extend(selector.clone());
+            } else {
+                labels = set["spec"]["selector"]["matchLabels"].clone();
+            }
+            let mut claim = json!({
+                "metadata": {"name": format!("{template_name}-{name}-{ordinal}"), "labels": labels},
+                "spec": template["spec"],
+            });
+            if owned {
+                claim["metadata"]["ownerReferences"] = json!([{
+                    "apiVersion": "apps/v1", "kind": "StatefulSet", "name": name,
+                    "uid": set["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true,
+                }]);
+            }
+            match store.create(&claims, Some(namespace), claim) {
+                Ok(_) | Err(Error::AlreadyExists { .. }) => {}
+                Err(other) => return Err(other),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write_status(
+    store: &Store,
+    group: &str,
+    plural: &str,
+    namespace: &str,
+    name: &str,
+    status: impl FnOnce(&Value) -> Value,
+) -> Result<()> {
+    let rt = store
+        .type_of(group, plural)
+        .ok_or_else(|| Error::NotFound {
+            what: format!("{plural}.{group}"),
+        })?;
+    let object = store.get(&rt, Some(namespace), name)?;
+    let patch = json!({"status": status(&object)});
+    store.patch(
+        &rt,
+        Some(namespace),
+        name,
+        &PatchKind::Merge,
+        &patch,
+        Target::Status,
+    )?;
+    Ok(())
+}
