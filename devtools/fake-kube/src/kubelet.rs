@@ -42,6 +42,7 @@ pub struct Kubelet {
 #[derive(Debug, Clone)]
 struct Policy {
     running: bool,
+    default_job: JobOutcome,
     jobs: HashMap<String, JobOutcome>,
 }
 
@@ -49,6 +50,7 @@ impl Kubelet {
     pub(crate) fn start(store: Arc<Store>) -> Self {
         let policy = Arc::new(Mutex::new(Policy {
             running: true,
+            default_job: JobOutcome::Complete,
             jobs: HashMap::new(),
         }));
         let wake = Arc::new(Notify::new());
@@ -61,6 +63,11 @@ impl Kubelet {
         self.update(|policy| {
             policy.jobs.insert(job_name.to_owned(), outcome);
         });
+    }
+
+    /// Sets what happens from now on to Jobs without an outcome of their own.
+    pub fn set_default_job_outcome(&self, outcome: JobOutcome) {
+        self.update(|policy| policy.default_job = outcome);
     }
 
     /// Stops writing status until [`Self::resume`]; pods "stop starting".
@@ -137,7 +144,7 @@ fn play(store: &Store, policy: &Policy) {
             continue;
         }
         let (namespace, name) = namespace_and_name(&job);
-        let _ = match policy.jobs.get(name).unwrap_or(&JobOutcome::Complete) {
+        let _ = match policy.jobs.get(name).unwrap_or(&policy.default_job) {
             JobOutcome::Complete => mark_job_complete(store, namespace, name),
             JobOutcome::Fail(message) => mark_job_failed(store, namespace, name, message),
             JobOutcome::Hold => Ok(()),
