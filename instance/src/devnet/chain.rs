@@ -188,10 +188,13 @@ impl Chain {
     ) -> Result<PushResult, ChainError> {
         self.ensure_pending(now);
         let trx: Transaction = binary::from_bytes(&input.packed_trx).map_err(|error| {
-            ChainError::new(
-                ChainErrorKind::PackedTransactionType,
-                format!("Invalid packed transaction: {error}"),
-            )
+            // A truncated transaction is fc's `eof_exception`, as nodeos reports it.
+            let kind = if matches!(error, binary::Error::UnexpectedEnd { .. }) {
+                ChainErrorKind::Eof
+            } else {
+                ChainErrorKind::PackedTransactionType
+            };
+            ChainError::new(kind, format!("Invalid packed transaction: {error}"))
         })?;
         let pending_time = self.pending_timestamp(now);
         validate::check_expiration(trx.expiration, pending_time.to_time_point())?;

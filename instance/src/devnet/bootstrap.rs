@@ -1,0 +1,275 @@
+//! The devnet bootstrap: which accounts exist at genesis, with their keys and roles — the
+//! system account, the contract accounts, and the demo cooperative `voskhod` with its
+//! chairman and council members.
+//!
+//! The same JSON shape is printed when the devnet is ready, stored in the data directory so a
+//! restart recreates the same genesis, and accepted by `--bootstrap FILE`. Randomness comes in
+//! as an argument.
+
+use std::fmt;
+
+use rand_core::CryptoRngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+use crate::antelope::checksum::Checksum256;
+use crate::antelope::keys::{KeyError, PrivateKey, PublicKey};
+use crate::antelope::name::Name;
+use crate::antelope::time::BlockTimestamp;
+use crate::devnet::contracts::system::new_account;
+use crate::devnet::state::{Account, Authority, EOSIO};
+
+/// The demo cooperative.
+pub const DEMO_COOPNAME: Name = Name::from_str_const("voskhod");
+
+/// Contract accounts created at genesis, in the order COOPOS deploys them.
+pub const CONTRACT_ACCOUNTS: [Name; 7] = [
+    Name::from_str_const("registrator"),
+    Name::from_str_const("soviet"),
+    Name::from_str_const("gateway"),
+    Name::from_str_const("wallet"),
+    Name::from_str_const("branch"),
+    Name::from_str_const("draft"),
+    Name::from_str_const("fund"),
+];
+
+/// Council board of the demo cooperative: chairman first.
+const DEMO_BOARD: [(Name, Role); 3] = [
+    (Name::from_str_const("chairman"), Role::Chairman),
+    (Name::from_str_const("member1"), Role::Member),
+    (Name::from_str_const("member2"), Role::Member),
+];
+
+/// Why a bootstrap is unusable.
+#[derive(Debug, Error)]
+pub enum BootstrapError {
+    /// The file is not bootstrap JSON.
+    #[error("bootstrap is not valid JSON of the expected shape")]
+    Json(#[from] serde_json::Error),
+    /// A private key does not parse.
+    #[error("private key of {account} is invalid")]
+    Key {
+        /// The account.
+        account: Name,
+        /// Why.
+        #[source]
+        source: KeyError,
+    },
+    /// A private key does not belong to the public key listed with it.
+    #[error("private key of {account} does not match its public key")]
+    KeyMismatch {
+        /// The account.
+        account: Name,
+    },
+    /// There is no `eosio` account with a private key to sign blocks.
+    #[error("bootstrap has no eosio account with a private key")]
+    NoProducerKey,
+}
+
+/// What an account is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// `eosio`.
+    System,
+    /// Runs a contract.
+    Contract,
+    /// The cooperative.
+    Cooperative,
+    /// Chairman of the council.
+    Chairman,
+    /// Council member.
+    Member,
+}
+
+/// One genesis account and the key of both its permissions.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BootstrapAccount {
+    /// Account name.
+    pub name: Name,
+    /// Key of `owner` and `active`.
+    pub public_key: PublicKey,
+    /// The private key (`PVT_K1_…`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key: Option<String>,
+    /// Role.
+    pub role: Role,
+}
+
+impl fmt::Debug for BootstrapAccount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BootstrapAccount")
+            .field("name", &self.name)
+            .field("public_key", &self.public_key)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The genesis of a devnet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bootstrap {
+    /// Chain id; derived from the rest when absent from a file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain_id: Option<Checksum256>,
+    /// Timestamp of block 1.
+    pub genesis_time: BlockTimestamp,
+    /// The demo cooperative.
+    pub coopname: Name,
+    /// Genesis accounts.
+    pub accounts: Vec<BootstrapAccount>,
+}
+
+impl Bootstrap {
+    /// A fresh bootstrap with new random keys and block 1 at `genesis_time`.
+    pub fn generate(rng: &mut impl CryptoRngCore, genesis_time: BlockTimestamp) -> Self {
+        let mut accounts = Vec::new();
+        let mut add = |name: Name, role: Role| {
+            let key = PrivateKey::generate(rng);
+            accounts.push(BootstrapAccount {
+                name,
+                public_key: key.public_key(),
+                private_key: Some(key.to_string()),
+                role,
+            });
+        };
+        add(EOSIO, Role::System);
+        for name in CONTRACT_ACCOUNTS {
+            add(name, Role::Contract);
+        }
+        add(DEMO_COOPNAME, Role::Cooperative);
+        for (name, role) in DEMO_BOARD {
+            add(name, role);
+        }
+        let mut bootstrap = Self {
+            chain_id: None,
+            genesis_time,
+            coopname: DEMO_COOPNAME,
+            accounts,
+        };
+        bootstrap.chain_id = Some(bootstrap.derived_chain_id());
+        bootstrap
+    }
+
+    /// Reads bootstrap JSON and checks its keys.
+    pub fn from_json(text: &str) -> Result<Self, BootstrapError> {
+        let mut bootstrap: Self = serde_json::from_str(text)?;
+        for account in &bootstrap.accounts {
+            if let Some(private_key) = account.private_key_parsed()?
+                && private_key.public_key() != account.public_key
+            {
+                return Err(BootstrapError::KeyMismatch {
+                    account: account.name,
+                });
+            }
+        }
+        if bootstrap.chain_id.is_none() {
+            bootstrap.chain_id = Some(bootstrap.derived_chain_id());
+        }
+        Ok(bootstrap)
+    }
+
+    /// The chain id.
+    pub fn chain_id(&self) -> Checksum256 {
+        self.chain_id.unwrap_or_else(|| self.derived_chain_id())
+    }
+
+    /// The `eosio` key that signs blocks.
+    pub fn producer_key(&self) -> Result<PrivateKey, BootstrapError> {
+        self.accounts
+            .iter()
+            .filter(|account| account.name == EOSIO)
+            .find_map(|account| account.private_key_parsed().transpose())
+            .transpose()?
+            .ok_or(BootstrapError::NoProducerKey)
+    }
+
+    /// Genesis account records: each with `owner` and `active` set to its key.
+    pub fn genesis_accounts(&self) -> Vec<Account> {
+        self.accounts
+            .iter()
+            .map(|account| {
+                let auth = Authority::single_key(account.public_key);
+                new_account(account.name, auth.clone(), auth, self.genesis_time)
+            })
+            .collect()
+    }
+
+    /// sha256 over the genesis time and every account's name and key.
+    fn derived_chain_id(&self) -> Checksum256 {
+        let mut hasher = Sha256::new();
+        hasher.update(b"mono devnet genesis");
+        hasher.update(self.genesis_time.slot().to_le_bytes());
+        for account in &self.accounts {
+            hasher.update(account.name.as_u64().to_le_bytes());
+            hasher.update(account.public_key.to_wire());
+        }
+        Checksum256::new(hasher.finalize().into())
+    }
+}
+
+impl BootstrapAccount {
+    fn private_key_parsed(&self) -> Result<Option<PrivateKey>, BootstrapError> {
+        self.private_key
+            .as_deref()
+            .map(|text| {
+                text.parse::<PrivateKey>()
+                    .map_err(|source| BootstrapError::Key {
+                        account: self.name,
+                        source,
+                    })
+            })
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand_core::OsRng;
+
+    use super::*;
+
+    #[test]
+    fn generated_bootstrap_round_trips_through_json() {
+        let bootstrap = Bootstrap::generate(&mut OsRng, BlockTimestamp::from_slot(7));
+        let text = serde_json::to_string(&bootstrap).expect("serializes");
+        let back = Bootstrap::from_json(&text).expect("parses");
+        assert_eq!(back, bootstrap);
+        assert!(bootstrap.producer_key().is_ok());
+        let roles: Vec<Role> = bootstrap
+            .accounts
+            .iter()
+            .map(|account| account.role)
+            .collect();
+        assert_eq!(
+            roles.iter().filter(|role| **role == Role::Chairman).count(),
+            1
+        );
+        assert_eq!(bootstrap.genesis_accounts().len(), bootstrap.accounts.len());
+    }
+
+    #[test]
+    fn mismatched_key_is_rejected() {
+        let mut bootstrap = Bootstrap::generate(&mut OsRng, BlockTimestamp::from_slot(7));
+        let other = bootstrap.accounts[1].private_key.clone();
+        bootstrap.accounts[0].private_key = other;
+        let text = serde_json::to_string(&bootstrap).expect("serializes");
+        assert!(matches!(
+            Bootstrap::from_json(&text),
+            Err(BootstrapError::KeyMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn chain_id_is_derived_when_absent() {
+        let mut bootstrap = Bootstrap::generate(&mut OsRng, BlockTimestamp::from_slot(7));
+        let expected = bootstrap.chain_id();
+        bootstrap.chain_id = None;
+        let text = serde_json::to_string(&bootstrap).expect("serializes");
+        assert_eq!(
+            Bootstrap::from_json(&text).expect("parses").chain_id(),
+            expected
+        );
+    }
+}
