@@ -5,6 +5,7 @@
 //! fit the ABI) is wrapped in [`BadInput`] so `main` can exit with code 2; anything else is a
 //! runtime failure.
 
+mod document;
 mod key;
 
 use std::error::Error as StdError;
@@ -36,6 +37,9 @@ pub enum Command {
     /// Generate K1 keys, derive public keys, sign, verify and recover.
     #[command(subcommand)]
     Key(key::KeyCommand),
+    /// Hash documents the way the chain's `document2` records them.
+    #[command(subcommand)]
+    Document(document::DocumentCommand),
 }
 
 /// What a finished command asks `main` to exit with.
@@ -78,6 +82,7 @@ where
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Key(command) => key::run(command),
+        Command::Document(command) => document::run(command),
     }
 }
 

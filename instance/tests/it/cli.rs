@@ -151,3 +151,86 @@ fn key_commands_reject_bad_input() {
         bad_input(args, needle);
     }
 }
+
+/// The golden hash chain shared with the document unit tests.
+fn hash_chain_vector() -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/antelope/document/hash-chain.json"
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).expect("vector file")).expect("JSON")
+}
+
+#[test]
+fn document_hash_follows_the_golden_chain() {
+    let vector = hash_chain_vector();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let meta = dir.path().join("meta.json");
+    let pdf = dir.path().join("doc.pdf");
+    std::fs::write(&meta, vector["meta_text"].as_str().expect("meta_text")).expect("write meta");
+    let pdf_bytes = hex::decode(vector["pdf_hex"].as_str().expect("pdf_hex")).expect("hex");
+    std::fs::write(&pdf, pdf_bytes).expect("write pdf");
+    let meta = meta.to_str().expect("UTF-8 path");
+    let pdf = pdf.to_str().expect("UTF-8 path");
+
+    for expected in vector["versions"].as_array().expect("versions") {
+        let version = expected["version"].as_str().expect("version");
+        let hashes = ok_json(&[
+            "document",
+            "hash",
+            "--meta",
+            meta,
+            "--pdf",
+            pdf,
+            "--version",
+            version,
+        ]);
+        assert_eq!(hashes["doc_hash"], vector["doc_hash"], "version {version}");
+        assert_eq!(
+            hashes["meta_hash"], expected["meta_hash"],
+            "version {version}"
+        );
+        assert_eq!(hashes["hash"], expected["hash"], "version {version}");
+    }
+    let default_version = ok_json(&["document", "hash", "--meta", meta, "--pdf", pdf]);
+    assert_eq!(
+        default_version["meta_hash"],
+        vector["versions"][1]["meta_hash"]
+    );
+}
+
+#[test]
+fn document_hash_rejects_bad_input() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let meta = dir.path().join("meta.json");
+    let broken = dir.path().join("broken.json");
+    let pdf = dir.path().join("doc.pdf");
+    std::fs::write(&meta, r#"{"registry_id":1}"#).expect("write");
+    std::fs::write(&broken, "{not json").expect("write");
+    std::fs::write(&pdf, b"%PDF-1.4").expect("write");
+    let missing = dir.path().join("missing.pdf");
+    let [meta, broken, pdf, missing] =
+        [&meta, &broken, &pdf, &missing].map(|path| path.to_str().expect("UTF-8 path").to_owned());
+
+    bad_input(
+        &["document", "hash", "--meta", &broken, "--pdf", &pdf],
+        "parsing",
+    );
+    bad_input(
+        &["document", "hash", "--meta", &meta, "--pdf", &missing],
+        "missing.pdf",
+    );
+    bad_input(
+        &[
+            "document",
+            "hash",
+            "--meta",
+            &meta,
+            "--pdf",
+            &pdf,
+            "--version",
+            "2.0.0",
+        ],
+        "2.0.0",
+    );
+}
