@@ -1,0 +1,9 @@
+//! Clients for a real chain node: the Chain API v1 over HTTP ([`api`]) and the State History
+//! websocket ([`ship`]).
+//!
+//! Architecture invariant: this module, with `devnet`, is the only one that opens chain sockets.
+//! It turns wire formats into the protocol types of [`crate::antelope`] and typed errors; it keeps
+//! no state between calls beyond a connection, and it never writes to the store.
+
+pub mod api;
+pub mod ship;
