@@ -43,6 +43,7 @@ pub struct CooperativeSpec {
     /// Chain endpoints the instance follows and pushes to.
     pub chain: ChainSpec,
     /// Instance version, image and sizing.
+    #[serde(default)]
     pub instance: InstanceSpec,
     /// Where the instance keeps its database.
     #[serde(default)]
@@ -91,9 +92,11 @@ pub struct ChainSpec {
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct InstanceSpec {
-    /// Instance version; also the image tag. Changing it runs the migration Job first.
+    /// Instance version, also the image tag; the operator's default version when absent.
+    /// Changing it runs the migration Job before the rollout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"))]
-    pub version: String,
+    pub version: Option<String>,
     /// Image repository overriding the operator's default (staff only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
@@ -321,6 +324,17 @@ impl Phase {
     }
 }
 
+impl Default for InstanceSpec {
+    fn default() -> Self {
+        InstanceSpec {
+            version: None,
+            image: None,
+            replicas: default_replicas(),
+            resources: None,
+        }
+    }
+}
+
 impl Default for StorageSpec {
     fn default() -> Self {
         StorageSpec {
@@ -383,7 +397,6 @@ spec:
     apiUrl: https://api.coopos.example
     shipUrl: wss://ship.coopos.example
     chainId: 6e37f9ac0f0ea717bfbed3ef2e2bd7e0ba0ee9d4d0f57a1f0d1e8e1e2a5b8d2c
-  instance: {version: 2.4.1}
 "#;
 
     #[test]
@@ -393,6 +406,7 @@ spec:
         assert_eq!(coop.spec.database.storage.size, "10Gi");
         assert_eq!(coop.spec.deletion_policy, DeletionPolicy::Retain);
         assert_eq!(coop.spec.instance.replicas, 1);
+        assert_eq!(coop.spec.instance.version, None);
         assert!(!coop.spec.suspend);
         assert_eq!(coop.spec.quota, QuotaSpec::default());
         assert_eq!(coop.status, None);

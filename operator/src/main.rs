@@ -1,3 +1,442 @@
-//! `mono-operator`: the hosting control plane (in progress).
+//! `mono-operator`: command line of the MONO hosting control plane.
+//!
+//! `run` starts the controllers with `/metrics` and `/healthz`, `crd` prints the
+//! CustomResourceDefinitions and `render -f FILE` prints the children of a Cooperative
+//! without a cluster. Everything else lives in the library.
 
-fn main() {}
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context as _, anyhow};
+use axum::Router;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use kube::Client;
+use kube::api::{Api, DynamicObject, ListParams};
+use kube::runtime::events::{Recorder, Reporter};
+use mono_crds::Cooperative;
+use mono_operator::children::{self, ChildConfig, ChildKind, MANAGER, Rollout};
+use mono_operator::leader::{self, LeaderConfig};
+use mono_operator::metrics::Metrics;
+use mono_operator::reconcile::{self, ControllerConfig};
+use mono_operator::telemetry::{self, LogFormat};
+use mono_operator::{crd_yaml, export};
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+
+/// Exit code when the input (flags, files) is wrong.
+const EXIT_INPUT: u8 = 1;
+/// Exit code when the cluster cannot be reached or refuses the operator.
+const EXIT_CLUSTER: u8 = 3;
+/// Exit code when this replica lost leadership and must restart to campaign again.
+const EXIT_LEADERSHIP_LOST: u8 = 4;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mono-operator",
+    version,
+    about = "Kubernetes operator of MONO cooperative instances"
+)]
+struct Cli {
+    /// Log format: readable text or JSON lines.
+    #[arg(long, env = "MONO_OPERATOR_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the controllers against the cluster of KUBECONFIG (or the in-cluster account).
+    Run(RunArgs),
+    /// Print the CustomResourceDefinitions as multi-document YAML.
+    Crd,
+    /// Print every child object of a Cooperative as multi-document YAML, without a cluster.
+    Render(RenderArgs),
+}
+
+#[derive(Debug, Args)]
+struct ChildArgs {
+    /// Image repository of instances; the tag is the instance version.
+    #[arg(
+        long,
+        env = "MONO_OPERATOR_INSTANCE_IMAGE",
+        default_value = "ghcr.io/coopenomics/mono"
+    )]
+    instance_image: String,
+    /// Instance version (image tag) for Cooperatives that name none.
+    #[arg(long, env = "MONO_OPERATOR_INSTANCE_VERSION", default_value = env!("CARGO_PKG_VERSION"))]
+    instance_version: String,
+    /// PostgreSQL image of builtin databases.
+    #[arg(
+        long,
+        env = "MONO_OPERATOR_POSTGRES_IMAGE",
+        default_value = "docker.io/library/postgres:17.6"
+    )]
+    postgres_image: String,
+    /// Namespace of the ingress controller allowed to reach instances.
+    #[arg(
+        long,
+        env = "MONO_OPERATOR_INGRESS_NAMESPACE",
+        default_value = "ingress-nginx"
+    )]
+    ingress_namespace: String,
+    /// Namespace of the monitoring stack allowed to scrape instances.
+    #[arg(
+        long,
+        env = "MONO_OPERATOR_MONITORING_NAMESPACE",
+        default_value = "monitoring"
+    )]
+    monitoring_namespace: String,
+    /// Namespace of the CloudNativePG operator.
+    #[arg(
+        long,
+        env = "MONO_OPERATOR_CNPG_NAMESPACE",
+        default_value = "cnpg-system"
+    )]
+    cnpg_namespace: String,
+}
+
+/// Whether to create ServiceMonitors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ServiceMonitorMode {
+    /// When the ServiceMonitor kind exists at start-up.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    #[command(flatten)]
+    children: ChildArgs,
+    /// Address of the `/metrics` and `/healthz` server.
+    #[arg(
+        long,
+        env = "MONO_OPERATOR_METRICS_ADDR",
+        default_value = "0.0.0.0:8080"
+    )]
+    metrics_addr: SocketAddr,
+    /// Take part in leader election; turn off only when a single replica runs.
+    #[arg(long, env = "MONO_OPERATOR_LEADER_ELECTION", default_value_t = true, action = ArgAction::Set)]
+    leader_election: bool,
+    /// Namespace of the leader election Lease.
+    #[arg(
+        long,
+        env = "MONO_OPERATOR_LEASE_NAMESPACE",
+        default_value = "mono-system"
+    )]
+    lease_namespace: String,
+    /// Name of the leader election Lease.
+    #[arg(
+        long,
+        env = "MONO_OPERATOR_LEASE_NAME",
+        default_value = "mono-operator"
+    )]
+    lease_name: String,
+    /// Identity of this replica (its pod name); the host name when absent.
+    #[arg(long, env = "POD_NAME")]
+    identity: Option<String>,
+    /// Watch only this namespace instead of the whole cluster.
+    #[arg(long, env = "MONO_OPERATOR_WATCH_NAMESPACE")]
+    watch_namespace: Option<String>,
+    /// Read each ready instance's `/status` for the Synced condition.
+    #[arg(long, env = "MONO_OPERATOR_PROBE_INSTANCES", default_value_t = true, action = ArgAction::Set)]
+    probe_instances: bool,
+    /// Create ServiceMonitors: auto (when the kind exists), always or never.
+    #[arg(long, env = "MONO_OPERATOR_SERVICE_MONITOR", value_enum, default_value_t = ServiceMonitorMode::Auto)]
+    service_monitor: ServiceMonitorMode,
+}
+
+#[derive(Debug, Args)]
+struct RenderArgs {
+    /// Cooperative manifest (YAML); its namespace defaults to `default`.
+    #[arg(short = 'f', long = "filename")]
+    file: PathBuf,
+    #[command(flatten)]
+    children: ChildArgs,
+    /// Include the ServiceMonitor.
+    #[arg(long, default_value_t = true, action = ArgAction::Set)]
+    service_monitor: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(cli.log_format);
+    let result = match cli.command {
+        Command::Crd => print_crds(),
+        Command::Render(args) => render(&args),
+        Command::Run(args) => match tokio::runtime::Runtime::new() {
+            Ok(runtime) => runtime.block_on(run(args)),
+            Err(err) => Err(Failure::input(
+                anyhow!(err).context("starting the async runtime"),
+            )),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            error!("{:#}", failure.error);
+            eprintln!("mono-operator: {:#}", failure.error);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+/// An error with the exit code of its class.
+struct Failure {
+    error: anyhow::Error,
+    code: u8,
+}
+
+impl Failure {
+    fn input(error: anyhow::Error) -> Failure {
+        Failure {
+            error,
+            code: EXIT_INPUT,
+        }
+    }
+
+    fn cluster(error: anyhow::Error) -> Failure {
+        Failure {
+            error,
+            code: EXIT_CLUSTER,
+        }
+    }
+}
+
+impl ChildArgs {
+    fn config(&self, service_monitor: bool) -> ChildConfig {
+        ChildConfig {
+            instance_image: self.instance_image.clone(),
+            default_version: self.instance_version.clone(),
+            postgres_image: self.postgres_image.clone(),
+            ingress_namespace: self.ingress_namespace.clone(),
+            monitoring_namespace: self.monitoring_namespace.clone(),
+            cnpg_namespace: self.cnpg_namespace.clone(),
+            service_monitor,
+        }
+    }
+}
+
+fn print_crds() -> Result<(), Failure> {
+    let yaml = crd_yaml()
+        .context("writing the CustomResourceDefinitions")
+        .map_err(Failure::input)?;
+    print!(
+        "{}",
+        yaml.into_iter()
+            .map(|(_, doc)| format!("---\n{doc}"))
+            .collect::<String>()
+    );
+    Ok(())
+}
+
+fn render(args: &RenderArgs) -> Result<(), Failure> {
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("reading {}", args.file.display()))
+        .map_err(Failure::input)?;
+    let mut coop: Cooperative = serde_norway::from_str(&text)
+        .with_context(|| format!("parsing a Cooperative from {}", args.file.display()))
+        .map_err(Failure::input)?;
+    if coop.metadata.namespace.is_none() {
+        coop.metadata.namespace = Some("default".to_owned());
+    }
+    let config = args.children.config(args.service_monitor);
+    let rollout = Rollout::steady(&coop, &config);
+    let build = || -> mono_operator::Result<String> {
+        let mut all = children::secrets::generated(&coop)?;
+        all.extend(children::desired(&coop, &config, &rollout)?);
+        children::to_yaml(&all)
+    };
+    let yaml = build()
+        .with_context(|| format!("rendering the children of {}", args.file.display()))
+        .map_err(Failure::input)?;
+    print!("{yaml}");
+    Ok(())
+}
+
+async fn run(args: RunArgs) -> Result<(), Failure> {
+    let client = Client::try_default()
+        .await
+        .context("connecting to the Kubernetes API (KUBECONFIG or in-cluster service account)")
+        .map_err(Failure::cluster)?;
+    let metrics = Arc::new(Metrics::new());
+    let service_monitor = match args.service_monitor {
+        ServiceMonitorMode::Always => true,
+        ServiceMonitorMode::Never => false,
+        ServiceMonitorMode::Auto => service_monitor_kind_exists(&client).await,
+    };
+    let children = args.children.config(service_monitor);
+    let identity = args
+        .identity
+        .clone()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| MANAGER.to_owned());
+
+    let listener = tokio::net::TcpListener::bind(args.metrics_addr)
+        .await
+        .with_context(|| format!("listening on {}", args.metrics_addr))
+        .map_err(Failure::input)?;
+    info!(addr = %args.metrics_addr, "serving /metrics and /healthz");
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let app = Router::new()
+        .route("/metrics", get(serve_metrics))
+        .route("/healthz", get(|| async { "ok" }))
+        .with_state(metrics.clone());
+    let server = tokio::spawn(
+        axum::serve(listener, app)
+            .with_graceful_shutdown(stopped(shutdown_rx.clone()))
+            .into_future(),
+    );
+
+    let mut leadership = if args.leader_election {
+        let config = LeaderConfig {
+            lease_name: args.lease_name.clone(),
+            namespace: args.lease_namespace.clone(),
+            identity: identity.clone(),
+        };
+        tokio::select! {
+            acquired = leader::acquire(client.clone(), &config) => {
+                Some(acquired.context("taking part in leader election").map_err(Failure::cluster)?)
+            }
+            () = termination() => {
+                info!("stopped before becoming leader");
+                shutdown_tx.send_replace(true);
+                let _ = server.await;
+                return Ok(());
+            }
+        }
+    } else {
+        info!("leader election disabled");
+        None
+    };
+
+    info!(
+        watch_namespace = args.watch_namespace.as_deref().unwrap_or("*"),
+        instance_image = children.instance_image,
+        default_version = children.default_version,
+        service_monitor,
+        "starting controllers"
+    );
+    let recorder = Recorder::new(
+        client.clone(),
+        Reporter {
+            controller: MANAGER.to_owned(),
+            instance: Some(identity),
+        },
+    );
+    let controller_config = ControllerConfig {
+        children: children.clone(),
+        watch_namespace: args.watch_namespace.clone(),
+        probe_instances: args.probe_instances,
+    };
+    let controllers = async {
+        tokio::join!(
+            reconcile::run(
+                client.clone(),
+                controller_config,
+                recorder,
+                metrics.clone(),
+                stopped(shutdown_rx.clone()),
+            ),
+            export::run(
+                client.clone(),
+                children,
+                args.watch_namespace.as_deref(),
+                metrics.clone(),
+                stopped(shutdown_rx.clone()),
+            ),
+        )
+    };
+    let stop = async {
+        let lost = match &mut leadership {
+            Some(leadership) => {
+                tokio::select! {
+                    () = leadership.lost() => true,
+                    () = termination() => false,
+                }
+            }
+            None => {
+                termination().await;
+                false
+            }
+        };
+        if lost {
+            warn!("leadership lost; stopping controllers");
+        } else {
+            info!("termination requested; stopping controllers");
+        }
+        shutdown_tx.send_replace(true);
+        lost
+    };
+    let (_, lost) = tokio::join!(controllers, stop);
+    let _ = server.await;
+    if let Some(leadership) = leadership {
+        leadership.release().await;
+    }
+    if lost {
+        return Err(Failure {
+            error: anyhow!("leadership lost"),
+            code: EXIT_LEADERSHIP_LOST,
+        });
+    }
+    info!("stopped");
+    Ok(())
+}
+
+async fn serve_metrics(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        metrics.encode(),
+    )
+}
+
+async fn service_monitor_kind_exists(client: &Client) -> bool {
+    let api: Api<DynamicObject> =
+        Api::all_with(client.clone(), &ChildKind::ServiceMonitor.api_resource());
+    match api.list(&ListParams::default().limit(1)).await {
+        Ok(_) => {
+            info!("ServiceMonitor kind found; instances get ServiceMonitors");
+            true
+        }
+        Err(err) => {
+            info!(error = %err, "ServiceMonitor kind not available; instances get none");
+            false
+        }
+    }
+}
+
+/// Resolves once the shutdown flag is set.
+async fn stopped(mut shutdown: watch::Receiver<bool>) {
+    // An error means the sender is gone, which also means shutting down.
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn termination() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                () = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => ctrl_c.await,
+    }
+}

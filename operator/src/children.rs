@@ -1,0 +1,472 @@
+//! Child objects of a Cooperative, built by pure functions from the spec, the operator's
+//! [`ChildConfig`] and the [`Rollout`] decided from what was observed.
+//!
+//! Nothing here talks to the API server, reads the clock or draws random numbers: the same
+//! inputs always give the same objects, which is what `mono-operator render` prints and what
+//! the golden files under `tests/data/children/` pin.
+
+mod database;
+mod deployment;
+mod ingress;
+pub(crate) mod migration;
+mod network_policy;
+mod quota;
+pub mod secrets;
+mod service;
+mod service_monitor;
+
+use kube::Resource;
+use kube::core::ApiResource;
+use mono_crds::{Cooperative, DatabaseMode};
+use serde_json::{Map, Value, json};
+
+use crate::{Error, Result};
+
+pub(crate) use database::database_url_env;
+
+/// Field manager and `managed-by` label of everything the operator writes.
+pub const MANAGER: &str = "mono-operator";
+/// Label holding the Cooperative's name on every child.
+pub const INSTANCE_LABEL: &str = "app.kubernetes.io/instance";
+/// Label naming the part of the instance a child belongs to.
+pub const COMPONENT_LABEL: &str = "app.kubernetes.io/component";
+/// Label holding the instance version a pod template runs.
+pub const VERSION_LABEL: &str = "app.kubernetes.io/version";
+/// Port the instance listens on for its API, probes and metrics.
+pub const INSTANCE_PORT: i32 = 8080;
+/// Port of the PostgreSQL database.
+pub const POSTGRES_PORT: i32 = 5432;
+
+/// Operator-wide settings that shape children (images, neighbouring namespaces, features).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildConfig {
+    /// Image repository of the instance; the tag is the instance version.
+    pub instance_image: String,
+    /// Instance version used when a Cooperative names none.
+    pub default_version: String,
+    /// PostgreSQL image of the builtin database.
+    pub postgres_image: String,
+    /// Namespace of the ingress controller allowed to reach instances.
+    pub ingress_namespace: String,
+    /// Namespace of the monitoring stack allowed to scrape instances.
+    pub monitoring_namespace: String,
+    /// Namespace of the CloudNativePG operator allowed to reach its database pods.
+    pub cnpg_namespace: String,
+    /// Whether the ServiceMonitor kind exists in the cluster.
+    pub service_monitor: bool,
+}
+
+/// What the instance Deployment and the one-off Jobs should be at this step of a rollout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rollout {
+    /// Version the Deployment runs; `None` while an import must finish first.
+    pub instance_version: Option<String>,
+    /// Version the migration Job migrates to, while an upgrade waits for it.
+    pub migration_version: Option<String>,
+    /// Whether the import Job of `bootstrap.fromExport` is part of the children.
+    pub import: bool,
+}
+
+/// The kinds of child object the operator manages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChildKind {
+    /// Generated credentials, created once and never updated.
+    Secret,
+    /// Builtin PostgreSQL.
+    StatefulSet,
+    /// Stable address of the instance or the builtin database.
+    Service,
+    /// CloudNativePG database cluster.
+    CnpgCluster,
+    /// Migration and import runs.
+    Job,
+    /// The instance.
+    Deployment,
+    /// Public host of the instance.
+    Ingress,
+    /// Default-deny and allow rules.
+    NetworkPolicy,
+    /// Namespace budget.
+    ResourceQuota,
+    /// Per-container defaults inside the budget.
+    LimitRange,
+    /// Prometheus Operator scrape configuration.
+    ServiceMonitor,
+    /// The volume an export is written to.
+    PersistentVolumeClaim,
+}
+
+/// One child object, ready to apply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Child {
+    /// Its kind.
+    pub kind: ChildKind,
+    /// `metadata.name`.
+    pub name: String,
+    /// The full object as the API server receives it.
+    pub object: Value,
+}
+
+impl ChildKind {
+    /// Group, version, kind and plural of this kind.
+    pub fn api_resource(self) -> ApiResource {
+        let (group, version, kind, plural) = match self {
+            ChildKind::Secret => ("", "v1", "Secret", "secrets"),
+            ChildKind::StatefulSet => ("apps", "v1", "StatefulSet", "statefulsets"),
+            ChildKind::Service => ("", "v1", "Service", "services"),
+            ChildKind::CnpgCluster => ("postgresql.cnpg.io", "v1", "Cluster", "clusters"),
+            ChildKind::Job => ("batch", "v1", "Job", "jobs"),
+            ChildKind::Deployment => ("apps", "v1", "Deployment", "deployments"),
+            ChildKind::Ingress => ("networking.k8s.io", "v1", "Ingress", "ingresses"),
+            ChildKind::NetworkPolicy => (
+                "networking.k8s.io",
+                "v1",
+                "NetworkPolicy",
+                "networkpolicies",
+            ),
+            ChildKind::ResourceQuota => ("", "v1", "ResourceQuota", "resourcequotas"),
+            ChildKind::LimitRange => ("", "v1", "LimitRange", "limitranges"),
+            ChildKind::PersistentVolumeClaim => {
+                ("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims")
+            }
+            ChildKind::ServiceMonitor => (
+                "monitoring.coreos.com",
+                "v1",
+                "ServiceMonitor",
+                "servicemonitors",
+            ),
+        };
+        let api_version = if group.is_empty() {
+            version.to_owned()
+        } else {
+            format!("{group}/{version}")
+        };
+        ApiResource {
+            group: group.to_owned(),
+            version: version.to_owned(),
+            api_version,
+            kind: kind.to_owned(),
+            plural: plural.to_owned(),
+        }
+    }
+}
+
+impl Rollout {
+    /// The steady state: the Deployment on `version`, no migration, import only if the spec
+    /// asks for one. This is what `render` shows.
+    pub fn steady(coop: &Cooperative, config: &ChildConfig) -> Rollout {
+        Rollout {
+            instance_version: Some(target_version(coop, config).to_owned()),
+            migration_version: None,
+            import: coop.spec.bootstrap.is_some(),
+        }
+    }
+}
+
+/// Every child of `coop` at this step of `rollout`, except the generated Secrets (see
+/// [`secrets::generated`]), in the order they are applied: isolation first, then the
+/// database, the one-off Jobs and the instance.
+pub fn desired(coop: &Cooperative, config: &ChildConfig, rollout: &Rollout) -> Result<Vec<Child>> {
+    let ctx = Ctx::new(coop)?;
+    let mut children = vec![quota::resource_quota(&ctx), quota::limit_range(&ctx)];
+    children.extend(network_policy::policies(&ctx, config));
+    children.extend(database::database(&ctx, config));
+    if rollout.import {
+        children.extend(migration::import_job(&ctx, config));
+    }
+    if let Some(version) = &rollout.migration_version {
+        children.push(migration::migration_job(&ctx, config, version));
+    }
+    if let Some(version) = &rollout.instance_version {
+        children.push(deployment::deployment(&ctx, config, version));
+    }
+    children.push(service::service(&ctx));
+    children.extend(ingress::ingress(&ctx));
+    if config.service_monitor {
+        children.push(service_monitor::service_monitor(&ctx));
+    }
+    Ok(children)
+}
+
+/// The version `coop` asks for, or the operator's default.
+pub fn target_version<'a>(coop: &'a Cooperative, config: &'a ChildConfig) -> &'a str {
+    coop.spec
+        .instance
+        .version
+        .as_deref()
+        .unwrap_or(&config.default_version)
+}
+
+/// URL of the instance API: the public host when there is one, else the in-cluster Service.
+pub fn endpoint(coop: &Cooperative) -> Option<String> {
+    let name = coop.metadata.name.as_deref()?;
+    let namespace = coop.metadata.namespace.as_deref()?;
+    Some(match &coop.spec.domain {
+        Some(domain) if domain.tls.is_some() => format!("https://{}", domain.host),
+        Some(domain) => format!("http://{}", domain.host),
+        None => format!("http://{name}.{namespace}.svc:{INSTANCE_PORT}"),
+    })
+}
+
+/// Name of the database Service, StatefulSet or CloudNativePG Cluster.
+pub fn database_name(coop_name: &str) -> String {
+    format!("{coop_name}-db")
+}
+
+/// Label selector matching every child of the Cooperative `coop_name`.
+pub fn selector(coop_name: &str) -> String {
+    format!("{INSTANCE_LABEL}={coop_name},app.kubernetes.io/managed-by={MANAGER}")
+}
+
+/// Multi-document YAML of `children`, each preceded by `---`.
+pub fn to_yaml(children: &[Child]) -> Result<String> {
+    let mut out = String::new();
+    for child in children {
+        out.push_str("---\n");
+        out.push_str(&serde_norway::to_string(&child.object).map_err(Error::Yaml)?);
+    }
+    Ok(out)
+}
+
+/// What every builder needs to know about the Cooperative.
+pub(crate) struct Ctx<'a> {
+    pub(crate) coop: &'a Cooperative,
+    pub(crate) name: &'a str,
+    pub(crate) namespace: &'a str,
+    owner: Option<Value>,
+}
+
+impl<'a> Ctx<'a> {
+    pub(crate) fn new(coop: &'a Cooperative) -> Result<Ctx<'a>> {
+        let name = coop
+            .metadata
+            .name
+            .as_deref()
+            .ok_or(Error::MissingObjectKey("metadata.name"))?;
+        let namespace = coop
+            .metadata
+            .namespace
+            .as_deref()
+            .ok_or(Error::MissingObjectKey("metadata.namespace"))?;
+        // Without a uid (a file given to `render`) there is nothing to own the children yet.
+        let owner = coop
+            .controller_owner_ref(&())
+            .map(|owner| serde_json::to_value(owner).map_err(Error::Serialize))
+            .transpose()?;
+        Ok(Ctx {
+            coop,
+            name,
+            namespace,
+            owner,
+        })
+    }
+
+    pub(crate) fn database_mode(&self) -> DatabaseMode {
+        self.coop.spec.database.mode
+    }
+
+    /// Labels shared by every child of one component.
+    pub(crate) fn labels(&self, component: &str) -> Value {
+        json!({
+            "app.kubernetes.io/name": "mono",
+            INSTANCE_LABEL: self.name,
+            COMPONENT_LABEL: component,
+            "app.kubernetes.io/part-of": "mono",
+            "app.kubernetes.io/managed-by": MANAGER,
+            "mono.coopenomics.io/coopname": self.coop.spec.coopname,
+        })
+    }
+
+    /// Labels that select the pods of one component.
+    pub(crate) fn selector_labels(&self, component: &str) -> Value {
+        json!({
+            "app.kubernetes.io/name": "mono",
+            INSTANCE_LABEL: self.name,
+            COMPONENT_LABEL: component,
+        })
+    }
+
+    /// `metadata` of a child: name, namespace, labels and the controller owner reference.
+    pub(crate) fn metadata(&self, name: &str, component: &str) -> Value {
+        let mut meta = Map::new();
+        meta.insert("name".to_owned(), json!(name));
+        meta.insert("namespace".to_owned(), json!(self.namespace));
+        meta.insert("labels".to_owned(), self.labels(component));
+        if let Some(owner) = &self.owner {
+            meta.insert("ownerReferences".to_owned(), json!([owner]));
+        }
+        Value::Object(meta)
+    }
+
+    /// The instance image at `version`.
+    pub(crate) fn image(&self, config: &ChildConfig, version: &str) -> String {
+        let repository = self
+            .coop
+            .spec
+            .instance
+            .image
+            .as_deref()
+            .unwrap_or(&config.instance_image);
+        format!("{repository}:{version}")
+    }
+}
+
+/// Security context every operator-made container runs with.
+pub(crate) fn container_security_context() -> Value {
+    json!({
+        "allowPrivilegeEscalation": false,
+        "readOnlyRootFilesystem": true,
+        "runAsNonRoot": true,
+        "capabilities": {"drop": ["ALL"]},
+    })
+}
+
+/// Pod security context for a non-root user `uid`.
+pub(crate) fn pod_security_context(uid: i64) -> Value {
+    json!({
+        "runAsNonRoot": true,
+        "runAsUser": uid,
+        "runAsGroup": uid,
+        "fsGroup": uid,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::fixtures::{CooperativeFixture, test_config, test_cooperative};
+
+    /// Compares `actual` with the golden file, or rewrites it when `UPDATE_EXPECT=1`.
+    fn check_golden(file: &str, actual: &str) {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/children")
+            .join(file);
+        if std::env::var_os("UPDATE_EXPECT").is_some() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, actual).unwrap();
+            return;
+        }
+        let expected = std::fs::read_to_string(&path)
+            .unwrap_or_else(|err| panic!("{}: {err}; run with UPDATE_EXPECT=1", path.display()));
+        assert!(
+            expected == actual,
+            "{} differs from the built children; review and rerun with UPDATE_EXPECT=1\n--- actual\n{actual}",
+            path.display()
+        );
+    }
+
+    fn render(coop: &Cooperative, config: &ChildConfig, rollout: &Rollout) -> String {
+        let mut children = secrets::generated(coop).unwrap();
+        children.extend(desired(coop, config, rollout).unwrap());
+        to_yaml(&children).unwrap()
+    }
+
+    #[test]
+    fn golden_children_of_representative_specs() {
+        let config = test_config();
+        let cases = [
+            ("builtin.yaml", test_cooperative()),
+            ("cloudnativepg.yaml", test_cooperative().cloudnativepg()),
+            ("external.yaml", test_cooperative().external_db()),
+            ("suspended.yaml", test_cooperative().suspended()),
+            ("ingress-tls.yaml", test_cooperative().with_domain_tls()),
+            ("from-export.yaml", test_cooperative().from_export()),
+        ];
+        for (file, coop) in cases {
+            let rollout = Rollout::steady(&coop, &config);
+            check_golden(file, &render(&coop, &config, &rollout));
+        }
+    }
+
+    #[test]
+    fn golden_children_while_migrating() {
+        let config = test_config();
+        let coop = test_cooperative().version("2.5.0");
+        let rollout = Rollout {
+            instance_version: Some("2.4.1".to_owned()),
+            migration_version: Some("2.5.0".to_owned()),
+            import: false,
+        };
+        check_golden("migrating.yaml", &render(&coop, &config, &rollout));
+    }
+
+    #[test]
+    fn every_child_is_labelled_owned_and_namespaced() {
+        let config = test_config();
+        for coop in [
+            test_cooperative(),
+            test_cooperative().cloudnativepg().with_domain_tls(),
+        ] {
+            let rollout = Rollout::steady(&coop, &config);
+            for child in desired(&coop, &config, &rollout).unwrap() {
+                let meta = &child.object["metadata"];
+                assert_eq!(meta["name"], json!(child.name));
+                assert_eq!(meta["namespace"], json!("coop-voskhod"));
+                assert_eq!(meta["labels"][INSTANCE_LABEL], json!("voskhod"));
+                assert_eq!(
+                    meta["labels"]["app.kubernetes.io/managed-by"],
+                    json!(MANAGER)
+                );
+                assert_eq!(meta["ownerReferences"][0]["kind"], json!("Cooperative"));
+                assert_eq!(meta["ownerReferences"][0]["controller"], json!(true));
+                let resource = child.kind.api_resource();
+                assert_eq!(child.object["kind"], json!(resource.kind));
+                assert_eq!(child.object["apiVersion"], json!(resource.api_version));
+            }
+        }
+    }
+
+    #[test]
+    fn service_monitor_only_when_the_kind_exists() {
+        let coop = test_cooperative();
+        for (service_monitor, expected) in [(true, 1), (false, 0)] {
+            let config = ChildConfig {
+                service_monitor,
+                ..test_config()
+            };
+            let rollout = Rollout::steady(&coop, &config);
+            let children = desired(&coop, &config, &rollout).unwrap();
+            let found = children
+                .iter()
+                .filter(|child| child.kind == ChildKind::ServiceMonitor)
+                .count();
+            assert_eq!(found, expected, "service_monitor={service_monitor}");
+        }
+    }
+
+    #[test]
+    fn endpoint_prefers_the_public_host() {
+        let cases = [
+            (test_cooperative(), "http://voskhod.coop-voskhod.svc:8080"),
+            (
+                test_cooperative().with_domain(),
+                "http://voskhod.example.org",
+            ),
+            (
+                test_cooperative().with_domain_tls(),
+                "https://voskhod.example.org",
+            ),
+        ];
+        for (coop, expected) in cases {
+            assert_eq!(endpoint(&coop).as_deref(), Some(expected));
+        }
+    }
+
+    #[test]
+    fn missing_namespace_is_an_error() {
+        let mut coop = test_cooperative();
+        coop.metadata.namespace = None;
+        let err = desired(
+            &coop,
+            &test_config(),
+            &Rollout::steady(&coop, &test_config()),
+        );
+        assert!(matches!(
+            err,
+            Err(Error::MissingObjectKey("metadata.namespace"))
+        ));
+    }
+}

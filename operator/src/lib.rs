@@ -1,0 +1,133 @@
+//! `mono-operator`: the hosting control plane that turns a `Cooperative` into a running MONO
+//! instance with its own database, and a `CooperativeExport` into a portable volume.
+//!
+//! The core is pure: [`children::desired`] builds every child object from the spec and
+//! [`status`] derives conditions from what was observed. Only [`reconcile`], [`export`] and
+//! [`leader`] talk to the API server; `main.rs` parses the command line and wires them.
+
+pub mod children;
+pub mod export;
+#[cfg(test)]
+mod fixtures;
+pub mod leader;
+pub mod metrics;
+pub mod reconcile;
+pub mod status;
+pub mod telemetry;
+
+use thiserror::Error;
+
+/// Everything that can make a reconcile fail; each variant has a metric label.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// A request to the Kubernetes API failed.
+    #[error("{verb} {kind} {name}")]
+    Kube {
+        /// What was being done: `get`, `list`, `apply`, `create`, `patch`, `delete`.
+        verb: &'static str,
+        /// Kind of the object.
+        kind: String,
+        /// Name of the object (empty for lists).
+        name: String,
+        /// The client error (boxed: it is large and errors are the rare path).
+        #[source]
+        source: Box<kube::Error>,
+    },
+    /// Adding or removing the finalizer, or the cleanup it guards, failed.
+    #[error("finalizer")]
+    Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
+    /// An object lacks a field the operator needs, such as its namespace.
+    #[error("object has no {0}")]
+    MissingObjectKey(&'static str),
+    /// An object could not be turned into JSON.
+    #[error("serializing an object")]
+    Serialize(#[source] serde_json::Error),
+    /// Children could not be written as YAML.
+    #[error("writing YAML")]
+    Yaml(#[source] serde_norway::Error),
+}
+
+/// Result with the operator's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Low-cardinality label of this error for `mono_operator_reconcile_errors_total`.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            Error::Kube { verb, .. } => match *verb {
+                "get" => "kube_get",
+                "list" => "kube_list",
+                "apply" => "kube_apply",
+                "create" => "kube_create",
+                "patch" => "kube_patch",
+                "delete" => "kube_delete",
+                _ => "kube_other",
+            },
+            Error::Finalizer(_) => "finalizer",
+            Error::MissingObjectKey(_) => "missing_object_key",
+            Error::Serialize(_) => "serialize",
+            Error::Yaml(_) => "yaml",
+        }
+    }
+}
+
+/// Every CustomResourceDefinition as `(file name, YAML)`, the file names being those under
+/// `charts/mono-operator/crds/`.
+pub fn crd_yaml() -> Result<Vec<(String, String)>> {
+    mono_crds::crds()
+        .into_iter()
+        .map(|crd| {
+            let name = format!("{}.yaml", crd.metadata.name.as_deref().unwrap_or("crd"));
+            serde_norway::to_string(&crd)
+                .map(|yaml| (name, yaml))
+                .map_err(Error::Yaml)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    #[test]
+    fn chart_crds_are_fresh() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../charts/mono-operator/crds");
+        for (file, yaml) in crd_yaml().unwrap() {
+            let path = dir.join(&file);
+            if std::env::var_os("UPDATE_EXPECT").is_some() {
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(&path, &yaml).unwrap();
+            }
+            let committed = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(
+                committed == yaml,
+                "{} is stale; regenerate with `UPDATE_EXPECT=1 cargo test -p mono-operator chart_crds_are_fresh`",
+                path.display()
+            );
+        }
+    }
+
+    #[test]
+    fn metric_labels_are_stable() {
+        let kube_error = |verb| Error::Kube {
+            verb,
+            kind: "Deployment".to_owned(),
+            name: "voskhod".to_owned(),
+            source: Box::new(kube::Error::LinesCodecMaxLineLengthExceeded),
+        };
+        let cases = [
+            (kube_error("apply"), "kube_apply"),
+            (kube_error("get"), "kube_get"),
+            (kube_error("watch"), "kube_other"),
+            (
+                Error::MissingObjectKey("metadata.namespace"),
+                "missing_object_key",
+            ),
+        ];
+        for (err, expected) in cases {
+            assert_eq!(err.metric_label(), expected, "{err}");
+        }
+    }
+}

@@ -1,0 +1,1015 @@
+//! The Cooperative controller: read → desired children (pure) → server-side apply → observe
+//! → conditions (pure) → status, inside kube's finalizer wrapper that applies the
+//! `deletionPolicy`.
+//!
+//! Every step is idempotent. Generated Secrets are created once and never rewritten; the
+//! instance Deployment moves to a new version only after that version's migration Job
+//! completed. What a person must act on becomes a condition and an Event.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::{Event, EventType, Recorder};
+use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
+use kube::runtime::reflector::Store;
+use kube::runtime::watcher;
+use kube::{Client, Resource, ResourceExt};
+use mono_crds::{Cooperative, CooperativeStatus, DatabaseMode, DeletionPolicy, validate_coopname};
+use rand_core::OsRng;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tracing::{debug, info, instrument, warn};
+
+use crate::children::{
+    self, COMPONENT_LABEL, Child, ChildConfig, ChildKind, INSTANCE_PORT, MANAGER, Rollout,
+    VERSION_LABEL, secrets,
+};
+use crate::metrics::Metrics;
+use crate::status::{
+    self, DatabaseState, DeploymentState, InstanceReport, JobState, Observed, Severity,
+};
+use crate::{Error, Result};
+
+/// Finalizer that applies `spec.deletionPolicy` before a Cooperative goes away.
+pub const FINALIZER: &str = "mono.coopenomics.io/cleanup";
+/// Requeue interval of a healthy Cooperative (drift safety net).
+const STEADY_REQUEUE: Duration = Duration::from_secs(300);
+/// Requeue interval while something converges.
+const PROGRESS_REQUEUE: Duration = Duration::from_secs(30);
+/// Upper bound of the error back-off.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// How long a connection check (external database, instance `/status`) may take.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+/// Largest `/status` response read from an instance.
+const MAX_STATUS_BYTES: usize = 64 * 1024;
+
+/// Settings of [`run`].
+#[derive(Debug, Clone)]
+pub struct ControllerConfig {
+    /// What shapes the children.
+    pub children: ChildConfig,
+    /// Namespace to watch; every namespace when `None`.
+    pub watch_namespace: Option<String>,
+    /// Whether to read each ready instance's `/status` for the `Synced` condition.
+    pub probe_instances: bool,
+}
+
+/// Shared state of the reconcilers.
+pub struct Context {
+    client: Client,
+    config: ControllerConfig,
+    recorder: Recorder,
+    metrics: Arc<Metrics>,
+    store: Store<Cooperative>,
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+/// Runs the Cooperative controller until `shutdown` resolves.
+pub async fn run(
+    client: Client,
+    config: ControllerConfig,
+    recorder: Recorder,
+    metrics: Arc<Metrics>,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) {
+    let cooperatives: Api<Cooperative> = scoped_api(&client, config.watch_namespace.as_deref());
+    let children =
+        watcher::Config::default().labels(&format!("app.kubernetes.io/managed-by={MANAGER}"));
+    let controller = Controller::new(cooperatives, watcher::Config::default().any_semantic());
+    let ctx = Arc::new(Context {
+        client: client.clone(),
+        recorder,
+        metrics,
+        store: controller.store(),
+        failures: Mutex::new(HashMap::new()),
+        config: config.clone(),
+    });
+    let namespace = config.watch_namespace.as_deref();
+    controller
+        .owns(
+            scoped_api::<Deployment>(&client, namespace),
+            children.clone(),
+        )
+        .owns(
+            scoped_api::<StatefulSet>(&client, namespace),
+            children.clone(),
+        )
+        .owns(scoped_api::<Job>(&client, namespace), children)
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, error_policy, ctx)
+        .for_each(|result| async move {
+            match result {
+                Ok((object, action)) => debug!(name = %object.name, ?action, "reconciled"),
+                Err(err) => debug!(error = %error_chain(&err), "reconcile not run"),
+            }
+        })
+        .await;
+}
+
+/// Reconciles one Cooperative.
+#[instrument(skip_all, fields(namespace = coop.namespace().unwrap_or_default(), name = coop.name_any()))]
+pub async fn reconcile(coop: Arc<Cooperative>, ctx: Arc<Context>) -> Result<Action> {
+    let _timer = ctx.metrics.reconcile_started();
+    let namespace = coop
+        .namespace()
+        .ok_or(Error::MissingObjectKey("metadata.namespace"))?;
+    let key = format!("{namespace}/{}", coop.name_any());
+    let api: Api<Cooperative> = Api::namespaced(ctx.client.clone(), &namespace);
+    let ours = coop.finalizers().iter().any(|f| f == FINALIZER);
+    let state = ctx.store.state();
+    if !ours && let Some(winner) = namespace_winner(&coop, state.iter().map(|c| c.as_ref())) {
+        if coop.meta().deletion_timestamp.is_none() {
+            report_duplicate(&api, &coop, &namespace, &winner, &ctx).await?;
+            ctx.metrics.set_phase(&key, Some(mono_crds::Phase::Failed));
+        }
+        return Ok(Action::await_change());
+    }
+    let action = finalizer(&api, FINALIZER, coop, |event| async {
+        match event {
+            FinalizerEvent::Apply(coop) => apply(&coop, &ctx, &api).await,
+            FinalizerEvent::Cleanup(coop) => cleanup(&coop, &ctx).await,
+        }
+    })
+    .await
+    .map_err(|err| Error::Finalizer(Box::new(err)))?;
+    lock(&ctx.failures).remove(&key);
+    Ok(action)
+}
+
+/// Counts the failure and requeues with exponential back-off per Cooperative.
+pub fn error_policy(coop: Arc<Cooperative>, err: &Error, ctx: Arc<Context>) -> Action {
+    ctx.metrics.reconcile_failed(err);
+    let key = format!(
+        "{}/{}",
+        coop.namespace().unwrap_or_default(),
+        coop.name_any()
+    );
+    let attempts = {
+        let mut failures = lock(&ctx.failures);
+        let attempts = failures.entry(key).or_insert(0);
+        *attempts = attempts.saturating_add(1);
+        *attempts
+    };
+    let delay = backoff(attempts);
+    warn!(
+        namespace = coop.namespace().unwrap_or_default(),
+        name = coop.name_any(),
+        error = %error_chain(err),
+        attempts,
+        retry_in_seconds = delay.as_secs(),
+        "reconcile failed"
+    );
+    Action::requeue(delay)
+}
+
+/// Delay before retry number `attempts` (1-based): 5 s doubling up to 5 minutes.
+pub fn backoff(attempts: u32) -> Duration {
+    let exponent = attempts.saturating_sub(1).min(16);
+    Duration::from_secs(5u64 << exponent).min(MAX_BACKOFF)
+}
+
+/// The Cooperative that serves `coop`'s namespace when it is not `coop` itself: the oldest
+/// one not being deleted (by creation time, then name).
+pub fn namespace_winner<'a>(
+    coop: &'a Cooperative,
+    all: impl Iterator<Item = &'a Cooperative>,
+) -> Option<String> {
+    let namespace = coop.namespace();
+    let order = |c: &Cooperative| {
+        (
+            c.meta().creation_timestamp.as_ref().map(|t| t.0),
+            c.name_any(),
+        )
+    };
+    let winner = all
+        .chain(std::iter::once(coop))
+        .filter(|c| c.namespace() == namespace && c.meta().deletion_timestamp.is_none())
+        .min_by_key(|c| order(c))?;
+    let winner = winner.name_any();
+    (winner != coop.name_any()).then_some(winner)
+}
+
+/// One line with an error and all its causes.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut line = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        // Some errors (kube's among them) already print their cause; do not repeat it.
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = cause.source();
+    }
+    line
+}
+
+async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Result<Action> {
+    let namespace = coop
+        .namespace()
+        .ok_or(Error::MissingObjectKey("metadata.namespace"))?;
+    let name = coop.name_any();
+    let target = children::target_version(coop, &ctx.config.children).to_owned();
+    if let Err(err) = validate_coopname(&coop.spec.coopname) {
+        let observed = Observed {
+            invalid: Some(err.to_string()),
+            database: DatabaseState {
+                ready: false,
+                failed: false,
+                reason: "NotProvisioned",
+                message: "nothing is provisioned while the spec is invalid".to_owned(),
+            },
+            import: None,
+            migration: None,
+            deployment: None,
+            instance: None,
+            suspended: coop.spec.suspend,
+            target_version: target,
+        };
+        publish_status(api, coop, ctx, &observed).await?;
+        return Ok(Action::await_change());
+    }
+
+    ensure_secrets(coop, ctx, &namespace).await?;
+
+    let deployments: Api<Deployment> = Api::namespaced(ctx.client.clone(), &namespace);
+    let existing =
+        deployments
+            .get_opt(&name)
+            .await
+            .map_err(kube_error("get", "Deployment", &name))?;
+    let deployed_version = existing.as_ref().and_then(deployed_version);
+    let migration_version = deployed_version
+        .as_ref()
+        .filter(|version| **version != target)
+        .map(|_| target.clone());
+    let never_ran = coop
+        .status
+        .as_ref()
+        .and_then(|s| s.version.as_ref())
+        .is_none();
+    let import = coop.spec.bootstrap.is_some() && never_ran;
+    let infrastructure = Rollout {
+        instance_version: None,
+        migration_version: migration_version.clone(),
+        import,
+    };
+
+    let mut database = None;
+    let mut import_state = None;
+    let mut migration_state = None;
+    for child in children::desired(coop, &ctx.config.children, &infrastructure)? {
+        match apply_child(&ctx.client, &namespace, &child).await {
+            Ok(applied) => match child.kind {
+                ChildKind::StatefulSet => database = Some(stateful_set_state(parse(applied)?)),
+                ChildKind::CnpgCluster => database = Some(cnpg_state(&applied)),
+                ChildKind::Job if component(&child) == Some("import") => {
+                    import_state = Some(job_state(&parse(applied)?));
+                }
+                ChildKind::Job => migration_state = Some(job_state(&parse(applied)?)),
+                _ => {}
+            },
+            Err(Error::Kube { source, .. })
+                if child.kind == ChildKind::CnpgCluster
+                    && matches!(&*source, kube::Error::Api(status) if status.code == 404) =>
+            {
+                database = Some(DatabaseState {
+                    ready: false,
+                    failed: true,
+                    reason: "CloudNativePGMissing",
+                    message: "the CloudNativePG operator is not installed (no postgresql.cnpg.io/v1 Cluster kind); install it or use database mode builtin".to_owned(),
+                });
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    let database = match coop.spec.database.mode {
+        DatabaseMode::External => external_database_state(coop, ctx, &namespace).await?,
+        DatabaseMode::Builtin | DatabaseMode::Cloudnativepg => database.unwrap_or(DatabaseState {
+            ready: false,
+            failed: false,
+            reason: "Provisioning",
+            message: "the database is being created".to_owned(),
+        }),
+    };
+
+    let waiting_for_import =
+        import && import_state != Some(JobState::Complete) && existing.is_none();
+    let instance_version = if waiting_for_import {
+        None
+    } else {
+        match (&migration_version, &migration_state) {
+            (Some(_), Some(JobState::Complete)) | (None, _) => Some(target.clone()),
+            (Some(_), _) => deployed_version.clone(),
+        }
+    };
+    let mut deployment = existing.as_ref().map(deployment_state);
+    if let Some(version) = instance_version {
+        let rollout = Rollout {
+            instance_version: Some(version),
+            migration_version: None,
+            import: false,
+        };
+        let children = children::desired(coop, &ctx.config.children, &rollout)?;
+        if let Some(child) = children.iter().find(|c| c.kind == ChildKind::Deployment) {
+            let applied: Deployment = parse(apply_child(&ctx.client, &namespace, child).await?)?;
+            deployment = Some(deployment_state(&applied));
+        }
+    }
+
+    let instance = match &deployment {
+        Some(d) if d.ready > 0 && ctx.config.probe_instances => {
+            probe_instance(&name, &namespace).await
+        }
+        _ => None,
+    };
+    let observed = Observed {
+        invalid: None,
+        database,
+        import: import_state,
+        migration: migration_version.zip(migration_state),
+        deployment,
+        instance,
+        suspended: coop.spec.suspend,
+        target_version: target,
+    };
+    let status = publish_status(api, coop, ctx, &observed).await?;
+    let steady = status.phase == Some(mono_crds::Phase::Running)
+        || status.phase == Some(mono_crds::Phase::Suspended);
+    Ok(Action::requeue(if steady {
+        STEADY_REQUEUE
+    } else {
+        PROGRESS_REQUEUE
+    }))
+}
+
+/// Applies the Deletion policy, then lets the finalizer go.
+async fn cleanup(coop: &Cooperative, ctx: &Context) -> Result<Action> {
+    let namespace = coop
+        .namespace()
+        .ok_or(Error::MissingObjectKey("metadata.namespace"))?;
+    let name = coop.name_any();
+    let selector = children::selector(&name);
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), &namespace);
+    let (reason, note) = match coop.spec.deletion_policy {
+        DeletionPolicy::Retain => {
+            let mut kept = release(&secrets, "Secret", &selector).await?;
+            kept.extend(release(&claims, "PersistentVolumeClaim", &selector).await?);
+            if coop.spec.database.mode == DatabaseMode::Cloudnativepg {
+                let clusters: Api<DynamicObject> = Api::namespaced_with(
+                    ctx.client.clone(),
+                    &namespace,
+                    &ChildKind::CnpgCluster.api_resource(),
+                );
+                kept.extend(release(&clusters, "Cluster", &selector).await?);
+            }
+            (
+                "DataRetained",
+                format!(
+                    "deletionPolicy Retain kept {}; delete them by hand when no longer needed",
+                    kept.join(", ")
+                ),
+            )
+        }
+        DeletionPolicy::Delete => {
+            let mut deleted = remove(&secrets, "Secret", &selector).await?;
+            deleted.extend(remove(&claims, "PersistentVolumeClaim", &selector).await?);
+            (
+                "DataDeleted",
+                format!("deletionPolicy Delete removed {}", deleted.join(", ")),
+            )
+        }
+    };
+    info!(namespace, name, reason, "cooperative deleted");
+    publish_event(ctx, coop, Severity::Normal, reason, note).await;
+    ctx.metrics.set_phase(&format!("{namespace}/{name}"), None);
+    Ok(Action::await_change())
+}
+
+async fn report_duplicate(
+    api: &Api<Cooperative>,
+    coop: &Cooperative,
+    namespace: &str,
+    winner: &str,
+    ctx: &Context,
+) -> Result<()> {
+    let status = status::duplicate_status(
+        namespace,
+        winner,
+        coop.meta().generation,
+        coop.status.as_ref(),
+        &now(),
+    );
+    write_status(api, coop, ctx, status).await.map(|_| ())
+}
+
+async fn publish_status(
+    api: &Api<Cooperative>,
+    coop: &Cooperative,
+    ctx: &Context,
+    observed: &Observed,
+) -> Result<CooperativeStatus> {
+    let status = status::status(
+        observed,
+        coop.meta().generation,
+        coop.status.as_ref(),
+        children::endpoint(coop),
+        &now(),
+    );
+    let key = format!(
+        "{}/{}",
+        coop.namespace().unwrap_or_default(),
+        coop.name_any()
+    );
+    ctx.metrics.set_phase(&key, status.phase);
+    write_status(api, coop, ctx, status).await
+}
+
+/// Writes `status` by server-side apply when it differs from the stored one, and publishes
+/// Events for the condition changes.
+async fn write_status(
+    api: &Api<Cooperative>,
+    coop: &Cooperative,
+    ctx: &Context,
+    status: CooperativeStatus,
+) -> Result<CooperativeStatus> {
+    if coop.status.as_ref() == Some(&status) {
+        return Ok(status);
+    }
+    let name = coop.name_any();
+    let patch = json!({
+        "apiVersion": Cooperative::api_version(&()),
+        "kind": Cooperative::kind(&()),
+        "status": status,
+    });
+    api.patch_status(
+        &name,
+        &PatchParams::apply(MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await
+    .map_err(kube_error("patch", "Cooperative", &name))?;
+    let previous = coop
+        .status
+        .as_ref()
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or(&[]);
+    for note in status::events(previous, &status.conditions) {
+        publish_event(ctx, coop, note.severity, &note.reason, note.note).await;
+    }
+    Ok(status)
+}
+
+async fn publish_event(
+    ctx: &Context,
+    coop: &Cooperative,
+    severity: Severity,
+    reason: &str,
+    note: String,
+) {
+    let event = Event {
+        type_: match severity {
+            Severity::Normal => EventType::Normal,
+            Severity::Warning => EventType::Warning,
+        },
+        reason: reason.to_owned(),
+        note: Some(note),
+        action: "Reconcile".to_owned(),
+        secondary: None,
+    };
+    // Events are best effort: a failure to record one must not fail the reconcile.
+    if let Err(err) = ctx.recorder.publish(&event, &coop.object_ref(&())).await {
+        warn!(name = coop.name_any(), reason, error = %error_chain(&err), "event not recorded");
+    }
+}
+
+/// Creates the generated Secrets that do not exist yet; existing ones are never touched.
+async fn ensure_secrets(coop: &Cooperative, ctx: &Context, namespace: &str) -> Result<()> {
+    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
+    let mut missing = Vec::new();
+    for template in secrets::generated(coop)? {
+        let found = api.get_opt(&template.name).await.map_err(kube_error(
+            "get",
+            "Secret",
+            &template.name,
+        ))?;
+        if found.is_none() {
+            missing.push(template.name);
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let params = PostParams {
+        field_manager: Some(MANAGER.to_owned()),
+        ..PostParams::default()
+    };
+    for child in secrets::generate(coop, &mut OsRng)? {
+        if !missing.contains(&child.name) {
+            continue;
+        }
+        let secret: Secret = serde_json::from_value(child.object).map_err(Error::Serialize)?;
+        match api.create(&params, &secret).await {
+            Ok(_) => info!(namespace, secret = child.name, "generated secret created"),
+            // Another replica or an earlier attempt won the race; keep its values.
+            Err(kube::Error::Api(status)) if status.code == 409 => {}
+            Err(source) => return Err(kube_error("create", "Secret", &child.name)(source)),
+        }
+    }
+    Ok(())
+}
+
+async fn apply_child(client: &Client, namespace: &str, child: &Child) -> Result<Value> {
+    let resource = child.kind.api_resource();
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource);
+    let applied = api
+        .patch(
+            &child.name,
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Apply(&child.object),
+        )
+        .await
+        .map_err(kube_error("apply", &resource.kind, &child.name))?;
+    serde_json::to_value(applied).map_err(Error::Serialize)
+}
+
+/// Removes the owner references of matching objects so garbage collection keeps them.
+async fn release<K>(api: &Api<K>, kind: &str, selector: &str) -> Result<Vec<String>>
+where
+    K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    let objects = api
+        .list(&ListParams::default().labels(selector))
+        .await
+        .map_err(kube_error("list", kind, ""))?;
+    let mut names = Vec::new();
+    for object in objects {
+        let name = object.meta().name.clone().unwrap_or_default();
+        if !object.owner_references().is_empty() {
+            let patch = json!({"metadata": {"ownerReferences": null}});
+            api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+                .map_err(kube_error("patch", kind, &name))?;
+        }
+        names.push(format!("{kind} {name}"));
+    }
+    Ok(names)
+}
+
+/// Deletes matching objects.
+async fn remove<K>(api: &Api<K>, kind: &str, selector: &str) -> Result<Vec<String>>
+where
+    K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    let objects = api
+        .list(&ListParams::default().labels(selector))
+        .await
+        .map_err(kube_error("list", kind, ""))?;
+    let mut names = Vec::new();
+    for object in objects {
+        let name = object.meta().name.clone().unwrap_or_default();
+        match api.delete(&name, &DeleteParams::default()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 404 => {}
+            Err(source) => return Err(kube_error("delete", kind, &name)(source)),
+        }
+        names.push(format!("{kind} {name}"));
+    }
+    Ok(names)
+}
+
+async fn external_database_state(
+    coop: &Cooperative,
+    ctx: &Context,
+    namespace: &str,
+) -> Result<DatabaseState> {
+    let failed = |reason, message: String| DatabaseState {
+        ready: false,
+        failed: true,
+        reason,
+        message,
+    };
+    let Some(external) = &coop.spec.database.external else {
+        return Ok(failed(
+            "ExternalSecretMissing",
+            "database mode external needs spec.database.external.secretRef".to_owned(),
+        ));
+    };
+    let reference = &external.secret_ref;
+    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
+    let secret =
+        api.get_opt(&reference.name)
+            .await
+            .map_err(kube_error("get", "Secret", &reference.name))?;
+    let url = secret
+        .and_then(|s| s.data)
+        .and_then(|data| data.get(&reference.key).cloned())
+        .and_then(|bytes| String::from_utf8(bytes.0).ok());
+    let Some(url) = url else {
+        return Ok(failed(
+            "ExternalSecretMissing",
+            format!(
+                "Secret {} has no key {}; create it with the database's postgres:// URL",
+                reference.name, reference.key
+            ),
+        ));
+    };
+    let Some((host, port)) = database_address(&url) else {
+        return Ok(failed(
+            "ExternalUrlInvalid",
+            format!(
+                "Secret {} key {} is not a postgres:// URL with a host",
+                reference.name, reference.key
+            ),
+        ));
+    };
+    let connected =
+        tokio::time::timeout(PROBE_TIMEOUT, TcpStream::connect((host.as_str(), port))).await;
+    Ok(match connected {
+        Ok(Ok(_)) => DatabaseState {
+            ready: true,
+            failed: false,
+            reason: "ExternalReachable",
+            message: format!("the external database at {host}:{port} accepts connections"),
+        },
+        Ok(Err(err)) => failed(
+            "ExternalUnreachable",
+            format!(
+                "cannot connect to the external database at {host}:{port}: {err}; check the URL and network access"
+            ),
+        ),
+        Err(_) => failed(
+            "ExternalUnreachable",
+            format!(
+                "no answer from the external database at {host}:{port} within {} s",
+                PROBE_TIMEOUT.as_secs()
+            ),
+        ),
+    })
+}
+
+/// Host and port of a `postgres://` or `postgresql://` URL (port 5432 when absent).
+pub fn database_address(url: &str) -> Option<(String, u16)> {
+    let rest = url
+        .strip_prefix("postgres://")
+        .or_else(|| url.strip_prefix("postgresql://"))?;
+    let authority = rest.split(['/', '?']).next()?;
+    let host_port = authority.rsplit('@').next()?;
+    let (host, port) = match host_port.strip_prefix('[') {
+        Some(bracketed) => {
+            let (host, after) = bracketed.split_once(']')?;
+            (host, after.strip_prefix(':'))
+        }
+        None => match host_port.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (host_port, None),
+        },
+    };
+    if host.is_empty() {
+        return None;
+    }
+    let port = match port {
+        Some(port) => port.parse().ok()?,
+        None => 5432,
+    };
+    Some((host.to_owned(), port))
+}
+
+/// Reads `GET /status` of the instance Service; `None` when unreachable or unreadable.
+async fn probe_instance(name: &str, namespace: &str) -> Option<InstanceReport> {
+    let host = format!("{name}.{namespace}.svc");
+    let fetch = async {
+        let mut stream = TcpStream::connect((host.as_str(), INSTANCE_PORT as u16))
+            .await
+            .ok()?;
+        let request =
+            format!("GET /status HTTP/1.0\r\nHost: {host}\r\nAccept: application/json\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.ok()?;
+        let mut body = Vec::new();
+        stream
+            .take(MAX_STATUS_BYTES as u64)
+            .read_to_end(&mut body)
+            .await
+            .ok()?;
+        Some(body)
+    };
+    let response = tokio::time::timeout(PROBE_TIMEOUT, fetch).await.ok()??;
+    let report = parse_status_response(&response);
+    if report.is_none() {
+        debug!(namespace, name, "instance /status unreadable");
+    }
+    report
+}
+
+/// The synced and head block of an HTTP response to `GET /status`.
+pub fn parse_status_response(response: &[u8]) -> Option<InstanceReport> {
+    let text = std::str::from_utf8(response).ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    if !head.starts_with("HTTP/1.") || head.split(' ').nth(1) != Some("200") {
+        return None;
+    }
+    let json: Value = serde_json::from_str(body).ok()?;
+    let number = |keys: &[&str]| {
+        keys.iter()
+            .find_map(|key| json.get(*key).and_then(Value::as_u64))
+    };
+    Some(InstanceReport {
+        synced_block: number(&["synced_block", "syncedBlock"])?,
+        head_block: number(&["head_block", "headBlock"])?,
+    })
+}
+
+fn deployed_version(deployment: &Deployment) -> Option<String> {
+    deployment
+        .spec
+        .as_ref()?
+        .template
+        .metadata
+        .as_ref()?
+        .labels
+        .as_ref()?
+        .get(VERSION_LABEL)
+        .cloned()
+}
+
+fn deployment_state(deployment: &Deployment) -> DeploymentState {
+    let status = deployment.status.clone().unwrap_or_default();
+    let replicas = deployment
+        .spec
+        .as_ref()
+        .and_then(|s| s.replicas)
+        .unwrap_or(1);
+    DeploymentState {
+        version: deployed_version(deployment).unwrap_or_default(),
+        replicas,
+        ready: status.ready_replicas.unwrap_or(0),
+        updated: status.updated_replicas.unwrap_or(0),
+        observed: status
+            .observed_generation
+            .is_some_and(|g| Some(g) >= deployment.metadata.generation),
+    }
+}
+
+fn stateful_set_state(set: StatefulSet) -> DatabaseState {
+    let ready = set.status.and_then(|s| s.ready_replicas).unwrap_or(0) >= 1;
+    DatabaseState {
+        ready,
+        failed: false,
+        reason: if ready { "PodsReady" } else { "PodsNotReady" },
+        message: if ready {
+            "the database pod is ready".to_owned()
+        } else {
+            "the database pod is not ready yet".to_owned()
+        },
+    }
+}
+
+fn cnpg_state(cluster: &Value) -> DatabaseState {
+    let wanted = cluster["spec"]["instances"].as_i64().unwrap_or(1);
+    let ready = cluster["status"]["readyInstances"].as_i64().unwrap_or(0) >= wanted;
+    let phase = cluster["status"]["phase"].as_str().unwrap_or("unknown");
+    DatabaseState {
+        ready,
+        failed: false,
+        reason: if ready {
+            "ClusterReady"
+        } else {
+            "ClusterNotReady"
+        },
+        message: format!("CloudNativePG cluster phase: {phase}"),
+    }
+}
+
+fn job_state(job: &Job) -> JobState {
+    let Some(status) = &job.status else {
+        return JobState::Running;
+    };
+    let condition = |type_: &str| {
+        status
+            .conditions
+            .iter()
+            .flatten()
+            .find(|c| c.type_ == type_ && c.status == "True")
+    };
+    if condition("Complete").is_some() || status.succeeded.unwrap_or(0) > 0 {
+        JobState::Complete
+    } else if let Some(failed) = condition("Failed") {
+        let reason = failed.reason.clone().unwrap_or_else(|| "Failed".to_owned());
+        JobState::Failed(match &failed.message {
+            Some(message) => format!("{reason}: {message}"),
+            None => reason,
+        })
+    } else {
+        JobState::Running
+    }
+}
+
+fn component(child: &Child) -> Option<&str> {
+    child.object["metadata"]["labels"][COMPONENT_LABEL].as_str()
+}
+
+fn parse<K: DeserializeOwned>(value: Value) -> Result<K> {
+    serde_json::from_value(value).map_err(Error::Serialize)
+}
+
+fn scoped_api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    <K as Resource>::DynamicType: Default,
+{
+    match namespace {
+        Some(namespace) => Api::namespaced(client.clone(), namespace),
+        None => Api::all(client.clone()),
+    }
+}
+
+fn kube_error<'a>(
+    verb: &'static str,
+    kind: &'a str,
+    name: &'a str,
+) -> impl FnOnce(kube::Error) -> Error + 'a {
+    move |source| Error::Kube {
+        verb,
+        kind: kind.to_owned(),
+        name: name.to_owned(),
+        source: Box::new(source),
+    }
+}
+
+/// The current time at whole seconds, as the API server stores it.
+fn now() -> Time {
+    let now = Timestamp::now();
+    Time(Timestamp::from_second(now.as_second()).unwrap_or(now))
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::jiff::Timestamp;
+
+    use super::*;
+    use crate::fixtures::test_cooperative;
+
+    #[test]
+    fn error_chain_lists_each_cause_once() {
+        let err = Error::Kube {
+            verb: "apply",
+            kind: "Deployment".to_owned(),
+            name: "voskhod".to_owned(),
+            source: Box::new(kube::Error::LinesCodecMaxLineLengthExceeded),
+        };
+        assert_eq!(
+            error_chain(&err),
+            "apply Deployment voskhod: lines codec max line length exceeded"
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_five_minutes() {
+        let cases = [(1, 5), (2, 10), (3, 20), (6, 160), (7, 300), (100, 300)];
+        for (attempts, seconds) in cases {
+            assert_eq!(
+                backoff(attempts),
+                Duration::from_secs(seconds),
+                "attempt {attempts}"
+            );
+        }
+    }
+
+    fn coop(name: &str, namespace: &str, created: i64) -> Cooperative {
+        let mut coop = test_cooperative();
+        coop.metadata.name = Some(name.to_owned());
+        coop.metadata.namespace = Some(namespace.to_owned());
+        coop.metadata.creation_timestamp = Some(Time(Timestamp::from_second(created).unwrap()));
+        coop
+    }
+
+    #[test]
+    fn oldest_cooperative_serves_the_namespace() {
+        let first = coop("first", "a", 100);
+        let second = coop("second", "a", 200);
+        let other = coop("other", "b", 50);
+        let tie = coop("early", "a", 100);
+        let mut deleting = coop("deleting", "a", 10);
+        deleting.metadata.deletion_timestamp = Some(Time(Timestamp::from_second(300).unwrap()));
+        let all = [&first, &second, &other, &deleting];
+        let cases = [
+            (&first, None),
+            (&second, Some("first")),
+            (&other, None),
+            (&tie, None),
+        ];
+        for (candidate, expected) in cases {
+            assert_eq!(
+                namespace_winner(candidate, all.iter().copied()),
+                expected.map(str::to_owned),
+                "{}",
+                candidate.name_any()
+            );
+        }
+        assert_eq!(
+            namespace_winner(&first, [&first, &tie].into_iter()),
+            Some("early".to_owned())
+        );
+    }
+
+    #[test]
+    fn database_addresses() {
+        let cases = [
+            (
+                "postgres://mono:pw@db.example.org:6432/mono",
+                Some(("db.example.org", 6432)),
+            ),
+            (
+                "postgresql://db.example.org/mono?sslmode=require",
+                Some(("db.example.org", 5432)),
+            ),
+            (
+                "postgres://u:p@[2001:db8::1]:5433/x",
+                Some(("2001:db8::1", 5433)),
+            ),
+            ("postgres://u:p@/x", None),
+            ("mysql://db/x", None),
+            ("postgres://db:port/x", None),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(
+                database_address(url),
+                expected.map(|(h, p)| (h.to_owned(), p)),
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
+    fn instance_status_responses() {
+        let cases: [(&str, Option<(u64, u64)>); 5] = [
+            (
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\"synced_block\":90,\"head_block\":100}",
+                Some((90, 100)),
+            ),
+            (
+                "HTTP/1.0 200 OK\r\n\r\n{\"syncedBlock\":7,\"headBlock\":9,\"extra\":true}",
+                Some((7, 9)),
+            ),
+            (
+                "HTTP/1.1 503 Service Unavailable\r\n\r\n{\"synced_block\":1,\"head_block\":2}",
+                None,
+            ),
+            ("HTTP/1.1 200 OK\r\n\r\nnot json", None),
+            ("HTTP/1.1 200 OK\r\n\r\n{\"synced_block\":1}", None),
+        ];
+        for (response, expected) in cases {
+            assert_eq!(
+                parse_status_response(response.as_bytes()),
+                expected.map(|(synced_block, head_block)| InstanceReport {
+                    synced_block,
+                    head_block
+                }),
+                "{response}"
+            );
+        }
+    }
+
+    #[test]
+    fn job_states() {
+        let job =
+            |status: Value| -> Job { serde_json::from_value(json!({"status": status})).unwrap() };
+        let cases = [
+            (json!({}), JobState::Running),
+            (json!({"active": 1}), JobState::Running),
+            (
+                json!({"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}),
+                JobState::Complete,
+            ),
+            (
+                json!({"failed": 3, "conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}]}),
+                JobState::Failed(
+                    "BackoffLimitExceeded: Job has reached the specified backoff limit".to_owned(),
+                ),
+            ),
+        ];
+        for (status, expected) in cases {
+            assert_eq!(job_state(&job(status.clone())), expected, "{status}");
+        }
+    }
+}

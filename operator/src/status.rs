@@ -1,0 +1,866 @@
+//! Conditions, phase and Events derived from what the reconciler observed.
+//!
+//! Pure: the clock is an argument and nothing here reads the cluster. A condition keeps its
+//! `lastTransitionTime` while its status does not change, so a steady Cooperative produces
+//! an identical status on every reconcile.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use mono_crds::{CooperativeStatus, Phase};
+
+/// What the reconciler saw of the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseState {
+    /// Whether it accepts connections.
+    pub ready: bool,
+    /// Whether a person must act (as opposed to waiting for it to start).
+    pub failed: bool,
+    /// CamelCase reason for the `DatabaseReady` condition.
+    pub reason: &'static str,
+    /// What is going on, in words a person can act on.
+    pub message: String,
+}
+
+/// State of a one-off Job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobState {
+    /// Not finished yet.
+    Running,
+    /// Succeeded.
+    Complete,
+    /// Gave up; the message says why.
+    Failed(String),
+}
+
+/// What the reconciler saw of the instance Deployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeploymentState {
+    /// Version of its pod template.
+    pub version: String,
+    /// Desired pods.
+    pub replicas: i32,
+    /// Ready pods.
+    pub ready: i32,
+    /// Pods on the current template.
+    pub updated: i32,
+    /// Whether the Deployment controller has seen the latest template.
+    pub observed: bool,
+}
+
+/// The instance's own report from `GET /status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InstanceReport {
+    /// Last block the instance applied.
+    pub synced_block: u64,
+    /// Chain head known to the instance.
+    pub head_block: u64,
+}
+
+/// Everything one reconcile observed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observed {
+    /// Why the spec cannot be acted on, if it cannot.
+    pub invalid: Option<String>,
+    /// The database.
+    pub database: DatabaseState,
+    /// The import Job, when the spec bootstraps from an export.
+    pub import: Option<JobState>,
+    /// The migration Job and its version, while an upgrade waits for it.
+    pub migration: Option<(String, JobState)>,
+    /// The instance Deployment, once it exists.
+    pub deployment: Option<DeploymentState>,
+    /// The instance's `/status`, when it could be read.
+    pub instance: Option<InstanceReport>,
+    /// `spec.suspend`.
+    pub suspended: bool,
+    /// Version the spec asks for.
+    pub target_version: String,
+}
+
+/// Blocks an instance may lag behind the head and still count as synced (5 s of blocks).
+pub const SYNC_TOLERANCE_BLOCKS: u64 = 10;
+
+/// Severity of an Event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// Informational.
+    Normal,
+    /// A person should look.
+    Warning,
+}
+
+/// An Event to publish about the Cooperative.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventNote {
+    /// Normal or Warning.
+    pub severity: Severity,
+    /// CamelCase reason.
+    pub reason: String,
+    /// Human-readable note.
+    pub note: String,
+}
+
+/// The status describing `observed`, keeping transition times from `previous`.
+pub fn status(
+    observed: &Observed,
+    generation: Option<i64>,
+    previous: Option<&CooperativeStatus>,
+    endpoint: Option<String>,
+    now: &Time,
+) -> CooperativeStatus {
+    let previous_conditions = previous.map(|s| s.conditions.as_slice()).unwrap_or(&[]);
+    let previous_version = previous.and_then(|s| s.version.clone());
+    let rolled_out = observed.deployment.as_ref().is_some_and(|d| {
+        d.version == observed.target_version
+            && d.observed
+            && d.updated >= d.replicas
+            && d.ready >= d.replicas
+    });
+    let version = if rolled_out && !observed.suspended {
+        Some(observed.target_version.clone())
+    } else {
+        previous_version.clone()
+    };
+    let drafts = [
+        ready(observed),
+        progressing(observed, rolled_out),
+        degraded(observed),
+        database_ready(observed),
+        synced(observed),
+        upgrading(observed, rolled_out, previous_version.as_deref()),
+    ];
+    let conditions: Vec<Condition> = drafts
+        .into_iter()
+        .map(|draft| draft.into_condition(generation, previous_conditions, now))
+        .collect();
+    let phase = phase(observed, &conditions);
+    CooperativeStatus {
+        observed_generation: generation,
+        phase: Some(phase),
+        conditions,
+        endpoint,
+        version,
+        synced_block: observed.instance.map(|i| i.synced_block),
+        head_block: observed.instance.map(|i| i.head_block),
+    }
+}
+
+/// Status of a Cooperative that is not reconciled because `winner` already serves the
+/// namespace.
+pub fn duplicate_status(
+    namespace: &str,
+    winner: &str,
+    generation: Option<i64>,
+    previous: Option<&CooperativeStatus>,
+    now: &Time,
+) -> CooperativeStatus {
+    let previous_conditions = previous.map(|s| s.conditions.as_slice()).unwrap_or(&[]);
+    let draft = Draft::new(
+        "Ready",
+        Some(false),
+        "DuplicateCooperative",
+        format!(
+            "namespace {namespace} already has Cooperative {winner}; only one Cooperative per namespace is served, delete this one or move it to its own namespace"
+        ),
+    );
+    CooperativeStatus {
+        observed_generation: generation,
+        phase: Some(Phase::Failed),
+        conditions: vec![draft.into_condition(generation, previous_conditions, now)],
+        ..CooperativeStatus::default()
+    }
+}
+
+/// Events for condition changes a person cares about.
+pub fn events(previous: &[Condition], current: &[Condition]) -> Vec<EventNote> {
+    let mut notes = Vec::new();
+    for condition in current {
+        let before = previous.iter().find(|c| c.type_ == condition.type_);
+        let changed =
+            before.is_none_or(|b| b.status != condition.status || b.reason != condition.reason);
+        if !changed {
+            continue;
+        }
+        let was_true = before.is_some_and(|b| b.status == "True");
+        let note = |severity, reason: &str| EventNote {
+            severity,
+            reason: reason.to_owned(),
+            note: condition.message.clone(),
+        };
+        match (condition.type_.as_str(), condition.status.as_str()) {
+            ("Degraded", "True") => notes.push(note(Severity::Warning, &condition.reason)),
+            ("Ready", "False")
+                if condition.reason == "DuplicateCooperative"
+                    || condition.reason == "InvalidSpec" =>
+            {
+                notes.push(note(Severity::Warning, &condition.reason));
+            }
+            ("Ready", "True") => notes.push(note(Severity::Normal, "Ready")),
+            ("Upgrading", "True") if condition.reason == "Migrating" => {
+                notes.push(note(Severity::Normal, "UpgradeStarted"));
+            }
+            ("Upgrading", "False") if was_true => {
+                notes.push(note(Severity::Normal, "UpgradeCompleted"))
+            }
+            _ => {}
+        }
+    }
+    notes
+}
+
+/// A condition before it gets its generation and transition time.
+struct Draft {
+    type_: &'static str,
+    status: Option<bool>,
+    reason: &'static str,
+    message: String,
+}
+
+impl Draft {
+    fn new(
+        type_: &'static str,
+        status: Option<bool>,
+        reason: &'static str,
+        message: String,
+    ) -> Draft {
+        Draft {
+            type_,
+            status,
+            reason,
+            message,
+        }
+    }
+
+    fn into_condition(
+        self,
+        generation: Option<i64>,
+        previous: &[Condition],
+        now: &Time,
+    ) -> Condition {
+        let status = match self.status {
+            Some(true) => "True",
+            Some(false) => "False",
+            None => "Unknown",
+        };
+        let last_transition_time = previous
+            .iter()
+            .find(|c| c.type_ == self.type_ && c.status == status)
+            .map_or_else(|| now.clone(), |c| c.last_transition_time.clone());
+        Condition {
+            type_: self.type_.to_owned(),
+            status: status.to_owned(),
+            reason: self.reason.to_owned(),
+            message: self.message,
+            observed_generation: generation,
+            last_transition_time,
+        }
+    }
+}
+
+fn failed_job(job: Option<&JobState>) -> Option<&str> {
+    match job {
+        Some(JobState::Failed(message)) => Some(message),
+        _ => None,
+    }
+}
+
+fn ready(observed: &Observed) -> Draft {
+    let not_ready = |reason, message: String| Draft::new("Ready", Some(false), reason, message);
+    if let Some(invalid) = &observed.invalid {
+        return not_ready(
+            "InvalidSpec",
+            format!("the spec cannot be acted on: {invalid}; fix the Cooperative"),
+        );
+    }
+    if observed.suspended {
+        return not_ready(
+            "Suspended",
+            "spec.suspend is true: the instance is scaled to zero and its data is kept".to_owned(),
+        );
+    }
+    if !observed.database.ready {
+        return not_ready("DatabaseNotReady", observed.database.message.clone());
+    }
+    if let Some(message) = failed_job(observed.import.as_ref()) {
+        return not_ready("ImportFailed", format!("the import Job failed: {message}"));
+    }
+    if observed.import == Some(JobState::Running) && observed.deployment.is_none() {
+        return not_ready(
+            "Importing",
+            "the import Job is restoring the export".to_owned(),
+        );
+    }
+    match &observed.deployment {
+        None => not_ready(
+            "InstanceNotCreated",
+            "the instance Deployment is being created".to_owned(),
+        ),
+        Some(d) if d.ready < d.replicas.max(1) => not_ready(
+            "InstanceNotReady",
+            format!("{} of {} instance pods are ready", d.ready, d.replicas),
+        ),
+        Some(d) => Draft::new(
+            "Ready",
+            Some(true),
+            "InstanceReady",
+            format!(
+                "{} instance pods of version {} are ready",
+                d.ready, d.version
+            ),
+        ),
+    }
+}
+
+fn progressing(observed: &Observed, rolled_out: bool) -> Draft {
+    let busy = |reason, message: String| Draft::new("Progressing", Some(true), reason, message);
+    if observed.invalid.is_some() {
+        return Draft::new(
+            "Progressing",
+            Some(false),
+            "InvalidSpec",
+            "nothing is changed until the spec is fixed".to_owned(),
+        );
+    }
+    if !observed.database.ready && !observed.database.failed {
+        return busy("ProvisioningDatabase", observed.database.message.clone());
+    }
+    if observed.import == Some(JobState::Running) {
+        return busy(
+            "Importing",
+            "the import Job is restoring the export".to_owned(),
+        );
+    }
+    if let Some((version, JobState::Running)) = &observed.migration {
+        return busy(
+            "Migrating",
+            format!("the migration Job to version {version} is running"),
+        );
+    }
+    let stalled = observed.database.failed
+        || failed_job(observed.import.as_ref()).is_some()
+        || matches!(observed.migration, Some((_, JobState::Failed(_))));
+    if !stalled && !rolled_out && !observed.suspended {
+        return busy(
+            "RollingOut",
+            format!("rolling out version {}", observed.target_version),
+        );
+    }
+    Draft::new(
+        "Progressing",
+        Some(false),
+        "Stable",
+        "no change in progress".to_owned(),
+    )
+}
+
+fn degraded(observed: &Observed) -> Draft {
+    let degraded = |reason, message: String| Draft::new("Degraded", Some(true), reason, message);
+    if let Some((version, JobState::Failed(message))) = &observed.migration {
+        return degraded(
+            "MigrationFailed",
+            format!(
+                "the migration Job to version {version} failed ({message}); the rollout is stopped and the previous version keeps running; read the Job's logs, then fix the database or set spec.instance.version back"
+            ),
+        );
+    }
+    if let Some(message) = failed_job(observed.import.as_ref()) {
+        return degraded(
+            "ImportFailed",
+            format!(
+                "the import Job failed ({message}); check the export volume and the Job's logs"
+            ),
+        );
+    }
+    if observed.database.failed {
+        return degraded(observed.database.reason, observed.database.message.clone());
+    }
+    Draft::new(
+        "Degraded",
+        Some(false),
+        "AsExpected",
+        "nothing needs attention".to_owned(),
+    )
+}
+
+fn database_ready(observed: &Observed) -> Draft {
+    let database = &observed.database;
+    Draft::new(
+        "DatabaseReady",
+        Some(database.ready),
+        database.reason,
+        database.message.clone(),
+    )
+}
+
+fn synced(observed: &Observed) -> Draft {
+    match observed.instance {
+        None => Draft::new(
+            "Synced",
+            None,
+            "StatusUnavailable",
+            "the instance's /status could not be read".to_owned(),
+        ),
+        Some(report) => {
+            let behind = report.head_block.saturating_sub(report.synced_block);
+            if behind <= SYNC_TOLERANCE_BLOCKS {
+                Draft::new(
+                    "Synced",
+                    Some(true),
+                    "CaughtUp",
+                    format!("synced to block {}", report.synced_block),
+                )
+            } else {
+                Draft::new(
+                    "Synced",
+                    Some(false),
+                    "CatchingUp",
+                    format!(
+                        "block {} of {}, {behind} blocks behind",
+                        report.synced_block, report.head_block
+                    ),
+                )
+            }
+        }
+    }
+}
+
+fn upgrading(observed: &Observed, rolled_out: bool, previous_version: Option<&str>) -> Draft {
+    let target = &observed.target_version;
+    match &observed.migration {
+        Some((version, JobState::Running)) => {
+            return Draft::new(
+                "Upgrading",
+                Some(true),
+                "Migrating",
+                format!("migrating the database to version {version} before the rollout"),
+            );
+        }
+        Some((version, JobState::Failed(_))) => {
+            return Draft::new(
+                "Upgrading",
+                Some(true),
+                "MigrationFailed",
+                format!("the upgrade to version {version} is stopped because its migration failed"),
+            );
+        }
+        Some((_, JobState::Complete)) | None => {}
+    }
+    let upgrading = previous_version.is_some_and(|v| v != target.as_str());
+    if upgrading && !rolled_out {
+        return Draft::new(
+            "Upgrading",
+            Some(true),
+            "RollingOut",
+            format!("rolling out version {target}"),
+        );
+    }
+    Draft::new(
+        "Upgrading",
+        Some(false),
+        "UpToDate",
+        format!("version {target} is the requested version"),
+    )
+}
+
+fn phase(observed: &Observed, conditions: &[Condition]) -> Phase {
+    let is_true = |type_: &str| {
+        conditions
+            .iter()
+            .any(|c| c.type_ == type_ && c.status == "True")
+    };
+    if observed.invalid.is_some() {
+        Phase::Failed
+    } else if is_true("Degraded") {
+        Phase::Degraded
+    } else if observed.suspended {
+        Phase::Suspended
+    } else if is_true("Upgrading") {
+        Phase::Upgrading
+    } else if is_true("Ready") {
+        Phase::Running
+    } else {
+        Phase::Provisioning
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::jiff::Timestamp;
+
+    use super::*;
+
+    fn at(seconds: i64) -> Time {
+        Time(Timestamp::from_second(seconds).unwrap())
+    }
+
+    fn database_ready_state() -> DatabaseState {
+        DatabaseState {
+            ready: true,
+            failed: false,
+            reason: "PodsReady",
+            message: "the database pod is ready".to_owned(),
+        }
+    }
+
+    fn deployment(version: &str, ready: i32) -> DeploymentState {
+        DeploymentState {
+            version: version.to_owned(),
+            replicas: 1,
+            ready,
+            updated: ready,
+            observed: true,
+        }
+    }
+
+    fn running() -> Observed {
+        Observed {
+            invalid: None,
+            database: database_ready_state(),
+            import: None,
+            migration: None,
+            deployment: Some(deployment("2.4.1", 1)),
+            instance: Some(InstanceReport {
+                synced_block: 1000,
+                head_block: 1005,
+            }),
+            suspended: false,
+            target_version: "2.4.1".to_owned(),
+        }
+    }
+
+    /// `(type, status, reason)` of every condition, then the phase and version.
+    fn summary(
+        status: &CooperativeStatus,
+    ) -> (Vec<(String, String, String)>, Option<Phase>, Option<String>) {
+        let conditions = status
+            .conditions
+            .iter()
+            .map(|c| (c.type_.clone(), c.status.clone(), c.reason.clone()))
+            .collect();
+        (conditions, status.phase, status.version.clone())
+    }
+
+    fn check(
+        observed: Observed,
+        previous_version: Option<&str>,
+        expected: &[(&str, &str, &str)],
+        phase: Phase,
+        version: Option<&str>,
+    ) {
+        let previous = CooperativeStatus {
+            version: previous_version.map(str::to_owned),
+            ..CooperativeStatus::default()
+        };
+        let status = status(&observed, Some(3), Some(&previous), None, &at(100));
+        let expected_conditions = expected
+            .iter()
+            .map(|(t, s, r)| ((*t).to_owned(), (*s).to_owned(), (*r).to_owned()))
+            .collect();
+        assert_eq!(
+            summary(&status),
+            (expected_conditions, Some(phase), version.map(str::to_owned)),
+            "{observed:?}"
+        );
+    }
+
+    #[test]
+    fn running_instance_is_ready() {
+        check(
+            running(),
+            None,
+            &[
+                ("Ready", "True", "InstanceReady"),
+                ("Progressing", "False", "Stable"),
+                ("Degraded", "False", "AsExpected"),
+                ("DatabaseReady", "True", "PodsReady"),
+                ("Synced", "True", "CaughtUp"),
+                ("Upgrading", "False", "UpToDate"),
+            ],
+            Phase::Running,
+            Some("2.4.1"),
+        );
+    }
+
+    #[test]
+    fn new_cooperative_waits_for_its_database() {
+        let observed = Observed {
+            database: DatabaseState {
+                ready: false,
+                failed: false,
+                reason: "PodsNotReady",
+                message: "the database pod is starting".to_owned(),
+            },
+            deployment: Some(deployment("2.4.1", 0)),
+            instance: None,
+            ..running()
+        };
+        check(
+            observed,
+            None,
+            &[
+                ("Ready", "False", "DatabaseNotReady"),
+                ("Progressing", "True", "ProvisioningDatabase"),
+                ("Degraded", "False", "AsExpected"),
+                ("DatabaseReady", "False", "PodsNotReady"),
+                ("Synced", "Unknown", "StatusUnavailable"),
+                ("Upgrading", "False", "UpToDate"),
+            ],
+            Phase::Provisioning,
+            None,
+        );
+    }
+
+    #[test]
+    fn upgrade_migrates_then_rolls_out_then_completes() {
+        let migrating = Observed {
+            migration: Some(("2.5.0".to_owned(), JobState::Running)),
+            target_version: "2.5.0".to_owned(),
+            ..running()
+        };
+        check(
+            migrating,
+            Some("2.4.1"),
+            &[
+                ("Ready", "True", "InstanceReady"),
+                ("Progressing", "True", "Migrating"),
+                ("Degraded", "False", "AsExpected"),
+                ("DatabaseReady", "True", "PodsReady"),
+                ("Synced", "True", "CaughtUp"),
+                ("Upgrading", "True", "Migrating"),
+            ],
+            Phase::Upgrading,
+            Some("2.4.1"),
+        );
+        let rolling = Observed {
+            migration: Some(("2.5.0".to_owned(), JobState::Complete)),
+            deployment: Some(DeploymentState {
+                updated: 0,
+                ..deployment("2.5.0", 1)
+            }),
+            target_version: "2.5.0".to_owned(),
+            ..running()
+        };
+        check(
+            rolling,
+            Some("2.4.1"),
+            &[
+                ("Ready", "True", "InstanceReady"),
+                ("Progressing", "True", "RollingOut"),
+                ("Degraded", "False", "AsExpected"),
+                ("DatabaseReady", "True", "PodsReady"),
+                ("Synced", "True", "CaughtUp"),
+                ("Upgrading", "True", "RollingOut"),
+            ],
+            Phase::Upgrading,
+            Some("2.4.1"),
+        );
+        let done = Observed {
+            deployment: Some(deployment("2.5.0", 1)),
+            target_version: "2.5.0".to_owned(),
+            ..running()
+        };
+        check(
+            done,
+            Some("2.4.1"),
+            &[
+                ("Ready", "True", "InstanceReady"),
+                ("Progressing", "False", "Stable"),
+                ("Degraded", "False", "AsExpected"),
+                ("DatabaseReady", "True", "PodsReady"),
+                ("Synced", "True", "CaughtUp"),
+                ("Upgrading", "False", "UpToDate"),
+            ],
+            Phase::Running,
+            Some("2.5.0"),
+        );
+    }
+
+    #[test]
+    fn failed_migration_stops_the_rollout() {
+        let observed = Observed {
+            migration: Some((
+                "2.5.0".to_owned(),
+                JobState::Failed("BackoffLimitExceeded".to_owned()),
+            )),
+            target_version: "2.5.0".to_owned(),
+            ..running()
+        };
+        check(
+            observed,
+            Some("2.4.1"),
+            &[
+                ("Ready", "True", "InstanceReady"),
+                ("Progressing", "False", "Stable"),
+                ("Degraded", "True", "MigrationFailed"),
+                ("DatabaseReady", "True", "PodsReady"),
+                ("Synced", "True", "CaughtUp"),
+                ("Upgrading", "True", "MigrationFailed"),
+            ],
+            Phase::Degraded,
+            Some("2.4.1"),
+        );
+    }
+
+    #[test]
+    fn suspended_and_invalid_and_lagging() {
+        let suspended = Observed {
+            suspended: true,
+            deployment: Some(DeploymentState {
+                replicas: 0,
+                ..deployment("2.4.1", 0)
+            }),
+            instance: None,
+            ..running()
+        };
+        check(
+            suspended,
+            Some("2.4.1"),
+            &[
+                ("Ready", "False", "Suspended"),
+                ("Progressing", "False", "Stable"),
+                ("Degraded", "False", "AsExpected"),
+                ("DatabaseReady", "True", "PodsReady"),
+                ("Synced", "Unknown", "StatusUnavailable"),
+                ("Upgrading", "False", "UpToDate"),
+            ],
+            Phase::Suspended,
+            Some("2.4.1"),
+        );
+        let invalid = Observed {
+            invalid: Some("coopname must not end with '.'".to_owned()),
+            ..running()
+        };
+        check(
+            invalid,
+            None,
+            &[
+                ("Ready", "False", "InvalidSpec"),
+                ("Progressing", "False", "InvalidSpec"),
+                ("Degraded", "False", "AsExpected"),
+                ("DatabaseReady", "True", "PodsReady"),
+                ("Synced", "True", "CaughtUp"),
+                ("Upgrading", "False", "UpToDate"),
+            ],
+            Phase::Failed,
+            Some("2.4.1"),
+        );
+        let lagging = Observed {
+            instance: Some(InstanceReport {
+                synced_block: 100,
+                head_block: 5000,
+            }),
+            ..running()
+        };
+        let status = status(&lagging, Some(3), None, None, &at(100));
+        let synced = status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "Synced")
+            .unwrap();
+        assert_eq!(
+            (synced.status.as_str(), synced.reason.as_str()),
+            ("False", "CatchingUp")
+        );
+        assert_eq!(synced.message, "block 100 of 5000, 4900 blocks behind");
+    }
+
+    #[test]
+    fn transition_time_moves_only_when_status_changes() {
+        let first = status(&running(), Some(3), None, None, &at(100));
+        let second = status(&running(), Some(4), Some(&first), None, &at(200));
+        assert!(
+            second
+                .conditions
+                .iter()
+                .all(|c| c.last_transition_time == at(100))
+        );
+        assert!(
+            second
+                .conditions
+                .iter()
+                .all(|c| c.observed_generation == Some(4))
+        );
+        let broken = Observed {
+            migration: Some((
+                "2.5.0".to_owned(),
+                JobState::Failed("DeadlineExceeded".to_owned()),
+            )),
+            ..running()
+        };
+        let third = status(&broken, Some(5), Some(&second), None, &at(300));
+        let times: Vec<(&str, &Time)> = third
+            .conditions
+            .iter()
+            .map(|c| (c.type_.as_str(), &c.last_transition_time))
+            .collect();
+        assert_eq!(times[2], ("Degraded", &at(300)));
+        assert_eq!(times[0], ("Ready", &at(100)));
+    }
+
+    #[test]
+    fn events_follow_condition_changes() {
+        let first = status(&running(), Some(3), None, None, &at(100));
+        let reasons = |notes: Vec<EventNote>| -> Vec<(Severity, String)> {
+            notes.into_iter().map(|n| (n.severity, n.reason)).collect()
+        };
+        assert_eq!(
+            reasons(events(&[], &first.conditions)),
+            vec![(Severity::Normal, "Ready".to_owned())]
+        );
+        assert_eq!(
+            reasons(events(&first.conditions, &first.conditions)),
+            vec![]
+        );
+        let migrating = Observed {
+            migration: Some(("2.5.0".to_owned(), JobState::Running)),
+            target_version: "2.5.0".to_owned(),
+            ..running()
+        };
+        let second = status(&migrating, Some(4), Some(&first), None, &at(200));
+        assert_eq!(
+            reasons(events(&first.conditions, &second.conditions)),
+            vec![(Severity::Normal, "UpgradeStarted".to_owned())]
+        );
+        let failed = Observed {
+            migration: Some((
+                "2.5.0".to_owned(),
+                JobState::Failed("BackoffLimitExceeded".to_owned()),
+            )),
+            ..migrating
+        };
+        let third = status(&failed, Some(4), Some(&second), None, &at(300));
+        assert_eq!(
+            reasons(events(&second.conditions, &third.conditions)),
+            vec![(Severity::Warning, "MigrationFailed".to_owned())]
+        );
+        let done = Observed {
+            deployment: Some(deployment("2.5.0", 1)),
+            target_version: "2.5.0".to_owned(),
+            ..running()
+        };
+        let fourth = status(&done, Some(4), Some(&third), None, &at(400));
+        assert_eq!(
+            reasons(events(&third.conditions, &fourth.conditions)),
+            vec![(Severity::Normal, "UpgradeCompleted".to_owned())]
+        );
+    }
+
+    #[test]
+    fn duplicate_cooperative_is_failed_with_a_clear_message() {
+        let status = duplicate_status("coop-a", "first", Some(1), None, &at(100));
+        assert_eq!(status.phase, Some(Phase::Failed));
+        let ready = &status.conditions[0];
+        assert_eq!(
+            (
+                ready.type_.as_str(),
+                ready.status.as_str(),
+                ready.reason.as_str()
+            ),
+            ("Ready", "False", "DuplicateCooperative")
+        );
+        assert!(
+            ready
+                .message
+                .contains("namespace coop-a already has Cooperative first")
+        );
+    }
+}
