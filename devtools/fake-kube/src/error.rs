@@ -48,6 +48,9 @@ pub enum Error {
         /// The oldest version still replayable.
         oldest: u64,
     },
+    /// The URL names no served resource type.
+    #[error("the server could not find the requested resource")]
+    UnknownResource,
     /// The verb is not served on that path.
     #[error("the server does not allow this method on the requested resource")]
     MethodNotAllowed,
@@ -63,7 +66,7 @@ impl Error {
     /// The `reason` field of the `Status` body.
     pub fn reason(&self) -> &'static str {
         match self {
-            Self::NotFound { .. } => "NotFound",
+            Self::NotFound { .. } | Self::UnknownResource => "NotFound",
             Self::AlreadyExists { .. } => "AlreadyExists",
             Self::Conflict { .. } => "Conflict",
             Self::Invalid { .. } => "Invalid",
@@ -77,7 +80,7 @@ impl Error {
     /// The HTTP status code.
     pub fn code(&self) -> StatusCode {
         match self {
-            Self::NotFound { .. } => StatusCode::NOT_FOUND,
+            Self::NotFound { .. } | Self::UnknownResource => StatusCode::NOT_FOUND,
             Self::AlreadyExists { .. } | Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,

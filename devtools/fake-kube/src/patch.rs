@@ -200,7 +200,9 @@ pub fn json_patch(target: &mut Value, patch: &Value) -> Result<(), PatchError> {
                 add(target, path, copied)?;
             }
             "test" => {
-                if target.pointer(path) != Some(&value()?) {
+                // Like the Kubernetes API server, a missing member equals `null`; kube-rs's
+                // finalizer helper relies on this to add the first finalizer.
+                if target.pointer(path).unwrap_or(&Value::Null) != &value()? {
                     return Err(PatchError::TestFailed(path.to_owned()));
                 }
             }
@@ -390,6 +392,16 @@ mod tests {
             doc.clone(),
             json!([{"op": "test", "path": "/m/f", "value": ["a"]}]),
             Ok(doc.clone()),
+        );
+        check_json_patch(
+            doc.clone(),
+            json!([{"op": "test", "path": "/m/x", "value": null}]),
+            Ok(doc.clone()),
+        );
+        check_json_patch(
+            doc.clone(),
+            json!([{"op": "test", "path": "/m/x", "value": 1}]),
+            Err(PatchError::TestFailed("/m/x".into())),
         );
         check_json_patch(
             doc.clone(),

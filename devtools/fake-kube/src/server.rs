@@ -58,9 +58,7 @@ struct ObjectRoute {
 }
 
 fn not_found() -> Error {
-    Error::NotFound {
-        what: "the server could not find the requested resource".into(),
-    }
+    Error::UnknownResource
 }
 
 fn parse_route(store: &Store, path: &str) -> Result<Route> {
