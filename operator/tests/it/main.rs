@@ -1,0 +1,235 @@
+//! End-to-end tests of the `mono-operator` binary against the fake API server: each test
+//! starts a fake cluster, installs the CRDs, runs the real operator process with a kubeconfig
+//! pointing at the fake, plays the kubelet, and asserts only through the API state.
+
+mod convergence;
+mod deletion;
+mod restart;
+mod upgrade;
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::api::{Api, ObjectMeta, PostParams};
+use kube::{Client, ResourceExt};
+use mono_crds::Cooperative;
+use mono_fake_kube::{FakeKube, Kubelet};
+use serde_json::{Value, json};
+use tokio::process::{Child, Command};
+
+/// How long any convergence may take before a test fails.
+const DEADLINE: Duration = Duration::from_secs(60);
+/// The operator's command line: one replica, metrics on a free loopback port, and no probing
+/// of instance pods, which never run against the fake.
+const OPERATOR_ARGS: [&str; 6] = [
+    "run",
+    "--leader-election=false",
+    "--metrics-addr",
+    "127.0.0.1:0",
+    "--probe-instances",
+    "false",
+];
+/// A chain id of the right shape; the instance never runs, so no chain is contacted.
+const CHAIN_ID: &str = "6e37f9ac0f0ea717bfbed3ef2e2bd7e0ba0ee9d4d0f57a1f0d1e8e1e2a5b8d2c";
+
+/// A fake cluster with the CRDs installed, a kubelet, and the operator process.
+struct Cluster {
+    fake: FakeKube,
+    client: Client,
+    kubelet: Kubelet,
+    operator: Option<Child>,
+    kubeconfig: PathBuf,
+    log: PathBuf,
+    starts: u32,
+}
+
+impl Cluster {
+    /// Starts the fake, installs the CRDs and starts the operator.
+    async fn start() -> Self {
+        let fake = FakeKube::start().await.expect("fake API server starts");
+        let client = fake.client().expect("client");
+        let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+        for crd in mono_crds::crds() {
+            crds.create(&PostParams::default(), &crd)
+                .await
+                .expect("install CRD");
+        }
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("operator-it-{}", fake.addr().port()));
+        std::fs::create_dir_all(&dir).expect("test directory");
+        let kubeconfig = dir.join("kubeconfig");
+        fake.write_kubeconfig(&kubeconfig).expect("kubeconfig");
+        let kubelet = fake.kubelet();
+        let mut cluster = Self {
+            fake,
+            client,
+            kubelet,
+            operator: None,
+            kubeconfig,
+            log: dir.join("operator.log"),
+            starts: 0,
+        };
+        cluster.start_operator();
+        cluster
+    }
+
+    /// Spawns the operator process; its output goes to a log quoted when a wait fails.
+    fn start_operator(&mut self) {
+        self.starts += 1;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("operator log");
+        let stderr = log.try_clone().expect("operator log handle");
+        let child = Command::new(env!("CARGO_BIN_EXE_mono-operator"))
+            .args(OPERATOR_ARGS)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(stderr)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("operator starts");
+        self.operator = Some(child);
+    }
+
+    /// Kills the operator at once (SIGKILL), as a crash or eviction would.
+    async fn kill_operator(&mut self) {
+        if let Some(mut child) = self.operator.take() {
+            child.kill().await.expect("operator killed");
+        }
+    }
+
+    /// Creates a namespace and a Cooperative in it.
+    async fn create_cooperative(&self, namespace: &str, spec: Value) -> Cooperative {
+        let namespaces: Api<Namespace> = Api::all(self.client.clone());
+        let ns = Namespace {
+            metadata: ObjectMeta {
+                name: Some(namespace.to_owned()),
+                ..ObjectMeta::default()
+            },
+            ..Namespace::default()
+        };
+        namespaces
+            .create(&PostParams::default(), &ns)
+            .await
+            .expect("namespace");
+        let coop: Cooperative = serde_json::from_value(spec).expect("cooperative spec");
+        let api: Api<Cooperative> = Api::namespaced(self.client.clone(), namespace);
+        api.create(&PostParams::default(), &coop)
+            .await
+            .expect("create cooperative")
+    }
+
+    /// The Cooperative API of a namespace.
+    fn cooperatives(&self, namespace: &str) -> Api<Cooperative> {
+        Api::namespaced(self.client.clone(), namespace)
+    }
+
+    /// Waits until `check` holds on the fake's state, failing the test with `what` and the
+    /// operator's log after [`DEADLINE`].
+    async fn eventually<T>(&mut self, what: &str, check: impl FnMut(&FakeKube) -> Option<T>) -> T {
+        if let Some(found) = self.fake.wait_for(DEADLINE, check).await {
+            return found;
+        }
+        let exited = match self.operator.as_mut().map(Child::try_wait) {
+            Some(Ok(Some(status))) => format!("the operator exited with {status}"),
+            Some(_) => "the operator is running".to_owned(),
+            None => "the operator is stopped".to_owned(),
+        };
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let tail: Vec<&str> = log
+            .lines()
+            .rev()
+            .take(40)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        panic!(
+            "timed out after {DEADLINE:?} waiting for {what}; {exited} ({} starts); operator log tail:\n{}",
+            self.starts,
+            tail.join("\n")
+        );
+    }
+
+    /// Waits until the Cooperative is Ready for its current generation and returns it.
+    async fn ready(&mut self, namespace: &str, name: &str) -> Cooperative {
+        let what = format!("cooperative {namespace}/{name} to be Ready at its generation");
+        self.eventually(&what, |fake| {
+            fake.get::<Cooperative>(Some(namespace), name)
+                .filter(is_ready)
+        })
+        .await
+    }
+}
+
+/// A Cooperative with the given version and deletion policy.
+fn cooperative(name: &str, version: &str, deletion_policy: &str) -> Value {
+    json!({
+        "apiVersion": "mono.coopenomics.io/v1alpha1",
+        "kind": "Cooperative",
+        "metadata": {"name": name},
+        "spec": {
+            "coopname": name,
+            "chain": {"apiUrl": "http://127.0.0.1:8888", "shipUrl": "ws://127.0.0.1:8080", "chainId": CHAIN_ID},
+            "instance": {"version": version},
+            "domain": {"host": format!("{name}.mono.test")},
+            "deletionPolicy": deletion_policy,
+        },
+    })
+}
+
+/// A condition of a Cooperative's status.
+fn condition<'c>(coop: &'c Cooperative, type_: &str) -> Option<&'c Condition> {
+    coop.status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+}
+
+/// Whether the status describes the current generation and says Ready.
+fn is_ready(coop: &Cooperative) -> bool {
+    let observed = coop.status.as_ref().and_then(|s| s.observed_generation);
+    observed == coop.metadata.generation
+        && condition(coop, "Ready").is_some_and(|c| c.status == "True")
+}
+
+/// Every object of a kind in a namespace, as JSON.
+fn objects(fake: &FakeKube, group: &str, plural: &str, namespace: &str) -> Vec<Value> {
+    fake.list_values(group, plural, Some(namespace))
+}
+
+/// The name of a JSON object.
+fn name_of(object: &Value) -> String {
+    object["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The image of the first container of the Deployment in a namespace, which must be the only
+/// one.
+fn deployment_image(fake: &FakeKube, namespace: &str) -> Option<String> {
+    let deployments = objects(fake, "apps", "deployments", namespace);
+    assert!(
+        deployments.len() <= 1,
+        "one instance Deployment per namespace, got {:?}",
+        deployments.iter().map(name_of).collect::<Vec<_>>()
+    );
+    deployments.first()?["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// The uid of a Cooperative, for owner-reference checks.
+fn uid(coop: &Cooperative) -> String {
+    coop.uid().unwrap_or_default()
+}

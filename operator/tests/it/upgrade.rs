@@ -1,0 +1,126 @@
+//! Version changes: the migration Job runs before the rollout, and a failed one stops it.
+
+use kube::api::{Patch, PatchParams};
+use mono_crds::Cooperative;
+use mono_fake_kube::{FakeKube, JobOutcome};
+use serde_json::{Value, json};
+
+use crate::{Cluster, condition, cooperative, deployment_image, name_of, objects};
+
+const NAMESPACE: &str = "coop-zarya";
+const NAME: &str = "zarya";
+
+/// The migration Job of `version`: named `<coop>-migrate-…` and running that version's image.
+fn migration_job(fake: &FakeKube, version: &str) -> Option<Value> {
+    objects(fake, "batch", "jobs", NAMESPACE)
+        .into_iter()
+        .find(|job| {
+            let image = job["spec"]["template"]["spec"]["containers"][0]["image"]
+                .as_str()
+                .unwrap_or_default();
+            name_of(job).starts_with(&format!("{NAME}-migrate-"))
+                && image.ends_with(&format!(":{version}"))
+        })
+}
+
+fn job_finished(job: &Value, type_: &str) -> bool {
+    job["status"]["conditions"]
+        .as_array()
+        .is_some_and(|conditions| {
+            conditions
+                .iter()
+                .any(|c| c["type"] == type_ && c["status"] == "True")
+        })
+}
+
+/// Starts a cluster with a Ready Cooperative on 1.0.0, then asks for 1.1.0 with Jobs ending as
+/// `outcome` by default.
+async fn upgrade_with(outcome: JobOutcome) -> Cluster {
+    let mut cluster = Cluster::start().await;
+    cluster
+        .create_cooperative(NAMESPACE, cooperative(NAME, "1.0.0", "Retain"))
+        .await;
+    cluster.ready(NAMESPACE, NAME).await;
+    cluster.kubelet.set_default_job_outcome(outcome);
+    let patch = json!({"spec": {"instance": {"version": "1.1.0"}}});
+    cluster
+        .cooperatives(NAMESPACE)
+        .patch(NAME, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("change version");
+    cluster
+}
+
+fn current(fake: &FakeKube) -> Option<Cooperative> {
+    fake.get::<Cooperative>(Some(NAMESPACE), NAME)
+}
+
+#[tokio::test]
+async fn version_change_migrates_before_rolling_out() {
+    let mut cluster = upgrade_with(JobOutcome::Hold).await;
+    let job = cluster
+        .eventually("the migration Job of 1.1.0", |fake| {
+            migration_job(fake, "1.1.0")
+        })
+        .await;
+    cluster
+        .eventually("the Upgrading condition while the migration runs", |fake| {
+            current(fake)
+                .filter(|coop| condition(coop, "Upgrading").is_some_and(|c| c.status == "True"))
+        })
+        .await;
+    let image = deployment_image(&cluster.fake, NAMESPACE).unwrap_or_default();
+    assert!(
+        image.ends_with(":1.0.0"),
+        "the rollout waits for the migration, image is {image}"
+    );
+
+    cluster
+        .kubelet
+        .set_job_outcome(&name_of(&job), JobOutcome::Complete);
+    let coop = cluster
+        .eventually("the rollout of 1.1.0 to finish", |fake| {
+            let image = deployment_image(fake, NAMESPACE)?;
+            let coop = current(fake).filter(crate::is_ready)?;
+            let done = image.ends_with(":1.1.0")
+                && coop.status.as_ref()?.version.as_deref() == Some("1.1.0");
+            done.then_some(coop)
+        })
+        .await;
+    assert!(job_finished(
+        &migration_job(&cluster.fake, "1.1.0").unwrap_or_default(),
+        "Complete"
+    ));
+    assert_ne!(
+        condition(&coop, "Upgrading").map(|c| c.status.as_str()),
+        Some("True"),
+        "Upgrading is cleared"
+    );
+}
+
+#[tokio::test]
+async fn failed_migration_stops_the_rollout() {
+    let mut cluster =
+        upgrade_with(JobOutcome::Fail("mono migrate exited with status 1".into())).await;
+    let coop = cluster
+        .eventually("a condition reporting the failed migration", |fake| {
+            let failed =
+                migration_job(fake, "1.1.0").is_some_and(|job| job_finished(&job, "Failed"));
+            let coop = current(fake)?;
+            let reported = condition(&coop, "Degraded").is_some_and(|c| {
+                let text = format!("{} {}", c.reason, c.message).to_lowercase();
+                c.status == "True" && text.contains("migrat")
+            });
+            (failed && reported).then_some(coop)
+        })
+        .await;
+    let image = deployment_image(&cluster.fake, NAMESPACE).unwrap_or_default();
+    assert!(
+        image.ends_with(":1.0.0"),
+        "the rollout stopped, image is {image}"
+    );
+    assert_ne!(
+        coop.status.as_ref().and_then(|s| s.version.as_deref()),
+        Some("1.1.0")
+    );
+}
