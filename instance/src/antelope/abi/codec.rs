@@ -1,0 +1,511 @@
+//! The ABI-driven codec: JSON values to Antelope binary and back, walking the resolved types of
+//! an [`Abi`].
+//!
+//! Both directions track the path into the value for error messages and stop at
+//! [`MAX_NESTING`] levels, so a hostile value or byte string cannot exhaust the stack. Decoding
+//! checks array lengths against the bytes that remain before allocating.
+
+use std::str::FromStr;
+
+use serde_json::{Map, Value};
+
+use crate::antelope::abi::{Abi, Builtin, Error, MAX_NESTING, Result, StructInfo, Ty};
+use crate::antelope::asset::{Asset, ExtendedAsset};
+use crate::antelope::binary::{self, Decode, Encode, Reader, Writer};
+use crate::antelope::checksum::{Checksum160, Checksum256, Checksum512};
+use crate::antelope::json;
+use crate::antelope::keys::PublicKey;
+use crate::antelope::name::Name;
+use crate::antelope::signature::Signature;
+use crate::antelope::symbol::{Symbol, SymbolCode};
+use crate::antelope::time::{BlockTimestamp, TimePoint, TimePointSec};
+
+/// Encodes `value` as `ty`, which was resolved from `type_name`.
+pub(super) fn encode(abi: &Abi, type_name: &str, ty: &Ty, value: &Value) -> Result<Vec<u8>> {
+    let mut walker = Walker::new(abi, type_name);
+    let mut writer = Writer::new();
+    walker.encode(ty, value, &mut writer)?;
+    Ok(writer.into_bytes())
+}
+
+/// Decodes all of `bytes` as `ty`, which was resolved from `type_name`.
+pub(super) fn decode(abi: &Abi, type_name: &str, ty: &Ty, bytes: &[u8]) -> Result<Value> {
+    let mut walker = Walker::new(abi, type_name);
+    let mut reader = Reader::new(bytes);
+    let value = walker.decode(ty, &mut reader)?;
+    reader
+        .finish()
+        .map_err(|source| walker.binary_error(source))?;
+    Ok(value)
+}
+
+/// One step of the path into a value.
+#[derive(Debug, Clone, Copy)]
+enum Segment<'a> {
+    Field(&'a str),
+    Index(usize),
+}
+
+/// The state of one encode or decode: the ABI, the path and the nesting depth.
+struct Walker<'a> {
+    abi: &'a Abi,
+    root: &'a str,
+    path: Vec<Segment<'a>>,
+    depth: usize,
+}
+
+impl<'a> Walker<'a> {
+    fn new(abi: &'a Abi, root: &'a str) -> Self {
+        Self {
+            abi,
+            root,
+            path: Vec::new(),
+            depth: 0,
+        }
+    }
+
+    /// The path as `transfer.actions[0].data`.
+    fn path(&self) -> String {
+        let mut text = String::from(self.root);
+        for segment in &self.path {
+            match segment {
+                Segment::Field(name) => {
+                    text.push('.');
+                    text.push_str(name);
+                }
+                Segment::Index(idx) => text.push_str(&format!("[{idx}]")),
+            }
+        }
+        text
+    }
+
+    fn binary_error(&self, source: binary::Error) -> Error {
+        Error::Binary {
+            path: self.path(),
+            source,
+        }
+    }
+
+    fn mismatch(&self, expected: &'static str, found: &Value) -> Error {
+        Error::Mismatch {
+            path: self.path(),
+            expected,
+            found: json_kind(found),
+        }
+    }
+
+    fn invalid(
+        &self,
+        builtin: Builtin,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Error {
+        Error::InvalidValue {
+            path: self.path(),
+            type_name: builtin.name(),
+            source: source.into(),
+        }
+    }
+
+    /// Runs `body` one nesting level deeper, failing past [`MAX_NESTING`].
+    fn nested<T>(&mut self, body: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        if self.depth >= MAX_NESTING {
+            return Err(Error::TooDeep { path: self.path() });
+        }
+        self.depth += 1;
+        let result = body(self);
+        self.depth -= 1;
+        result
+    }
+
+    /// Runs `body` with `segment` appended to the path.
+    fn at<T>(
+        &mut self,
+        segment: Segment<'a>,
+        body: impl FnOnce(&mut Self) -> Result<T>,
+    ) -> Result<T> {
+        self.path.push(segment);
+        let result = body(self);
+        self.path.pop();
+        result
+    }
+
+    fn encode(&mut self, ty: &Ty, value: &Value, writer: &mut Writer) -> Result<()> {
+        match ty {
+            Ty::Builtin(builtin) => self.encode_builtin(*builtin, value, writer),
+            Ty::Optional(inner) => {
+                if value.is_null() {
+                    writer.write_u8(0);
+                    Ok(())
+                } else {
+                    writer.write_u8(1);
+                    self.nested(|this| this.encode(inner, value, writer))
+                }
+            }
+            Ty::Array(inner) => {
+                let items = value
+                    .as_array()
+                    .ok_or_else(|| self.mismatch("array", value))?;
+                writer.write_length(items.len());
+                self.encode_items(inner, items, writer)
+            }
+            Ty::FixedArray(inner, len) => {
+                let items = value
+                    .as_array()
+                    .ok_or_else(|| self.mismatch("array", value))?;
+                if items.len() != *len {
+                    return Err(Error::FixedArrayLength {
+                        path: self.path(),
+                        expected: *len,
+                        found: items.len(),
+                    });
+                }
+                self.encode_items(inner, items, writer)
+            }
+            Ty::Struct(idx) => {
+                let abi = self.abi;
+                self.nested(|this| this.encode_struct(&abi.structs[*idx], value, writer))
+            }
+            Ty::Variant(idx) => {
+                let variant = &self.abi.variants[*idx];
+                let pair = value
+                    .as_array()
+                    .filter(|pair| pair.len() == 2)
+                    .ok_or_else(|| self.mismatch("[type, value] pair", value))?;
+                let chosen = pair[0]
+                    .as_str()
+                    .ok_or_else(|| self.mismatch("type name string", &pair[0]))?;
+                let (tag, (_, alt_ty)) = variant
+                    .alternatives
+                    .iter()
+                    .enumerate()
+                    .find(|(_, (name, _))| name == chosen)
+                    .ok_or_else(|| Error::UnknownVariantType {
+                        path: self.path(),
+                        variant: variant.name.clone(),
+                        type_name: chosen.to_owned(),
+                    })?;
+                writer.write_length(tag);
+                self.nested(|this| this.encode(alt_ty, &pair[1], writer))
+            }
+        }
+    }
+
+    fn encode_items(&mut self, item_ty: &Ty, items: &[Value], writer: &mut Writer) -> Result<()> {
+        self.nested(|this| {
+            for (idx, item) in items.iter().enumerate() {
+                this.at(Segment::Index(idx), |this| {
+                    this.encode(item_ty, item, writer)
+                })?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Encodes a struct from a JSON object (fields by name) or array (fields in order).
+    fn encode_struct(
+        &mut self,
+        info: &'a StructInfo,
+        value: &Value,
+        writer: &mut Writer,
+    ) -> Result<()> {
+        if !value.is_object() && !value.is_array() {
+            return Err(self.mismatch("object", value));
+        }
+        let lookup = |idx: usize, name: &str| match value {
+            Value::Object(object) => object.get(name),
+            _ => value.get(idx),
+        };
+        let mut absent_extension = false;
+        for (idx, field) in info.fields.iter().enumerate() {
+            // A null extension is left out, unless null is a value of its (optional) type.
+            let omitted =
+                |v: &Value| field.extension && v.is_null() && !matches!(field.ty, Ty::Optional(_));
+            let given = lookup(idx, &field.name).filter(|v| !omitted(v));
+            match given {
+                Some(field_value) => {
+                    if absent_extension {
+                        return Err(Error::ExtensionGap {
+                            path: self.path(),
+                            field: field.name.clone(),
+                        });
+                    }
+                    self.at(Segment::Field(&field.name), |this| {
+                        this.encode(&field.ty, field_value, writer)
+                    })?;
+                }
+                None if field.extension => absent_extension = true,
+                None if matches!(field.ty, Ty::Optional(_)) => writer.write_u8(0),
+                None => {
+                    return Err(Error::MissingField {
+                        path: self.path(),
+                        field: field.name.clone(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn encode_builtin(
+        &mut self,
+        builtin: Builtin,
+        value: &Value,
+        writer: &mut Writer,
+    ) -> Result<()> {
+        let int_error = |this: &Self, err| this.invalid(builtin, err);
+        match builtin {
+            Builtin::Bool => {
+                let flag = value
+                    .as_bool()
+                    .ok_or_else(|| self.mismatch("boolean", value))?;
+                writer.write_bool(flag);
+            }
+            Builtin::Int8 => self.encode_int::<i8>(builtin, value, writer)?,
+            Builtin::Uint8 => self.encode_int::<u8>(builtin, value, writer)?,
+            Builtin::Int16 => self.encode_int::<i16>(builtin, value, writer)?,
+            Builtin::Uint16 => self.encode_int::<u16>(builtin, value, writer)?,
+            Builtin::Int32 => self.encode_int::<i32>(builtin, value, writer)?,
+            Builtin::Uint32 => self.encode_int::<u32>(builtin, value, writer)?,
+            Builtin::Int64 => self.encode_int::<i64>(builtin, value, writer)?,
+            Builtin::Uint64 => self.encode_int::<u64>(builtin, value, writer)?,
+            Builtin::Int128 => self.encode_int::<i128>(builtin, value, writer)?,
+            Builtin::Uint128 => self.encode_int::<u128>(builtin, value, writer)?,
+            Builtin::Varint32 => {
+                let number = json::int_from_json::<i32>(value, "varint32")
+                    .map_err(|err| int_error(self, err))?;
+                writer.write_varint32(number);
+            }
+            Builtin::Varuint32 => {
+                let number = json::int_from_json::<u32>(value, "varuint32")
+                    .map_err(|err| int_error(self, err))?;
+                writer.write_varuint32(number);
+            }
+            Builtin::Float32 => {
+                let number = json::float_from_json(value).map_err(|err| int_error(self, err))?;
+                (number as f32).encode(writer);
+            }
+            Builtin::Float64 => {
+                let number = json::float_from_json(value).map_err(|err| int_error(self, err))?;
+                number.encode(writer);
+            }
+            Builtin::Float128 => {
+                let text = self.expect_str(value)?;
+                let digits = text.strip_prefix("0x").unwrap_or(text);
+                let mut bytes = [0u8; 16];
+                hex::decode_to_slice(digits, &mut bytes)
+                    .map_err(|err| self.invalid(builtin, err))?;
+                writer.write_raw(&bytes);
+            }
+            Builtin::Bytes => {
+                let bytes = hex::decode(self.expect_str(value)?)
+                    .map_err(|err| self.invalid(builtin, err))?;
+                writer.write_bytes(&bytes);
+            }
+            Builtin::String => writer.write_str(self.expect_str(value)?),
+            Builtin::TimePoint => self.encode_parsed::<TimePoint>(builtin, value, writer)?,
+            Builtin::TimePointSec => self.encode_parsed::<TimePointSec>(builtin, value, writer)?,
+            Builtin::BlockTimestamp => {
+                self.encode_parsed::<BlockTimestamp>(builtin, value, writer)?;
+            }
+            Builtin::Name => self.encode_parsed::<Name>(builtin, value, writer)?,
+            Builtin::Checksum160 => self.encode_parsed::<Checksum160>(builtin, value, writer)?,
+            Builtin::Checksum256 => self.encode_parsed::<Checksum256>(builtin, value, writer)?,
+            Builtin::Checksum512 => self.encode_parsed::<Checksum512>(builtin, value, writer)?,
+            Builtin::PublicKey => self.encode_parsed::<PublicKey>(builtin, value, writer)?,
+            Builtin::Signature => self.encode_parsed::<Signature>(builtin, value, writer)?,
+            Builtin::Symbol => self.encode_parsed::<Symbol>(builtin, value, writer)?,
+            Builtin::SymbolCode => self.encode_parsed::<SymbolCode>(builtin, value, writer)?,
+            Builtin::Asset => self.encode_parsed::<Asset>(builtin, value, writer)?,
+            Builtin::ExtendedAsset => {
+                if !value.is_object() {
+                    return Err(self.mismatch("object", value));
+                }
+                let extended: ExtendedAsset = serde_json::from_value(value.clone())
+                    .map_err(|err| self.invalid(builtin, err))?;
+                extended.encode(writer);
+            }
+        }
+        Ok(())
+    }
+
+    fn expect_str<'v>(&self, value: &'v Value) -> Result<&'v str> {
+        value.as_str().ok_or_else(|| self.mismatch("string", value))
+    }
+
+    fn encode_int<T>(&self, builtin: Builtin, value: &Value, writer: &mut Writer) -> Result<()>
+    where
+        T: TryFrom<i128> + TryFrom<u128> + FromStr + Encode,
+    {
+        let number = json::int_from_json::<T>(value, builtin.name())
+            .map_err(|err| self.invalid(builtin, err))?;
+        number.encode(writer);
+        Ok(())
+    }
+
+    fn encode_parsed<T>(&self, builtin: Builtin, value: &Value, writer: &mut Writer) -> Result<()>
+    where
+        T: FromStr + Encode,
+        T::Err: std::error::Error + Send + Sync + 'static,
+    {
+        let parsed: T = self
+            .expect_str(value)?
+            .parse()
+            .map_err(|err| self.invalid(builtin, err))?;
+        parsed.encode(writer);
+        Ok(())
+    }
+
+    fn decode(&mut self, ty: &Ty, reader: &mut Reader<'_>) -> Result<Value> {
+        match ty {
+            Ty::Builtin(builtin) => self.decode_builtin(*builtin, reader),
+            Ty::Optional(inner) => {
+                let present = reader
+                    .read_optional_flag()
+                    .map_err(|source| self.binary_error(source))?;
+                if present {
+                    self.nested(|this| this.decode(inner, reader))
+                } else {
+                    Ok(Value::Null)
+                }
+            }
+            Ty::Array(inner) => {
+                let min_size = self.abi.min_size(inner).max(1);
+                let len = reader
+                    .read_length(min_size)
+                    .map_err(|source| self.binary_error(source))?;
+                self.decode_items(inner, len, reader)
+            }
+            Ty::FixedArray(inner, len) => self.decode_items(inner, *len, reader),
+            Ty::Struct(idx) => {
+                let abi = self.abi;
+                self.nested(|this| this.decode_struct(&abi.structs[*idx], reader))
+            }
+            Ty::Variant(idx) => {
+                let variant = &self.abi.variants[*idx];
+                let tag = reader
+                    .read_varuint32()
+                    .map_err(|source| self.binary_error(source))?;
+                let (alt_name, alt_ty) =
+                    variant
+                        .alternatives
+                        .get(tag as usize)
+                        .ok_or_else(|| Error::VariantIndex {
+                            path: self.path(),
+                            variant: variant.name.clone(),
+                            index: tag,
+                        })?;
+                let inner = self.nested(|this| this.decode(alt_ty, reader))?;
+                Ok(Value::Array(vec![Value::String(alt_name.clone()), inner]))
+            }
+        }
+    }
+
+    fn decode_items(&mut self, item_ty: &Ty, len: usize, reader: &mut Reader<'_>) -> Result<Value> {
+        self.nested(|this| {
+            let mut items = Vec::with_capacity(len.min(reader.remaining()));
+            for idx in 0..len {
+                items.push(this.at(Segment::Index(idx), |this| this.decode(item_ty, reader))?);
+            }
+            Ok(Value::Array(items))
+        })
+    }
+
+    fn decode_struct(&mut self, info: &'a StructInfo, reader: &mut Reader<'_>) -> Result<Value> {
+        let mut object = Map::with_capacity(info.fields.len());
+        for field in &info.fields {
+            if field.extension && reader.is_at_end() {
+                break;
+            }
+            let value = self.at(Segment::Field(&field.name), |this| {
+                this.decode(&field.ty, reader)
+            })?;
+            object.insert(field.name.clone(), value);
+        }
+        Ok(Value::Object(object))
+    }
+
+    fn decode_builtin(&mut self, builtin: Builtin, reader: &mut Reader<'_>) -> Result<Value> {
+        let value = match builtin {
+            Builtin::Bool => Value::Bool(self.read(reader, Reader::read_bool)?),
+            Builtin::Int8 => Value::from(self.read_decode::<i8>(reader)?),
+            Builtin::Uint8 => Value::from(self.read_decode::<u8>(reader)?),
+            Builtin::Int16 => Value::from(self.read_decode::<i16>(reader)?),
+            Builtin::Uint16 => Value::from(self.read_decode::<u16>(reader)?),
+            Builtin::Int32 => Value::from(self.read_decode::<i32>(reader)?),
+            Builtin::Uint32 => Value::from(self.read_decode::<u32>(reader)?),
+            Builtin::Int64 => json::i64_to_json(self.read_decode::<i64>(reader)?),
+            Builtin::Uint64 => json::u64_to_json(self.read_decode::<u64>(reader)?),
+            Builtin::Int128 => json::int128_to_json(self.read_decode::<i128>(reader)?),
+            Builtin::Uint128 => json::int128_to_json(self.read_decode::<u128>(reader)?),
+            Builtin::Varint32 => Value::from(self.read(reader, Reader::read_varint32)?),
+            Builtin::Varuint32 => Value::from(self.read(reader, Reader::read_varuint32)?),
+            Builtin::Float32 => json::float_to_json(f64::from(self.read_decode::<f32>(reader)?)),
+            Builtin::Float64 => json::float_to_json(self.read_decode::<f64>(reader)?),
+            Builtin::Float128 => {
+                let bytes = self.read_decode::<[u8; 16]>(reader)?;
+                Value::String(format!("0x{}", hex::encode(bytes)))
+            }
+            Builtin::Bytes => Value::String(hex::encode(self.read(reader, Reader::read_bytes)?)),
+            Builtin::String => Value::String(self.read(reader, Reader::read_str)?.to_owned()),
+            Builtin::TimePoint => self.decode_display::<TimePoint>(reader)?,
+            Builtin::TimePointSec => self.decode_display::<TimePointSec>(reader)?,
+            Builtin::BlockTimestamp => self.decode_display::<BlockTimestamp>(reader)?,
+            Builtin::Name => self.decode_display::<Name>(reader)?,
+            Builtin::Checksum160 => self.decode_display::<Checksum160>(reader)?,
+            Builtin::Checksum256 => self.decode_display::<Checksum256>(reader)?,
+            Builtin::Checksum512 => self.decode_display::<Checksum512>(reader)?,
+            Builtin::PublicKey => {
+                Value::String(self.read_decode::<PublicKey>(reader)?.to_legacy_string())
+            }
+            Builtin::Signature => self.decode_display::<Signature>(reader)?,
+            Builtin::Symbol => self.decode_display::<Symbol>(reader)?,
+            Builtin::SymbolCode => self.decode_display::<SymbolCode>(reader)?,
+            Builtin::Asset => self.decode_display::<Asset>(reader)?,
+            Builtin::ExtendedAsset => {
+                let extended = self.read_decode::<ExtendedAsset>(reader)?;
+                let mut object = Map::with_capacity(2);
+                object.insert(
+                    "quantity".into(),
+                    Value::String(extended.quantity.to_string()),
+                );
+                object.insert(
+                    "contract".into(),
+                    Value::String(extended.contract.to_string()),
+                );
+                Value::Object(object)
+            }
+        };
+        Ok(value)
+    }
+
+    fn read<'r, T>(
+        &self,
+        reader: &mut Reader<'r>,
+        read: impl FnOnce(&mut Reader<'r>) -> binary::Result<T>,
+    ) -> Result<T> {
+        read(reader).map_err(|source| self.binary_error(source))
+    }
+
+    fn read_decode<T: Decode>(&self, reader: &mut Reader<'_>) -> Result<T> {
+        self.read(reader, T::decode)
+    }
+
+    fn decode_display<T: Decode + std::fmt::Display>(
+        &self,
+        reader: &mut Reader<'_>,
+    ) -> Result<Value> {
+        Ok(Value::String(self.read_decode::<T>(reader)?.to_string()))
+    }
+}
+
+/// The JSON kind of a value, for error messages.
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
