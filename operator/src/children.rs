@@ -52,6 +52,8 @@ pub struct ChildConfig {
     pub monitoring_namespace: String,
     /// Namespace of the CloudNativePG operator allowed to reach its database pods.
     pub cnpg_namespace: String,
+    /// Namespace of this operator, allowed to read instances' `/status`.
+    pub operator_namespace: String,
     /// Whether the ServiceMonitor kind exists in the cluster.
     pub service_monitor: bool,
 }
@@ -373,7 +375,10 @@ mod tests {
             ("external.yaml", test_cooperative().external_db()),
             ("suspended.yaml", test_cooperative().suspended()),
             ("ingress-tls.yaml", test_cooperative().with_domain_tls()),
-            ("from-export.yaml", test_cooperative().from_export()),
+            (
+                "from-export.yaml",
+                test_cooperative().bootstrapped_from_export(),
+            ),
         ];
         for (file, coop) in cases {
             let rollout = Rollout::steady(&coop, &config);

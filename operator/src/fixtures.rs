@@ -19,6 +19,7 @@ pub(crate) fn test_config() -> ChildConfig {
         ingress_namespace: "ingress-nginx".to_owned(),
         monitoring_namespace: "monitoring".to_owned(),
         cnpg_namespace: "cnpg-system".to_owned(),
+        operator_namespace: "mono-system".to_owned(),
         service_monitor: true,
     }
 }
@@ -71,7 +72,7 @@ pub(crate) trait CooperativeFixture: Sized {
     fn suspended(self) -> Self;
     fn with_domain(self) -> Self;
     fn with_domain_tls(self) -> Self;
-    fn from_export(self) -> Self;
+    fn bootstrapped_from_export(self) -> Self;
     fn version(self, version: &str) -> Self;
 }
 
@@ -118,7 +119,7 @@ impl CooperativeFixture for Cooperative {
         coop
     }
 
-    fn from_export(mut self) -> Self {
+    fn bootstrapped_from_export(mut self) -> Self {
         self.spec.bootstrap = Some(Bootstrap {
             from_export: FromExport {
                 claim_name: "voskhod-move-export".to_owned(),

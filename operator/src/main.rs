@@ -100,6 +100,9 @@ struct ChildArgs {
         default_value = "cnpg-system"
     )]
     cnpg_namespace: String,
+    /// Namespace the operator runs in, allowed to read instances' `/status`.
+    #[arg(long, env = "MONO_OPERATOR_NAMESPACE", default_value = "mono-system")]
+    operator_namespace: String,
 }
 
 /// Whether to create ServiceMonitors.
@@ -221,6 +224,7 @@ impl ChildArgs {
             ingress_namespace: self.ingress_namespace.clone(),
             monitoring_namespace: self.monitoring_namespace.clone(),
             cnpg_namespace: self.cnpg_namespace.clone(),
+            operator_namespace: self.operator_namespace.clone(),
             service_monitor,
         }
     }

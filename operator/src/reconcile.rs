@@ -871,16 +871,29 @@ mod tests {
 
     #[test]
     fn error_chain_lists_each_cause_once() {
-        let err = Error::Kube {
+        let apply = Error::Kube {
             verb: "apply",
             kind: "Deployment".to_owned(),
             name: "voskhod".to_owned(),
             source: Box::new(kube::Error::LinesCodecMaxLineLengthExceeded),
         };
-        assert_eq!(
-            error_chain(&err),
-            "apply Deployment voskhod: lines codec max line length exceeded"
-        );
+        // The finalizer error prints its cause itself; it must not appear twice.
+        let finalizer = Error::Finalizer(Box::new(kube::runtime::finalizer::Error::AddFinalizer(
+            kube::Error::LinesCodecMaxLineLengthExceeded,
+        )));
+        let cases = [
+            (
+                apply,
+                "apply Deployment voskhod: Error finding newline character",
+            ),
+            (
+                finalizer,
+                "finalizer: failed to add finalizer: Error finding newline character",
+            ),
+        ];
+        for (err, expected) in cases {
+            assert_eq!(error_chain(&err), expected);
+        }
     }
 
     #[test]

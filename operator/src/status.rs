@@ -527,10 +527,11 @@ mod tests {
         }
     }
 
-    /// `(type, status, reason)` of every condition, then the phase and version.
-    fn summary(
-        status: &CooperativeStatus,
-    ) -> (Vec<(String, String, String)>, Option<Phase>, Option<String>) {
+    /// `(type, status, reason)` of every condition.
+    type ConditionSummary = Vec<(String, String, String)>;
+
+    /// The conditions' summary, then the phase and version.
+    fn summary(status: &CooperativeStatus) -> (ConditionSummary, Option<Phase>, Option<String>) {
         let conditions = status
             .conditions
             .iter()

@@ -176,7 +176,7 @@ mod tests {
 
     #[test]
     fn jobs_run_the_right_subcommands() {
-        let coop = test_cooperative().from_export();
+        let coop = test_cooperative().bootstrapped_from_export();
         let ctx = Ctx::new(&coop).unwrap();
         let config = test_config();
         let migrate = migration_job(&ctx, &config, "2.5.0");

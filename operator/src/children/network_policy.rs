@@ -1,5 +1,5 @@
 //! NetworkPolicies: deny everything in the namespace by default, then allow only what an
-//! instance needs — the ingress controller and monitoring in, the database, DNS and the chain
+//! instance needs — the ingress controller, monitoring and the operator in, the database, DNS and the chain
 //! endpoints out.
 
 use std::collections::BTreeSet;
@@ -109,6 +109,7 @@ fn instance_ingress(ctx: &Ctx<'_>, config: &ChildConfig) -> Child {
                 "from": [
                     namespace_peer(&config.ingress_namespace),
                     namespace_peer(&config.monitoring_namespace),
+                    namespace_peer(&config.operator_namespace),
                 ],
                 "ports": [tcp(INSTANCE_PORT)],
             }],
