@@ -7,6 +7,8 @@
 
 mod document;
 mod key;
+mod status;
+mod sync;
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -40,6 +42,12 @@ pub enum Command {
     /// Hash documents the way the chain's `document2` records them.
     #[command(subcommand)]
     Document(document::DocumentCommand),
+    /// Follow the chain into the store until stopped (SIGTERM: finish the block, exit 0).
+    Sync(sync::SyncArgs),
+    /// Roll the store back to before a block, then follow again from there.
+    Resync(sync::ResyncArgs),
+    /// Print the store's cursor, event counts and events digest as JSON.
+    Status(status::StatusArgs),
 }
 
 /// What a finished command asks `main` to exit with.
@@ -83,6 +91,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Key(command) => key::run(command),
         Command::Document(command) => document::run(command),
+        Command::Sync(args) => sync::run_sync(args),
+        Command::Resync(args) => sync::run_resync(args),
+        Command::Status(args) => status::run(args),
     }
 }
 

@@ -8,4 +8,5 @@ pub mod antelope;
 pub mod chain;
 pub mod cli;
 pub mod devnet;
+pub mod parser;
 pub mod store;

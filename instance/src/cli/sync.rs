@@ -1,0 +1,252 @@
+//! `mono sync` (follow the chain into the store until stopped) and `mono resync --from BLOCK`
+//! (roll the store back to just before BLOCK, then follow again from there).
+//!
+//! SIGTERM or Ctrl-C commits the blocks already read and exits 0. Logs go to stderr: readable on
+//! a terminal, JSON lines otherwise.
+
+use std::io::IsTerminal as _;
+use std::net::SocketAddr;
+
+use anyhow::{Context as _, bail};
+use clap::Args;
+use tokio::sync::watch;
+use tracing_subscriber::EnvFilter;
+
+use crate::antelope::name::Name;
+use crate::cli::{BadInputExt as _, Outcome};
+use crate::parser::{self, DEFAULT_CONTRACTS, Filter, Metrics, Mode, ParserConfig, Stopped};
+use crate::store::{self, Store};
+
+/// Where to read the chain and where to write, shared by `sync` and `resync`.
+#[derive(Debug, Args)]
+pub struct ConnectionArgs {
+    /// Database URL: `postgres://…` or `sqlite://PATH`.
+    #[arg(long, env = "MONO_DATABASE")]
+    pub database: String,
+    /// Chain API base URL of the node (`http://host:8888`).
+    #[arg(long, env = "MONO_CHAIN_API")]
+    pub chain_api: String,
+    /// SHiP websocket URL of the node (`ws://host:8080`).
+    #[arg(long, env = "MONO_SHIP")]
+    pub ship: String,
+    /// The cooperative's account.
+    #[arg(long, env = "MONO_COOPNAME")]
+    pub coopname: String,
+    /// Contract accounts to follow, comma-separated (default: the COOPOS production names).
+    #[arg(long, env = "MONO_CONTRACTS", value_delimiter = ',')]
+    pub contracts: Vec<String>,
+    /// Follow the head and roll forks back, instead of irreversible blocks only.
+    #[arg(long, env = "MONO_HEAD")]
+    pub head: bool,
+    /// First block to read when the store is empty.
+    #[arg(long, env = "MONO_START_BLOCK", default_value_t = 1)]
+    pub start_block: u32,
+    /// Exit once this block is stored, instead of following forever.
+    #[arg(long, env = "MONO_STOP_AFTER")]
+    pub stop_after: Option<u32>,
+    /// Most blocks committed in one transaction while catching up.
+    #[arg(long, env = "MONO_BATCH_BLOCKS", default_value_t = 500)]
+    pub batch_blocks: usize,
+    /// Serve Prometheus metrics at `http://ADDR/metrics`.
+    #[arg(long, env = "MONO_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+}
+
+/// `mono sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    connection: ConnectionArgs,
+}
+
+/// `mono resync`.
+#[derive(Debug, Args)]
+pub struct ResyncArgs {
+    #[command(flatten)]
+    connection: ConnectionArgs,
+    /// Rebuild from this block: every stored block from it on is removed first.
+    #[arg(long, env = "MONO_RESYNC_FROM")]
+    from: u32,
+}
+
+/// Runs `mono sync`.
+pub fn run_sync(args: SyncArgs) -> anyhow::Result<Outcome> {
+    let config = parser_config(&args.connection)?;
+    runtime()?.block_on(async {
+        let store = open_store(&args.connection.database).await?;
+        follow(&store, &config, args.connection.metrics_addr).await
+    })
+}
+
+/// Runs `mono resync`.
+pub fn run_resync(args: ResyncArgs) -> anyhow::Result<Outcome> {
+    let mut config = parser_config(&args.connection)?;
+    if args.from == 0 {
+        return Err(std::io::Error::other("block numbers start at 1")).bad_input("reading --from");
+    }
+    config.start_block = args.from;
+    runtime()?.block_on(async {
+        let store = open_store(&args.connection.database).await?;
+        roll_back_for_resync(&store, args.from).await?;
+        follow(&store, &config, args.connection.metrics_addr).await
+    })
+}
+
+/// Removes the stored blocks from `from` on.
+async fn roll_back_for_resync(store: &Store, from: u32) -> anyhow::Result<()> {
+    let Some(cursor) = store.cursor().await.context("reading the cursor")? else {
+        return Ok(());
+    };
+    let target = from - 1;
+    if cursor.block_num <= target {
+        return Ok(());
+    }
+    let Some(block) = store
+        .block(target)
+        .await
+        .with_context(|| format!("reading block {target}"))?
+    else {
+        bail!(
+            "block {target} is not stored, so the store cannot be rolled back to it; \
+             to rebuild from block {from} start from an empty database"
+        );
+    };
+    store
+        .rollback_to(target, &block.block_id)
+        .await
+        .with_context(|| format!("rolling back to block {target}"))?;
+    tracing::info!(block_num = target, "rolled back for resync");
+    Ok(())
+}
+
+fn parser_config(args: &ConnectionArgs) -> anyhow::Result<ParserConfig> {
+    let coopname: Name = args.coopname.parse().bad_input("reading --coopname")?;
+    let contracts = if args.contracts.is_empty() {
+        DEFAULT_CONTRACTS.to_vec()
+    } else {
+        args.contracts
+            .iter()
+            .map(|name| name.trim().parse::<Name>())
+            .collect::<Result<Vec<_>, _>>()
+            .bad_input("reading --contracts")?
+    };
+    let mut config = ParserConfig::new(
+        &args.ship,
+        &args.chain_api,
+        Filter::new(&contracts, coopname),
+    );
+    config.mode = if args.head {
+        Mode::Head
+    } else {
+        Mode::Irreversible
+    };
+    config.start_block = args.start_block;
+    config.stop_after = args.stop_after;
+    config.batch_blocks = args.batch_blocks;
+    Ok(config)
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    init_logs();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`); JSON lines unless on a terminal.
+fn init_logs() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second initialisation (another command in the same process) keeps the first.
+    let _already_set = if std::io::stderr().is_terminal() {
+        builder.try_init()
+    } else {
+        builder.json().try_init()
+    };
+}
+
+pub(crate) async fn open_store(url: &str) -> anyhow::Result<Store> {
+    match Store::open(url).await {
+        Ok(store) => Ok(store),
+        Err(err @ (store::Error::UnsupportedUrl { .. } | store::Error::InvalidUrl { .. })) => {
+            Err(err).bad_input("opening the database")
+        }
+        Err(err) => Err(err).context("opening the database"),
+    }
+}
+
+async fn follow(
+    store: &Store,
+    config: &ParserConfig,
+    metrics_addr: Option<SocketAddr>,
+) -> anyhow::Result<Outcome> {
+    let metrics = Metrics::default();
+    let server = match metrics_addr {
+        Some(addr) => Some(serve_metrics(addr, metrics.clone()).await?),
+        None => None,
+    };
+    let (stop, shutdown) = watch::channel(false);
+    let signals = tokio::spawn(async move {
+        wait_for_signal().await;
+        let _receiver_gone = stop.send(true);
+    });
+    let outcome = parser::follow(store, config, &metrics, shutdown).await;
+    signals.abort();
+    if let Some(server) = server {
+        server.abort();
+    }
+    store.close().await;
+    match outcome.context("following the chain")? {
+        Stopped::Shutdown => tracing::info!("stopped"),
+        Stopped::Reached(block_num) => tracing::info!(block_num, "reached the last block asked"),
+    }
+    Ok(Outcome::Success)
+}
+
+/// Serves `/metrics` on `addr` until the returned task is aborted.
+async fn serve_metrics(
+    addr: SocketAddr,
+    metrics: Metrics,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the metrics address {addr}"))?;
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let metrics = metrics.clone();
+            async move { metrics.render() }
+        }),
+    );
+    Ok(tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, app).await {
+            tracing::error!(error = %err, "metrics server stopped");
+        }
+    }))
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = terminate.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _interrupted = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _interrupted = tokio::signal::ctrl_c().await;
+    }
+}
