@@ -667,39 +667,10 @@ mod tests {
     const SIGNATURE_HEX: &str = "00205150a67288c3b393fdba9061b05019c54b12bdac295fc83bebad7cd63c7bb67d5cb8cc220564da006240a58419f64d06a5c6e1fc62889816a6c3dfdd231ed389";
 
     /// A small ABI exercising bases, optionals, aliases, variants, extensions and recursion.
-    const TEST_ABI: &str = r#"{
-        "version": "eosio::abi/1.2",
-        "types": [
-            {"new_type_name": "account_name", "type": "name"},
-            {"new_type_name": "names", "type": "account_name[]"},
-            {"new_type_name": "nested_alias", "type": "names"}
-        ],
-        "structs": [
-            {"name": "foo", "base": "", "fields": [{"name": "one", "type": "string"}, {"name": "two", "type": "int8"}]},
-            {"name": "bar", "base": "foo", "fields": [{"name": "three", "type": "name?"}, {"name": "four", "type": "string[]?"}]},
-            {"name": "transfer", "base": "", "fields": [
-                {"name": "from", "type": "account_name"}, {"name": "to", "type": "name"},
-                {"name": "quantity", "type": "asset"}, {"name": "memo", "type": "string"}]},
-            {"name": "struct", "base": "", "fields": [{"name": "field1", "type": "bool"}]},
-            {"name": "info_pair", "base": "", "fields": [{"name": "key", "type": "string"}, {"name": "value", "type": "bytes"}]},
-            {"name": "many_extensions", "base": "", "fields": [
-                {"name": "name", "type": "string"},
-                {"name": "info", "type": "info_pair[]$"},
-                {"name": "single_info", "type": "info_pair$"},
-                {"name": "uint32", "type": "uint32$"},
-                {"name": "jazz", "type": "jazz_variant$"},
-                {"name": "maybe_jazz", "type": "jazz_variant?$"}]},
-            {"name": "node", "base": "", "fields": [{"name": "value", "type": "uint8"}, {"name": "next", "type": "node?"}]},
-            {"name": "grid", "base": "", "fields": [{"name": "cells", "type": "uint16[3]"}, {"name": "rows", "type": "nested_alias"}]}
-        ],
-        "actions": [{"name": "transfer", "type": "transfer", "ricardian_contract": ""}],
-        "tables": [{"name": "nodes", "index_type": "i64", "key_names": [], "key_types": [], "type": "node"}],
-        "variants": [
-            {"name": "foo_variant", "types": ["uint8", "string[]", "struct", "struct?"]},
-            {"name": "jazz_variant", "types": ["uint8", "string"]}
-        ],
-        "action_results": [{"name": "transfer", "result_type": "uint64"}]
-    }"#;
+    const TEST_ABI: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/antelope/abi/codec_test.abi"
+    ));
 
     fn test_abi() -> Abi {
         Abi::from_json_str(TEST_ABI).expect("test ABI")
@@ -1175,6 +1146,13 @@ mod tests {
             binary::Error::InvalidValue { .. }
         ));
         assert!(matches!(
+            binary(decode_error(&abi, "uint64[4294967295]", "00")),
+            binary::Error::LengthTooLarge {
+                length: u32::MAX,
+                ..
+            }
+        ));
+        assert!(matches!(
             decode_error(&abi, "unknown_type", "00"),
             Error::UnknownType { .. }
         ));
@@ -1480,6 +1458,35 @@ mod tests {
         }
     }
 
+    /// Compares `actual` with the golden file `name`, or rewrites it when `UPDATE_EXPECT=1`.
+    fn check_golden(name: &str, actual: &str) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/antelope/abi")
+            .join(name);
+        if std::env::var_os("UPDATE_EXPECT").is_some() {
+            std::fs::write(&path, actual).expect("golden file written");
+        }
+        let expected =
+            std::fs::read_to_string(&path).expect("golden file; run with UPDATE_EXPECT=1");
+        assert_eq!(
+            actual,
+            expected,
+            "{} is stale; run with UPDATE_EXPECT=1",
+            path.display()
+        );
+    }
+
+    #[test]
+    fn test_abi_binary_matches_golden() {
+        let def = AbiDef::from_json_str(TEST_ABI).expect("test ABI");
+        let bytes = def.to_bin();
+        check_golden(
+            "codec_test.abi.bin.hex",
+            &format!("{}\n", hex::encode(&bytes)),
+        );
+        assert_eq!(AbiDef::from_bin(&bytes).expect("decode"), def);
+    }
+
     #[test]
     fn every_builtin_has_a_name() {
         for (name, builtin) in Builtin::ALL {
@@ -1552,6 +1559,16 @@ mod tests {
             let array_type = format!("{name}?[]");
             let bytes = abi.encode(&array_type, &wrapped).expect("encode array");
             prop_assert_eq!(abi.decode(&array_type, &bytes).expect("decode array"), wrapped);
+        }
+
+        #[test]
+        fn builtin_samples_round_trip(builtin in arb_builtin(), seed in 0usize..6, len in 0usize..3) {
+            let abi = test_abi();
+            let value = sample_builtin(builtin, seed);
+            check_round_trip(&abi, builtin.name(), &value);
+            let items = Value::Array((0..len).map(|idx| sample_builtin(builtin, seed + idx)).collect());
+            check_round_trip(&abi, &format!("{}[]", builtin.name()), &items);
+            check_round_trip(&abi, &format!("{}[{len}]", builtin.name()), &items);
         }
 
         #[test]

@@ -3,7 +3,8 @@
 //!
 //! Both directions track the path into the value for error messages and stop at
 //! [`MAX_NESTING`] levels, so a hostile value or byte string cannot exhaust the stack. Decoding
-//! checks array lengths against the bytes that remain before allocating.
+//! checks array lengths against the bytes that remain before allocating: every element is taken
+//! to need at least one byte, so arrays of empty structs are the one shape it refuses.
 
 use std::str::FromStr;
 
@@ -375,7 +376,17 @@ impl<'a> Walker<'a> {
                     .map_err(|source| self.binary_error(source))?;
                 self.decode_items(inner, len, reader)
             }
-            Ty::FixedArray(inner, len) => self.decode_items(inner, *len, reader),
+            Ty::FixedArray(inner, len) => {
+                let min_size = self.abi.min_size(inner).max(1);
+                if len.saturating_mul(min_size) > reader.remaining() {
+                    return Err(self.binary_error(binary::Error::LengthTooLarge {
+                        position: reader.position(),
+                        length: u32::try_from(*len).unwrap_or(u32::MAX),
+                        remaining: reader.remaining(),
+                    }));
+                }
+                self.decode_items(inner, *len, reader)
+            }
             Ty::Struct(idx) => {
                 let abi = self.abi;
                 self.nested(|this| this.decode_struct(&abi.structs[*idx], reader))
