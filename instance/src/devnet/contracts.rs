@@ -45,6 +45,12 @@
 //!
 //! Contracts never do I/O and never read a clock: [`ApplyContext::current_time`] is the block's.
 
+pub mod branch;
+pub mod common;
+pub mod draft;
+pub mod gateway;
+pub mod registrator;
+pub mod soviet;
 pub mod system;
 
 use std::collections::BTreeMap;
@@ -129,6 +135,17 @@ impl Contracts {
     pub fn with_system() -> Self {
         let mut contracts = Self::default();
         contracts.register(EOSIO, Arc::new(system::System));
+        contracts
+    }
+
+    /// The system contract and every cooperative contract on its COOPOS account.
+    pub fn with_cooperative() -> Self {
+        let mut contracts = Self::with_system();
+        contracts.register(common::REGISTRATOR, Arc::new(registrator::Registrator));
+        contracts.register(common::SOVIET, Arc::new(soviet::Soviet));
+        contracts.register(common::GATEWAY, Arc::new(gateway::Gateway));
+        contracts.register(common::BRANCH, Arc::new(branch::Branch));
+        contracts.register(common::DRAFT, Arc::new(draft::DraftContract));
         contracts
     }
 
@@ -301,7 +318,9 @@ impl<'a> ApplyContext<'a> {
             )));
         }
         for level in &action.authorization {
-            let granted = level.actor == self.receiver || self.action.authorization.contains(level);
+            let granted = level.actor == self.receiver
+                || self.action.authorization.contains(level)
+                || self.delegates_to_receiver(*level);
             if !granted {
                 return Err(ContractError::Chain(ChainError::new(
                     ChainErrorKind::UnsatisfiedAuthorization,
@@ -316,6 +335,20 @@ impl<'a> ApplyContext<'a> {
         }
         self.scheduled.push(Scheduled::Inline(action));
         Ok(())
+    }
+
+    /// Whether `level` is satisfied by the receiver's own authority alone, as an account whose
+    /// permission names `receiver@active` (holding `eosio.code`) is on nodeos.
+    fn delegates_to_receiver(&self, level: PermissionLevel) -> bool {
+        self.state
+            .account(level.actor)
+            .and_then(|account| account.permission(level.permission))
+            .is_some_and(|perm| {
+                perm.auth.accounts.iter().any(|weight| {
+                    weight.permission.actor == self.receiver
+                        && u32::from(weight.weight) >= perm.auth.threshold
+                })
+            })
     }
 
     /// Convenience for [`send_inline`](Self::send_inline) with data encoded from `T`.

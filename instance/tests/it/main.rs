@@ -1,5 +1,6 @@
 //! The crate's single integration test binary; one module per area.
 
 mod cli;
+mod devnet_flows;
 mod parser;
 mod store;

@@ -186,10 +186,10 @@ impl AbiBuilder {
 
     /// The ABI, structs sorted by name as the CDT ABI generator writes them.
     pub fn build(mut self) -> AbiDef {
-        self.structs.sort_by(|left, right| left.name.cmp(&right.name));
+        self.structs
+            .sort_by(|left, right| left.name.cmp(&right.name));
         self.structs.dedup_by(|left, right| left.name == right.name);
-        self.actions
-            .sort_by_key(|action| action.name.to_string());
+        self.actions.sort_by_key(|action| action.name.to_string());
         self.tables.sort_by_key(|table| table.name.to_string());
         AbiDef {
             version: "eosio::abi/1.2".to_owned(),
@@ -304,13 +304,19 @@ pub fn assert_recover_key_account(
 
 /// `verify_document_or_fail`: every signature recovers to its key over its `signed_hash`, and
 /// each of `required_signers` has signed.
-pub fn verify_document(document: &Document2, required_signers: &[Name]) -> Result<(), ContractError> {
+pub fn verify_document(
+    document: &Document2,
+    required_signers: &[Name],
+) -> Result<(), ContractError> {
     for info in &document.signatures {
         assert_recover_key(&info.signed_hash, &info.signature, &info.public_key)?;
     }
     for required in required_signers {
         check(
-            document.signatures.iter().any(|info| info.signer == *required),
+            document
+                .signatures
+                .iter()
+                .any(|info| info.signer == *required),
             format!("Не найдена подпись от обязательного подписанта: {required}"),
         )?;
     }
@@ -324,7 +330,11 @@ pub fn verify_signer_keys(
     document: &Document2,
     signer: Name,
 ) -> Result<(), ContractError> {
-    for info in document.signatures.iter().filter(|info| info.signer == signer) {
+    for info in document
+        .signatures
+        .iter()
+        .filter(|info| info.signer == signer)
+    {
         assert_recover_key_account(
             ctx,
             &info.signed_hash,
@@ -365,7 +375,8 @@ pub fn add_assets(left: Asset, right: Asset) -> Result<Asset, ContractError> {
         .amount()
         .checked_add(right.amount())
         .ok_or_else(|| ContractError::Assert("addition overflow".to_owned()))?;
-    Asset::new(sum, left.symbol()).map_err(|_| ContractError::Assert("addition overflow".to_owned()))
+    Asset::new(sum, left.symbol())
+        .map_err(|_| ContractError::Assert("addition overflow".to_owned()))
 }
 
 /// `sha256` of a UTF-8 string as a checksum.
