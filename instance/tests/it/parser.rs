@@ -310,3 +310,27 @@ parser_test!(
         Ok(())
     }
 );
+
+#[test]
+fn status_of_an_empty_store_and_of_a_bad_url() -> anyhow::Result<()> {
+    let path = std::env::temp_dir().join(format!("mono_status_{:016x}.db", OsRng.next_u64()));
+    let url = format!("sqlite://{}", path.display());
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_mono"))
+        .args(["status", "--database", &url])
+        .output()?;
+    let _removed = std::fs::remove_file(&path);
+    ensure!(output.status.success(), "{output:?}");
+    let status: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    ensure!(status["cursor_block"].is_null(), "{status}");
+    ensure!(status["actions"] == 0 && status["deltas"] == 0, "{status}");
+    ensure!(
+        status["events_digest"]
+            == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        "{status}"
+    );
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_mono"))
+        .args(["status", "--database", "mysql://db"])
+        .output()?;
+    ensure!(bad.status.code() == Some(2), "{bad:?}");
+    Ok(())
+}
