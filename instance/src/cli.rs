@@ -5,10 +5,12 @@
 //! fit the ABI) is wrapped in [`BadInput`] so `main` can exit with code 2; anything else is a
 //! runtime failure.
 
+mod abi;
 mod document;
 mod key;
 mod status;
 mod sync;
+mod trx;
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -39,6 +41,12 @@ pub enum Command {
     /// Generate K1 keys, derive public keys, sign, verify and recover.
     #[command(subcommand)]
     Key(key::KeyCommand),
+    /// Encode and decode values with a contract ABI.
+    #[command(subcommand)]
+    Abi(abi::AbiCommand),
+    /// Compute a transaction's id, signing digest and packed form.
+    #[command(subcommand)]
+    Trx(trx::TrxCommand),
     /// Hash documents the way the chain's `document2` records them.
     #[command(subcommand)]
     Document(document::DocumentCommand),
@@ -62,6 +70,13 @@ pub enum Outcome {
 /// Marks an error as caused by the caller's input; `main` exits with [`EXIT_BAD_INPUT`].
 #[derive(Debug)]
 pub struct BadInput(anyhow::Error);
+
+impl BadInput {
+    /// Bad input described by a message alone, for checks the command line makes itself.
+    pub fn new(message: impl fmt::Display + fmt::Debug + Send + Sync + 'static) -> Self {
+        Self(anyhow::Error::msg(message))
+    }
+}
 
 impl fmt::Display for BadInput {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -90,6 +105,8 @@ where
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Key(command) => key::run(command),
+        Command::Abi(command) => abi::run(command),
+        Command::Trx(command) => trx::run(command),
         Command::Document(command) => document::run(command),
         Command::Sync(args) => sync::run_sync(args),
         Command::Resync(args) => sync::run_resync(args),

@@ -234,3 +234,303 @@ fn document_hash_rejects_bad_input() {
         "2.0.0",
     );
 }
+
+/// A minimal token ABI of this test suite (the shape of `eosio.token`'s `transfer`).
+const TOKEN_ABI: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/cli/token.abi");
+/// The real COOPOS ABIs, read in place as test data.
+const COOPOS_ABIS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/abi");
+
+#[test]
+fn abi_encode_and_decode_follow_the_published_transfer_vector() {
+    // Vector S12 (wharfkit/antelope test/serializer.ts 'struct decorators').
+    let transfer = r#"{"from":"alice","to":"bob","quantity":"42.0 GMZ","memo":"for you"}"#;
+    let packed = "0000000000855c340000000000000e3da40100000000000001474d5a0000000007666f7220796f75";
+    let args = ["abi", "encode", "--abi", TOKEN_ABI, "--type", "transfer"];
+    assert_eq!(ok(&[&args[..], &[transfer]].concat()), packed);
+    let from_stdin = mono(&args, Some(transfer));
+    assert_eq!(from_stdin.status.code(), Some(0));
+    assert_eq!(stdout(&from_stdin).trim_end(), packed);
+
+    let decoded = ok_json(&[
+        "abi", "decode", "--abi", TOKEN_ABI, "--type", "transfer", packed,
+    ]);
+    let expected: Value = serde_json::from_str(transfer).expect("JSON");
+    assert_eq!(decoded, expected);
+}
+
+#[test]
+fn abi_round_trips_a_coopos_action() {
+    let soviet = format!("{COOPOS_ABIS}/soviet.abi");
+    let vote = r#"{"coopname":"voskhod","member":"ant","decision_id":7}"#;
+    let hex = ok(&[
+        "abi",
+        "encode",
+        "--abi",
+        &soviet,
+        "--type",
+        "cancelvote",
+        vote,
+    ]);
+    let decoded = ok_json(&[
+        "abi",
+        "decode",
+        "--abi",
+        &soviet,
+        "--type",
+        "cancelvote",
+        &hex,
+    ]);
+    assert_eq!(decoded, serde_json::from_str::<Value>(vote).expect("JSON"));
+}
+
+#[test]
+fn abi_commands_reject_bad_input() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let not_an_abi = dir.path().join("not.abi");
+    std::fs::write(&not_an_abi, r#"{"version":"eosio::abi/9.0"}"#).expect("write");
+    let not_an_abi = not_an_abi.to_str().expect("UTF-8 path");
+    let transfer = r#"{"from":"alice","to":"bob","quantity":"42.0 GMZ","memo":"for you"}"#;
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &[
+                "abi",
+                "encode",
+                "--abi",
+                "/nonexistent/x.abi",
+                "--type",
+                "transfer",
+                transfer,
+            ],
+            "x.abi",
+        ),
+        (
+            &[
+                "abi", "encode", "--abi", not_an_abi, "--type", "transfer", transfer,
+            ],
+            "ABI",
+        ),
+        (
+            &[
+                "abi",
+                "encode",
+                "--abi",
+                TOKEN_ABI,
+                "--type",
+                "nosuchtype",
+                transfer,
+            ],
+            "nosuchtype",
+        ),
+        (
+            &[
+                "abi",
+                "encode",
+                "--abi",
+                TOKEN_ABI,
+                "--type",
+                "transfer",
+                "{not json",
+            ],
+            "JSON",
+        ),
+        (
+            &[
+                "abi",
+                "encode",
+                "--abi",
+                TOKEN_ABI,
+                "--type",
+                "transfer",
+                r#"{"from":"ALICE"}"#,
+            ],
+            "transfer",
+        ),
+        (
+            &[
+                "abi", "decode", "--abi", TOKEN_ABI, "--type", "transfer", "00zz",
+            ],
+            "hex",
+        ),
+        (
+            &[
+                "abi",
+                "decode",
+                "--abi",
+                TOKEN_ABI,
+                "--type",
+                "transfer",
+                "0000000000855c34",
+            ],
+            "transfer",
+        ),
+        (
+            &[
+                "abi",
+                "decode",
+                "--abi",
+                TOKEN_ABI,
+                "--type",
+                "name",
+                "0000000000855c3400",
+            ],
+            "name",
+        ),
+    ];
+    for (args, needle) in cases {
+        bad_input(args, needle);
+    }
+}
+
+/// Vector S15 (wharfkit/antelope test/chain.ts 'transaction'): transaction id and packed bytes.
+const S15_ID: &str = "97b4d267ce0e0bd6c78c52f85a27031bd16def0920703ca3b72c28c2c5a1a79b";
+const S15_PACKED: &str = "00000000000000000000000000000100a6823403ea3055000000572d3ccdcd0026000000000000285d000000000000ae39102700000000000004454f53000000000568656c6c6f00";
+
+fn s15_transaction(data: Value) -> String {
+    serde_json::json!({
+        "expiration": "1970-01-01T00:00:00",
+        "ref_block_num": 0,
+        "ref_block_prefix": 0,
+        "max_net_usage_words": 0,
+        "max_cpu_usage_ms": 0,
+        "delay_sec": 0,
+        "context_free_actions": [],
+        "actions": [{"account": "eosio.token", "name": "transfer", "authorization": [], "data": data}],
+        "transaction_extensions": []
+    })
+    .to_string()
+}
+
+#[test]
+fn trx_digest_matches_published_vectors() {
+    let chain_id = "2a02a0053e5a8cf73a56ba0fda11e4d92e0238a4a2aa74fccf46d5a910746840";
+    let data_json =
+        serde_json::json!({"from":"foo","to":"bar","quantity":"1.0000 EOS","memo":"hello"});
+    let with_abi = format!("eosio.token={TOKEN_ABI}");
+    let result = ok_json(&[
+        "trx",
+        "digest",
+        "--chain-id",
+        chain_id,
+        "--abi",
+        &with_abi,
+        &s15_transaction(data_json),
+    ]);
+    assert_eq!(result["id"], S15_ID);
+    assert_eq!(result["packed_trx"], S15_PACKED);
+
+    // The same transaction with hex data needs no ABI and gives the same answer.
+    let data_hex = &S15_PACKED[S15_PACKED.len() - 78..S15_PACKED.len() - 2];
+    let from_hex = ok_json(&[
+        "trx",
+        "digest",
+        "--chain-id",
+        chain_id,
+        &s15_transaction(data_hex.into()),
+    ]);
+    assert_eq!(from_hex, result);
+
+    // Signing-digest vector of the reference notes (§4.1), from a transfer by corecorecore.
+    let transfer = serde_json::json!({
+        "expiration": "1970-01-01T00:00:00",
+        "ref_block_num": 0,
+        "ref_block_prefix": 0,
+        "actions": [{
+            "account": "eosio.token",
+            "name": "transfer",
+            "authorization": [{"actor": "corecorecore", "permission": "active"}],
+            "data": {"from": "corecorecore", "to": "teamgreymass", "quantity": "0.0442 EOS", "memo": "eosio-core is the best <3"}
+        }]
+    });
+    let digest = ok_json(&[
+        "trx",
+        "digest",
+        "--chain-id",
+        chain_id,
+        "--abi",
+        &with_abi,
+        &transfer.to_string(),
+    ]);
+    assert_eq!(
+        digest["digest"],
+        "59fa6b615e3ce1b539ae27bc2398448c1374d2d3c97fe2bbba2c37c118631848"
+    );
+    let from_stdin = mono(
+        &["trx", "digest", "--chain-id", chain_id, "--abi", &with_abi],
+        Some(&transfer.to_string()),
+    );
+    assert_eq!(from_stdin.status.code(), Some(0));
+    assert_eq!(
+        serde_json::from_str::<Value>(&stdout(&from_stdin)).expect("JSON"),
+        digest
+    );
+}
+
+#[test]
+fn trx_digest_rejects_bad_input() {
+    let chain_id = "2a02a0053e5a8cf73a56ba0fda11e4d92e0238a4a2aa74fccf46d5a910746840";
+    let json_data = s15_transaction(
+        serde_json::json!({"from":"foo","to":"bar","quantity":"1.0000 EOS","memo":"hello"}),
+    );
+    let with_abi = format!("eosio.token={TOKEN_ABI}");
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["trx", "digest", "--chain-id", "abcd", &json_data],
+            "chain-id",
+        ),
+        (
+            &["trx", "digest", "--chain-id", chain_id, &json_data],
+            "--abi eosio.token=FILE",
+        ),
+        (
+            &[
+                "trx",
+                "digest",
+                "--chain-id",
+                chain_id,
+                "--abi",
+                TOKEN_ABI,
+                &json_data,
+            ],
+            "ACCOUNT=FILE",
+        ),
+        (
+            &[
+                "trx",
+                "digest",
+                "--chain-id",
+                chain_id,
+                "--abi",
+                "Bad=x",
+                &json_data,
+            ],
+            "account",
+        ),
+        (
+            &[
+                "trx",
+                "digest",
+                "--chain-id",
+                chain_id,
+                "--abi",
+                &with_abi,
+                "[1,2",
+            ],
+            "JSON",
+        ),
+        (
+            &[
+                "trx",
+                "digest",
+                "--chain-id",
+                chain_id,
+                "--abi",
+                &with_abi,
+                r#"{"expiration":"yesterday"}"#,
+            ],
+            "transaction",
+        ),
+    ];
+    for (args, needle) in cases {
+        bad_input(args, needle);
+    }
+}
