@@ -220,6 +220,14 @@ pub fn selector(coop_name: &str) -> String {
     format!("{INSTANCE_LABEL}={coop_name},app.kubernetes.io/managed-by={MANAGER}")
 }
 
+/// Every child of `coop` in its steady state, generated Secrets first (without values), as
+/// multi-document YAML: what `mono-operator render` prints.
+pub fn render(coop: &Cooperative, config: &ChildConfig) -> Result<String> {
+    let mut children = secrets::generated(coop)?;
+    children.extend(desired(coop, config, &Rollout::steady(coop, config))?);
+    to_yaml(&children)
+}
+
 /// Multi-document YAML of `children`, each preceded by `---`.
 pub fn to_yaml(children: &[Child]) -> Result<String> {
     let mut out = String::new();
@@ -360,7 +368,7 @@ mod tests {
         );
     }
 
-    fn render(coop: &Cooperative, config: &ChildConfig, rollout: &Rollout) -> String {
+    fn render_rollout(coop: &Cooperative, config: &ChildConfig, rollout: &Rollout) -> String {
         let mut children = secrets::generated(coop).unwrap();
         children.extend(desired(coop, config, rollout).unwrap());
         to_yaml(&children).unwrap()
@@ -382,7 +390,7 @@ mod tests {
         ];
         for (file, coop) in cases {
             let rollout = Rollout::steady(&coop, &config);
-            check_golden(file, &render(&coop, &config, &rollout));
+            check_golden(file, &render_rollout(&coop, &config, &rollout));
         }
     }
 
@@ -395,7 +403,39 @@ mod tests {
             migration_version: Some("2.5.0".to_owned()),
             import: false,
         };
-        check_golden("migrating.yaml", &render(&coop, &config, &rollout));
+        check_golden("migrating.yaml", &render_rollout(&coop, &config, &rollout));
+    }
+
+    #[test]
+    fn example_renders_every_kind() {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/cooperative.yaml");
+        let coop: Cooperative =
+            serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let yaml = render(&coop, &test_config()).unwrap();
+        let kinds: Vec<&str> = yaml
+            .lines()
+            .filter_map(|line| line.strip_prefix("kind: "))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "Secret",
+                "Secret",
+                "Secret",
+                "ResourceQuota",
+                "LimitRange",
+                "NetworkPolicy",
+                "NetworkPolicy",
+                "NetworkPolicy",
+                "NetworkPolicy",
+                "Service",
+                "StatefulSet",
+                "Deployment",
+                "Service",
+                "Ingress",
+                "ServiceMonitor",
+            ]
+        );
     }
 
     #[test]

@@ -102,3 +102,31 @@ impl Leadership {
         let _ = self.task.await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::api::coordination::v1::Lease;
+    use mono_fake_kube::FakeKube;
+
+    use super::*;
+
+    fn holder(fake: &FakeKube) -> Option<String> {
+        fake.get::<Lease>(Some("mono-system"), "mono-operator")?
+            .spec?
+            .holder_identity
+    }
+
+    #[tokio::test]
+    async fn acquires_and_releases_the_lease() {
+        let fake = FakeKube::start().await.unwrap();
+        let config = LeaderConfig {
+            lease_name: "mono-operator".to_owned(),
+            namespace: "mono-system".to_owned(),
+            identity: "replica-a".to_owned(),
+        };
+        let leadership = acquire(fake.client().unwrap(), &config).await.unwrap();
+        assert_eq!(holder(&fake).as_deref(), Some("replica-a"));
+        leadership.release().await;
+        assert_ne!(holder(&fake).as_deref(), Some("replica-a"));
+    }
+}

@@ -20,7 +20,7 @@ use kube::Client;
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::runtime::events::{Recorder, Reporter};
 use mono_crds::Cooperative;
-use mono_operator::children::{self, ChildConfig, ChildKind, MANAGER, Rollout};
+use mono_operator::children::{self, ChildConfig, ChildKind, MANAGER};
 use mono_operator::leader::{self, LeaderConfig};
 use mono_operator::metrics::Metrics;
 use mono_operator::reconcile::{self, ControllerConfig};
@@ -254,13 +254,7 @@ fn render(args: &RenderArgs) -> Result<(), Failure> {
         coop.metadata.namespace = Some("default".to_owned());
     }
     let config = args.children.config(args.service_monitor);
-    let rollout = Rollout::steady(&coop, &config);
-    let build = || -> mono_operator::Result<String> {
-        let mut all = children::secrets::generated(&coop)?;
-        all.extend(children::desired(&coop, &config, &rollout)?);
-        children::to_yaml(&all)
-    };
-    let yaml = build()
+    let yaml = children::render(&coop, &config)
         .with_context(|| format!("rendering the children of {}", args.file.display()))
         .map_err(Failure::input)?;
     print!("{yaml}");

@@ -243,7 +243,7 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
         return Ok(Action::await_change());
     }
 
-    ensure_secrets(coop, ctx, &namespace).await?;
+    ensure_secrets(&ctx.client, coop, &namespace).await?;
 
     let deployments: Api<Deployment> = Api::namespaced(ctx.client.clone(), &namespace);
     let existing =
@@ -498,8 +498,8 @@ async fn publish_event(
 }
 
 /// Creates the generated Secrets that do not exist yet; existing ones are never touched.
-async fn ensure_secrets(coop: &Cooperative, ctx: &Context, namespace: &str) -> Result<()> {
-    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
+async fn ensure_secrets(client: &Client, coop: &Cooperative, namespace: &str) -> Result<()> {
+    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
     let mut missing = Vec::new();
     for template in secrets::generated(coop)? {
         let found = api.get_opt(&template.name).await.map_err(kube_error(
@@ -865,6 +865,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use k8s_openapi::jiff::Timestamp;
+    use mono_fake_kube::FakeKube;
 
     use super::*;
     use crate::fixtures::test_cooperative;
@@ -894,6 +895,94 @@ mod tests {
         for (err, expected) in cases {
             assert_eq!(error_chain(&err), expected);
         }
+    }
+
+    /// A Secret of the Cooperative with `value` (base64) under the key `value`.
+    fn secret(name: &str, value: &str) -> Secret {
+        serde_json::from_value(json!({
+            "metadata": {
+                "name": name,
+                "namespace": "coop-voskhod",
+                "labels": {
+                    "app.kubernetes.io/instance": "voskhod",
+                    "app.kubernetes.io/managed-by": MANAGER,
+                },
+                "ownerReferences": [{
+                    "apiVersion": "mono.coopenomics.io/v1alpha1",
+                    "kind": "Cooperative",
+                    "name": "voskhod",
+                    "uid": "5f0c2a8e-1b7d-4c3e-9a61-2d4f8e9b0c11",
+                    "controller": true,
+                }],
+            },
+            "data": {"value": value},
+        }))
+        .unwrap()
+    }
+
+    fn secret_value(fake: &FakeKube, name: &str) -> Option<Value> {
+        fake.get::<Secret>(Some("coop-voskhod"), name)
+            .map(|s| json!(s.data.unwrap_or_default().get("value").map(|v| v.0.clone())))
+    }
+
+    #[tokio::test]
+    async fn existing_secrets_are_never_rewritten() {
+        let fake = FakeKube::start().await.unwrap();
+        let client = fake.client().unwrap();
+        let secrets: Api<Secret> = Api::namespaced(client.clone(), "coop-voskhod");
+        secrets
+            .create(&PostParams::default(), &secret("voskhod-jwt", "a2VwdA=="))
+            .await
+            .unwrap();
+        let before = secret_value(&fake, "voskhod-jwt");
+        assert_eq!(before, Some(json!(b"kept")));
+        let coop = test_cooperative();
+        ensure_secrets(&client, &coop, "coop-voskhod")
+            .await
+            .unwrap();
+        assert_eq!(secret_value(&fake, "voskhod-jwt"), before);
+        let created = fake
+            .get::<Secret>(Some("coop-voskhod"), "voskhod-service")
+            .unwrap();
+        let token = match (created.data, created.string_data) {
+            (Some(data), _) if data.contains_key("token") => data["token"].0.clone(),
+            (_, Some(string_data)) => string_data["token"].clone().into_bytes(),
+            _ => Vec::new(),
+        };
+        assert_eq!(token.len(), 43);
+        assert!(
+            fake.get::<Secret>(Some("coop-voskhod"), "voskhod-db")
+                .is_some()
+        );
+        // A second pass finds everything and changes nothing.
+        let version = fake.resource_version();
+        ensure_secrets(&client, &coop, "coop-voskhod")
+            .await
+            .unwrap();
+        assert_eq!(fake.resource_version(), version);
+    }
+
+    #[tokio::test]
+    async fn deletion_policies_release_or_remove_data() {
+        let fake = FakeKube::start().await.unwrap();
+        let client = fake.client().unwrap();
+        let secrets: Api<Secret> = Api::namespaced(client.clone(), "coop-voskhod");
+        for name in ["voskhod-db", "voskhod-jwt"] {
+            secrets
+                .create(&PostParams::default(), &secret(name, "eA=="))
+                .await
+                .unwrap();
+        }
+        let selector = children::selector("voskhod");
+        let kept = release(&secrets, "Secret", &selector).await.unwrap();
+        assert_eq!(kept, ["Secret voskhod-db", "Secret voskhod-jwt"]);
+        for name in ["voskhod-db", "voskhod-jwt"] {
+            let secret = fake.get::<Secret>(Some("coop-voskhod"), name).unwrap();
+            assert!(secret.owner_references().is_empty(), "{name}");
+        }
+        let deleted = remove(&secrets, "Secret", &selector).await.unwrap();
+        assert_eq!(deleted, ["Secret voskhod-db", "Secret voskhod-jwt"]);
+        assert!(fake.list::<Secret>(Some("coop-voskhod")).is_empty());
     }
 
     #[test]
