@@ -4,6 +4,7 @@
 //! - `uint64`/`int64` above `0xffffffff` are written as decimal strings, smaller ones as numbers
 //!   (negative `int64` stay numbers, as Leap 5 prints them); both forms are read.
 //! - 128-bit integers are always decimal strings; numbers are read too.
+//! - `bytes` are lowercase hex, read in either case.
 //! - Floating-point numbers are written as strings with 17 fixed decimals (`"1.50000000000000000"`),
 //!   as fc formats doubles; numbers and numeric strings are read.
 
@@ -198,6 +199,23 @@ pub mod i128_str {
     }
 }
 
+/// `#[serde(with = "json::hex_bytes")]` for `Vec<u8>` fields written as lowercase hex, as nodeos
+/// writes `bytes` (`data`, `packed_trx`); either case is read.
+pub mod hex_bytes {
+    use super::*;
+
+    /// Writes lowercase hex.
+    pub fn serialize<S: Serializer>(value: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&hex::encode(value))
+    }
+
+    /// Reads hex in either case.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        hex::decode(text.as_ref()).map_err(D::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,6 +347,24 @@ mod tests {
         assert!(
             serde_json::from_str::<Row>(r#"{"id":"x","delta":0,"big":0,"signed_big":0}"#).is_err()
         );
+    }
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Blob {
+        #[serde(with = "hex_bytes")]
+        data: Vec<u8>,
+    }
+
+    #[test]
+    fn hex_bytes_helper() {
+        let blob: Blob = serde_json::from_str(r#"{"data":"00AbFF"}"#).expect("json");
+        assert_eq!(blob.data, [0x00, 0xab, 0xff]);
+        assert_eq!(
+            serde_json::to_string(&blob).expect("json"),
+            r#"{"data":"00abff"}"#
+        );
+        assert!(serde_json::from_str::<Blob>(r#"{"data":"abc"}"#).is_err());
+        assert!(serde_json::from_str::<Blob>(r#"{"data":"zz"}"#).is_err());
     }
 
     proptest! {
