@@ -1441,6 +1441,26 @@ mod tests {
     }
 
     #[test]
+    fn truncated_coopos_values_fail_or_round_trip() {
+        for (path, text) in coopos_abis() {
+            let abi = Abi::from_json_str(&text).unwrap_or_else(|err| panic!("{path}: {err}"));
+            for (idx, struct_def) in abi.def.structs.iter().enumerate() {
+                let value = sample(&abi, &Ty::Struct(idx), 0, 0);
+                let bytes = abi
+                    .encode(&struct_def.name, &value)
+                    .expect("sample encodes");
+                for cut in 0..bytes.len() {
+                    let prefix = &bytes[..cut];
+                    if let Ok(decoded) = abi.decode(&struct_def.name, prefix) {
+                        let again = abi.encode(&struct_def.name, &decoded).expect("re-encode");
+                        assert_eq!(again, prefix, "{path}: {} cut at {cut}", struct_def.name);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn every_coopos_abi_converts_to_binary_and_back() {
         for (path, text) in coopos_abis() {
             let def = AbiDef::from_json_str(&text).unwrap_or_else(|err| panic!("{path}: {err}"));
@@ -1548,6 +1568,22 @@ mod tests {
         ]
     }
 
+    fn arb_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            "[a-z0-9 .,]{0,8}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::vec(("[a-z_]{1,6}", inner), 0..4)
+                    .prop_map(|fields| Value::Object(fields.into_iter().collect())),
+            ]
+        })
+    }
+
     proptest! {
         #[test]
         fn builtin_json_round_trips((builtin, value) in arb_builtin_json()) {
@@ -1569,6 +1605,16 @@ mod tests {
             let items = Value::Array((0..len).map(|idx| sample_builtin(builtin, seed + idx)).collect());
             check_round_trip(&abi, &format!("{}[]", builtin.name()), &items);
             check_round_trip(&abi, &format!("{}[{len}]", builtin.name()), &items);
+        }
+
+        #[test]
+        fn arbitrary_json_never_panics(builtin in arb_builtin(), value in arb_json()) {
+            let abi = test_abi();
+            for type_name in [builtin.name(), "many_extensions", "node", "foo_variant[]", "bar", "grid"] {
+                if let Ok(bytes) = abi.encode(type_name, &value) {
+                    prop_assert!(abi.decode(type_name, &bytes).is_ok(), "{} {}", type_name, value);
+                }
+            }
         }
 
         #[test]
