@@ -15,6 +15,8 @@ pub mod bootstrap;
 pub mod chain;
 pub mod contracts;
 pub mod error;
+#[cfg(test)]
+mod fixtures;
 pub mod http;
 pub mod node;
 pub mod ship;
@@ -34,15 +36,18 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::antelope::abi::Abi;
 use crate::antelope::checksum::Checksum256;
 use crate::antelope::name::Name;
-use crate::antelope::time::BlockTimestamp;
+use crate::antelope::time::{BlockTimestamp, TimePointSec};
+use crate::antelope::transaction::{Action, PermissionLevel, Tapos, Transaction};
 use crate::devnet::blocklog::{BlockLog, BlockLogError};
 use crate::devnet::bootstrap::{Bootstrap, BootstrapAccount, BootstrapError};
-use crate::devnet::chain::{Chain, ChainConfig};
+use crate::devnet::chain::{Chain, ChainConfig, SignedInput};
 use crate::devnet::contracts::Contracts;
 use crate::devnet::error::ChainError;
 use crate::devnet::node::Node;
+use crate::devnet::state::ACTIVE;
 
 const BOOTSTRAP_FILE: &str = "bootstrap.json";
 const BLOCK_LOG_FILE: &str = "blocks.log";
@@ -77,6 +82,17 @@ pub enum DevnetError {
     /// The chain could not be created or replayed.
     #[error("building the chain")]
     Chain(#[from] ChainError),
+    /// A set-up action of the demo cooperative failed.
+    #[error("setting up the cooperative: {contract}::{action}")]
+    Setup {
+        /// Contract.
+        contract: Name,
+        /// Action.
+        action: Name,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A server failed.
     #[error("serving {what}")]
     Serve {
@@ -278,7 +294,7 @@ pub async fn start(config: DevnetConfig) -> Result<RunningDevnet, DevnetError> {
     };
     let mut chain = Chain::new(
         chain_config,
-        Contracts::with_system(),
+        Contracts::with_cooperative(),
         bootstrap.genesis_accounts(),
         bootstrap.genesis_time,
     )?;
@@ -293,9 +309,13 @@ pub async fn start(config: DevnetConfig) -> Result<RunningDevnet, DevnetError> {
             Some(log)
         }
     };
+    let fresh = chain.head_num() == 1;
     let coopname = bootstrap.coopname;
     let accounts = bootstrap.accounts.clone();
     let node = Arc::new(Node::new(chain, log, bootstrap));
+    if fresh {
+        set_up_cooperative(&node)?;
+    }
 
     let http_listener = bind(config.http).await?;
     let ship_listener = bind(config.ship).await?;
@@ -352,6 +372,69 @@ pub async fn start(config: DevnetConfig) -> Result<RunningDevnet, DevnetError> {
         shutdown,
         tasks,
     })
+}
+
+/// Pushes the demo cooperative's set-up actions and produces them in block 2.
+fn set_up_cooperative(node: &Node) -> Result<(), DevnetError> {
+    let bootstrap = node.bootstrap();
+    let actions = bootstrap.cooperative_setup();
+    if actions.is_empty() {
+        return Ok(());
+    }
+    for setup in actions {
+        let fail = |source: Box<dyn std::error::Error + Send + Sync>| DevnetError::Setup {
+            contract: setup.contract,
+            action: setup.action,
+            source,
+        };
+        let key = bootstrap
+            .accounts
+            .iter()
+            .find(|account| account.name == setup.actor)
+            .map(BootstrapAccount::private_key)
+            .transpose()
+            .map_err(|error| fail(error.into()))?
+            .flatten()
+            .ok_or_else(|| fail(format!("no private key for {}", setup.actor).into()))?;
+        let data = node
+            .read(|chain| {
+                let contract = chain.contracts().get(setup.contract)?;
+                let abi = Abi::from_def(contract.abi()).ok()?;
+                let type_name = abi.action_type(setup.action)?.to_owned();
+                Some(abi.encode(&type_name, &setup.data))
+            })
+            .ok_or_else(|| fail("the contract or its ABI has no such action".into()))?
+            .map_err(|error| fail(error.into()))?;
+        let action = Action {
+            account: setup.contract,
+            name: setup.action,
+            authorization: vec![PermissionLevel {
+                actor: setup.actor,
+                permission: ACTIVE,
+            }],
+            data,
+        };
+        let (tapos, head_secs) = node.read(|chain| {
+            let head = chain.head();
+            let secs = head.block.header.timestamp.to_time_point().as_micros() / 1_000_000;
+            (
+                Tapos::from_block_id(&head.id),
+                u32::try_from(secs).unwrap_or(u32::MAX),
+            )
+        });
+        let expiration = TimePointSec::from_secs(head_secs.saturating_add(120));
+        let trx = Transaction::new(expiration, tapos, vec![action]);
+        let signed = trx
+            .sign(&bootstrap.chain_id(), [&key])
+            .map_err(|error| fail(error.into()))?;
+        let input = SignedInput {
+            signatures: signed.signatures,
+            packed_trx: signed.transaction.pack(),
+        };
+        node.push(&input).map_err(|error| fail(error.into()))?;
+    }
+    node.produce()?;
+    Ok(())
 }
 
 async fn produce(

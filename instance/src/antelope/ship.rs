@@ -423,28 +423,11 @@ const VARIANTS: &[(&str, &[&str])] = &[
     ("permission", &["permission_v0"]),
 ];
 
-/// `(table name, row type, key names)` of the SHiP ABI's state tables.
-const TABLES: &[(&str, &[&str])] = &[
-    ("account", &["name"]),
-    ("account_metadata", &["name"]),
-    ("contract_table", &["code", "scope", "table"]),
-    ("contract_row", &["code", "scope", "table", "primary_key"]),
-    (
-        "contract_index64",
-        &["code", "scope", "table", "primary_key"],
-    ),
-    (
-        "contract_index128",
-        &["code", "scope", "table", "primary_key"],
-    ),
-    (
-        "contract_index256",
-        &["code", "scope", "table", "primary_key"],
-    ),
-    ("permission", &["owner", "name"]),
-];
-
 /// The SHiP ABI as JSON, `eosio::abi/1.1` with variants.
+///
+/// Its `tables` list is empty: nodeos lists its state tables there under names longer than an
+/// Antelope `name` (`account_metadata`), which strict ABI readers reject, and decoding needs
+/// only the structs and variants.
 pub fn abi_json() -> Value {
     let structs: Vec<Value> = STRUCTS
         .iter()
@@ -460,18 +443,12 @@ pub fn abi_json() -> Value {
         .iter()
         .map(|(name, types)| json!({"name": name, "types": types}))
         .collect();
-    let tables: Vec<Value> = TABLES
-        .iter()
-        .map(|(name, key_names)| {
-            json!({"name": name, "type": name, "index_type": "", "key_names": key_names, "key_types": []})
-        })
-        .collect();
     json!({
         "version": "eosio::abi/1.1",
         "types": [{"new_type_name": "transaction_id", "type": "checksum256"}],
         "structs": structs,
         "actions": [],
-        "tables": tables,
+        "tables": [],
         "ricardian_clauses": [],
         "error_messages": [],
         "abi_extensions": [],

@@ -2,6 +2,10 @@
 //! system account, the contract accounts, and the demo cooperative `voskhod` with its
 //! chairman and council members.
 //!
+//! System, contract and cooperative accounts exist from genesis; the council members are then
+//! registered by the cooperative on chain, in block 2, through the same actions a real
+//! cooperative uses ([`Bootstrap::cooperative_setup`]).
+//!
 //! The same JSON shape is printed when the devnet is ready, stored in the data directory so a
 //! restart recreates the same genesis, and accepted by `--bootstrap FILE`. Randomness comes in
 //! as an argument.
@@ -10,6 +14,7 @@ use std::fmt;
 
 use rand_core::CryptoRngCore;
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
@@ -17,6 +22,7 @@ use crate::antelope::checksum::Checksum256;
 use crate::antelope::keys::{KeyError, PrivateKey, PublicKey};
 use crate::antelope::name::Name;
 use crate::antelope::time::BlockTimestamp;
+use crate::devnet::contracts::common::{REGISTRATOR, SOVIET};
 use crate::devnet::contracts::system::new_account;
 use crate::devnet::state::{Account, Authority, EOSIO};
 
@@ -25,8 +31,8 @@ pub const DEMO_COOPNAME: Name = Name::from_str_const("voskhod");
 
 /// Contract accounts created at genesis, in the order COOPOS deploys them.
 pub const CONTRACT_ACCOUNTS: [Name; 7] = [
-    Name::from_str_const("registrator"),
-    Name::from_str_const("soviet"),
+    REGISTRATOR,
+    SOVIET,
     Name::from_str_const("gateway"),
     Name::from_str_const("wallet"),
     Name::from_str_const("branch"),
@@ -185,10 +191,12 @@ impl Bootstrap {
             .ok_or(BootstrapError::NoProducerKey)
     }
 
-    /// Genesis account records: each with `owner` and `active` set to its key.
+    /// Genesis account records, each with `owner` and `active` set to its key: every account
+    /// but the council members, whom the cooperative registers on chain.
     pub fn genesis_accounts(&self) -> Vec<Account> {
         self.accounts
             .iter()
+            .filter(|account| !account.role.is_council())
             .map(|account| {
                 let auth = Authority::single_key(account.public_key);
                 new_account(account.name, auth.clone(), auth, self.genesis_time)
@@ -209,7 +217,98 @@ impl Bootstrap {
     }
 }
 
+/// One action of the cooperative's set-up: `contract::action` authorized by `actor@active`,
+/// with its data as JSON for the contract's ABI.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetupAction {
+    /// Contract account.
+    pub contract: Name,
+    /// Action name.
+    pub action: Name,
+    /// Authorizing account, whose key signs.
+    pub actor: Name,
+    /// Action data.
+    pub data: Value,
+}
+
+impl Role {
+    /// Whether the role is a seat on the council.
+    pub fn is_council(self) -> bool {
+        matches!(self, Self::Chairman | Self::Member)
+    }
+}
+
+impl Bootstrap {
+    /// The actions that make the demo cooperative work: the registrator registers it, the
+    /// cooperative adds each council member as a participant and sets the member's key, and
+    /// creates its council board. Empty unless the cooperative is the demo one.
+    pub fn cooperative_setup(&self) -> Vec<SetupAction> {
+        if self.coopname != DEMO_COOPNAME {
+            return Vec::new();
+        }
+        let coop = self.coopname;
+        let action = |contract: Name, action: &'static str, actor: Name, data: Value| SetupAction {
+            contract,
+            action: Name::from_str_const(action),
+            actor,
+            data,
+        };
+        let created_at = crate::antelope::time::TimePointSec::from_secs(
+            u32::try_from(self.genesis_time.to_time_point().as_micros() / 1_000_000).unwrap_or(0),
+        );
+        let council: Vec<&BootstrapAccount> = self
+            .accounts
+            .iter()
+            .filter(|account| account.role.is_council())
+            .collect();
+        let mut actions = vec![action(REGISTRATOR, "init", EOSIO, json!({}))];
+        for member in &council {
+            let registration_hash =
+                Checksum256::new(Sha256::digest(member.name.to_string().as_bytes()).into());
+            actions.push(action(
+                REGISTRATOR,
+                "adduser",
+                coop,
+                json!({
+                    "coopname": coop, "referer": "", "username": member.name, "type": "individual",
+                    "created_at": created_at, "initial": "100.0000 RUB", "minimum": "300.0000 RUB",
+                    "spread_initial": true, "meta": "", "registration_hash": registration_hash,
+                }),
+            ));
+            actions.push(action(
+                REGISTRATOR,
+                "changekey",
+                coop,
+                json!({"coopname": coop, "changer": coop, "username": member.name, "public_key": member.public_key}),
+            ));
+        }
+        let members: Vec<Value> = council
+            .iter()
+            .map(|member| {
+                let (position, title) = match member.role {
+                    Role::Chairman => ("chairman", "Председатель совета"),
+                    _ => ("member", "Член совета"),
+                };
+                json!({"username": member.name, "is_voting": true, "position_title": title, "position": position})
+            })
+            .collect();
+        actions.push(action(
+            SOVIET,
+            "createboard",
+            coop,
+            json!({"coopname": coop, "username": coop, "type": "soviet", "members": members,
+                   "name": "Совет", "description": ""}),
+        ));
+        actions
+    }
+}
+
 impl BootstrapAccount {
+    /// The private key, when the bootstrap has it.
+    pub fn private_key(&self) -> Result<Option<PrivateKey>, BootstrapError> {
+        self.private_key_parsed()
+    }
+
     fn private_key_parsed(&self) -> Result<Option<PrivateKey>, BootstrapError> {
         self.private_key
             .as_deref()

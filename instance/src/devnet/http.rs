@@ -819,3 +819,154 @@ async fn fork(State(node): State<Arc<Node>>, body: Bytes) -> ApiResult {
     let (head, id) = node.read(|chain| (chain.head_num(), chain.head().id));
     ok(json!({"fork_point": fork_point, "head_block_num": head, "head_block_id": id}))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::devnet::bootstrap::Bootstrap;
+    use crate::devnet::fixtures::{BANK, PUT, bank_action, chain, key, now, signed};
+
+    /// Serves a chain holding rows 1..=5 of the fixture contract on a loopback port.
+    async fn serve() -> (String, tokio::task::JoinHandle<()>) {
+        let mut chain = chain();
+        for value in 1..=5 {
+            let input = signed(&chain, vec![bank_action(PUT, value)], &[&key(3)]);
+            chain.push_transaction(&input, now(&chain)).expect("pushed");
+        }
+        chain.produce_block(now(&chain)).expect("block");
+        let bootstrap = Bootstrap {
+            chain_id: Some(*chain.chain_id()),
+            genesis_time: chain.block(1).expect("genesis").block.header.timestamp,
+            coopname: BANK,
+            accounts: Vec::new(),
+        };
+        let node = Arc::new(Node::new(chain, None, bootstrap));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router(node)).await.expect("serves");
+        });
+        (format!("http://{addr}"), server)
+    }
+
+    /// A plain-HTTP client; the workspace builds rustls without a default crypto provider.
+    fn http_client() -> reqwest::Client {
+        let _already_installed = rustls::crypto::ring::default_provider().install_default();
+        reqwest::Client::new()
+    }
+
+    async fn post(base: &str, path: &str, body: Value) -> (u16, Value) {
+        let response = http_client()
+            .post(format!("{base}{path}"))
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("json body"))
+    }
+
+    fn rows_request(extra: Value) -> Value {
+        let mut body = json!({"code": "bank", "scope": "bank", "table": "rows", "json": true});
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            body.extend(extra.clone());
+        }
+        body
+    }
+
+    #[tokio::test]
+    async fn table_rows_page_by_primary_and_secondary_keys() {
+        let (base, server) = serve().await;
+        let cases = [
+            (
+                json!({"limit": 2}),
+                json!([{"value": 1}, {"value": 2}]),
+                true,
+                "3",
+            ),
+            (
+                json!({"limit": 2, "lower_bound": "3"}),
+                json!([{"value": 3}, {"value": 4}]),
+                true,
+                "5",
+            ),
+            (
+                json!({"limit": 2, "lower_bound": "5"}),
+                json!([{"value": 5}]),
+                false,
+                "",
+            ),
+            (
+                json!({"limit": 2, "reverse": true}),
+                json!([{"value": 5}, {"value": 4}]),
+                true,
+                "3",
+            ),
+            (
+                json!({"index_position": "secondary", "key_type": "i64", "lower_bound": "6", "upper_bound": "8"}),
+                json!([{"value": 3}, {"value": 4}]),
+                false,
+                "",
+            ),
+            (
+                json!({"index_position": "2", "limit": 1}),
+                json!([{"value": 1}]),
+                true,
+                "4",
+            ),
+        ];
+        for (extra, rows, more, next_key) in cases {
+            let (status, body) = post(
+                &base,
+                "/v1/chain/get_table_rows",
+                rows_request(extra.clone()),
+            )
+            .await;
+            assert_eq!(status, 200, "{extra}");
+            assert_eq!(body["rows"], rows, "{extra}");
+            assert_eq!(body["more"], more, "{extra}");
+            assert_eq!(body["next_key"], next_key, "{extra}");
+        }
+        let (_, body) = post(
+            &base,
+            "/v1/chain/get_table_rows",
+            rows_request(json!({"limit": 1, "show_payer": true, "json": false})),
+        )
+        .await;
+        assert_eq!(
+            body["rows"],
+            json!([{"data": "0100000000000000", "payer": "bank"}])
+        );
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn errors_have_nodeos_bodies() {
+        let (base, server) = serve().await;
+        let (status, body) = post(
+            &base,
+            "/v1/chain/get_block",
+            json!({"block_num_or_id": "99"}),
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert_eq!(body["message"], "Unknown Block");
+        assert_eq!(body["error"]["code"], 3_100_002);
+        assert_eq!(body["error"]["name"], "unknown_block_exception");
+        let (status, body) = post(
+            &base,
+            "/v1/chain/push_transaction",
+            json!({"signatures": [], "compression": "none", "packed_trx": "0011"}),
+        )
+        .await;
+        assert_eq!(status, 422);
+        assert_eq!(body["error"]["name"], "eof_exception");
+        let (status, body) =
+            post(&base, "/v1/chain/get_abi", json!({"account_name": "bank"})).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["abi"]["tables"][0]["name"], "rows");
+        server.abort();
+    }
+}
