@@ -345,7 +345,13 @@ mod tests {
             roles.iter().filter(|role| **role == Role::Chairman).count(),
             1
         );
-        assert_eq!(bootstrap.genesis_accounts().len(), bootstrap.accounts.len());
+        let council = roles.iter().filter(|role| role.is_council()).count();
+        assert_eq!(council, 3);
+        assert_eq!(
+            bootstrap.genesis_accounts().len(),
+            bootstrap.accounts.len() - council
+        );
+        assert_eq!(bootstrap.cooperative_setup().len(), 1 + 2 * council + 1);
     }
 
     #[test]
