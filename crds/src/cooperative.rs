@@ -412,6 +412,101 @@ spec:
         assert_eq!(coop.status, None);
     }
 
+    fn minimal() -> Cooperative {
+        serde_norway::from_str(MINIMAL).unwrap()
+    }
+
+    /// Runs the CRD's CEL rules on `new` (a create when `old` is `None`) and returns the
+    /// messages of the rules that failed.
+    fn cel_failures(new: &Cooperative, old: Option<&Cooperative>) -> String {
+        let result = match old {
+            None => kube::core::cel::validate_cel(new),
+            Some(old) => kube::core::cel::validate_cel_update(new, old),
+        };
+        match result {
+            Ok(()) => String::new(),
+            Err(errors) => errors.to_string(),
+        }
+    }
+
+    #[test]
+    fn cel_rules_on_create() {
+        let external = |with_secret: bool| {
+            let mut coop = minimal();
+            coop.spec.database.mode = DatabaseMode::External;
+            if with_secret {
+                coop.spec.database.external = Some(ExternalDatabase {
+                    secret_ref: SecretKeyRef {
+                        name: "pg".to_owned(),
+                        key: "url".to_owned(),
+                    },
+                });
+            }
+            coop
+        };
+        let mut ftp = minimal();
+        ftp.spec.chain.api_url = "ftp://api.coopos.example".to_owned();
+        let cases = [
+            (minimal(), None),
+            (external(true), None),
+            (
+                external(false),
+                Some("external database needs external.secretRef"),
+            ),
+            (ftp, Some("chain.apiUrl must be an http(s) URL")),
+        ];
+        for (coop, expected) in cases {
+            let failures = cel_failures(&coop, None);
+            match expected {
+                None => assert_eq!(failures, "", "{:?}", coop.spec),
+                Some(message) => assert!(failures.contains(message), "{failures}"),
+            }
+        }
+    }
+
+    #[test]
+    fn cel_rules_on_update() {
+        let old = minimal();
+        let changed = |change: fn(&mut Cooperative)| {
+            let mut coop = minimal();
+            change(&mut coop);
+            coop
+        };
+        let cases = [
+            (
+                changed(|c| c.spec.instance.version = Some("2.5.0".to_owned())),
+                None,
+            ),
+            (changed(|c| c.spec.suspend = true), None),
+            (
+                changed(|c| c.spec.coopname = "zarya".to_owned()),
+                Some("coopname is immutable"),
+            ),
+            (
+                changed(|c| c.spec.database.mode = DatabaseMode::Cloudnativepg),
+                Some("database mode is immutable"),
+            ),
+            (
+                changed(|c| {
+                    c.spec.bootstrap = Some(Bootstrap {
+                        from_export: FromExport {
+                            claim_name: "move-export".to_owned(),
+                            path: "export".to_owned(),
+                        },
+                    })
+                }),
+                Some("bootstrap is set at creation and cannot change"),
+            ),
+        ];
+        for (coop, expected) in cases {
+            let failures = cel_failures(&coop, Some(&old));
+            match expected {
+                None => assert_eq!(failures, "", "{:?}", coop.spec),
+                Some(message) => assert!(failures.contains(message), "{failures}"),
+            }
+        }
+    }
+
     #[test]
     fn enums_use_their_documented_spellings() {
         let cases = [
