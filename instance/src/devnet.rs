@@ -42,7 +42,9 @@ use crate::antelope::name::Name;
 use crate::antelope::time::{BlockTimestamp, TimePointSec};
 use crate::antelope::transaction::{Action, PermissionLevel, Tapos, Transaction};
 use crate::devnet::blocklog::{BlockLog, BlockLogError};
-use crate::devnet::bootstrap::{Bootstrap, BootstrapAccount, BootstrapError};
+use crate::devnet::bootstrap::{
+    Bootstrap, BootstrapAccount, BootstrapError, DEMO_COOPNAME, SetupAction,
+};
 use crate::devnet::chain::{Chain, ChainConfig, SignedInput};
 use crate::devnet::contracts::Contracts;
 use crate::devnet::error::ChainError;
@@ -111,7 +113,8 @@ pub enum ProductionMode {
     Interval,
     /// Only when asked through `POST /v1/devnet/produce_block` (for tests).
     Manual,
-    /// Back to back, as fast as the machine allows (to build long histories).
+    /// Back to back, as fast as the machine allows, each block with synthetic cooperative
+    /// traffic (new members of the demo cooperative), to build long histories.
     Fast,
 }
 
@@ -374,66 +377,95 @@ pub async fn start(config: DevnetConfig) -> Result<RunningDevnet, DevnetError> {
     })
 }
 
+/// Synthetic transactions pushed before each block in [`ProductionMode::Fast`].
+const FAST_TRANSACTIONS_PER_BLOCK: u64 = 10;
+
 /// Pushes the demo cooperative's set-up actions and produces them in block 2.
 fn set_up_cooperative(node: &Node) -> Result<(), DevnetError> {
-    let bootstrap = node.bootstrap();
-    let actions = bootstrap.cooperative_setup();
+    let actions = node.bootstrap().cooperative_setup();
     if actions.is_empty() {
         return Ok(());
     }
-    for setup in actions {
-        let fail = |source: Box<dyn std::error::Error + Send + Sync>| DevnetError::Setup {
-            contract: setup.contract,
-            action: setup.action,
-            source,
-        };
-        let key = bootstrap
-            .accounts
-            .iter()
-            .find(|account| account.name == setup.actor)
-            .map(BootstrapAccount::private_key)
-            .transpose()
-            .map_err(|error| fail(error.into()))?
-            .flatten()
-            .ok_or_else(|| fail(format!("no private key for {}", setup.actor).into()))?;
-        let data = node
-            .read(|chain| {
-                let contract = chain.contracts().get(setup.contract)?;
-                let abi = Abi::from_def(contract.abi()).ok()?;
-                let type_name = abi.action_type(setup.action)?.to_owned();
-                Some(abi.encode(&type_name, &setup.data))
-            })
-            .ok_or_else(|| fail("the contract or its ABI has no such action".into()))?
-            .map_err(|error| fail(error.into()))?;
-        let action = Action {
-            account: setup.contract,
-            name: setup.action,
-            authorization: vec![PermissionLevel {
-                actor: setup.actor,
-                permission: ACTIVE,
-            }],
-            data,
-        };
-        let (tapos, head_secs) = node.read(|chain| {
-            let head = chain.head();
-            let secs = head.block.header.timestamp.to_time_point().as_micros() / 1_000_000;
-            (
-                Tapos::from_block_id(&head.id),
-                u32::try_from(secs).unwrap_or(u32::MAX),
-            )
-        });
-        let expiration = TimePointSec::from_secs(head_secs.saturating_add(120));
-        let trx = Transaction::new(expiration, tapos, vec![action]);
-        let signed = trx
-            .sign(&bootstrap.chain_id(), [&key])
-            .map_err(|error| fail(error.into()))?;
-        let input = SignedInput {
-            signatures: signed.signatures,
-            packed_trx: signed.transaction.pack(),
-        };
-        node.push(&input).map_err(|error| fail(error.into()))?;
+    for setup in &actions {
+        push_setup_action(node, setup)?;
     }
     node.produce()?;
+    Ok(())
+}
+
+/// Signs `setup` with its actor's bootstrap key and pushes it into the pending block.
+fn push_setup_action(node: &Node, setup: &SetupAction) -> Result<(), DevnetError> {
+    let bootstrap = node.bootstrap();
+    let fail = |source: Box<dyn std::error::Error + Send + Sync>| DevnetError::Setup {
+        contract: setup.contract,
+        action: setup.action,
+        source,
+    };
+    let key = bootstrap
+        .accounts
+        .iter()
+        .find(|account| account.name == setup.actor)
+        .map(BootstrapAccount::private_key)
+        .transpose()
+        .map_err(|error| fail(error.into()))?
+        .flatten()
+        .ok_or_else(|| fail(format!("no private key for {}", setup.actor).into()))?;
+    let data = node
+        .read(|chain| {
+            let contract = chain.contracts().get(setup.contract)?;
+            let abi = Abi::from_def(contract.abi()).ok()?;
+            let type_name = abi.action_type(setup.action)?.to_owned();
+            Some(abi.encode(&type_name, &setup.data))
+        })
+        .ok_or_else(|| fail("the contract or its ABI has no such action".into()))?
+        .map_err(|error| fail(error.into()))?;
+    let action = Action {
+        account: setup.contract,
+        name: setup.action,
+        authorization: vec![PermissionLevel {
+            actor: setup.actor,
+            permission: ACTIVE,
+        }],
+        data,
+    };
+    let (tapos, head_secs) = node.read(|chain| {
+        let head = chain.head();
+        let secs = head.block.header.timestamp.to_time_point().as_micros() / 1_000_000;
+        (
+            Tapos::from_block_id(&head.id),
+            u32::try_from(secs).unwrap_or(u32::MAX),
+        )
+    });
+    let expiration = TimePointSec::from_secs(head_secs.saturating_add(120));
+    let trx = Transaction::new(expiration, tapos, vec![action]);
+    let signed = trx
+        .sign(&bootstrap.chain_id(), [&key])
+        .map_err(|error| fail(error.into()))?;
+    let input = SignedInput {
+        signatures: signed.signatures,
+        packed_trx: signed.transaction.pack(),
+    };
+    node.push(&input).map_err(|error| fail(error.into()))?;
+    Ok(())
+}
+
+/// Pushes the synthetic cooperative traffic of the next block: new members of the demo
+/// cooperative, numbered from the block number so names never repeat.
+fn push_synthetic_traffic(node: &Node) -> Result<(), DevnetError> {
+    let (next_block, created_at) = node.read(|chain| {
+        let head = chain.head();
+        let secs = head.block.header.timestamp.to_time_point().as_micros() / 1_000_000;
+        (
+            u64::from(chain.head_num()) + 1,
+            TimePointSec::from_secs(u32::try_from(secs).unwrap_or(0)),
+        )
+    });
+    for idx in 0..FAST_TRANSACTIONS_PER_BLOCK {
+        let setup = node
+            .bootstrap()
+            .synthetic_member(next_block * FAST_TRANSACTIONS_PER_BLOCK + idx, created_at);
+        push_setup_action(node, &setup)?;
+    }
     Ok(())
 }
 
@@ -456,7 +488,16 @@ async fn produce(
         }
         let produced = {
             let node = Arc::clone(&node);
-            tokio::task::spawn_blocking(move || node.produce()).await
+            tokio::task::spawn_blocking(move || {
+                if mode == ProductionMode::Fast
+                    && node.bootstrap().coopname == DEMO_COOPNAME
+                    && let Err(error) = push_synthetic_traffic(&node)
+                {
+                    tracing::warn!(error = %error, "synthetic traffic skipped for this block");
+                }
+                node.produce()
+            })
+            .await
         };
         match produced {
             Ok(Ok(block_num)) => tracing::debug!(block_num, "block produced"),

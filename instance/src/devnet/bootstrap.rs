@@ -21,7 +21,7 @@ use thiserror::Error;
 use crate::antelope::checksum::Checksum256;
 use crate::antelope::keys::{KeyError, PrivateKey, PublicKey};
 use crate::antelope::name::Name;
-use crate::antelope::time::BlockTimestamp;
+use crate::antelope::time::{BlockTimestamp, TimePointSec};
 use crate::devnet::contracts::common::{REGISTRATOR, SOVIET};
 use crate::devnet::contracts::system::new_account;
 use crate::devnet::state::{Account, Authority, EOSIO};
@@ -253,7 +253,7 @@ impl Bootstrap {
             actor,
             data,
         };
-        let created_at = crate::antelope::time::TimePointSec::from_secs(
+        let created_at = TimePointSec::from_secs(
             u32::try_from(self.genesis_time.to_time_point().as_micros() / 1_000_000).unwrap_or(0),
         );
         let council: Vec<&BootstrapAccount> = self
@@ -263,18 +263,7 @@ impl Bootstrap {
             .collect();
         let mut actions = vec![action(REGISTRATOR, "init", EOSIO, json!({}))];
         for member in &council {
-            let registration_hash =
-                Checksum256::new(Sha256::digest(member.name.to_string().as_bytes()).into());
-            actions.push(action(
-                REGISTRATOR,
-                "adduser",
-                coop,
-                json!({
-                    "coopname": coop, "referer": "", "username": member.name, "type": "individual",
-                    "created_at": created_at, "initial": "100.0000 RUB", "minimum": "300.0000 RUB",
-                    "spread_initial": true, "meta": "", "registration_hash": registration_hash,
-                }),
-            ));
+            actions.push(self.add_user(member.name, created_at));
             actions.push(action(
                 REGISTRATOR,
                 "changekey",
@@ -300,6 +289,42 @@ impl Bootstrap {
                    "name": "Совет", "description": ""}),
         ));
         actions
+    }
+}
+
+impl Bootstrap {
+    /// `registrator::adduser` of an individual member by the cooperative.
+    fn add_user(&self, username: Name, created_at: TimePointSec) -> SetupAction {
+        let registration_hash =
+            Checksum256::new(Sha256::digest(username.to_string().as_bytes()).into());
+        SetupAction {
+            contract: REGISTRATOR,
+            action: Name::from_str_const("adduser"),
+            actor: self.coopname,
+            data: json!({
+                "coopname": self.coopname, "referer": "", "username": username, "type": "individual",
+                "created_at": created_at, "initial": "100.0000 RUB", "minimum": "300.0000 RUB",
+                "spread_initial": true, "meta": "", "registration_hash": registration_hash,
+            }),
+        }
+    }
+
+    /// Synthetic traffic for long histories: the cooperative adds member number `seq`, whose
+    /// account name is `seq` written in 12 letters `a`-`z` (as MONO names users); distinct
+    /// `seq` give distinct names.
+    pub fn synthetic_member(&self, seq: u64, created_at: TimePointSec) -> SetupAction {
+        let mut name = 0_u64;
+        let mut rest = seq;
+        let mut letters = [0_u64; 12];
+        for letter in letters.iter_mut().rev() {
+            *letter = rest % 26;
+            rest /= 26;
+        }
+        // Letters `a`..`z` are 6..31 in the name alphabet, 5 bits each from the top.
+        for (idx, letter) in letters.iter().enumerate() {
+            name |= (letter + 6) << (64 - 5 * (idx + 1));
+        }
+        self.add_user(Name::from_u64(name), created_at)
     }
 }
 
@@ -352,6 +377,24 @@ mod tests {
             bootstrap.accounts.len() - council
         );
         assert_eq!(bootstrap.cooperative_setup().len(), 1 + 2 * council + 1);
+    }
+
+    #[test]
+    fn synthetic_members_have_distinct_twelve_letter_names() {
+        let bootstrap = Bootstrap::generate(&mut OsRng, BlockTimestamp::from_slot(7));
+        let at = TimePointSec::from_secs(0);
+        let names: Vec<String> = [0, 1, 26, 27, u64::from(u32::MAX)]
+            .iter()
+            .map(|seq| {
+                let action = bootstrap.synthetic_member(*seq, at);
+                action.data["username"].as_str().expect("name").to_owned()
+            })
+            .collect();
+        assert_eq!(names[..3], ["aaaaaaaaaaaa", "aaaaaaaaaaab", "aaaaaaaaaaba"]);
+        let mut unique = names.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len());
     }
 
     #[test]

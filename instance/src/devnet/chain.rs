@@ -127,7 +127,11 @@ impl Chain {
             pending: None,
             lib: 0,
         };
-        chain.pending = Some(Pending::new(genesis_time));
+        // Block 1 carries the genesis accounts as its state deltas, so a SHiP reader starting
+        // from the beginning learns every account and ABI.
+        let mut genesis = Pending::new(genesis_time);
+        genesis.journal = journal;
+        chain.pending = Some(genesis);
         chain.produce_block(genesis_time.to_time_point())?;
         Ok(chain)
     }
@@ -959,6 +963,15 @@ mod tests {
             chain.fork(chain.head_num(), now(&chain)).is_err(),
             "cannot fork below LIB"
         );
+    }
+
+    #[test]
+    fn genesis_block_carries_the_accounts_as_deltas() {
+        let chain = chain();
+        let genesis = chain.block(1).expect("block 1");
+        let names: Vec<&str> = genesis.deltas.iter().map(|delta| delta.name.as_str()).collect();
+        assert_eq!(names, vec!["account", "account_metadata", "permission"]);
+        assert_eq!(genesis.deltas[0].rows.len(), 4);
     }
 
     #[test]

@@ -35,6 +35,12 @@ use crate::devnet::state::{Account, Authority, SecondaryKey, State as ChainState
 /// `server_version_string` the devnet reports.
 pub const SERVER_VERSION_STRING: &str = concat!("mono-devnet-v", env!("CARGO_PKG_VERSION"));
 
+/// `server_version`: nodeos prints 8 hex digits of its build's commit; the devnet prints the
+/// first 8 hex digits of the SHA-256 of [`SERVER_VERSION_STRING`].
+fn server_version() -> String {
+    block::sha256(SERVER_VERSION_STRING.as_bytes()).to_hex()[..8].to_owned()
+}
+
 /// The Chain API router over a shared node.
 pub fn router(node: Arc<Node>) -> Router {
     Router::new()
@@ -161,7 +167,7 @@ async fn get_info(State(node): State<Arc<Node>>) -> ApiResult {
         let head = chain.head();
         let lib = chain.block(chain.lib_num()).unwrap_or(head);
         json!({
-            "server_version": "d4a9f4b1",
+            "server_version": server_version(),
             "chain_id": chain.chain_id(),
             "head_block_num": head.block_num(),
             "last_irreversible_block_num": lib.block_num(),

@@ -548,3 +548,35 @@ async fn restart_from_the_data_directory_resumes_the_chain() {
     );
     again.running.stop().await.expect("stops");
 }
+
+#[tokio::test]
+async fn fast_mode_builds_history_with_cooperative_traffic() {
+    let mut fast = config(Storage::Ephemeral, 1);
+    fast.production = ProductionMode::Fast;
+    let running = start(fast).await.expect("devnet starts");
+    let devnet = Devnet {
+        running,
+        client: http_client(),
+    };
+    let mut head = 0;
+    for _ in 0..2000 {
+        let (_, info) = devnet.post("/v1/chain/get_info", json!({})).await;
+        head = info["head_block_num"].as_u64().expect("head");
+        if head >= 20 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(head >= 20, "fast mode reached block {head}");
+    let (status, block) = devnet
+        .post("/v1/chain/get_block", json!({"block_num_or_id": 10}))
+        .await;
+    assert_eq!(status, 200);
+    let transactions = block["transactions"].as_array().expect("transactions");
+    assert!(!transactions.is_empty(), "synthetic traffic in block 10");
+    assert_eq!(
+        transactions[0]["trx"]["transaction"]["actions"][0]["name"],
+        "adduser"
+    );
+    devnet.running.stop().await.expect("stops");
+}
