@@ -13,7 +13,6 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 # Distroless: glibc and CA certificates, no shell, no package manager, user 65532.
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /out/mono /usr/local/bin/mono
-COPY --from=build /src/templates /usr/share/mono/templates
 USER 65532:65532
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/mono"]

@@ -29,7 +29,7 @@ use crate::children::migration::{EXPORT_MOUNT, JobParams, instance_job};
 use crate::children::{Child, ChildConfig, ChildKind, Ctx, MANAGER, target_version};
 use crate::metrics::Metrics;
 use crate::reconcile::{backoff, error_chain};
-use crate::{Error, Result};
+use crate::{Error, Result, Verb};
 
 /// Directory inside the export volume that `mono export` writes to.
 pub const EXPORT_DIR: &str = "export";
@@ -211,7 +211,7 @@ async fn reconcile(export: Arc<CooperativeExport>, ctx: Arc<ExportContext>) -> R
         .get_opt(coop_name)
         .await
         .map_err(|source| Error::Kube {
-            verb: "get",
+            verb: Verb::Get,
             kind: "Cooperative".to_owned(),
             name: coop_name.clone(),
             source: Box::new(source),
@@ -243,7 +243,7 @@ async fn reconcile(export: Arc<CooperativeExport>, ctx: Arc<ExportContext>) -> R
             )
             .await
             .map_err(|source| Error::Kube {
-                verb: "apply",
+                verb: Verb::Apply,
                 kind: resource.kind.clone(),
                 name: child.name.clone(),
                 source: Box::new(source),
@@ -382,7 +382,7 @@ async fn write_status(
     )
     .await
     .map_err(|source| Error::Kube {
-        verb: "patch",
+        verb: Verb::Patch,
         kind: "CooperativeExport".to_owned(),
         name,
         source: Box::new(source),
@@ -401,7 +401,7 @@ async fn termination_message(
         .list(&ListParams::default().labels(&format!("job-name={job}")))
         .await
         .map_err(|source| Error::Kube {
-            verb: "list",
+            verb: Verb::List,
             kind: "Pod".to_owned(),
             name: String::new(),
             source: Box::new(source),

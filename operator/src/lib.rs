@@ -23,8 +23,8 @@ pub enum Error {
     /// A request to the Kubernetes API failed.
     #[error("{verb} {kind} {name}")]
     Kube {
-        /// What was being done: `get`, `list`, `apply`, `create`, `patch`, `delete`.
-        verb: &'static str,
+        /// What was being done.
+        verb: Verb,
         /// Kind of the object.
         kind: String,
         /// Name of the object (empty for lists).
@@ -47,6 +47,43 @@ pub enum Error {
     Yaml(#[source] serde_norway::Error),
 }
 
+/// The kind of request to the Kubernetes API that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    /// Read one object.
+    Get,
+    /// List objects.
+    List,
+    /// Server-side apply.
+    Apply,
+    /// Create an object that must not exist yet.
+    Create,
+    /// Merge patch (status, owner references).
+    Patch,
+    /// Delete an object.
+    Delete,
+}
+
+impl Verb {
+    /// Lower-case name, as in log lines.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verb::Get => "get",
+            Verb::List => "list",
+            Verb::Apply => "apply",
+            Verb::Create => "create",
+            Verb::Patch => "patch",
+            Verb::Delete => "delete",
+        }
+    }
+}
+
+impl std::fmt::Display for Verb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Result with the operator's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -54,14 +91,13 @@ impl Error {
     /// Low-cardinality label of this error for `mono_operator_reconcile_errors_total`.
     pub fn metric_label(&self) -> &'static str {
         match self {
-            Error::Kube { verb, .. } => match *verb {
-                "get" => "kube_get",
-                "list" => "kube_list",
-                "apply" => "kube_apply",
-                "create" => "kube_create",
-                "patch" => "kube_patch",
-                "delete" => "kube_delete",
-                _ => "kube_other",
+            Error::Kube { verb, .. } => match verb {
+                Verb::Get => "kube_get",
+                Verb::List => "kube_list",
+                Verb::Apply => "kube_apply",
+                Verb::Create => "kube_create",
+                Verb::Patch => "kube_patch",
+                Verb::Delete => "kube_delete",
             },
             Error::Finalizer(_) => "finalizer",
             Error::MissingObjectKey(_) => "missing_object_key",
@@ -118,9 +154,9 @@ mod tests {
             source: Box::new(kube::Error::LinesCodecMaxLineLengthExceeded),
         };
         let cases = [
-            (kube_error("apply"), "kube_apply"),
-            (kube_error("get"), "kube_get"),
-            (kube_error("watch"), "kube_other"),
+            (kube_error(Verb::Apply), "kube_apply"),
+            (kube_error(Verb::Get), "kube_get"),
+            (kube_error(Verb::Delete), "kube_delete"),
             (
                 Error::MissingObjectKey("metadata.namespace"),
                 "missing_object_key",

@@ -40,7 +40,7 @@ use crate::metrics::Metrics;
 use crate::status::{
     self, DatabaseState, DeploymentState, InstanceReport, JobState, Observed, Severity,
 };
-use crate::{Error, Result};
+use crate::{Error, Result, Verb};
 
 /// Finalizer that applies `spec.deletionPolicy` before a Cooperative goes away.
 pub const FINALIZER: &str = "mono.coopenomics.io/cleanup";
@@ -136,16 +136,33 @@ pub async fn reconcile(coop: Arc<Cooperative>, ctx: Arc<Context>) -> Result<Acti
         }
         return Ok(Action::await_change());
     }
-    let action = finalizer(&api, FINALIZER, coop, |event| async {
+    let result = finalizer(&api, FINALIZER, coop.clone(), |event| async {
         match event {
             FinalizerEvent::Apply(coop) => apply(&coop, &ctx, &api).await,
             FinalizerEvent::Cleanup(coop) => cleanup(&coop, &ctx).await,
         }
     })
     .await
-    .map_err(|err| Error::Finalizer(Box::new(err)))?;
-    lock(&ctx.failures).remove(&key);
-    Ok(action)
+    .map_err(|err| Error::Finalizer(Box::new(err)));
+    match result {
+        Ok(action) => {
+            lock(&ctx.failures).remove(&key);
+            Ok(action)
+        }
+        Err(err) => {
+            // Failures persist until someone fixes RBAC, quotas or the spec: say so where
+            // `kubectl describe` shows it, not only in the operator's log.
+            publish_event(
+                &ctx,
+                &coop,
+                Severity::Warning,
+                "ReconcileFailed",
+                error_chain(&err),
+            )
+            .await;
+            Err(err)
+        }
+    }
 }
 
 /// Counts the failure and requeues with exponential back-off per Cooperative.
@@ -250,7 +267,7 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
         deployments
             .get_opt(&name)
             .await
-            .map_err(kube_error("get", "Deployment", &name))?;
+            .map_err(kube_error(Verb::Get, "Deployment", &name))?;
     let deployed_version = existing.as_ref().and_then(deployed_version);
     let migration_version = deployed_version
         .as_ref()
@@ -292,6 +309,16 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
                     reason: "CloudNativePGMissing",
                     message: "the CloudNativePG operator is not installed (no postgresql.cnpg.io/v1 Cluster kind); install it or use database mode builtin".to_owned(),
                 });
+            }
+            Err(Error::Kube { source, .. })
+                if child.kind == ChildKind::ServiceMonitor
+                    && matches!(&*source, kube::Error::Api(status) if status.code == 404) =>
+            {
+                // The Prometheus Operator was removed after start-up; monitoring is optional.
+                warn!(
+                    namespace,
+                    name, "ServiceMonitor kind not found; skipping monitoring"
+                );
             }
             Err(err) => return Err(err),
         }
@@ -462,7 +489,7 @@ async fn write_status(
         &Patch::Apply(&patch),
     )
     .await
-    .map_err(kube_error("patch", "Cooperative", &name))?;
+    .map_err(kube_error(Verb::Patch, "Cooperative", &name))?;
     let previous = coop
         .status
         .as_ref()
@@ -503,7 +530,7 @@ async fn ensure_secrets(client: &Client, coop: &Cooperative, namespace: &str) ->
     let mut missing = Vec::new();
     for template in secrets::generated(coop)? {
         let found = api.get_opt(&template.name).await.map_err(kube_error(
-            "get",
+            Verb::Get,
             "Secret",
             &template.name,
         ))?;
@@ -527,7 +554,7 @@ async fn ensure_secrets(client: &Client, coop: &Cooperative, namespace: &str) ->
             Ok(_) => info!(namespace, secret = child.name, "generated secret created"),
             // Another replica or an earlier attempt won the race; keep its values.
             Err(kube::Error::Api(status)) if status.code == 409 => {}
-            Err(source) => return Err(kube_error("create", "Secret", &child.name)(source)),
+            Err(source) => return Err(kube_error(Verb::Create, "Secret", &child.name)(source)),
         }
     }
     Ok(())
@@ -543,7 +570,7 @@ async fn apply_child(client: &Client, namespace: &str, child: &Child) -> Result<
             &Patch::Apply(&child.object),
         )
         .await
-        .map_err(kube_error("apply", &resource.kind, &child.name))?;
+        .map_err(kube_error(Verb::Apply, &resource.kind, &child.name))?;
     serde_json::to_value(applied).map_err(Error::Serialize)
 }
 
@@ -555,7 +582,7 @@ where
     let objects = api
         .list(&ListParams::default().labels(selector))
         .await
-        .map_err(kube_error("list", kind, ""))?;
+        .map_err(kube_error(Verb::List, kind, ""))?;
     let mut names = Vec::new();
     for object in objects {
         let name = object.meta().name.clone().unwrap_or_default();
@@ -563,7 +590,7 @@ where
             let patch = json!({"metadata": {"ownerReferences": null}});
             api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
                 .await
-                .map_err(kube_error("patch", kind, &name))?;
+                .map_err(kube_error(Verb::Patch, kind, &name))?;
         }
         names.push(format!("{kind} {name}"));
     }
@@ -578,14 +605,14 @@ where
     let objects = api
         .list(&ListParams::default().labels(selector))
         .await
-        .map_err(kube_error("list", kind, ""))?;
+        .map_err(kube_error(Verb::List, kind, ""))?;
     let mut names = Vec::new();
     for object in objects {
         let name = object.meta().name.clone().unwrap_or_default();
         match api.delete(&name, &DeleteParams::default()).await {
             Ok(_) => {}
             Err(kube::Error::Api(status)) if status.code == 404 => {}
-            Err(source) => return Err(kube_error("delete", kind, &name)(source)),
+            Err(source) => return Err(kube_error(Verb::Delete, kind, &name)(source)),
         }
         names.push(format!("{kind} {name}"));
     }
@@ -611,10 +638,11 @@ async fn external_database_state(
     };
     let reference = &external.secret_ref;
     let api: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
-    let secret =
-        api.get_opt(&reference.name)
-            .await
-            .map_err(kube_error("get", "Secret", &reference.name))?;
+    let secret = api.get_opt(&reference.name).await.map_err(kube_error(
+        Verb::Get,
+        "Secret",
+        &reference.name,
+    ))?;
     let url = secret
         .and_then(|s| s.data)
         .and_then(|data| data.get(&reference.key).cloned())
@@ -838,7 +866,7 @@ where
 }
 
 fn kube_error<'a>(
-    verb: &'static str,
+    verb: Verb,
     kind: &'a str,
     name: &'a str,
 ) -> impl FnOnce(kube::Error) -> Error + 'a {
@@ -864,16 +892,20 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 #[cfg(test)]
 mod tests {
+    use k8s_openapi::api::core::v1::Namespace;
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
     use k8s_openapi::jiff::Timestamp;
+    use kube::runtime::events::Reporter;
     use mono_fake_kube::FakeKube;
 
     use super::*;
-    use crate::fixtures::test_cooperative;
+    use crate::fixtures::{test_config, test_cooperative};
 
     #[test]
     fn error_chain_lists_each_cause_once() {
         let apply = Error::Kube {
-            verb: "apply",
+            verb: Verb::Apply,
             kind: "Deployment".to_owned(),
             name: "voskhod".to_owned(),
             source: Box::new(kube::Error::LinesCodecMaxLineLengthExceeded),
@@ -923,6 +955,89 @@ mod tests {
     fn secret_value(fake: &FakeKube, name: &str) -> Option<Value> {
         fake.get::<Secret>(Some("coop-voskhod"), name)
             .map(|s| json!(s.data.unwrap_or_default().get("value").map(|v| v.0.clone())))
+    }
+
+    fn condition_reason(coop: &Cooperative, type_: &str) -> Option<String> {
+        let status = coop.status.as_ref()?;
+        let condition = status.conditions.iter().find(|c| c.type_ == type_)?;
+        Some(condition.reason.clone())
+    }
+
+    #[tokio::test]
+    async fn second_cooperative_in_a_namespace_is_refused() {
+        let fake = FakeKube::start().await.unwrap();
+        let client = fake.client().unwrap();
+        let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+        for crd in mono_crds::crds() {
+            crds.create(&PostParams::default(), &crd).await.unwrap();
+        }
+        let namespaces: Api<Namespace> = Api::all(client.clone());
+        let namespace: Namespace =
+            serde_json::from_value(json!({"metadata": {"name": "coop-voskhod"}})).unwrap();
+        namespaces
+            .create(&PostParams::default(), &namespace)
+            .await
+            .unwrap();
+        let coops: Api<Cooperative> = Api::namespaced(client.clone(), "coop-voskhod");
+        for name in ["voskhod", "zarya"] {
+            let mut coop = test_cooperative();
+            coop.metadata = ObjectMeta {
+                name: Some(name.to_owned()),
+                namespace: Some("coop-voskhod".to_owned()),
+                ..ObjectMeta::default()
+            };
+            coops.create(&PostParams::default(), &coop).await.unwrap();
+        }
+
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let config = ControllerConfig {
+            children: test_config(),
+            watch_namespace: None,
+            probe_instances: false,
+        };
+        let reporter = Reporter {
+            controller: MANAGER.to_owned(),
+            instance: None,
+        };
+        let controller = tokio::spawn(run(
+            client.clone(),
+            config,
+            Recorder::new(client.clone(), reporter),
+            Arc::new(Metrics::new()),
+            async move {
+                let mut stopped = stopped;
+                let _ = stopped.wait_for(|stop| *stop).await;
+            },
+        ));
+        let refused = fake
+            .wait_for(Duration::from_secs(30), |fake| {
+                fake.get::<Cooperative>(Some("coop-voskhod"), "zarya")
+                    .filter(|c| {
+                        condition_reason(c, "Ready").as_deref() == Some("DuplicateCooperative")
+                    })
+            })
+            .await;
+        let served = fake
+            .wait_for(Duration::from_secs(30), |fake| {
+                fake.get::<Cooperative>(Some("coop-voskhod"), "voskhod")
+                    .filter(|c| c.status.as_ref().is_some_and(|s| s.phase.is_some()))
+            })
+            .await;
+        stop.send_replace(true);
+        controller.await.unwrap();
+
+        let refused = refused.expect("zarya is reported as a duplicate");
+        assert_eq!(
+            refused.status.unwrap().phase,
+            Some(mono_crds::Phase::Failed)
+        );
+        assert!(refused.metadata.finalizers.unwrap_or_default().is_empty());
+        let served = served.expect("voskhod is reconciled");
+        assert_eq!(served.metadata.finalizers, Some(vec![FINALIZER.to_owned()]));
+        assert_ne!(
+            condition_reason(&served, "Ready").as_deref(),
+            Some("DuplicateCooperative")
+        );
     }
 
     #[tokio::test]
