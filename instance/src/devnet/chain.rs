@@ -969,7 +969,11 @@ mod tests {
     fn genesis_block_carries_the_accounts_as_deltas() {
         let chain = chain();
         let genesis = chain.block(1).expect("block 1");
-        let names: Vec<&str> = genesis.deltas.iter().map(|delta| delta.name.as_str()).collect();
+        let names: Vec<&str> = genesis
+            .deltas
+            .iter()
+            .map(|delta| delta.name.as_str())
+            .collect();
         assert_eq!(names, vec!["account", "account_metadata", "permission"]);
         assert_eq!(genesis.deltas[0].rows.len(), 4);
     }
