@@ -218,6 +218,38 @@ pub fn namespace_winner<'a>(
     (winner != coop.name_any()).then_some(winner)
 }
 
+/// What decides the version the instance Deployment may run.
+#[derive(Debug, Clone, Copy)]
+pub struct Gate<'a> {
+    /// Version the spec asks for.
+    pub target: &'a str,
+    /// Version the existing Deployment runs, if there is one.
+    pub deployed: Option<&'a str>,
+    /// The import Job's state when the spec still bootstraps from an export
+    /// (`Some(None)`: not observed yet).
+    pub import: Option<Option<&'a JobState>>,
+    /// The migration Job's state, when an upgrade needs one.
+    pub migration: Option<&'a JobState>,
+}
+
+/// The version the Deployment may run now: the target, unless an import has not finished
+/// before the first start (no Deployment at all) or the target's migration has not completed
+/// (the deployed version stays).
+pub fn instance_version(gate: &Gate<'_>) -> Option<String> {
+    let importing = gate
+        .import
+        .is_some_and(|state| state != Some(&JobState::Complete));
+    match gate.deployed {
+        None if importing => None,
+        None => Some(gate.target.to_owned()),
+        Some(deployed) if deployed == gate.target => Some(deployed.to_owned()),
+        Some(deployed) => match gate.migration {
+            Some(JobState::Complete) => Some(gate.target.to_owned()),
+            _ => Some(deployed.to_owned()),
+        },
+    }
+}
+
 /// One line with an error and all its causes.
 pub fn error_chain(err: &dyn std::error::Error) -> String {
     let mut line = err.to_string();
@@ -333,16 +365,12 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
         }),
     };
 
-    let waiting_for_import =
-        import && import_state != Some(JobState::Complete) && existing.is_none();
-    let instance_version = if waiting_for_import {
-        None
-    } else {
-        match (&migration_version, &migration_state) {
-            (Some(_), Some(JobState::Complete)) | (None, _) => Some(target.clone()),
-            (Some(_), _) => deployed_version.clone(),
-        }
-    };
+    let instance_version = instance_version(&Gate {
+        target: &target,
+        deployed: deployed_version.as_deref(),
+        import: import.then_some(import_state.as_ref()),
+        migration: migration_state.as_ref(),
+    });
     let mut deployment = existing.as_ref().map(deployment_state);
     if let Some(version) = instance_version {
         let rollout = Rollout {
@@ -1098,6 +1126,43 @@ mod tests {
         let deleted = remove(&secrets, "Secret", &selector).await.unwrap();
         assert_eq!(deleted, ["Secret voskhod-db", "Secret voskhod-jwt"]);
         assert!(fake.list::<Secret>(Some("coop-voskhod")).is_empty());
+    }
+
+    #[test]
+    fn deployment_moves_only_after_its_migration() {
+        let running = JobState::Running;
+        let complete = JobState::Complete;
+        let failed = JobState::Failed("BackoffLimitExceeded".to_owned());
+        let gate = |deployed, import, migration| Gate {
+            target: "2.5.0",
+            deployed,
+            import,
+            migration,
+        };
+        let cases = [
+            // First start: straight to the target.
+            (gate(None, None, None), Some("2.5.0")),
+            // First start from an export: only after the import completed.
+            (gate(None, Some(None), None), None),
+            (gate(None, Some(Some(&running)), None), None),
+            (gate(None, Some(Some(&failed)), None), None),
+            (gate(None, Some(Some(&complete)), None), Some("2.5.0")),
+            // Steady state.
+            (gate(Some("2.5.0"), None, None), Some("2.5.0")),
+            // Upgrade: the old version serves until the migration completed.
+            (gate(Some("2.4.1"), None, None), Some("2.4.1")),
+            (gate(Some("2.4.1"), None, Some(&running)), Some("2.4.1")),
+            (gate(Some("2.4.1"), None, Some(&failed)), Some("2.4.1")),
+            (gate(Some("2.4.1"), None, Some(&complete)), Some("2.5.0")),
+            // An existing Deployment is never removed for an unfinished import.
+            (
+                gate(Some("2.4.1"), Some(Some(&running)), Some(&complete)),
+                Some("2.5.0"),
+            ),
+        ];
+        for (gate, expected) in cases {
+            assert_eq!(instance_version(&gate).as_deref(), expected, "{gate:?}");
+        }
     }
 
     #[test]
