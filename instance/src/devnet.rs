@@ -118,7 +118,11 @@ pub enum ProductionMode {
     Fast,
 }
 
-/// Command line of `mono devnet`.
+/// Run a COOPOS-compatible development chain: Chain API v1 and SHiP like a Leap 5 node.
+///
+/// A development and test tool, not a production chain: one producer, no consensus, no WASM
+/// (the cooperative contracts are emulated natively), no resource limits. It prints one JSON
+/// line with its endpoints, chain id and the genesis accounts' keys when ready.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DevnetArgs {
     /// Address of the Chain API v1 (HTTP); port 0 picks a free port.
@@ -136,20 +140,20 @@ pub struct DevnetArgs {
     )]
     pub data: Option<PathBuf>,
     /// Keep the chain in memory only; it is gone when the process stops.
-    #[arg(long)]
+    #[arg(long, env = "MONO_DEVNET_EPHEMERAL")]
     pub ephemeral: bool,
     /// Milliseconds between blocks in the interval mode.
     #[arg(long, env = "MONO_DEVNET_BLOCK_INTERVAL_MS", default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..))]
     pub block_interval_ms: u64,
     /// How blocks are produced.
-    #[arg(long, value_enum, default_value_t = ProductionMode::Interval)]
+    #[arg(long, env = "MONO_DEVNET_PRODUCTION", value_enum, default_value_t = ProductionMode::Interval)]
     pub production: ProductionMode,
     /// Blocks between the head and the last irreversible block (1 on COOPOS).
     #[arg(long, env = "MONO_DEVNET_LIB_LAG", default_value_t = 1)]
     pub lib_lag: u32,
     /// Bootstrap JSON to create the chain from, instead of fresh keys; ignored when the data
     /// directory already holds a chain.
-    #[arg(long)]
+    #[arg(long, env = "MONO_DEVNET_BOOTSTRAP")]
     pub bootstrap: Option<PathBuf>,
 }
 
@@ -565,4 +569,37 @@ fn read_bootstrap(path: &Path) -> Result<Bootstrap, DevnetError> {
         source,
     })?;
     Ok(Bootstrap::from_json(&text)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        devnet: DevnetArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<DevnetConfig, clap::Error> {
+        let argv = std::iter::once("devnet").chain(args.iter().copied());
+        Cli::try_parse_from(argv).map(|cli| DevnetConfig::from(cli.devnet))
+    }
+
+    #[test]
+    fn storage_is_a_directory_or_ephemeral_never_both() {
+        let ephemeral = parse(&["--ephemeral", "--production", "manual"]).expect("parses");
+        assert_eq!(ephemeral.storage, Storage::Ephemeral);
+        assert_eq!(ephemeral.production, ProductionMode::Manual);
+        assert_eq!(ephemeral.lib_lag, 1);
+        assert_eq!(ephemeral.block_interval, Duration::from_millis(500));
+        let kept = parse(&["--data", "chain", "--lib-lag", "5"]).expect("parses");
+        assert_eq!(kept.storage, Storage::Directory(PathBuf::from("chain")));
+        assert_eq!(kept.lib_lag, 5);
+        assert!(parse(&["--data", "chain", "--ephemeral"]).is_err());
+        assert!(parse(&[]).is_err());
+        assert!(parse(&["--ephemeral", "--block-interval-ms", "0"]).is_err());
+    }
 }
