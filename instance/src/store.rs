@@ -6,7 +6,8 @@
 //! migrations and the transaction start differ.
 //!
 //! Architecture invariant: this is the only module that knows SQL. Events are append-only; the
-//! only deletion is [`Store::rollback_to`], which removes whole blocks above a fork point.
+//! only deletions are [`Store::rollback_to`], which removes whole blocks above a fork point, and
+//! [`Store::reset`], which removes every block and the cursor to rebuild from scratch.
 //!
 //! # Schema
 //!
@@ -255,6 +256,17 @@ const ROLLBACK_STATEMENTS: [&str; 5] = [
     "DELETE FROM abis WHERE block_num > $1",
     "DELETE FROM undecodable WHERE block_num > $1",
     "DELETE FROM blocks WHERE block_num > $1",
+];
+
+/// Statements removing every chain event and the cursor, run by [`Store::reset`].
+/// Every table written by [`Store::commit_blocks`] is listed here.
+const RESET_STATEMENTS: [&str; 6] = [
+    "DELETE FROM actions",
+    "DELETE FROM deltas",
+    "DELETE FROM abis",
+    "DELETE FROM undecodable",
+    "DELETE FROM blocks",
+    "DELETE FROM cursor",
 ];
 
 const SELECT_CURSOR: &str = "SELECT block_num, block_id, lib FROM cursor WHERE id = 1";
@@ -587,6 +599,23 @@ impl Store {
         Ok(())
     }
 
+    /// Removes every stored block, event, ABI version, undecodable record and the cursor in one
+    /// transaction, so following starts again from an empty store. Private data and other
+    /// tables are not touched.
+    ///
+    /// # Errors
+    /// [`Error::Database`]; on error nothing is removed.
+    pub async fn reset(&self) -> Result<()> {
+        dispatch!(&self.pool, db, {
+            let mut tx = db.begin_with(BEGIN_WRITE).await?;
+            for statement in RESET_STATEMENTS {
+                sqlx::query(statement).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
     /// The ABI in force for `account` at `block_num`: the latest one set at or before it.
     ///
     /// # Errors
@@ -611,6 +640,21 @@ impl Store {
             })
         })
         .transpose()
+    }
+
+    /// Number of the lowest stored block, `None` when no block is stored.
+    ///
+    /// # Errors
+    /// [`Error::Database`] or [`Error::CorruptValue`].
+    pub async fn first_block_num(&self) -> Result<Option<u32>> {
+        let first: Option<i64> = dispatch!(&self.pool, db, {
+            sqlx::query_scalar("SELECT MIN(block_num) FROM blocks")
+                .fetch_one(db)
+                .await?
+        });
+        first
+            .map(|block_num| u32_from_db("block_num", block_num))
+            .transpose()
     }
 
     /// The stored header of `block_num`.

@@ -1,5 +1,6 @@
 //! `mono sync` (follow the chain into the store until stopped) and `mono resync --from BLOCK`
-//! (roll the store back to just before BLOCK, then follow again from there).
+//! (roll the store back to just before BLOCK, then follow again from there; when BLOCK is at or
+//! below the first stored block, empty the store and rebuild it from scratch).
 //!
 //! SIGTERM or Ctrl-C commits the blocks already read and exits 0. Logs go to stderr: readable on
 //! a terminal, JSON lines otherwise.
@@ -64,7 +65,8 @@ pub struct SyncArgs {
 pub struct ResyncArgs {
     #[command(flatten)]
     connection: ConnectionArgs,
-    /// Rebuild from this block: every stored block from it on is removed first.
+    /// Rebuild from this block: every stored block from it on is removed first; at or below the
+    /// first stored block the store is emptied and rebuilt from scratch.
     #[arg(long, env = "MONO_RESYNC_FROM")]
     from: u32,
 }
@@ -92,7 +94,8 @@ pub fn run_resync(args: ResyncArgs) -> anyhow::Result<Outcome> {
     })
 }
 
-/// Removes the stored blocks from `from` on.
+/// Removes the stored blocks from `from` on: a rollback to block `from - 1`, or, when `from` is
+/// at or below the first stored block, every block and the cursor.
 async fn roll_back_for_resync(store: &Store, from: u32) -> anyhow::Result<()> {
     let Some(cursor) = store.cursor().await.context("reading the cursor")? else {
         return Ok(());
@@ -101,15 +104,21 @@ async fn roll_back_for_resync(store: &Store, from: u32) -> anyhow::Result<()> {
     if cursor.block_num <= target {
         return Ok(());
     }
+    let first = store
+        .first_block_num()
+        .await
+        .context("reading the first stored block")?;
+    if first.is_none_or(|first| from <= first) {
+        store.reset().await.context("emptying the store")?;
+        tracing::info!(block_num = from, "store emptied for resync from scratch");
+        return Ok(());
+    }
     let Some(block) = store
         .block(target)
         .await
         .with_context(|| format!("reading block {target}"))?
     else {
-        bail!(
-            "block {target} is not stored, so the store cannot be rolled back to it; \
-             to rebuild from block {from} start from an empty database"
-        );
+        bail!("block {target} is not stored, so the store cannot be rolled back to it");
     };
     store
         .rollback_to(target, &block.block_id)

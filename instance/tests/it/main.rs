@@ -5,3 +5,4 @@ mod devnet;
 mod devnet_flows;
 mod parser;
 mod store;
+mod support;

@@ -1,22 +1,14 @@
 //! Event store tests. Each `store_test!` body runs once on SQLite (a fresh file) and once on
-//! PostgreSQL (a fresh database on the server named by `MONO_TEST_DATABASE_URL`).
-//!
-//! Without `MONO_TEST_DATABASE_URL` the PostgreSQL tests use the local default server; when `CI`
-//! is set they fail instead, so a CI run never passes without PostgreSQL.
+//! PostgreSQL (a fresh database, see [`crate::support`]).
 
-use std::future::Future;
-use std::path::PathBuf;
-
-use anyhow::{Context as _, bail, ensure};
+use anyhow::{Context as _, ensure};
 use mono_instance::store::{
     AbiRecord, ActionRecord, BlockBatch, BlockRecord, Cursor, DeltaRecord, Error, EventCounts,
     Store, UndecodableKind, UndecodableRecord,
 };
-use rand_core::{OsRng, RngCore};
 use serde_json::json;
-use sqlx::Connection as _;
 
-const LOCAL_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+use crate::support::{Backend, TestDb, with_database};
 
 /// Generates a `sqlite` and a `postgres` test running `$body` (a closure taking a [`TestDb`]).
 macro_rules! store_test {
@@ -26,140 +18,15 @@ macro_rules! store_test {
 
             #[tokio::test]
             async fn sqlite() -> anyhow::Result<()> {
-                run(Backend::Sqlite, $body).await
+                with_database(Backend::Sqlite, $body).await
             }
 
             #[tokio::test]
             async fn postgres() -> anyhow::Result<()> {
-                run(Backend::Postgres, $body).await
+                with_database(Backend::Postgres, $body).await
             }
         }
     };
-}
-
-#[derive(Clone, Copy, Debug)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// A fresh, empty database of one backend, removed after the test.
-#[derive(Clone, Debug)]
-struct TestDb {
-    url: String,
-    cleanup: Cleanup,
-}
-
-#[derive(Clone, Debug)]
-enum Cleanup {
-    SqliteFile(PathBuf),
-    PostgresDatabase { admin_url: String, name: String },
-}
-
-impl TestDb {
-    async fn create(backend: Backend) -> anyhow::Result<Self> {
-        let name = format!("mono_test_{:016x}", OsRng.next_u64());
-        match backend {
-            Backend::Sqlite => {
-                let path = std::env::temp_dir().join(format!("{name}.db"));
-                Ok(Self {
-                    url: format!("sqlite://{}", path.display()),
-                    cleanup: Cleanup::SqliteFile(path),
-                })
-            }
-            Backend::Postgres => {
-                let admin_url = postgres_admin_url()?;
-                let mut admin = sqlx::PgConnection::connect(&admin_url)
-                    .await
-                    .with_context(|| format!("connecting to PostgreSQL at {admin_url}"))?;
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut admin)
-                    .await
-                    .with_context(|| format!("creating database {name}"))?;
-                admin.close().await?;
-                Ok(Self {
-                    url: with_database(&admin_url, &name),
-                    cleanup: Cleanup::PostgresDatabase { admin_url, name },
-                })
-            }
-        }
-    }
-
-    async fn open(&self) -> anyhow::Result<Store> {
-        Store::open(&self.url)
-            .await
-            .with_context(|| format!("opening store {}", self.url))
-    }
-
-    async fn destroy(self) -> anyhow::Result<()> {
-        match self.cleanup {
-            Cleanup::SqliteFile(path) => {
-                for suffix in ["", "-wal", "-shm"] {
-                    let mut file = path.clone().into_os_string();
-                    file.push(suffix);
-                    let file = PathBuf::from(file);
-                    if file.exists() {
-                        std::fs::remove_file(&file)
-                            .with_context(|| format!("removing {}", file.display()))?;
-                    }
-                }
-            }
-            Cleanup::PostgresDatabase { admin_url, name } => {
-                let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )))
-                .execute(&mut admin)
-                .await
-                .with_context(|| format!("dropping database {name}"))?;
-                admin.close().await?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// The PostgreSQL server for tests; see the module documentation.
-fn postgres_admin_url() -> anyhow::Result<String> {
-    match std::env::var("MONO_TEST_DATABASE_URL") {
-        Ok(url) => Ok(url),
-        Err(_) if std::env::var_os("CI").is_some() => bail!(
-            "MONO_TEST_DATABASE_URL is not set: CI must provide PostgreSQL for the store tests"
-        ),
-        Err(_) => Ok(LOCAL_POSTGRES.to_owned()),
-    }
-}
-
-/// `url` with its database name replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map_or(0, |idx| idx + 3);
-    let server = match base[scheme_end..].find('/') {
-        Some(idx) => &base[..scheme_end + idx],
-        None => base,
-    };
-    match query {
-        Some(query) => format!("{server}/{name}?{query}"),
-        None => format!("{server}/{name}"),
-    }
-}
-
-/// Runs `body` against a fresh database, then removes the database even if `body` panicked.
-async fn run<F, Fut>(backend: Backend, body: F) -> anyhow::Result<()>
-where
-    F: FnOnce(TestDb) -> Fut,
-    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
-{
-    let db = TestDb::create(backend).await?;
-    let outcome = tokio::spawn(body(db.clone())).await;
-    db.destroy().await?;
-    match outcome {
-        Ok(result) => result,
-        Err(join_error) => std::panic::resume_unwind(join_error.into_panic()),
-    }
 }
 
 /// Id of block `block_num` on fork `fork` (0 is the canonical chain).
@@ -546,6 +413,64 @@ store_test!(rollback_needs_a_committed_block, |db: TestDb| async move {
     Ok(())
 });
 
+store_test!(
+    reset_empties_the_store_for_a_sync_from_scratch,
+    |db: TestDb| async move {
+        let store = db.open().await?;
+        let mut blocks = chain(5, 8, 0, 0);
+        blocks[1].abis.push(AbiRecord {
+            account: "soviet".into(),
+            abi: vec![1, 2, 3],
+        });
+        blocks[2].undecodable.push(UndecodableRecord {
+            kind: UndecodableKind::Action,
+            locator: "action 71".into(),
+            raw: vec![0xff],
+            reason: "does not decode".into(),
+        });
+        store.commit_blocks(&blocks).await?;
+        assert_eq!(store.first_block_num().await?, Some(5));
+
+        store.reset().await?;
+        assert_eq!(store.cursor().await?, None);
+        assert_eq!(store.counts(None).await?, EventCounts::default());
+        assert_eq!(store.first_block_num().await?, None);
+        assert_eq!(store.abi_at("soviet", 8).await?, None);
+        assert_eq!(store.undecodable_in_block(7).await?, Vec::new());
+        assert_eq!(
+            store.events_digest(None).await?,
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+
+        // The emptied store takes any first block again, and ends as a store that never held
+        // the old ones.
+        let rebuilt = chain(1, 3, 1, 1);
+        store.commit_blocks(&rebuilt).await?;
+        let fresh = TestDb::create(db.backend()).await?;
+        let clean = fresh.open().await?;
+        clean.commit_blocks(&rebuilt).await?;
+        let same = store.events_digest(None).await? == clean.events_digest(None).await?;
+        clean.close().await;
+        fresh.destroy().await?;
+        ensure!(same, "a reset store equals a fresh one");
+        assert_eq!(store.cursor().await?.map(|c| c.block_num), Some(3));
+        store.close().await;
+        Ok(())
+    }
+);
+
+store_test!(
+    reset_of_an_empty_store_is_a_no_op,
+    |db: TestDb| async move {
+        let store = db.open().await?;
+        store.reset().await?;
+        assert_eq!(store.cursor().await?, None);
+        assert_eq!(store.first_block_num().await?, None);
+        store.close().await;
+        Ok(())
+    }
+);
+
 store_test!(u64_keys_survive_their_full_range, |db: TestDb| async move {
     let store = db.open().await?;
     let extremes = [0, 1, (1 << 63) - 1, 1 << 63, u64::MAX - 1, u64::MAX];
@@ -927,17 +852,4 @@ async fn unsupported_urls_are_rejected_without_echoing_them() {
         }
         other => panic!("expected UnsupportedUrl, got {other:?}"),
     }
-}
-
-#[test]
-fn test_database_urls_keep_server_and_options() {
-    assert_eq!(
-        with_database("postgres://postgres@127.0.0.1:5432/postgres", "t1"),
-        "postgres://postgres@127.0.0.1:5432/t1"
-    );
-    assert_eq!(
-        with_database("postgres://u:p@db:5432/x?sslmode=disable", "t2"),
-        "postgres://u:p@db:5432/t2?sslmode=disable"
-    );
-    assert_eq!(with_database("postgres://db", "t3"), "postgres://db/t3");
 }
