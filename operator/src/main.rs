@@ -153,6 +153,9 @@ struct RunArgs {
     /// Read each ready instance's `/status` for the Synced condition.
     #[arg(long, env = "MONO_OPERATOR_PROBE_INSTANCES", default_value_t = true, action = ArgAction::Set)]
     probe_instances: bool,
+    /// Most Cooperatives reconciled at once (0: no limit).
+    #[arg(long, env = "MONO_OPERATOR_CONCURRENCY", default_value_t = 16)]
+    concurrency: u16,
     /// Create ServiceMonitors: auto (when the kind exists), always or never.
     #[arg(long, env = "MONO_OPERATOR_SERVICE_MONITOR", value_enum, default_value_t = ServiceMonitorMode::Auto)]
     service_monitor: ServiceMonitorMode,
@@ -335,6 +338,7 @@ async fn run(args: RunArgs) -> Result<(), Failure> {
         children: children.clone(),
         watch_namespace: args.watch_namespace.clone(),
         probe_instances: args.probe_instances,
+        concurrency: args.concurrency,
     };
     let controllers = async {
         tokio::join!(

@@ -18,7 +18,7 @@ use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::events::{Event, EventType, Recorder};
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::runtime::reflector::Store;
@@ -64,6 +64,8 @@ pub struct ControllerConfig {
     pub watch_namespace: Option<String>,
     /// Whether to read each ready instance's `/status` for the `Synced` condition.
     pub probe_instances: bool,
+    /// Most Cooperatives reconciled at once (0: no limit).
+    pub concurrency: u16,
 }
 
 /// Shared state of the reconcilers.
@@ -107,6 +109,7 @@ pub async fn run(
             children.clone(),
         )
         .owns(scoped_api::<Job>(&client, namespace), children)
+        .with_config(controller::Config::default().concurrency(config.concurrency))
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)
         .for_each(|result| async move {
@@ -1022,6 +1025,7 @@ mod tests {
             children: test_config(),
             watch_namespace: None,
             probe_instances: false,
+            concurrency: 4,
         };
         let reporter = Reporter {
             controller: MANAGER.to_owned(),
