@@ -115,7 +115,16 @@ pub fn status(
             && d.updated >= d.replicas
             && d.ready >= d.replicas
     });
-    let version = if rolled_out && !observed.suspended {
+    // A new version counts as reached once its pods are ready and, when the instance
+    // reports its sync state, it has caught up with the chain again.
+    let lagging = observed.instance.is_some_and(|report| {
+        report.head_block.saturating_sub(report.synced_block) > SYNC_TOLERANCE_BLOCKS
+    });
+    let upgrade = previous_version
+        .as_deref()
+        .is_some_and(|version| version != observed.target_version);
+    let reached = rolled_out && !observed.suspended && !(upgrade && lagging);
+    let version = if reached {
         Some(observed.target_version.clone())
     } else {
         previous_version.clone()
@@ -126,7 +135,7 @@ pub fn status(
         degraded(observed),
         database_ready(observed),
         synced(observed),
-        upgrading(observed, rolled_out, previous_version.as_deref()),
+        upgrading(observed, rolled_out, lagging, upgrade),
     ];
     let conditions: Vec<Condition> = drafts
         .into_iter()
@@ -423,7 +432,7 @@ fn synced(observed: &Observed) -> Draft {
     }
 }
 
-fn upgrading(observed: &Observed, rolled_out: bool, previous_version: Option<&str>) -> Draft {
+fn upgrading(observed: &Observed, rolled_out: bool, lagging: bool, upgrade: bool) -> Draft {
     let target = &observed.target_version;
     match &observed.migration {
         Some((version, JobState::Running)) => {
@@ -444,13 +453,20 @@ fn upgrading(observed: &Observed, rolled_out: bool, previous_version: Option<&st
         }
         Some((_, JobState::Complete)) | None => {}
     }
-    let upgrading = previous_version.is_some_and(|v| v != target.as_str());
-    if upgrading && !rolled_out {
+    if upgrade && !rolled_out {
         return Draft::new(
             "Upgrading",
             Some(true),
             "RollingOut",
             format!("rolling out version {target}"),
+        );
+    }
+    if upgrade && lagging {
+        return Draft::new(
+            "Upgrading",
+            Some(true),
+            "CatchingUp",
+            format!("version {target} is rolled out and catching up with the chain"),
         );
     }
     Draft::new(
@@ -668,6 +684,48 @@ mod tests {
                 ("Degraded", "False", "AsExpected"),
                 ("DatabaseReady", "True", "PodsReady"),
                 ("Synced", "True", "CaughtUp"),
+                ("Upgrading", "False", "UpToDate"),
+            ],
+            Phase::Running,
+            Some("2.5.0"),
+        );
+    }
+
+    #[test]
+    fn upgrade_completes_only_once_the_new_version_caught_up() {
+        let lagging = Observed {
+            deployment: Some(deployment("2.5.0", 1)),
+            instance: Some(InstanceReport {
+                synced_block: 100,
+                head_block: 500,
+            }),
+            target_version: "2.5.0".to_owned(),
+            ..running()
+        };
+        check(
+            lagging.clone(),
+            Some("2.4.1"),
+            &[
+                ("Ready", "True", "InstanceReady"),
+                ("Progressing", "False", "Stable"),
+                ("Degraded", "False", "AsExpected"),
+                ("DatabaseReady", "True", "PodsReady"),
+                ("Synced", "False", "CatchingUp"),
+                ("Upgrading", "True", "CatchingUp"),
+            ],
+            Phase::Upgrading,
+            Some("2.4.1"),
+        );
+        // Lagging without an upgrade (a fresh start) is not an upgrade.
+        check(
+            lagging,
+            None,
+            &[
+                ("Ready", "True", "InstanceReady"),
+                ("Progressing", "False", "Stable"),
+                ("Degraded", "False", "AsExpected"),
+                ("DatabaseReady", "True", "PodsReady"),
+                ("Synced", "False", "CatchingUp"),
                 ("Upgrading", "False", "UpToDate"),
             ],
             Phase::Running,
