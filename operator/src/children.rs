@@ -347,26 +347,7 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::fixtures::{CooperativeFixture, test_config, test_cooperative};
-
-    /// Compares `actual` with the golden file, or rewrites it when `UPDATE_EXPECT=1`.
-    fn check_golden(file: &str, actual: &str) {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/data/children")
-            .join(file);
-        if std::env::var_os("UPDATE_EXPECT").is_some() {
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, actual).unwrap();
-            return;
-        }
-        let expected = std::fs::read_to_string(&path)
-            .unwrap_or_else(|err| panic!("{}: {err}; run with UPDATE_EXPECT=1", path.display()));
-        assert!(
-            expected == actual,
-            "{} differs from the built children; review and rerun with UPDATE_EXPECT=1\n--- actual\n{actual}",
-            path.display()
-        );
-    }
+    use crate::fixtures::{CooperativeFixture, check_golden, test_config, test_cooperative};
 
     fn render_rollout(coop: &Cooperative, config: &ChildConfig, rollout: &Rollout) -> String {
         let mut children = secrets::generated(coop).unwrap();

@@ -423,7 +423,7 @@ fn now() -> Time {
 mod tests {
     use super::*;
     use crate::children::to_yaml;
-    use crate::fixtures::{test_config, test_cooperative};
+    use crate::fixtures::{check_golden, test_config, test_cooperative};
 
     fn test_export() -> CooperativeExport {
         let mut export: CooperativeExport = serde_norway::from_str(
@@ -438,13 +438,7 @@ mod tests {
     fn export_children_match_golden_file() {
         let children =
             export_children(&test_export(), &test_cooperative(), &test_config()).unwrap();
-        let yaml = to_yaml(&children).unwrap();
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/data/children/export.yaml");
-        if std::env::var_os("UPDATE_EXPECT").is_some() {
-            std::fs::write(&path, &yaml).unwrap();
-        }
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), yaml);
+        check_golden("export.yaml", &to_yaml(&children).unwrap());
         let job = &children[1].object;
         assert_eq!(
             job["metadata"]["ownerReferences"][0]["kind"],

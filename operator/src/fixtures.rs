@@ -1,6 +1,8 @@
 //! Test fixtures: a representative Cooperative with chainable variations, the operator
 //! configuration used by the golden files, and a deterministic random source.
 
+use std::path::PathBuf;
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use mono_crds::{
     Bootstrap, ChainSpec, Cooperative, CooperativeSpec, DatabaseMode, DatabaseSpec, DomainSpec,
@@ -9,6 +11,27 @@ use mono_crds::{
 use rand_core::{RngCore, impls};
 
 use crate::children::ChildConfig;
+
+/// Compares `actual` with `tests/data/children/<file>`, or rewrites the file when
+/// `UPDATE_EXPECT=1`.
+pub(crate) fn check_golden(file: &str, actual: &str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/children")
+        .join(file);
+    if std::env::var_os("UPDATE_EXPECT").is_some() {
+        std::fs::create_dir_all(path.parent().expect("golden files live in a directory"))
+            .expect("create the golden directory");
+        std::fs::write(&path, actual).expect("write the golden file");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|err| panic!("{}: {err}; run with UPDATE_EXPECT=1", path.display()));
+    assert!(
+        expected == actual,
+        "{} differs from the built children; review and rerun with UPDATE_EXPECT=1\n--- actual\n{actual}",
+        path.display()
+    );
+}
 
 /// The operator settings the golden files were written with.
 pub(crate) fn test_config() -> ChildConfig {
