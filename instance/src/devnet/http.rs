@@ -220,7 +220,7 @@ async fn get_block(State(node): State<Arc<Node>>, body: Bytes) -> ApiResult {
     let body = body_json(&body)?;
     node.read(|chain| {
         let record = find_block(chain, field(&body, "block_num_or_id"))?;
-        ok(block_json(chain, record))
+        ok(block_json(&AbiView::new(&node, chain.state()), record))
     })
 }
 
@@ -243,7 +243,7 @@ fn header_json(record: &BlockRecord) -> Map<String, Value> {
     object
 }
 
-fn block_json(chain: &Chain, record: &BlockRecord) -> Value {
+fn block_json(abis: &AbiView<'_>, record: &BlockRecord) -> Value {
     let mut object = header_json(record);
     object.insert("new_producers".to_owned(), Value::Null);
     object.insert("header_extensions".to_owned(), json!([]));
@@ -255,7 +255,7 @@ fn block_json(chain: &Chain, record: &BlockRecord) -> Value {
         .block
         .transactions
         .iter()
-        .map(|receipt| receipt_json(chain.state(), receipt))
+        .map(|receipt| receipt_json(abis, receipt))
         .collect();
     object.insert("transactions".to_owned(), Value::Array(transactions));
     object.insert("block_extensions".to_owned(), json!([]));
@@ -268,9 +268,9 @@ fn block_json(chain: &Chain, record: &BlockRecord) -> Value {
     Value::Object(object)
 }
 
-fn receipt_json(state: &ChainState, receipt: &TransactionReceipt) -> Value {
+fn receipt_json(abis: &AbiView<'_>, receipt: &TransactionReceipt) -> Value {
     let transaction = Transaction::unpack(&receipt.packed_trx)
-        .map(|trx| transaction_json(state, &trx))
+        .map(|trx| transaction_json(abis, &trx))
         .unwrap_or(Value::Null);
     json!({
         "status": "executed",
@@ -288,16 +288,16 @@ fn receipt_json(state: &ChainState, receipt: &TransactionReceipt) -> Value {
     })
 }
 
-fn transaction_json(state: &ChainState, trx: &Transaction) -> Value {
+fn transaction_json(abis: &AbiView<'_>, trx: &Transaction) -> Value {
     let actions: Vec<Value> = trx
         .actions
         .iter()
-        .map(|action| action_json(state, action))
+        .map(|action| action_json(abis, action))
         .collect();
     let context_free: Vec<Value> = trx
         .context_free_actions
         .iter()
-        .map(|action| action_json(state, action))
+        .map(|action| action_json(abis, action))
         .collect();
     json!({
         "expiration": trx.expiration,
@@ -312,19 +312,27 @@ fn transaction_json(state: &ChainState, trx: &Transaction) -> Value {
     })
 }
 
-/// The account's current ABI, loaded for the codec.
-fn account_abi(state: &ChainState, account: Name) -> Option<Abi> {
-    let bytes = &state.account(account)?.abi;
-    if bytes.is_empty() {
-        return None;
+/// ABIs of the current state, loaded for the codec through the node's cache.
+struct AbiView<'a> {
+    node: &'a Node,
+    state: &'a ChainState,
+}
+
+impl<'a> AbiView<'a> {
+    fn new(node: &'a Node, state: &'a ChainState) -> Self {
+        Self { node, state }
     }
-    Abi::from_def(AbiDef::from_bin(bytes).ok()?).ok()
+
+    /// The account's current ABI, if it has one that loads.
+    fn abi(&self, account: Name) -> Option<Arc<Abi>> {
+        self.node.abi(self.state.account(account)?)
+    }
 }
 
 /// An action as nodeos prints it: `data` decoded when the ABI knows it (else hex), and
 /// `hex_data`.
-fn action_json(state: &ChainState, action: &Action) -> Value {
-    let decoded = account_abi(state, action.account).and_then(|abi| {
+fn action_json(abis: &AbiView<'_>, action: &Action) -> Value {
+    let decoded = abis.abi(action.account).and_then(|abi| {
         let type_name = abi.action_type(action.name)?.to_owned();
         abi.decode(&type_name, &action.data).ok()
     });
@@ -584,7 +592,7 @@ async fn get_table_rows(State(node): State<Arc<Node>>, body: Bytes) -> ApiResult
     let lower = parse_bound(&string_field(&body, "lower_bound"), &key_type)?;
     let upper = parse_bound(&string_field(&body, "upper_bound"), &key_type)?;
     node.read(|chain| {
-        let abi = account_abi(chain.state(), code);
+        let abi = AbiView::new(&node, chain.state()).abi(code);
         let row_type = abi
             .as_ref()
             .and_then(|abi| abi.table_type(table).map(str::to_owned));
@@ -640,9 +648,11 @@ async fn get_table_rows(State(node): State<Arc<Node>>, body: Bytes) -> ApiResult
 }
 
 /// Reads a transaction's JSON, encoding action `data` objects with the accounts' ABIs.
-fn transaction_from_json(state: &ChainState, value: &Value) -> Result<Transaction, ApiError> {
+fn transaction_from_json(abis: &AbiView<'_>, value: &Value) -> Result<Transaction, ApiError> {
     Transaction::from_json(value, |account, name, data| {
-        let abi = account_abi(state, account).ok_or_else(|| format!("no ABI for {account}"))?;
+        let abi = abis
+            .abi(account)
+            .ok_or_else(|| format!("no ABI for {account}"))?;
         let type_name = abi
             .action_type(name)
             .ok_or_else(|| format!("unknown action {account}::{name}"))?
@@ -672,7 +682,7 @@ async fn get_required_keys(State(node): State<Arc<Node>>, body: Bytes) -> ApiRes
     let trx_json =
         field(&body, "transaction").ok_or_else(|| bad_request("missing field transaction"))?;
     node.read(|chain| {
-        let trx = transaction_from_json(chain.state(), trx_json)?;
+        let trx = transaction_from_json(&AbiView::new(&node, chain.state()), trx_json)?;
         let keys = chain.required_keys(&trx, &available)?;
         let keys: Vec<String> = keys.iter().map(PublicKey::to_legacy_string).collect();
         ok(json!({ "required_keys": keys }))
@@ -690,7 +700,8 @@ fn signed_input(node: &Node, value: &Value) -> Result<SignedInput, ApiError> {
             .transpose()
             .map_err(|error| bad_request(format!("Invalid signatures: {error}")))?
             .unwrap_or_default();
-        let trx = node.read(|chain| transaction_from_json(chain.state(), trx_json))?;
+        let trx =
+            node.read(|chain| transaction_from_json(&AbiView::new(node, chain.state()), trx_json))?;
         return Ok(SignedInput {
             signatures,
             packed_trx: trx.pack(),
@@ -711,7 +722,8 @@ fn signed_input(node: &Node, value: &Value) -> Result<SignedInput, ApiError> {
 }
 
 fn push_response(node: &Node, result: &PushResult) -> ApiResult {
-    let processed = node.read(|chain| trace_json(chain.state(), &result.trace, result))?;
+    let processed =
+        node.read(|chain| trace_json(&AbiView::new(node, chain.state()), &result.trace, result))?;
     let body = json!({"transaction_id": result.trace.id, "processed": processed});
     Ok((StatusCode::ACCEPTED, axum::Json(body)).into_response())
 }
@@ -733,7 +745,7 @@ async fn send_transaction2(State(node): State<Arc<Node>>, body: Bytes) -> ApiRes
 }
 
 fn trace_json(
-    state: &ChainState,
+    abis: &AbiView<'_>,
     trace: &TransactionTrace,
     result: &PushResult,
 ) -> Result<Value, ApiError> {
@@ -741,7 +753,7 @@ fn trace_json(
     let action_traces: Vec<Value> = trace
         .action_traces
         .iter()
-        .map(|action| action_trace_json(state, action, trace.id, result))
+        .map(|action| action_trace_json(abis, action, trace.id, result))
         .collect();
     Ok(json!({
         "id": trace.id,
@@ -760,7 +772,7 @@ fn trace_json(
 }
 
 fn action_trace_json(
-    state: &ChainState,
+    abis: &AbiView<'_>,
     action: &ActionTrace,
     trx_id: Checksum256,
     result: &PushResult,
@@ -787,7 +799,7 @@ fn action_trace_json(
         "closest_unnotified_ancestor_action_ordinal": action.closest_unnotified_ancestor_action_ordinal,
         "receipt": receipt,
         "receiver": action.receiver,
-        "act": action_json(state, &action.act),
+        "act": action_json(abis, &action.act),
         "context_free": action.context_free,
         "elapsed": action.elapsed,
         "console": action.console,

@@ -5,16 +5,21 @@
 //! the chain for the duration of one pure state-machine call, writes a produced block to the
 //! log before announcing it, and reads the wall clock only here, at the edge.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::broadcast;
 
+use crate::antelope::abi::Abi;
+use crate::antelope::abi::def::AbiDef;
+use crate::antelope::name::Name;
 use crate::antelope::time::TimePoint;
 use crate::devnet::blocklog::BlockLog;
 use crate::devnet::bootstrap::Bootstrap;
 use crate::devnet::chain::{Chain, PushResult, SignedInput};
 use crate::devnet::error::{ChainError, ChainErrorKind};
+use crate::devnet::state::Account;
 
 /// How many block announcements a slow SHiP session may fall behind before it re-reads from
 /// the last irreversible block.
@@ -28,6 +33,9 @@ pub struct Accepted {
     pub block_num: u32,
 }
 
+/// An ABI loaded for the codec and the bytes it was loaded from.
+type LoadedAbi = (Vec<u8>, Arc<Abi>);
+
 /// Shared state of a running devnet.
 #[derive(Debug)]
 pub struct Node {
@@ -35,6 +43,8 @@ pub struct Node {
     log: Option<Mutex<BlockLog>>,
     accepted: broadcast::Sender<Accepted>,
     bootstrap: Bootstrap,
+    /// Loaded ABIs by account, with the bytes they were loaded from.
+    abis: Mutex<HashMap<Name, LoadedAbi>>,
 }
 
 impl Node {
@@ -46,6 +56,7 @@ impl Node {
             log: log.map(Mutex::new),
             accepted,
             bootstrap,
+            abis: Mutex::new(HashMap::new()),
         }
     }
 
@@ -57,6 +68,23 @@ impl Node {
     /// Runs `read` with the chain locked.
     pub fn read<R>(&self, read: impl FnOnce(&Chain) -> R) -> R {
         read(&self.lock())
+    }
+
+    /// The account's ABI loaded for the codec, cached until its bytes change (a fork may bring
+    /// back an older ABI); `None` when it has no ABI or one that does not load.
+    pub fn abi(&self, account: &Account) -> Option<Arc<Abi>> {
+        let mut abis = self.abis.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((bytes, abi)) = abis.get(&account.name)
+            && *bytes == account.abi
+        {
+            return Some(Arc::clone(abi));
+        }
+        if account.abi.is_empty() {
+            return None;
+        }
+        let abi = Arc::new(Abi::from_def(AbiDef::from_bin(&account.abi).ok()?).ok()?);
+        abis.insert(account.name, (account.abi.clone(), Arc::clone(&abi)));
+        Some(abi)
     }
 
     /// Announcements of accepted blocks.
