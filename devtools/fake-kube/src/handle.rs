@@ -158,6 +158,20 @@ impl FakeKube {
             .0
     }
 
+    /// Counts objects satisfying `predicate`, in one namespace or across all, without copying
+    /// them; cheap enough to call on every change of a large store.
+    pub fn count(
+        &self,
+        group: &str,
+        plural: &str,
+        namespace: Option<&str>,
+        predicate: impl Fn(&Value) -> bool,
+    ) -> usize {
+        self.store
+            .type_of(group, plural)
+            .map_or(0, |rt| self.store.count(&rt, namespace, predicate))
+    }
+
     /// Reads one typed object; `None` when absent or not decodable as `K`.
     pub fn get<K>(&self, namespace: Option<&str>, name: &str) -> Option<K>
     where

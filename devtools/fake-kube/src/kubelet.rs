@@ -10,13 +10,14 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use serde_json::{Value, json};
 use tokio::sync::Notify;
+use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinHandle;
 
 use crate::error::{Error, Result};
 use crate::select::Selector;
-use crate::store::{PatchKind, Store, Target};
+use crate::store::{EventType, PatchKind, Store, Target};
 
-/// Upper bound on the rounds of one kubelet task; each round follows at least one change.
+/// Upper bound on the rounds of one kubelet task; each round follows one change or wake-up.
 const MAX_ROUNDS: u64 = 100_000_000;
 
 /// What the simulated job controller does with a Job that has not finished.
@@ -93,62 +94,72 @@ impl Drop for Kubelet {
 }
 
 async fn run(store: Arc<Store>, policy: Arc<Mutex<Policy>>, wake: Arc<Notify>) {
-    let mut version = store.subscribe_version();
+    let mut changes = store.subscribe_changes();
+    let mut scan_all = true;
     for _ in 0..MAX_ROUNDS {
-        version.borrow_and_update();
         let policy = policy
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        if policy.running {
-            play(&store, &policy);
+        if policy.running && scan_all {
+            let all = Selector::default();
+            for (group, plural) in [
+                ("apps", "deployments"),
+                ("apps", "statefulsets"),
+                ("batch", "jobs"),
+            ] {
+                if let Some(rt) = store.type_of(group, plural) {
+                    for object in store.list(&rt, None, &all).0 {
+                        play(&store, &policy, plural, &object);
+                    }
+                }
+            }
+            scan_all = false;
         }
         tokio::select! {
-            changed = version.changed() => if changed.is_err() { return },
-            () = wake.notified() => {}
+            received = changes.recv() => match received {
+                Ok(change) if policy.running && change.event != EventType::Deleted => {
+                    play(&store, &policy, &change.plural, &change.object);
+                }
+                Ok(_) => {}
+                // Missed changes, or a paused kubelet resuming: look at everything again.
+                Err(RecvError::Lagged(_)) => scan_all = true,
+                Err(RecvError::Closed) => return,
+            },
+            () = wake.notified() => scan_all = true,
         }
     }
 }
 
-/// One pass over every workload. Objects may vanish between the list and the write; such
-/// `NotFound`s are expected races, and the next change triggers another pass anyway.
-fn play(store: &Store, policy: &Policy) {
-    let all = Selector::default();
-    let list = |group: &str, plural: &str| {
-        store
-            .type_of(group, plural)
-            .map(|rt| store.list(&rt, None, &all).0)
-            .unwrap_or_default()
-    };
-    for deployment in list("apps", "deployments") {
-        if !workload_ready(&deployment) {
-            let (namespace, name) = namespace_and_name(&deployment);
+/// Brings one workload forward if it needs it. Objects may vanish between the change and the
+/// write; such `NotFound`s are expected races, so write errors are dropped.
+fn play(store: &Store, policy: &Policy, plural: &str, object: &Value) {
+    let (namespace, name) = namespace_and_name(object);
+    match plural {
+        "deployments" if !workload_ready(object) => {
             let _ = mark_deployment_ready(store, namespace, name);
         }
-    }
-    for set in list("apps", "statefulsets") {
-        if !workload_ready(&set) {
-            let (namespace, name) = namespace_and_name(&set);
+        "statefulsets" if !workload_ready(object) => {
             let _ = mark_statefulset_ready(store, namespace, name);
         }
-    }
-    for job in list("batch", "jobs") {
-        let finished = job["status"]["conditions"]
-            .as_array()
-            .is_some_and(|conditions| {
-                conditions
-                    .iter()
-                    .any(|c| c["type"] == "Complete" || c["type"] == "Failed")
-            });
-        if finished {
-            continue;
+        "jobs" => {
+            let finished = object["status"]["conditions"]
+                .as_array()
+                .is_some_and(|conditions| {
+                    conditions
+                        .iter()
+                        .any(|c| c["type"] == "Complete" || c["type"] == "Failed")
+                });
+            if finished {
+                return;
+            }
+            let _ = match policy.jobs.get(name).unwrap_or(&policy.default_job) {
+                JobOutcome::Complete => mark_job_complete(store, namespace, name),
+                JobOutcome::Fail(message) => mark_job_failed(store, namespace, name, message),
+                JobOutcome::Hold => Ok(()),
+            };
         }
-        let (namespace, name) = namespace_and_name(&job);
-        let _ = match policy.jobs.get(name).unwrap_or(&policy.default_job) {
-            JobOutcome::Complete => mark_job_complete(store, namespace, name),
-            JobOutcome::Fail(message) => mark_job_failed(store, namespace, name, message),
-            JobOutcome::Hold => Ok(()),
-        };
+        _ => {}
     }
 }
 

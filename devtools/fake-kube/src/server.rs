@@ -371,7 +371,7 @@ where
 }
 
 fn event_line(event_type: &str, object: &Value) -> Bytes {
-    let mut line = json!({"type": event_type, "object": object}).to_string();
+    let mut line = format!("{{\"type\":\"{event_type}\",\"object\":{object}}}");
     line.push('\n');
     Bytes::from(line)
 }
@@ -446,10 +446,12 @@ impl WatchState {
             (EventType::Deleted, before, now) if before || now => EventType::Deleted,
             _ => return None,
         };
-        Some(event_line(
-            event_type.as_str(),
-            &with_version(&self.rt, (*change.object).clone()),
-        ))
+        let api_version = self.rt.api_version();
+        if change.object["apiVersion"] == api_version.as_str() {
+            return Some(event_line(event_type.as_str(), &change.object));
+        }
+        let converted = with_version(&self.rt, (*change.object).clone());
+        Some(event_line(event_type.as_str(), &converted))
     }
 
     fn bookmark(&self, initial_events_end: bool) -> Bytes {

@@ -226,6 +226,11 @@ impl Store {
             .cloned()
     }
 
+    /// A receiver of every change committed from now on.
+    pub(crate) fn subscribe_changes(&self) -> broadcast::Receiver<Arc<Change>> {
+        self.changes.subscribe()
+    }
+
     /// A receiver of the latest resourceVersion, changed after every commit.
     pub(crate) fn subscribe_version(&self) -> watch::Receiver<u64> {
         self.version.subscribe()
@@ -269,6 +274,24 @@ impl Store {
                     .collect()
             });
         (items, state.resource_version)
+    }
+
+    /// Counts the objects of a type satisfying `predicate`, without copying them.
+    pub(crate) fn count(
+        &self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        predicate: impl Fn(&Value) -> bool,
+    ) -> usize {
+        let state = self.lock();
+        state.kinds.get(&rt.storage_key()).map_or(0, |kind| {
+            kind.objects
+                .iter()
+                .filter(|((ns, _), object)| {
+                    namespace.is_none_or(|wanted| wanted == ns) && predicate(object)
+                })
+                .count()
+        })
     }
 
     /// Opens a watch on a type; the live receiver is subscribed under the lock, so no change
