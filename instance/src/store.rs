@@ -241,6 +241,9 @@ enum Pool {
 static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 
+/// Runs of the SQLite migrator before a failure is reported (see [`migrate_sqlite`]).
+const SQLITE_MIGRATION_ATTEMPTS: u32 = 3;
+
 /// Most bind parameters in one statement, below SQLite's 32766 and PostgreSQL's 65535.
 const MAX_BINDS: usize = 30_000;
 
@@ -376,7 +379,7 @@ impl Store {
                 .connect_with(options)
                 .await
                 .map_err(|source| Error::Connect { source })?;
-            SQLITE_MIGRATOR.run(&pool).await?;
+            migrate_sqlite(&pool).await?;
             Pool::Sqlite(pool)
         } else {
             let scheme = url.split(':').next().unwrap_or_default().to_owned();
@@ -858,6 +861,24 @@ impl Store {
             }
         });
         Ok(hex::encode(hasher.finalize()))
+    }
+}
+
+/// Runs the SQLite migrations. SQLite has no advisory lock, so two processes opening a new
+/// file at once may both apply a migration; the later one fails on the tables the earlier one
+/// created, after waiting for its commit. Running the migrator again then finds the migration
+/// applied, so a failed run is retried a bounded number of times.
+async fn migrate_sqlite(pool: &SqlitePool) -> Result<()> {
+    let mut attempt = 1;
+    loop {
+        match SQLITE_MIGRATOR.run(pool).await {
+            Ok(()) => return Ok(()),
+            Err(err) if attempt < SQLITE_MIGRATION_ATTEMPTS => {
+                tracing::debug!(attempt, error = %err, "SQLite migration raced, retrying");
+                attempt += 1;
+            }
+            Err(err) => return Err(err.into()),
+        }
     }
 }
 

@@ -139,6 +139,19 @@ store_test!(
 );
 
 store_test!(
+    a_new_database_opened_twice_at_once_is_migrated_once,
+    |db: TestDb| async move {
+        let (first, second) = tokio::join!(db.open(), db.open());
+        let (first, second) = (first?, second?);
+        first.commit_block(&chain(1, 1, 0, 0)[0]).await?;
+        assert_eq!(second.counts(None).await?.blocks, 1);
+        first.close().await;
+        second.close().await;
+        Ok(())
+    }
+);
+
+store_test!(
     migrations_are_idempotent_on_reopen,
     |db: TestDb| async move {
         let store = db.open().await?;
