@@ -1,6 +1,7 @@
 //! The crate's single integration test binary; one module per area.
 
 mod cli;
+mod crash;
 mod devnet;
 mod devnet_flows;
 mod parser;
