@@ -150,22 +150,14 @@ async fn run(count: usize) -> anyhow::Result<()> {
         .context("starting the operator")?;
     let ready = fake
         .wait_for(LIMIT, |fake| {
-            let ready = fake
-                .list_values("mono.coopenomics.io", "cooperatives", None)
-                .iter()
-                .filter(|coop| is_ready(coop))
-                .count();
+            let ready = fake.count("mono.coopenomics.io", "cooperatives", None, is_ready);
             (ready == count).then_some(ready)
         })
         .await;
     let elapsed = started.elapsed();
     operator.kill().await.context("stopping the operator")?;
     let Some(ready) = ready else {
-        let ready = fake
-            .list_values("mono.coopenomics.io", "cooperatives", None)
-            .iter()
-            .filter(|coop| is_ready(coop))
-            .count();
+        let ready = fake.count("mono.coopenomics.io", "cooperatives", None, is_ready);
         bail!(
             "only {ready} of {count} cooperatives Ready after {LIMIT:?}; see {}",
             dir.join("operator.log").display()
