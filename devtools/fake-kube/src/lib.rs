@@ -17,7 +17,8 @@
 //!
 //! Deliberate simplifications: `limit` is ignored (lists are never paginated), apply conflicts
 //! between managers are not detected (every apply behaves as if forced), deletion propagation is
-//! always background, and no admission, defaulting or schema validation happens.
+//! always background, `dryRun` requests are refused rather than silently applied, and no
+//! admission, defaulting or schema validation happens.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {

@@ -189,6 +189,11 @@ fn handle(
         Route::Health => return ok(json!("ok")),
         Route::Objects(route) => route,
     };
+    if query.contains_key("dryRun") {
+        return Err(Error::BadRequest(
+            "dryRun is not supported by the fake API server".into(),
+        ));
+    }
     let namespace = route.namespace.as_deref();
     let rt = &route.rt;
     let selector = || {

@@ -28,6 +28,14 @@ async fn errors_are_kubernetes_statuses() {
     let (_fake, client) = start().await;
     create_config_map(&client, "coop", "a", &[]).await;
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), "coop");
+    let dry_run = PostParams {
+        dry_run: true,
+        ..PostParams::default()
+    };
+    assert_eq!(
+        api_error(api.create(&dry_run, &config_map("b", &[], "x")).await),
+        (400, "BadRequest".into())
+    );
     assert_eq!(
         api_error(api.get("missing").await),
         (404, "NotFound".into())
