@@ -1,5 +1,5 @@
 //! Every text parser of the protocol core: no input may panic, and whatever parses must print
-//! back to a form that parses to the same value.
+//! back to a form that parses to the same value (or, for time_point, prints the same).
 
 #![no_main]
 
@@ -27,6 +27,20 @@ where
     }
 }
 
+/// Parses `text`; when it parses, printing must be stable: the printed form parses to a value
+/// that prints the same. For types whose text form is coarser than their value (a time_point
+/// prints milliseconds, as nodeos does, but parses microseconds).
+fn print_fixpoint<T>(text: &str)
+where
+    T: FromStr + Display,
+{
+    if let Ok(value) = text.parse::<T>() {
+        let printed = value.to_string();
+        let reprinted = printed.parse::<T>().ok().map(|again| again.to_string());
+        assert_eq!(reprinted.as_deref(), Some(printed.as_str()), "{text:?}");
+    }
+}
+
 fuzz_target!(|text: &str| {
     round_trip::<Name>(text);
     round_trip::<SymbolCode>(text);
@@ -37,7 +51,7 @@ fuzz_target!(|text: &str| {
     round_trip::<Checksum512>(text);
     round_trip::<PublicKey>(text);
     round_trip::<Signature>(text);
-    round_trip::<TimePoint>(text);
+    print_fixpoint::<TimePoint>(text);
     round_trip::<TimePointSec>(text);
     round_trip::<BlockTimestamp>(text);
     if let Ok(key) = text.parse::<PrivateKey>() {
