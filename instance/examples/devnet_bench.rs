@@ -1,12 +1,12 @@
 //! Devnet throughput: sustained pushed transactions per second over the Chain API, and blocks
 //! streamed per second over SHiP.
 //!
-//! Run: `cargo run --release -p mono-instance --example devnet_bench -- [TRANSACTIONS] [BLOCKS]`
-//! (defaults 2000 and 5000). It starts an in-memory devnet in manual mode on loopback, signs
+//! Run: `cargo run --release -p mono-instance --example devnet_bench -- [TRANSACTIONS] [PER_BLOCK]`
+//! (defaults 2000 and 10). It starts an in-memory devnet in manual mode on loopback, signs
 //! `TRANSACTIONS` cooperative transactions (`registrator::adduser`, each with its inline
-//! actions and rows) up front, pushes them from 8 concurrent clients, then produces empty
-//! blocks up to `BLOCKS` and streams the whole chain over SHiP with blocks, traces and deltas,
-//! acknowledging every result. Prints one JSON line with the rates.
+//! actions and rows) up front, pushes them from 8 concurrent clients with a block produced
+//! after every `PER_BLOCK`, then streams the whole chain over SHiP with blocks, traces and
+//! deltas, acknowledging every result. Prints one JSON line with the rates.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,7 +26,6 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
 const CLIENTS: usize = 8;
-const PRODUCE_EVERY: usize = 500;
 
 async fn post(
     client: &reqwest::Client,
@@ -51,11 +50,12 @@ async fn main() -> Result<()> {
         .map(|arg| arg.parse())
         .transpose()?
         .unwrap_or(2000);
-    let n_blocks: u32 = args
+    let per_block: usize = args
         .next()
         .map(|arg| arg.parse())
         .transpose()?
-        .unwrap_or(5000);
+        .unwrap_or(10)
+        .max(1);
     let _already_installed = rustls::crypto::ring::default_provider().install_default();
 
     let loopback: SocketAddr = "127.0.0.1:0".parse()?;
@@ -131,8 +131,8 @@ async fn main() -> Result<()> {
 
     let signed = Arc::new(signed);
     let started = Instant::now();
-    for chunk_start in (0..n_transactions).step_by(PRODUCE_EVERY) {
-        let chunk_end = (chunk_start + PRODUCE_EVERY).min(n_transactions);
+    for chunk_start in (0..n_transactions).step_by(per_block) {
+        let chunk_end = (chunk_start + per_block).min(n_transactions);
         let mut tasks = tokio::task::JoinSet::new();
         for worker in 0..CLIENTS {
             let (client, base, signed) = (client.clone(), base.clone(), Arc::clone(&signed));
@@ -156,17 +156,6 @@ async fn main() -> Result<()> {
 
     let (_, info) = post(&client, &base, "/v1/chain/get_info", &json!({})).await?;
     let head = u32::try_from(info["head_block_num"].as_u64().context("head")?)?;
-    if head < n_blocks {
-        post(
-            &client,
-            &base,
-            "/v1/devnet/produce_block",
-            &json!({"count": n_blocks - head}),
-        )
-        .await?;
-    }
-    let (_, info) = post(&client, &base, "/v1/chain/get_info", &json!({})).await?;
-    let head = u32::try_from(info["head_block_num"].as_u64().context("head")?)?;
 
     let (mut socket, _) = tokio_tungstenite::connect_async(ready.ship.as_str()).await?;
     socket.next().await.context("abi frame")??;
@@ -185,6 +174,7 @@ async fn main() -> Result<()> {
         .send(Message::Binary(binary::to_bytes(&request).into()))
         .await?;
     let mut received = 0_u32;
+    let mut bytes_received = 0_usize;
     while received < head {
         let frame = tokio::time::timeout(Duration::from_secs(30), socket.next())
             .await?
@@ -192,6 +182,7 @@ async fn main() -> Result<()> {
         let Message::Binary(bytes) = frame else {
             continue;
         };
+        bytes_received += bytes.len();
         if let ShipResult::Blocks(_) = binary::from_bytes::<ShipResult>(&bytes)? {
             received += 1;
             socket
@@ -208,11 +199,13 @@ async fn main() -> Result<()> {
         "{}",
         json!({
             "transactions": n_transactions,
+            "transactions_per_block": per_block,
             "push_seconds": push_seconds,
             "transactions_per_second": n_transactions as f64 / push_seconds,
             "blocks": head,
             "ship_seconds": ship_seconds,
             "ship_blocks_per_second": f64::from(head) / ship_seconds,
+            "ship_megabytes": bytes_received as f64 / 1e6,
         })
     );
     Ok(())
