@@ -262,6 +262,40 @@ mod tests {
     }
 
     #[test]
+    fn have_positions_resume_at_the_first_mismatch() {
+        let mut chain = crate::devnet::fixtures::chain();
+        for _ in 0..5 {
+            chain
+                .produce_block(crate::devnet::fixtures::now(&chain))
+                .expect("block");
+        }
+        let known = |block_num: u32| BlockPosition {
+            block_num,
+            block_id: chain.block(block_num).expect("block").id,
+        };
+        let stale = BlockPosition {
+            block_num: 4,
+            block_id: Default::default(),
+        };
+        let mut resumed = request(6, 10, false);
+        resumed.have_positions = vec![known(2), known(3), stale];
+        let mut session = SessionState::default();
+        session.on_blocks_request(resumed, &chain);
+        assert_eq!(
+            session.next_block(chain.head_num(), chain.lib_num()),
+            Some(4)
+        );
+
+        let mut matching = request(6, 10, false);
+        matching.have_positions = vec![known(4), known(5)];
+        session.on_blocks_request(matching, &chain);
+        assert_eq!(
+            session.next_block(chain.head_num(), chain.lib_num()),
+            Some(6)
+        );
+    }
+
+    #[test]
     fn irreversible_only_waits_for_lib_and_ignores_forks() {
         let mut session = state(request(3, 100, true));
         assert_eq!(session.next_block(5, 2), None);
