@@ -95,6 +95,9 @@ pub enum DevnetError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The ready line could not be written as JSON.
+    #[error("printing the ready line")]
+    Print(#[source] serde_json::Error),
     /// A server failed.
     #[error("serving {what}")]
     Serve {
@@ -256,10 +259,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DevnetError> {
     let running = start(config).await?;
-    let line = serde_json::to_string(running.ready()).map_err(|source| DevnetError::Io {
-        path: PathBuf::from("<stdout>"),
-        source: source.into(),
-    })?;
+    let line = serde_json::to_string(running.ready()).map_err(DevnetError::Print)?;
     println!("{line}");
     shutdown.await;
     running.stop().await
