@@ -740,8 +740,59 @@ async fn send_transaction2(State(node): State<Arc<Node>>, body: Bytes) -> ApiRes
     let trx =
         field(&body, "transaction").ok_or_else(|| bad_request("missing field transaction"))?;
     let input = signed_input(&node, trx)?;
-    let result = node.push(&input)?;
-    push_response(&node, &result)
+    // `return_failure_trace` defaults to true: a transaction that fails once decoded is
+    // answered 202 with a trace carrying the exception, as nodeos does.
+    let return_failure_trace = field(&body, "return_failure_trace")
+        .is_none_or(|_| bool_field(&body, "return_failure_trace"));
+    match node.push(&input) {
+        Ok(result) => push_response(&node, &result),
+        Err(error)
+            if return_failure_trace
+                && error.kind() != ChainErrorKind::Eof
+                && error.kind() != ChainErrorKind::PackedTransactionType =>
+        {
+            let id = block::sha256(&input.packed_trx);
+            let (block_num, block_time) = node.read(|chain| {
+                let head = chain.head();
+                (
+                    head.block_num() + 1,
+                    head.block.header.timestamp.to_time_point(),
+                )
+            });
+            let processed = json!({
+                "id": id,
+                "block_num": block_num,
+                "block_time": block_time,
+                "producer_block_id": null,
+                "receipt": null,
+                "elapsed": 0,
+                "net_usage": 0,
+                "scheduled": false,
+                "action_traces": [],
+                "account_ram_delta": null,
+                "except": exception_json(&error),
+                "error_code": null,
+            });
+            let body = json!({"transaction_id": id, "processed": processed});
+            Ok((StatusCode::ACCEPTED, axum::Json(body)).into_response())
+        }
+        Err(error) => Err(ApiError(error)),
+    }
+}
+
+/// An fc exception as nodeos renders it inside a trace's `except`.
+fn exception_json(error: &ChainError) -> Value {
+    let kind = error.kind();
+    json!({
+        "code": kind.code(),
+        "name": kind.name(),
+        "message": kind.what(),
+        "stack": [{
+            "context": {"level": "error", "file": "", "line": 0, "method": "", "hostname": "", "thread_name": "", "timestamp": null},
+            "format": error.message(),
+            "data": {},
+        }],
+    })
 }
 
 fn trace_json(
@@ -985,6 +1036,29 @@ mod tests {
             post(&base, "/v1/chain/get_abi", json!({"account_name": "bank"})).await;
         assert_eq!(status, 200);
         assert_eq!(body["abi"]["tables"][0]["name"], "rows");
+
+        let expired = Transaction::new(
+            crate::antelope::time::TimePointSec::from_secs(0),
+            Tapos {
+                ref_block_num: 0,
+                ref_block_prefix: 0,
+            },
+            vec![bank_action(PUT, 1)],
+        );
+        let packed = json!({"signatures": [], "compression": "none", "packed_trx": hex::encode(expired.pack())});
+        let (status, body) = post(
+            &base,
+            "/v1/chain/send_transaction2",
+            json!({"transaction": packed}),
+        )
+        .await;
+        assert_eq!(status, 202, "{body}");
+        assert_eq!(body["transaction_id"], json!(expired.id()));
+        assert_eq!(body["processed"]["except"]["name"], "expired_tx_exception");
+        let no_trace = json!({"return_failure_trace": false, "transaction": packed});
+        let (status, body) = post(&base, "/v1/chain/send_transaction2", no_trace).await;
+        assert_eq!(status, 500, "{body}");
+        assert_eq!(body["error"]["name"], "expired_tx_exception");
         server.abort();
     }
 }
