@@ -63,7 +63,8 @@ pub struct ChildConfig {
 pub struct Rollout {
     /// Version the Deployment runs; `None` while an import must finish first.
     pub instance_version: Option<String>,
-    /// Version the migration Job migrates to, while an upgrade waits for it.
+    /// Version the migration Job migrates to, while a rollout (the first included) waits
+    /// for it.
     pub migration_version: Option<String>,
     /// Whether the import Job of `bootstrap.fromExport` is part of the children.
     pub import: bool,
@@ -154,12 +155,14 @@ impl ChildKind {
 }
 
 impl Rollout {
-    /// The steady state: the Deployment on `version`, no migration, import only if the spec
-    /// asks for one. This is what `render` shows.
-    pub fn steady(coop: &Cooperative, config: &ChildConfig) -> Rollout {
+    /// Every child a new Cooperative gets over its first rollout: the import Job when the
+    /// spec bootstraps from an export, the migration Job of the target version and the
+    /// Deployment on it. This is what `render` shows.
+    pub fn first(coop: &Cooperative, config: &ChildConfig) -> Rollout {
+        let version = target_version(coop, config).to_owned();
         Rollout {
-            instance_version: Some(target_version(coop, config).to_owned()),
-            migration_version: None,
+            instance_version: Some(version.clone()),
+            migration_version: Some(version),
             import: coop.spec.bootstrap.is_some(),
         }
     }
@@ -188,6 +191,16 @@ pub fn desired(coop: &Cooperative, config: &ChildConfig, rollout: &Rollout) -> R
         children.push(service_monitor::service_monitor(&ctx));
     }
     Ok(children)
+}
+
+/// The migration Job of `version`, which must complete before the Deployment runs `version`.
+pub fn migration_job(coop: &Cooperative, config: &ChildConfig, version: &str) -> Result<Child> {
+    Ok(migration::migration_job(&Ctx::new(coop)?, config, version))
+}
+
+/// The import Job of `bootstrap.fromExport`, when the spec has one.
+pub fn import_job(coop: &Cooperative, config: &ChildConfig) -> Result<Option<Child>> {
+    Ok(migration::import_job(&Ctx::new(coop)?, config))
 }
 
 /// The version `coop` asks for, or the operator's default.
@@ -220,11 +233,11 @@ pub fn selector(coop_name: &str) -> String {
     format!("{INSTANCE_LABEL}={coop_name},app.kubernetes.io/managed-by={MANAGER}")
 }
 
-/// Every child of `coop` in its steady state, generated Secrets first (without values), as
+/// Every child of `coop` over its first rollout, generated Secrets first (without values), as
 /// multi-document YAML: what `mono-operator render` prints.
 pub fn render(coop: &Cooperative, config: &ChildConfig) -> Result<String> {
     let mut children = secrets::generated(coop)?;
-    children.extend(desired(coop, config, &Rollout::steady(coop, config))?);
+    children.extend(desired(coop, config, &Rollout::first(coop, config))?);
     to_yaml(&children)
 }
 
@@ -370,7 +383,7 @@ mod tests {
             ),
         ];
         for (file, coop) in cases {
-            let rollout = Rollout::steady(&coop, &config);
+            let rollout = Rollout::first(&coop, &config);
             check_golden(file, &render_rollout(&coop, &config, &rollout));
         }
     }
@@ -411,6 +424,7 @@ mod tests {
                 "NetworkPolicy",
                 "Service",
                 "StatefulSet",
+                "Job",
                 "Deployment",
                 "Service",
                 "Ingress",
@@ -426,7 +440,7 @@ mod tests {
             test_cooperative(),
             test_cooperative().cloudnativepg().with_domain_tls(),
         ] {
-            let rollout = Rollout::steady(&coop, &config);
+            let rollout = Rollout::first(&coop, &config);
             for child in desired(&coop, &config, &rollout).unwrap() {
                 let meta = &child.object["metadata"];
                 assert_eq!(meta["name"], json!(child.name));
@@ -453,7 +467,7 @@ mod tests {
                 service_monitor,
                 ..test_config()
             };
-            let rollout = Rollout::steady(&coop, &config);
+            let rollout = Rollout::first(&coop, &config);
             let children = desired(&coop, &config, &rollout).unwrap();
             let found = children
                 .iter()
@@ -488,7 +502,7 @@ mod tests {
         let err = desired(
             &coop,
             &test_config(),
-            &Rollout::steady(&coop, &test_config()),
+            &Rollout::first(&coop, &test_config()),
         );
         assert!(matches!(
             err,

@@ -3,8 +3,8 @@
 //! `deletionPolicy`.
 //!
 //! Every step is idempotent. Generated Secrets are created once and never rewritten; the
-//! instance Deployment moves to a new version only after that version's migration Job
-//! completed. What a person must act on becomes a condition and an Event.
+//! instance Deployment is created, or moved to a new version, only after that version's
+//! migration Job completed. What a person must act on becomes a condition and an Event.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -33,8 +33,7 @@ use tokio::net::TcpStream;
 use tracing::{debug, info, instrument, warn};
 
 use crate::children::{
-    self, COMPONENT_LABEL, Child, ChildConfig, ChildKind, INSTANCE_PORT, MANAGER, Rollout,
-    VERSION_LABEL, secrets,
+    self, Child, ChildConfig, ChildKind, INSTANCE_PORT, MANAGER, Rollout, VERSION_LABEL, secrets,
 };
 use crate::metrics::Metrics;
 use crate::status::{
@@ -231,25 +230,24 @@ pub struct Gate<'a> {
     /// The import Job's state when the spec still bootstraps from an export
     /// (`Some(None)`: not observed yet).
     pub import: Option<Option<&'a JobState>>,
-    /// The migration Job's state, when an upgrade needs one.
+    /// The state of the target version's migration Job, once it was started.
     pub migration: Option<&'a JobState>,
 }
 
-/// The version the Deployment may run now: the target, unless an import has not finished
-/// before the first start (no Deployment at all) or the target's migration has not completed
-/// (the deployed version stays).
+/// The version the Deployment may run now. The target once its migration Job completed (and,
+/// before the first start, the import too); until then the deployed version, or no
+/// Deployment at all before the first start.
 pub fn instance_version(gate: &Gate<'_>) -> Option<String> {
     let importing = gate
         .import
         .is_some_and(|state| state != Some(&JobState::Complete));
+    let migrated = gate.migration == Some(&JobState::Complete);
     match gate.deployed {
-        None if importing => None,
-        None => Some(gate.target.to_owned()),
         Some(deployed) if deployed == gate.target => Some(deployed.to_owned()),
-        Some(deployed) => match gate.migration {
-            Some(JobState::Complete) => Some(gate.target.to_owned()),
-            _ => Some(deployed.to_owned()),
-        },
+        None if importing || !migrated => None,
+        None => Some(gate.target.to_owned()),
+        Some(_) if migrated => Some(gate.target.to_owned()),
+        Some(deployed) => Some(deployed.to_owned()),
     }
 }
 
@@ -287,7 +285,7 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
             import: None,
             migration: None,
             deployment: None,
-            instance: None,
+            instance: Err("the spec is invalid".to_owned()),
             suspended: coop.spec.suspend,
             target_version: target,
         };
@@ -304,10 +302,6 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
             .await
             .map_err(kube_error(Verb::Get, "Deployment", &name))?;
     let deployed_version = existing.as_ref().and_then(deployed_version);
-    let migration_version = deployed_version
-        .as_ref()
-        .filter(|version| **version != target)
-        .map(|_| target.clone());
     let never_ran = coop
         .status
         .as_ref()
@@ -316,22 +310,16 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
     let import = coop.spec.bootstrap.is_some() && never_ran;
     let infrastructure = Rollout {
         instance_version: None,
-        migration_version: migration_version.clone(),
-        import,
+        migration_version: None,
+        import: false,
     };
 
     let mut database = None;
-    let mut import_state = None;
-    let mut migration_state = None;
     for child in children::desired(coop, &ctx.config.children, &infrastructure)? {
         match apply_child(&ctx.client, &namespace, &child).await {
             Ok(applied) => match child.kind {
                 ChildKind::StatefulSet => database = Some(stateful_set_state(parse(applied)?)),
                 ChildKind::CnpgCluster => database = Some(cnpg_state(&applied)),
-                ChildKind::Job if component(&child) == Some("import") => {
-                    import_state = Some(job_state(&parse(applied)?));
-                }
-                ChildKind::Job => migration_state = Some(job_state(&parse(applied)?)),
                 _ => {}
             },
             Err(Error::Kube { source, .. })
@@ -368,6 +356,33 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
         }),
     };
 
+    // A bootstrap import starts once the database accepts connections.
+    let mut import_state = None;
+    if import
+        && database.ready
+        && let Some(job) = children::import_job(coop, &ctx.config.children)?
+    {
+        import_state = Some(job_state(&parse(
+            apply_child(&ctx.client, &namespace, &job).await?,
+        )?));
+    }
+
+    // Every rollout, the first included, waits for the target version's migration Job. It
+    // starts once the database accepts connections and a bootstrap import has completed.
+    let migration_version =
+        (deployed_version.as_deref() != Some(target.as_str())).then(|| target.clone());
+    let imported = !import || import_state == Some(JobState::Complete);
+    let mut migration_state = None;
+    if let Some(version) = &migration_version
+        && database.ready
+        && imported
+    {
+        let job = children::migration_job(coop, &ctx.config.children, version)?;
+        migration_state = Some(job_state(&parse(
+            apply_child(&ctx.client, &namespace, &job).await?,
+        )?));
+    }
+
     let instance_version = instance_version(&Gate {
         target: &target,
         deployed: deployed_version.as_deref(),
@@ -388,11 +403,20 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
         }
     }
 
+    // An unreadable `/status` is an observation (Synced=Unknown), never a reconcile error.
     let instance = match &deployment {
-        Some(d) if d.ready > 0 && ctx.config.probe_instances => {
-            probe_instance(&name, &namespace).await
+        _ if !ctx.config.probe_instances => {
+            Err("the operator runs with --probe-instances false".to_owned())
         }
-        _ => None,
+        Some(d) if d.ready > 0 => {
+            let host = format!("{name}.{namespace}.svc");
+            let report = probe_instance(&host, INSTANCE_PORT as u16, PROBE_TIMEOUT).await;
+            if let Err(why) = &report {
+                debug!(namespace, name, why, "instance /status unreadable");
+            }
+            report
+        }
+        _ => Err("no instance pod is ready".to_owned()),
     };
     let observed = Observed {
         invalid: None,
@@ -748,47 +772,60 @@ pub fn database_address(url: &str) -> Option<(String, u16)> {
     Some((host.to_owned(), port))
 }
 
-/// Reads `GET /status` of the instance Service; `None` when unreachable or unreadable.
-async fn probe_instance(name: &str, namespace: &str) -> Option<InstanceReport> {
-    let host = format!("{name}.{namespace}.svc");
+/// Reads `GET /status` from `host:port` within `timeout`; the error says why it could not.
+pub async fn probe_instance(
+    host: &str,
+    port: u16,
+    timeout: Duration,
+) -> Result<InstanceReport, String> {
     let fetch = async {
-        let mut stream = TcpStream::connect((host.as_str(), INSTANCE_PORT as u16))
+        let mut stream = TcpStream::connect((host, port))
             .await
-            .ok()?;
+            .map_err(|err| format!("cannot connect to {host}:{port}: {err}"))?;
         let request =
             format!("GET /status HTTP/1.0\r\nHost: {host}\r\nAccept: application/json\r\n\r\n");
-        stream.write_all(request.as_bytes()).await.ok()?;
-        let mut body = Vec::new();
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .map_err(|err| format!("sending the request to {host}:{port}: {err}"))?;
+        let mut response = Vec::new();
         stream
             .take(MAX_STATUS_BYTES as u64)
-            .read_to_end(&mut body)
+            .read_to_end(&mut response)
             .await
-            .ok()?;
-        Some(body)
+            .map_err(|err| format!("reading the answer of {host}:{port}: {err}"))?;
+        Ok::<_, String>(response)
     };
-    let response = tokio::time::timeout(PROBE_TIMEOUT, fetch).await.ok()??;
-    let report = parse_status_response(&response);
-    if report.is_none() {
-        debug!(namespace, name, "instance /status unreadable");
-    }
-    report
+    let response = tokio::time::timeout(timeout, fetch)
+        .await
+        .map_err(|_| format!("no answer from {host}:{port} within {timeout:?}"))??;
+    parse_status_response(&response)
 }
 
-/// The synced and head block of an HTTP response to `GET /status`.
-pub fn parse_status_response(response: &[u8]) -> Option<InstanceReport> {
-    let text = std::str::from_utf8(response).ok()?;
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    if !head.starts_with("HTTP/1.") || head.split(' ').nth(1) != Some("200") {
-        return None;
+/// The synced and head block of an HTTP response to `GET /status`: a 200 answer whose JSON
+/// body has the non-negative integers `synced_block` and `head_block` (camelCase accepted);
+/// other fields are ignored. The error says what was wrong.
+pub fn parse_status_response(response: &[u8]) -> Result<InstanceReport, String> {
+    let text = std::str::from_utf8(response).map_err(|_| "the answer is not UTF-8".to_owned())?;
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| "the answer is not HTTP".to_owned())?;
+    let status = head.split(' ').nth(1).unwrap_or_default();
+    if !head.starts_with("HTTP/1.") {
+        return Err("the answer is not HTTP".to_owned());
     }
-    let json: Value = serde_json::from_str(body).ok()?;
-    let number = |keys: &[&str]| {
+    if status != "200" {
+        return Err(format!("GET /status answered HTTP {status}"));
+    }
+    let json: Value = serde_json::from_str(body).map_err(|_| "the body is not JSON".to_owned())?;
+    let number = |keys: [&str; 2]| {
         keys.iter()
             .find_map(|key| json.get(*key).and_then(Value::as_u64))
+            .ok_or_else(|| format!("the body has no {} number", keys[0]))
     };
-    Some(InstanceReport {
-        synced_block: number(&["synced_block", "syncedBlock"])?,
-        head_block: number(&["head_block", "headBlock"])?,
+    Ok(InstanceReport {
+        synced_block: number(["synced_block", "syncedBlock"])?,
+        head_block: number(["head_block", "headBlock"])?,
     })
 }
 
@@ -875,10 +912,6 @@ fn job_state(job: &Job) -> JobState {
     } else {
         JobState::Running
     }
-}
-
-fn component(child: &Child) -> Option<&str> {
-    child.object["metadata"]["labels"][COMPONENT_LABEL].as_str()
 }
 
 fn parse<K: DeserializeOwned>(value: Value) -> Result<K> {
@@ -1144,13 +1177,21 @@ mod tests {
             migration,
         };
         let cases = [
-            // First start: straight to the target.
-            (gate(None, None, None), Some("2.5.0")),
-            // First start from an export: only after the import completed.
+            // First start: only after the target's migration completed.
+            (gate(None, None, None), None),
+            (gate(None, None, Some(&running)), None),
+            (gate(None, None, Some(&failed)), None),
+            (gate(None, None, Some(&complete)), Some("2.5.0")),
+            // First start from an export: after the import and then the migration.
             (gate(None, Some(None), None), None),
             (gate(None, Some(Some(&running)), None), None),
             (gate(None, Some(Some(&failed)), None), None),
-            (gate(None, Some(Some(&complete)), None), Some("2.5.0")),
+            (gate(None, Some(Some(&complete)), None), None),
+            (gate(None, Some(Some(&complete)), Some(&running)), None),
+            (
+                gate(None, Some(Some(&complete)), Some(&complete)),
+                Some("2.5.0"),
+            ),
             // Steady state.
             (gate(Some("2.5.0"), None, None), Some("2.5.0")),
             // Upgrade: the old version serves until the migration completed.
@@ -1248,32 +1289,205 @@ mod tests {
 
     #[test]
     fn instance_status_responses() {
-        let cases: [(&str, Option<(u64, u64)>); 5] = [
+        let ok = |synced_block, head_block| {
+            Ok(InstanceReport {
+                synced_block,
+                head_block,
+            })
+        };
+        let cases: [(&str, Result<InstanceReport, String>); 8] = [
             (
                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\"synced_block\":90,\"head_block\":100}",
-                Some((90, 100)),
+                ok(90, 100),
             ),
             (
                 "HTTP/1.0 200 OK\r\n\r\n{\"syncedBlock\":7,\"headBlock\":9,\"extra\":true}",
-                Some((7, 9)),
+                ok(7, 9),
             ),
             (
                 "HTTP/1.1 503 Service Unavailable\r\n\r\n{\"synced_block\":1,\"head_block\":2}",
-                None,
+                Err("GET /status answered HTTP 503".to_owned()),
             ),
-            ("HTTP/1.1 200 OK\r\n\r\nnot json", None),
-            ("HTTP/1.1 200 OK\r\n\r\n{\"synced_block\":1}", None),
+            (
+                "HTTP/1.1 200 OK\r\n\r\nnot json",
+                Err("the body is not JSON".to_owned()),
+            ),
+            (
+                "HTTP/1.1 200 OK\r\n\r\n{\"synced_block\":1}",
+                Err("the body has no head_block number".to_owned()),
+            ),
+            (
+                "HTTP/1.1 200 OK\r\n\r\n{\"synced_block\":-1,\"head_block\":2}",
+                Err("the body has no synced_block number".to_owned()),
+            ),
+            (
+                "SSH-2.0-OpenSSH_9.6\r\n\r\n",
+                Err("the answer is not HTTP".to_owned()),
+            ),
+            ("", Err("the answer is not HTTP".to_owned())),
         ];
         for (response, expected) in cases {
             assert_eq!(
                 parse_status_response(response.as_bytes()),
-                expected.map(|(synced_block, head_block)| InstanceReport {
-                    synced_block,
-                    head_block
-                }),
+                expected,
                 "{response}"
             );
         }
+    }
+
+    /// A running instance whose `/status` gave `instance`.
+    fn observed_instance(instance: Result<InstanceReport, String>) -> Observed {
+        Observed {
+            invalid: None,
+            database: DatabaseState {
+                ready: true,
+                failed: false,
+                reason: "PodsReady",
+                message: "the database pod is ready".to_owned(),
+            },
+            import: None,
+            migration: None,
+            deployment: Some(DeploymentState {
+                version: "2.4.1".to_owned(),
+                replicas: 1,
+                ready: 1,
+                updated: 1,
+                observed: true,
+            }),
+            instance,
+            suspended: false,
+            target_version: "2.4.1".to_owned(),
+        }
+    }
+
+    /// Status, reason and message of the `Synced` condition for `instance`.
+    fn synced(instance: Result<InstanceReport, String>) -> (String, String, String) {
+        let status = status::status(&observed_instance(instance), Some(1), None, None, &now());
+        let synced = status
+            .conditions
+            .into_iter()
+            .find(|c| c.type_ == "Synced")
+            .expect("a Synced condition");
+        (synced.status, synced.reason, synced.message)
+    }
+
+    #[test]
+    fn synced_condition_from_status_bodies() {
+        let http =
+            |body: &str| format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{body}");
+        let cases = [
+            (
+                http(r#"{"synced_block":1000,"head_block":1005,"version":"2.4.1"}"#),
+                ("True", "CaughtUp", "synced to block 1000"),
+            ),
+            (
+                http(r#"{"synced_block":1000,"head_block":1010}"#),
+                ("True", "CaughtUp", "synced to block 1000"),
+            ),
+            (
+                http(r#"{"synced_block":1000,"head_block":1011}"#),
+                (
+                    "False",
+                    "CatchingUp",
+                    "block 1000 of 1011, 11 blocks behind",
+                ),
+            ),
+            (
+                http(r#"{"synced_block":0,"head_block":0}"#),
+                ("True", "CaughtUp", "synced to block 0"),
+            ),
+            (
+                // A head behind the synced block (another node answered) is not "behind".
+                http(r#"{"synced_block":50,"head_block":40}"#),
+                ("True", "CaughtUp", "synced to block 50"),
+            ),
+            (
+                "HTTP/1.1 503 Service Unavailable\r\n\r\n{}".to_owned(),
+                (
+                    "Unknown",
+                    "StatusUnavailable",
+                    "the instance's /status could not be read: GET /status answered HTTP 503",
+                ),
+            ),
+            (
+                http(r#"{"synced":1000}"#),
+                (
+                    "Unknown",
+                    "StatusUnavailable",
+                    "the instance's /status could not be read: the body has no synced_block number",
+                ),
+            ),
+        ];
+        for (response, (status, reason, message)) in cases {
+            let found = synced(parse_status_response(response.as_bytes()));
+            assert_eq!(
+                found,
+                (status.to_owned(), reason.to_owned(), message.to_owned()),
+                "{response}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn unreachable_instance_is_an_observation_not_an_error() {
+        let timeout = Duration::from_millis(300);
+        // Nothing listens: connection refused.
+        let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let refused = probe_instance("127.0.0.1", port, timeout)
+            .await
+            .unwrap_err();
+        assert!(
+            refused.starts_with(&format!("cannot connect to 127.0.0.1:{port}: ")),
+            "{refused}"
+        );
+        // Something accepts and never answers: the probe gives up at its timeout.
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = silent.local_addr().unwrap().port();
+        let hung = probe_instance("127.0.0.1", port, timeout)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            hung,
+            format!("no answer from 127.0.0.1:{port} within 300ms")
+        );
+        drop(silent);
+        // Either way the Cooperative gets Synced=Unknown with the reason in its message.
+        for why in [refused, hung] {
+            let (status, reason, message) = synced(Err(why.clone()));
+            assert_eq!(
+                (status.as_str(), reason.as_str()),
+                ("Unknown", "StatusUnavailable")
+            );
+            assert!(message.ends_with(&why), "{message}");
+        }
+
+        // An instance serving its status is read.
+        let server = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = server.local_addr().unwrap().port();
+        let serve = tokio::spawn(async move {
+            let (mut stream, _) = server.accept().await.unwrap();
+            let mut request = [0u8; 1024];
+            let read = stream.read(&mut request).await.unwrap();
+            let body = r#"{"synced_block":41,"head_block":42}"#;
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            stream.write_all(answer.as_bytes()).await.unwrap();
+            String::from_utf8_lossy(&request[..read]).into_owned()
+        });
+        let report = probe_instance("127.0.0.1", port, Duration::from_secs(5)).await;
+        assert_eq!(
+            report,
+            Ok(InstanceReport {
+                synced_block: 41,
+                head_block: 42
+            })
+        );
+        let request = serve.await.unwrap();
+        assert!(request.starts_with("GET /status HTTP/1.0\r\n"), "{request}");
     }
 
     #[test]

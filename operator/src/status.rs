@@ -68,8 +68,9 @@ pub struct Observed {
     pub migration: Option<(String, JobState)>,
     /// The instance Deployment, once it exists.
     pub deployment: Option<DeploymentState>,
-    /// The instance's `/status`, when it could be read.
-    pub instance: Option<InstanceReport>,
+    /// The instance's `/status`, or why it could not be read (not probed, unreachable, not
+    /// the expected JSON).
+    pub instance: Result<InstanceReport, String>,
     /// `spec.suspend`.
     pub suspended: bool,
     /// Version the spec asks for.
@@ -117,7 +118,7 @@ pub fn status(
     });
     // A new version counts as reached once its pods are ready and, when the instance
     // reports its sync state, it has caught up with the chain again.
-    let lagging = observed.instance.is_some_and(|report| {
+    let lagging = observed.instance.as_ref().is_ok_and(|report| {
         report.head_block.saturating_sub(report.synced_block) > SYNC_TOLERANCE_BLOCKS
     });
     let upgrade = previous_version
@@ -148,8 +149,8 @@ pub fn status(
         conditions,
         endpoint,
         version,
-        synced_block: observed.instance.map(|i| i.synced_block),
-        head_block: observed.instance.map(|i| i.head_block),
+        synced_block: observed.instance.as_ref().ok().map(|i| i.synced_block),
+        head_block: observed.instance.as_ref().ok().map(|i| i.head_block),
     }
 }
 
@@ -298,6 +299,27 @@ fn ready(observed: &Observed) -> Draft {
             "the import Job is restoring the export".to_owned(),
         );
     }
+    if observed.deployment.is_none() {
+        match &observed.migration {
+            Some((version, JobState::Running)) => {
+                return not_ready(
+                    "Migrating",
+                    format!(
+                        "the migration Job prepares the database for version {version} before the first start"
+                    ),
+                );
+            }
+            Some((version, JobState::Failed(message))) => {
+                return not_ready(
+                    "MigrationFailed",
+                    format!(
+                        "the migration Job to version {version} failed ({message}); the instance is not started"
+                    ),
+                );
+            }
+            Some((_, JobState::Complete)) | None => {}
+        }
+    }
     match &observed.deployment {
         None => not_ready(
             "InstanceNotCreated",
@@ -364,12 +386,16 @@ fn progressing(observed: &Observed, rolled_out: bool) -> Draft {
 fn degraded(observed: &Observed) -> Draft {
     let degraded = |reason, message: String| Draft::new("Degraded", Some(true), reason, message);
     if let Some((version, JobState::Failed(message))) = &observed.migration {
-        return degraded(
-            "MigrationFailed",
+        let message = if observed.deployment.is_some() {
             format!(
-                "the migration Job to version {version} failed ({message}); the rollout is stopped and the previous version keeps running; read the Job's logs, then fix the database or set spec.instance.version back"
-            ),
-        );
+                "the migration Job to version {version} failed ({message}); the rollout is stopped and the previous version keeps running; read the Job's logs, then fix the database and delete the Job to retry, or set spec.instance.version back"
+            )
+        } else {
+            format!(
+                "the migration Job to version {version} failed ({message}); the instance is not started; read the Job's logs, then fix the database and delete the Job to retry"
+            )
+        };
+        return degraded("MigrationFailed", message);
     }
     if let Some(message) = failed_job(observed.import.as_ref()) {
         return degraded(
@@ -401,14 +427,14 @@ fn database_ready(observed: &Observed) -> Draft {
 }
 
 fn synced(observed: &Observed) -> Draft {
-    match observed.instance {
-        None => Draft::new(
+    match &observed.instance {
+        Err(why) => Draft::new(
             "Synced",
             None,
             "StatusUnavailable",
-            "the instance's /status could not be read".to_owned(),
+            format!("the instance's /status could not be read: {why}"),
         ),
-        Some(report) => {
+        Ok(report) => {
             let behind = report.head_block.saturating_sub(report.synced_block);
             if behind <= SYNC_TOLERANCE_BLOCKS {
                 Draft::new(
@@ -434,6 +460,15 @@ fn synced(observed: &Observed) -> Draft {
 
 fn upgrading(observed: &Observed, rolled_out: bool, lagging: bool, upgrade: bool) -> Draft {
     let target = &observed.target_version;
+    if observed.deployment.is_none() && !upgrade {
+        // The first rollout migrates too, but there is no earlier version to upgrade from.
+        return Draft::new(
+            "Upgrading",
+            Some(false),
+            "Installing",
+            format!("version {target} is being installed; there is no earlier version"),
+        );
+    }
     match &observed.migration {
         Some((version, JobState::Running)) => {
             return Draft::new(
@@ -534,7 +569,7 @@ mod tests {
             import: None,
             migration: None,
             deployment: Some(deployment("2.4.1", 1)),
-            instance: Some(InstanceReport {
+            instance: Ok(InstanceReport {
                 synced_block: 1000,
                 head_block: 1005,
             }),
@@ -607,7 +642,7 @@ mod tests {
                 message: "the database pod is starting".to_owned(),
             },
             deployment: Some(deployment("2.4.1", 0)),
-            instance: None,
+            instance: Err("no instance pod is ready".to_owned()),
             ..running()
         };
         check(
@@ -695,7 +730,7 @@ mod tests {
     fn upgrade_completes_only_once_the_new_version_caught_up() {
         let lagging = Observed {
             deployment: Some(deployment("2.5.0", 1)),
-            instance: Some(InstanceReport {
+            instance: Ok(InstanceReport {
                 synced_block: 100,
                 head_block: 500,
             }),
@@ -734,6 +769,83 @@ mod tests {
     }
 
     #[test]
+    fn first_rollout_migrates_before_the_instance_exists() {
+        let installing = |job| Observed {
+            migration: Some(("2.4.1".to_owned(), job)),
+            deployment: None,
+            instance: Err("no instance pod is ready".to_owned()),
+            ..running()
+        };
+        check(
+            installing(JobState::Running),
+            None,
+            &[
+                ("Ready", "False", "Migrating"),
+                ("Progressing", "True", "Migrating"),
+                ("Degraded", "False", "AsExpected"),
+                ("DatabaseReady", "True", "PodsReady"),
+                ("Synced", "Unknown", "StatusUnavailable"),
+                ("Upgrading", "False", "Installing"),
+            ],
+            Phase::Provisioning,
+            None,
+        );
+        // Completed: the Deployment is created in the same reconcile; until it is observed
+        // the instance is being created.
+        check(
+            installing(JobState::Complete),
+            None,
+            &[
+                ("Ready", "False", "InstanceNotCreated"),
+                ("Progressing", "True", "RollingOut"),
+                ("Degraded", "False", "AsExpected"),
+                ("DatabaseReady", "True", "PodsReady"),
+                ("Synced", "Unknown", "StatusUnavailable"),
+                ("Upgrading", "False", "Installing"),
+            ],
+            Phase::Provisioning,
+            None,
+        );
+        let failed = installing(JobState::Failed("BackoffLimitExceeded".to_owned()));
+        check(
+            failed.clone(),
+            None,
+            &[
+                ("Ready", "False", "MigrationFailed"),
+                ("Progressing", "False", "Stable"),
+                ("Degraded", "True", "MigrationFailed"),
+                ("DatabaseReady", "True", "PodsReady"),
+                ("Synced", "Unknown", "StatusUnavailable"),
+                ("Upgrading", "False", "Installing"),
+            ],
+            Phase::Degraded,
+            None,
+        );
+        // The failure is a Warning Event that says the instance is not started.
+        let before = status(
+            &installing(JobState::Running),
+            Some(1),
+            None,
+            None,
+            &at(100),
+        );
+        let after = status(&failed, Some(1), Some(&before), None, &at(200));
+        let notes = events(&before.conditions, &after.conditions);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert_eq!(
+            (notes[0].severity, notes[0].reason.as_str()),
+            (Severity::Warning, "MigrationFailed")
+        );
+        assert!(
+            notes[0]
+                .note
+                .contains("the migration Job to version 2.4.1 failed (BackoffLimitExceeded); the instance is not started"),
+            "{}",
+            notes[0].note
+        );
+    }
+
+    #[test]
     fn failed_migration_stops_the_rollout() {
         let observed = Observed {
             migration: Some((
@@ -767,7 +879,7 @@ mod tests {
                 replicas: 0,
                 ..deployment("2.4.1", 0)
             }),
-            instance: None,
+            instance: Err("no instance pod is ready".to_owned()),
             ..running()
         };
         check(
@@ -803,7 +915,7 @@ mod tests {
             Some("2.4.1"),
         );
         let lagging = Observed {
-            instance: Some(InstanceReport {
+            instance: Ok(InstanceReport {
                 synced_block: 100,
                 head_block: 5000,
             }),

@@ -1,8 +1,8 @@
-//! One-off Jobs running the instance image: `mono migrate` before a rollout to a new version
-//! and `mono import` for `bootstrap.fromExport`.
+//! One-off Jobs running the instance image: `mono migrate` before every rollout of a version
+//! (the first included) and `mono import` for `bootstrap.fromExport`.
 //!
-//! A migration Job is named after its version, so each upgrade runs exactly once and a
-//! failed one stays visible until the spec changes.
+//! A migration Job is named after its version, so each version's migration runs exactly once
+//! and a failed one stays visible until the spec changes or someone deletes it.
 
 use serde_json::json;
 

@@ -1,15 +1,19 @@
-//! A new Cooperative converges to Ready with every child labelled and owned.
+//! A new Cooperative converges to Ready with every child labelled and owned, its first
+//! rollout going through the migration Job like every later one.
 
+use mono_fake_kube::JobOutcome;
 use serde_json::Value;
 
-use crate::{Cluster, cooperative, deployment_image, name_of, objects, uid};
+use crate::{
+    Cluster, condition, cooperative, deployment_image, job_finished, name_of, objects, uid,
+};
 
 /// Group, plural and the least number of objects a builtin-database Cooperative with a domain
-/// must own. No migration Job: a first install has nothing to migrate from, and the instance
-/// applies its migrations when it starts.
-const CHILDREN: [(&str, &str, usize); 8] = [
+/// must own.
+const CHILDREN: [(&str, &str, usize); 9] = [
     ("", "secrets", 1),
     ("apps", "statefulsets", 1),
+    ("batch", "jobs", 1),
     ("", "services", 2),
     ("apps", "deployments", 1),
     ("networking.k8s.io", "ingresses", 1),
@@ -31,10 +35,55 @@ fn owned_by(object: &Value, owner_uid: &str) -> bool {
 #[tokio::test]
 async fn new_cooperative_converges_to_ready() {
     let mut cluster = Cluster::start().await;
+    cluster.kubelet.set_default_job_outcome(JobOutcome::Hold);
     let created = cluster
         .create_cooperative("coop-voskhod", cooperative("voskhod", "1.0.0", "Retain"))
         .await;
+
+    // The database comes up, then the migration Job of 1.0.0 runs; no instance meanwhile.
+    let job = cluster
+        .eventually("the migration Job of the first rollout", |fake| {
+            fake.get_value(
+                "batch",
+                "jobs",
+                Some("coop-voskhod"),
+                "voskhod-migrate-1-0-0",
+            )
+        })
+        .await;
+    let image = job["spec"]["template"]["spec"]["containers"][0]["image"].clone();
+    assert!(
+        image.as_str().is_some_and(|i| i.ends_with(":1.0.0")),
+        "migration image {image}"
+    );
+    cluster
+        .eventually("Ready=False with reason Migrating", |fake| {
+            let coop = fake.get::<mono_crds::Cooperative>(Some("coop-voskhod"), "voskhod")?;
+            condition(&coop, "Ready")
+                .is_some_and(|c| c.status == "False" && c.reason == "Migrating")
+                .then_some(())
+        })
+        .await;
+    assert_eq!(
+        deployment_image(&cluster.fake, "coop-voskhod"),
+        None,
+        "no instance before its migration completed"
+    );
+
+    cluster
+        .kubelet
+        .set_job_outcome("voskhod-migrate-1-0-0", JobOutcome::Complete);
     let coop = cluster.ready("coop-voskhod", "voskhod").await;
+    let job = cluster
+        .fake
+        .get_value(
+            "batch",
+            "jobs",
+            Some("coop-voskhod"),
+            "voskhod-migrate-1-0-0",
+        )
+        .unwrap_or_default();
+    assert!(job_finished(&job, "Complete"), "{job}");
 
     let status = coop.status.clone().unwrap_or_default();
     assert_eq!(status.version.as_deref(), Some("1.0.0"));

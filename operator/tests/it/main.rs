@@ -2,9 +2,13 @@
 //! starts a fake cluster, installs the CRDs, runs the real operator process with a kubeconfig
 //! pointing at the fake, plays the kubelet, and asserts only through the API state.
 
+mod bootstrap;
 mod convergence;
 mod deletion;
+mod duplicate;
+mod export;
 mod restart;
+mod suspend;
 mod upgrade;
 
 use std::path::PathBuf;
@@ -108,6 +112,12 @@ impl Cluster {
 
     /// Creates a namespace and a Cooperative in it.
     async fn create_cooperative(&self, namespace: &str, spec: Value) -> Cooperative {
+        self.create_namespace(namespace).await;
+        self.create_in(namespace, spec).await
+    }
+
+    /// Creates a namespace.
+    async fn create_namespace(&self, namespace: &str) {
         let namespaces: Api<Namespace> = Api::all(self.client.clone());
         let ns = Namespace {
             metadata: ObjectMeta {
@@ -120,6 +130,10 @@ impl Cluster {
             .create(&PostParams::default(), &ns)
             .await
             .expect("namespace");
+    }
+
+    /// Creates a Cooperative in an existing namespace.
+    async fn create_in(&self, namespace: &str, spec: Value) -> Cooperative {
         let coop: Cooperative = serde_json::from_value(spec).expect("cooperative spec");
         let api: Api<Cooperative> = Api::namespaced(self.client.clone(), namespace);
         api.create(&PostParams::default(), &coop)
@@ -232,4 +246,15 @@ fn deployment_image(fake: &FakeKube, namespace: &str) -> Option<String> {
 /// The uid of a Cooperative, for owner-reference checks.
 fn uid(coop: &Cooperative) -> String {
     coop.uid().unwrap_or_default()
+}
+
+/// Whether a Job as JSON has the condition `type_` (`Complete` or `Failed`) set to true.
+fn job_finished(job: &Value, type_: &str) -> bool {
+    job["status"]["conditions"]
+        .as_array()
+        .is_some_and(|conditions| {
+            conditions
+                .iter()
+                .any(|c| c["type"] == type_ && c["status"] == "True")
+        })
 }

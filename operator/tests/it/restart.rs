@@ -53,7 +53,7 @@ async fn restarted_operator_converges_without_duplicates() {
     for (group, plural, least, most) in [
         ("apps", "deployments", 1, 1),
         ("apps", "statefulsets", 1, 1),
-        ("batch", "jobs", 0, 1),
+        ("batch", "jobs", 1, 1),
     ] {
         let names: Vec<String> = objects(&cluster.fake, group, plural, NAMESPACE)
             .iter()

@@ -5,7 +5,7 @@ use mono_crds::Cooperative;
 use mono_fake_kube::{FakeKube, JobOutcome};
 use serde_json::{Value, json};
 
-use crate::{Cluster, condition, cooperative, deployment_image, name_of, objects};
+use crate::{Cluster, condition, cooperative, deployment_image, job_finished, name_of, objects};
 
 const NAMESPACE: &str = "coop-zarya";
 const NAME: &str = "zarya";
@@ -20,16 +20,6 @@ fn migration_job(fake: &FakeKube, version: &str) -> Option<Value> {
                 .unwrap_or_default();
             name_of(job).starts_with(&format!("{NAME}-migrate-"))
                 && image.ends_with(&format!(":{version}"))
-        })
-}
-
-fn job_finished(job: &Value, type_: &str) -> bool {
-    job["status"]["conditions"]
-        .as_array()
-        .is_some_and(|conditions| {
-            conditions
-                .iter()
-                .any(|c| c["type"] == type_ && c["status"] == "True")
         })
 }
 
