@@ -6,6 +6,7 @@
 //! runtime failure.
 
 mod abi;
+mod devnet;
 mod document;
 mod key;
 mod status;
@@ -50,6 +51,8 @@ pub enum Command {
     /// Hash documents the way the chain's `document2` records them.
     #[command(subcommand)]
     Document(document::DocumentCommand),
+    /// Run a COOPOS-compatible development chain (a development tool, not a production chain).
+    Devnet(crate::devnet::DevnetArgs),
     /// Follow the chain into the store until stopped (SIGTERM: finish the block, exit 0).
     Sync(sync::SyncArgs),
     /// Roll the store back to before a block, then follow again from there.
@@ -108,6 +111,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Abi(command) => abi::run(command),
         Command::Trx(command) => trx::run(command),
         Command::Document(command) => document::run(command),
+        Command::Devnet(args) => devnet::run(args),
         Command::Sync(args) => sync::run_sync(args),
         Command::Resync(args) => sync::run_resync(args),
         Command::Status(args) => status::run(args),

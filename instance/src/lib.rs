@@ -10,3 +10,4 @@ pub mod cli;
 pub mod devnet;
 pub mod parser;
 pub mod store;
+pub mod telemetry;

@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
+use mono_instance::chain::api::{ApiOptions, ChainApi};
 use serde_json::Value;
 
 /// Published key vector K1/K2 (wharfkit/antelope test/crypto.ts, swift-eosio CryptoTests).
@@ -533,4 +534,87 @@ fn trx_digest_rejects_bad_input() {
     for (args, needle) in cases {
         bad_input(args, needle);
     }
+}
+
+#[tokio::test]
+async fn devnet_prints_its_ready_line_serves_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    use std::time::{Duration, Instant};
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mono"))
+        .args([
+            "devnet",
+            "--ephemeral",
+            "--http",
+            "127.0.0.1:0",
+            "--ship",
+            "127.0.0.1:0",
+        ])
+        .args(["--production", "manual"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mono devnet starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout is piped"))
+        .read_line(&mut line)
+        .expect("ready line");
+    let ready: Value = serde_json::from_str(&line).expect("the ready line is JSON");
+    assert_eq!(ready["coopname"], "voskhod");
+    let roles: Vec<&str> = ready["accounts"]
+        .as_array()
+        .expect("accounts")
+        .iter()
+        .filter_map(|account| account["role"].as_str())
+        .collect();
+    for role in ["system", "contract", "cooperative", "chairman", "member"] {
+        assert!(roles.contains(&role), "no {role} in {roles:?}");
+    }
+
+    let http = ready["http"].as_str().expect("http URL");
+    let api = ChainApi::new(http, ApiOptions::default()).expect("Chain API client");
+    let info = api.get_info().await.expect("get_info answers");
+    assert_eq!(
+        info.chain_id.to_hex(),
+        ready["chain_id"].as_str().expect("chain_id")
+    );
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "mono devnet did not stop on SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn devnet_rejects_an_unreadable_bootstrap() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bootstrap = dir.path().join("bootstrap.json");
+    std::fs::write(&bootstrap, "{\"chain_id\": 42}").expect("write");
+    let bootstrap = bootstrap.to_str().expect("UTF-8 path");
+    bad_input(
+        &[
+            "devnet",
+            "--ephemeral",
+            "--http",
+            "127.0.0.1:0",
+            "--ship",
+            "127.0.0.1:0",
+            "--bootstrap",
+            bootstrap,
+        ],
+        "bootstrap",
+    );
 }
