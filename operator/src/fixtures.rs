@@ -1,16 +1,29 @@
 //! Test fixtures: a representative Cooperative with chainable variations, the operator
-//! configuration used by the golden files, and a deterministic random source.
+//! configuration used by the golden files, a deterministic random source, and a mock API
+//! server ([`ApiServerVerifier`]) that plays a [`Scenario`], checking every request the
+//! reconciler makes (method, path, query, patch body) in order.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use axum::http::{Method, Request, Response, StatusCode, header};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use k8s_openapi::jiff::Timestamp;
+use kube::Client;
+use kube::client::Body;
+use kube::runtime::events::{Recorder, Reporter};
 use mono_crds::{
     Bootstrap, ChainSpec, Cooperative, CooperativeSpec, DatabaseMode, DatabaseSpec, DomainSpec,
     ExternalDatabase, FromExport, InstanceSpec, QuotaSpec, SecretKeyRef, SecretsSpec, TlsSpec,
 };
 use rand_core::{RngCore, impls};
+use serde_json::{Value, json};
 
-use crate::children::ChildConfig;
+use crate::children::{self, ChildConfig, MANAGER, Rollout, secrets};
+use crate::metrics::Metrics;
+use crate::reconcile::{Context, ControllerConfig, FINALIZER};
 
 /// Compares `actual` with `tests/data/children/<file>`, or rewrites the file when
 /// `UPDATE_EXPECT=1`.
@@ -97,6 +110,8 @@ pub(crate) trait CooperativeFixture: Sized {
     fn with_domain_tls(self) -> Self;
     fn bootstrapped_from_export(self) -> Self;
     fn version(self, version: &str) -> Self;
+    fn finalized(self) -> Self;
+    fn deleting(self) -> Self;
 }
 
 impl CooperativeFixture for Cooperative {
@@ -156,6 +171,17 @@ impl CooperativeFixture for Cooperative {
         self.spec.instance.version = Some(version.to_owned());
         self
     }
+
+    fn finalized(mut self) -> Self {
+        self.metadata.finalizers = Some(vec![FINALIZER.to_owned()]);
+        self
+    }
+
+    fn deleting(mut self) -> Self {
+        let at = Timestamp::from_second(1_800_000_000).expect("a valid time");
+        self.metadata.deletion_timestamp = Some(Time(at));
+        self
+    }
 }
 
 /// A random source returning a counter, so generated Secrets are reproducible in tests.
@@ -180,4 +206,492 @@ impl RngCore for CountingRng {
         self.fill_bytes(dest);
         Ok(())
     }
+}
+
+/// A [`Context`] whose client talks to the returned [`ApiServerVerifier`].
+pub(crate) fn mock_context() -> (Arc<Context>, ApiServerVerifier) {
+    let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let client = Client::new(service, "default");
+    let reporter = Reporter {
+        controller: MANAGER.to_owned(),
+        instance: None,
+    };
+    let config = ControllerConfig {
+        children: test_config(),
+        watch_namespace: None,
+        probe_instances: true,
+        concurrency: 1,
+    };
+    let (store, _writer) = kube::runtime::reflector::store::<Cooperative>();
+    let ctx = Context::new(
+        client.clone(),
+        config,
+        Recorder::new(client, reporter),
+        Arc::new(Metrics::new()),
+        store,
+    );
+    (Arc::new(ctx), ApiServerVerifier(handle))
+}
+
+/// Waits for a verifier task; a missing request shows up as this timeout.
+pub(crate) async fn within_1s<T>(task: tokio::task::JoinHandle<T>) -> T {
+    tokio::time::timeout(Duration::from_secs(1), task)
+        .await
+        .expect("the mock API server got every expected request within 1 s")
+        .expect("the scenario's checks passed")
+}
+
+/// What the API server is expected to see, in order.
+pub(crate) enum Scenario {
+    /// A new Cooperative without the finalizer: only the finalizer is added.
+    FinalizerAdded(Cooperative),
+    /// The first reconcile with the finalizer in place: the generated Secrets are read and
+    /// created, no Deployment exists, the children are applied as `mono-operator` (the
+    /// database not ready yet, so no migration Job and no Deployment), and the status is
+    /// applied with `observedGeneration`.
+    FirstReconcile(Cooperative),
+    /// The database is ready and the Secrets exist: the migration Job of the target version
+    /// is applied after the other children, and no Deployment until it completed.
+    MigrationBeforeDeployment(Cooperative),
+    /// Deletion with `deletionPolicy: Retain`: owner references are removed from the
+    /// Secrets and volumes, a `DataRetained` Event lists them, then the finalizer goes.
+    RetainDeletion(Cooperative),
+}
+
+type Handle = tower_test::mock::Handle<Request<Body>, Response<Body>>;
+type Responder = tower_test::mock::SendResponse<Response<Body>>;
+
+/// The mock API server side of [`mock_context`].
+pub(crate) struct ApiServerVerifier(Handle);
+
+/// One request as the verifier saw it.
+pub(crate) struct Call {
+    pub(crate) method: Method,
+    pub(crate) path: String,
+    pub(crate) query: BTreeMap<String, String>,
+    pub(crate) content_type: String,
+    pub(crate) body: Value,
+    respond: Responder,
+}
+
+impl Call {
+    fn reply(self, status: StatusCode, body: &Value) {
+        let bytes = serde_json::to_vec(body).expect("a JSON body");
+        let response = Response::builder()
+            .status(status)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(bytes))
+            .expect("a valid response");
+        self.respond.send_response(response);
+    }
+
+    fn ok(self, body: &Value) {
+        self.reply(StatusCode::OK, body);
+    }
+
+    fn not_found(self) {
+        let status = json!({
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "reason": "NotFound", "code": 404, "message": format!("{} not found", self.path),
+        });
+        self.reply(StatusCode::NOT_FOUND, &status);
+    }
+
+    /// Answers an apply or create with the object it carried.
+    fn echo(self) {
+        let body = self.body.clone();
+        self.reply(StatusCode::OK, &body);
+    }
+
+    /// Checks a server-side apply by `mono-operator` of `object` at `path`.
+    fn assert_apply(&self, path: &str, object: &Value) {
+        assert_eq!((&self.method, self.path.as_str()), (&Method::PATCH, path));
+        assert_eq!(self.content_type, "application/apply-patch+yaml", "{path}");
+        assert_eq!(
+            self.query.get("fieldManager").map(String::as_str),
+            Some(MANAGER)
+        );
+        assert_eq!(
+            self.query.get("force").map(String::as_str),
+            Some("true"),
+            "{path}"
+        );
+        assert_eq!(&self.body, object, "{path}");
+    }
+}
+
+impl ApiServerVerifier {
+    /// Plays `scenario` on a task; await it with [`within_1s`].
+    pub(crate) fn run(self, scenario: Scenario) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let verifier = match scenario {
+                Scenario::FinalizerAdded(coop) => self.finalizer_added(&coop).await,
+                Scenario::FirstReconcile(coop) => self.first_reconcile(&coop).await,
+                Scenario::MigrationBeforeDeployment(coop) => {
+                    self.migration_before_deployment(&coop).await
+                }
+                Scenario::RetainDeletion(coop) => self.retain_deletion(&coop).await,
+            };
+            verifier.no_more_requests().await;
+        })
+    }
+
+    async fn next(&mut self) -> Call {
+        let (request, respond) = self
+            .0
+            .next_request()
+            .await
+            .expect("the reconciler made the next expected request");
+        let (parts, body) = request.into_parts();
+        let bytes = body.collect_bytes().await.expect("a readable body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).expect("a JSON body")
+        };
+        let query = parts
+            .uri
+            .query()
+            .unwrap_or_default()
+            .split('&')
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| {
+                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                (percent_decode(key), percent_decode(value))
+            })
+            .collect();
+        Call {
+            method: parts.method,
+            path: parts.uri.path().to_owned(),
+            query,
+            content_type: parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned(),
+            body,
+            respond,
+        }
+    }
+
+    /// Once the reconciler is done and its client dropped, nothing else may arrive.
+    async fn no_more_requests(mut self) {
+        if let Some((request, _)) = self.0.next_request().await {
+            panic!("unexpected request {} {}", request.method(), request.uri());
+        }
+    }
+
+    async fn finalizer_added(mut self, coop: &Cooperative) -> Self {
+        let call = self.next().await;
+        assert_eq!(
+            (&call.method, call.path.as_str()),
+            (&Method::PATCH, cooperative_path(coop).as_str())
+        );
+        assert_eq!(call.content_type, "application/json-patch+json");
+        assert_eq!(
+            call.body,
+            json!([
+                {"op": "test", "path": "/metadata/finalizers", "value": null},
+                {"op": "add", "path": "/metadata/finalizers", "value": [FINALIZER]},
+            ])
+        );
+        let finalized = serde_json::to_value(coop.clone().finalized()).expect("JSON");
+        call.ok(&finalized);
+        self
+    }
+
+    async fn first_reconcile(mut self, coop: &Cooperative) -> Self {
+        let namespace = namespace(coop);
+        let generated = secrets::generated(coop).expect("secret templates");
+        for secret in &generated {
+            let call = self.next().await;
+            let path = format!("/api/v1/namespaces/{namespace}/secrets/{}", secret.name);
+            assert_eq!(
+                (&call.method, call.path.as_str()),
+                (&Method::GET, path.as_str())
+            );
+            call.not_found();
+        }
+        for secret in &generated {
+            let call = self.next().await;
+            let path = format!("/api/v1/namespaces/{namespace}/secrets");
+            assert_eq!(
+                (&call.method, call.path.as_str()),
+                (&Method::POST, path.as_str())
+            );
+            assert_eq!(
+                call.query.get("fieldManager").map(String::as_str),
+                Some(MANAGER)
+            );
+            assert_eq!(call.body["metadata"]["name"], json!(secret.name));
+            assert_eq!(
+                call.body["metadata"]["ownerReferences"][0]["kind"],
+                "Cooperative"
+            );
+            let generated_value = call.body["stringData"]
+                .as_object()
+                .or(call.body["data"].as_object())
+                .is_some_and(|data| {
+                    data.values()
+                        .any(|v| v.as_str().is_some_and(|v| v.len() >= 32))
+                });
+            assert!(
+                generated_value,
+                "{} carries a generated value: {}",
+                secret.name, call.body
+            );
+            call.echo();
+        }
+        self.no_deployment(coop).await;
+        for child in infrastructure(coop) {
+            let call = self.next().await;
+            call.assert_apply(&child_path(coop, &child), &child.object);
+            call.echo();
+        }
+        let status = self.status_applied(coop).await;
+        assert_eq!(status["phase"], "Provisioning");
+        assert_eq!(condition(&status, "Ready")["reason"], "DatabaseNotReady");
+        assert_eq!(condition(&status, "DatabaseReady")["status"], "False");
+        self
+    }
+
+    async fn migration_before_deployment(mut self, coop: &Cooperative) -> Self {
+        let namespace = namespace(coop);
+        for secret in secrets::generated(coop).expect("secret templates") {
+            let call = self.next().await;
+            let path = format!("/api/v1/namespaces/{namespace}/secrets/{}", secret.name);
+            assert_eq!(
+                (&call.method, call.path.as_str()),
+                (&Method::GET, path.as_str())
+            );
+            let found = json!({"apiVersion": "v1", "kind": "Secret", "metadata": secret.object["metadata"]});
+            call.ok(&found);
+        }
+        self.no_deployment(coop).await;
+        for child in infrastructure(coop) {
+            let call = self.next().await;
+            call.assert_apply(&child_path(coop, &child), &child.object);
+            if child.kind == children::ChildKind::StatefulSet {
+                let mut ready = child.object.clone();
+                ready["status"] = json!({"replicas": 1, "readyReplicas": 1});
+                call.ok(&ready);
+            } else {
+                call.echo();
+            }
+        }
+        let version = children::target_version(coop, &test_config()).to_owned();
+        let job = children::migration_job(coop, &test_config(), &version).expect("a Job");
+        let call = self.next().await;
+        call.assert_apply(&child_path(coop, &job), &job.object);
+        call.echo();
+        let status = self.status_applied(coop).await;
+        assert_eq!(condition(&status, "DatabaseReady")["status"], "True");
+        assert_eq!(condition(&status, "Ready")["reason"], "Migrating");
+        assert_eq!(condition(&status, "Progressing")["reason"], "Migrating");
+        assert_eq!(condition(&status, "Upgrading")["status"], "False");
+        self
+    }
+
+    async fn retain_deletion(mut self, coop: &Cooperative) -> Self {
+        let namespace = namespace(coop);
+        let selector = children::selector(&coop.metadata.name.clone().unwrap_or_default());
+        let owner = json!([{
+            "apiVersion": "mono.coopenomics.io/v1alpha1", "kind": "Cooperative",
+            "name": coop.metadata.name, "uid": coop.metadata.uid, "controller": true,
+        }]);
+        let kept = [
+            (
+                "secrets",
+                "SecretList",
+                vec!["voskhod-db", "voskhod-jwt", "voskhod-service"],
+            ),
+            (
+                "persistentvolumeclaims",
+                "PersistentVolumeClaimList",
+                vec!["data-voskhod-db-0"],
+            ),
+        ];
+        for (plural, list_kind, names) in &kept {
+            let call = self.next().await;
+            let path = format!("/api/v1/namespaces/{namespace}/{plural}");
+            assert_eq!(
+                (&call.method, call.path.as_str()),
+                (&Method::GET, path.as_str())
+            );
+            assert_eq!(call.query.get("labelSelector"), Some(&selector));
+            let items: Vec<Value> = names
+                .iter()
+                .map(|name| {
+                    json!({"metadata": {"name": name, "namespace": namespace, "ownerReferences": owner}})
+                })
+                .collect();
+            call.ok(&json!({
+                "apiVersion": "v1", "kind": list_kind, "metadata": {"resourceVersion": "7"},
+                "items": items,
+            }));
+            for name in names {
+                let call = self.next().await;
+                let path = format!("/api/v1/namespaces/{namespace}/{plural}/{name}");
+                assert_eq!(
+                    (&call.method, call.path.as_str()),
+                    (&Method::PATCH, path.as_str())
+                );
+                assert_eq!(call.content_type, "application/merge-patch+json");
+                assert_eq!(call.body, json!({"metadata": {"ownerReferences": null}}));
+                call.ok(&json!({"metadata": {"name": name, "namespace": namespace}}));
+            }
+        }
+        let call = self.next().await;
+        let path = format!("/apis/events.k8s.io/v1/namespaces/{namespace}/events");
+        assert_eq!(
+            (&call.method, call.path.as_str()),
+            (&Method::POST, path.as_str())
+        );
+        assert_eq!(call.body["reason"], "DataRetained");
+        assert_eq!(call.body["type"], "Normal");
+        assert_eq!(call.body["regarding"]["name"], json!(coop.metadata.name));
+        assert_eq!(
+            call.body["note"],
+            "deletionPolicy Retain kept Secret voskhod-db, Secret voskhod-jwt, Secret voskhod-service, PersistentVolumeClaim data-voskhod-db-0; delete them by hand when no longer needed"
+        );
+        call.echo();
+        let call = self.next().await;
+        assert_eq!(
+            (&call.method, call.path.as_str()),
+            (&Method::PATCH, cooperative_path(coop).as_str())
+        );
+        assert_eq!(call.content_type, "application/json-patch+json");
+        assert_eq!(
+            call.body,
+            json!([
+                {"op": "test", "path": "/metadata/finalizers/0", "value": FINALIZER},
+                {"op": "remove", "path": "/metadata/finalizers/0"},
+            ])
+        );
+        let mut released = coop.clone();
+        released.metadata.finalizers = None;
+        call.ok(&serde_json::to_value(released).expect("JSON"));
+        self
+    }
+
+    /// The reconciler looks for the instance Deployment and finds none.
+    async fn no_deployment(&mut self, coop: &Cooperative) {
+        let call = self.next().await;
+        let path = format!(
+            "/apis/apps/v1/namespaces/{}/deployments/{}",
+            namespace(coop),
+            coop.metadata.name.clone().unwrap_or_default()
+        );
+        assert_eq!(
+            (&call.method, call.path.as_str()),
+            (&Method::GET, path.as_str())
+        );
+        call.not_found();
+    }
+
+    /// The status is applied to the status subresource as `mono-operator` with the
+    /// Cooperative's generation; returns it.
+    async fn status_applied(&mut self, coop: &Cooperative) -> Value {
+        let call = self.next().await;
+        let path = format!("{}/status", cooperative_path(coop));
+        assert_eq!(
+            (&call.method, call.path.as_str()),
+            (&Method::PATCH, path.as_str())
+        );
+        assert_eq!(call.content_type, "application/apply-patch+yaml");
+        assert_eq!(
+            call.query.get("fieldManager").map(String::as_str),
+            Some(MANAGER)
+        );
+        assert_eq!(call.body["apiVersion"], "mono.coopenomics.io/v1alpha1");
+        assert_eq!(call.body["kind"], "Cooperative");
+        let status = call.body["status"].clone();
+        assert_eq!(
+            status["observedGeneration"],
+            json!(coop.metadata.generation)
+        );
+        assert!(
+            status["conditions"].as_array().is_some_and(|all| all
+                .iter()
+                .all(|c| c["observedGeneration"] == json!(coop.metadata.generation))),
+            "{status}"
+        );
+        let mut stored = serde_json::to_value(coop).expect("JSON");
+        stored["status"] = status.clone();
+        call.ok(&stored);
+        status
+    }
+}
+
+/// The children applied before the rollout decisions: everything but the Jobs and the
+/// Deployment, in order.
+fn infrastructure(coop: &Cooperative) -> Vec<children::Child> {
+    let rollout = Rollout {
+        instance_version: None,
+        migration_version: None,
+        import: false,
+    };
+    children::desired(coop, &test_config(), &rollout).expect("children")
+}
+
+fn namespace(coop: &Cooperative) -> String {
+    coop.metadata.namespace.clone().unwrap_or_default()
+}
+
+fn cooperative_path(coop: &Cooperative) -> String {
+    format!(
+        "/apis/mono.coopenomics.io/v1alpha1/namespaces/{}/cooperatives/{}",
+        namespace(coop),
+        coop.metadata.name.clone().unwrap_or_default()
+    )
+}
+
+/// URL path of a child, from its kind's group, version and plural.
+fn child_path(coop: &Cooperative, child: &children::Child) -> String {
+    let resource = child.kind.api_resource();
+    let prefix = if resource.group.is_empty() {
+        "/api/v1".to_owned()
+    } else {
+        format!("/apis/{}", resource.api_version)
+    };
+    format!(
+        "{prefix}/namespaces/{}/{}/{}",
+        namespace(coop),
+        resource.plural,
+        child.name
+    )
+}
+
+fn condition<'a>(status: &'a Value, type_: &str) -> &'a Value {
+    status["conditions"]
+        .as_array()
+        .and_then(|all| all.iter().find(|c| c["type"] == type_))
+        .unwrap_or(&Value::Null)
+}
+
+/// Decodes `%XX` escapes and `+` of a query component.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(byte) => {
+                        out.push(byte);
+                        i += 3;
+                        continue;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            byte => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

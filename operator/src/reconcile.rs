@@ -77,6 +77,27 @@ pub struct Context {
     failures: Mutex<HashMap<String, u32>>,
 }
 
+impl Context {
+    /// State shared by [`reconcile`] and [`error_policy`]; `store` holds every Cooperative the
+    /// controller sees, to find a namespace's first one.
+    pub fn new(
+        client: Client,
+        config: ControllerConfig,
+        recorder: Recorder,
+        metrics: Arc<Metrics>,
+        store: Store<Cooperative>,
+    ) -> Context {
+        Context {
+            client,
+            config,
+            recorder,
+            metrics,
+            store,
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
 /// Runs the Cooperative controller until `shutdown` resolves.
 pub async fn run(
     client: Client,
@@ -89,14 +110,13 @@ pub async fn run(
     let children =
         watcher::Config::default().labels(&format!("app.kubernetes.io/managed-by={MANAGER}"));
     let controller = Controller::new(cooperatives, watcher::Config::default().any_semantic());
-    let ctx = Arc::new(Context {
-        client: client.clone(),
+    let ctx = Arc::new(Context::new(
+        client.clone(),
+        config.clone(),
         recorder,
         metrics,
-        store: controller.store(),
-        failures: Mutex::new(HashMap::new()),
-        config: config.clone(),
-    });
+        controller.store(),
+    ));
     let namespace = config.watch_namespace.as_deref();
     controller
         .owns(
@@ -964,7 +984,51 @@ mod tests {
     use mono_fake_kube::FakeKube;
 
     use super::*;
-    use crate::fixtures::{test_config, test_cooperative};
+    use crate::fixtures::{
+        CooperativeFixture, Scenario, mock_context, test_config, test_cooperative, within_1s,
+    };
+
+    /// Runs one reconcile against the mock API server playing `scenario`; both must finish
+    /// within the timeout.
+    async fn reconcile_against(coop: Cooperative, scenario: Scenario) -> Action {
+        let (ctx, verifier) = mock_context();
+        let server = verifier.run(scenario);
+        let action = tokio::time::timeout(Duration::from_secs(1), reconcile(Arc::new(coop), ctx))
+            .await
+            .expect("reconcile finished within 1 s")
+            .expect("reconcile succeeded");
+        within_1s(server).await;
+        action
+    }
+
+    #[tokio::test]
+    async fn new_cooperative_gets_the_finalizer_first() {
+        let coop = test_cooperative();
+        let action = reconcile_against(coop.clone(), Scenario::FinalizerAdded(coop)).await;
+        assert_eq!(action, Action::await_change());
+    }
+
+    #[tokio::test]
+    async fn first_reconcile_creates_secrets_applies_children_and_status() {
+        let coop = test_cooperative().finalized();
+        let action = reconcile_against(coop.clone(), Scenario::FirstReconcile(coop)).await;
+        assert_eq!(action, Action::requeue(PROGRESS_REQUEUE));
+    }
+
+    #[tokio::test]
+    async fn ready_database_starts_the_migration_before_any_deployment() {
+        let coop = test_cooperative().finalized();
+        let action =
+            reconcile_against(coop.clone(), Scenario::MigrationBeforeDeployment(coop)).await;
+        assert_eq!(action, Action::requeue(PROGRESS_REQUEUE));
+    }
+
+    #[tokio::test]
+    async fn retain_deletion_releases_data_then_the_finalizer() {
+        let coop = test_cooperative().finalized().deleting();
+        let action = reconcile_against(coop.clone(), Scenario::RetainDeletion(coop)).await;
+        assert_eq!(action, Action::await_change());
+    }
 
     #[test]
     fn error_chain_lists_each_cause_once() {
