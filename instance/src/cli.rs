@@ -6,6 +6,7 @@
 //! runtime failure.
 
 mod abi;
+mod demo;
 mod devnet;
 mod document;
 mod key;
@@ -51,6 +52,9 @@ pub enum Command {
     /// Hash documents the way the chain's `document2` records them.
     #[command(subcommand)]
     Document(document::DocumentCommand),
+    /// Run the main job end to end on embedded defaults: a development chain, the cooperative's
+    /// transactions, and the follower syncing them into SQLite.
+    Demo(demo::DemoArgs),
     /// Run a COOPOS-compatible development chain (a development tool, not a production chain).
     Devnet(crate::devnet::DevnetArgs),
     /// Follow the chain into the store until stopped (SIGTERM: finish the block, exit 0).
@@ -111,6 +115,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Abi(command) => abi::run(command),
         Command::Trx(command) => trx::run(command),
         Command::Document(command) => document::run(command),
+        Command::Demo(args) => demo::run(args),
         Command::Devnet(args) => devnet::run(args),
         Command::Sync(args) => sync::run_sync(args),
         Command::Resync(args) => sync::run_resync(args),

@@ -1,0 +1,291 @@
+//! `mono demo`: the main job on its embedded defaults, end to end on one machine.
+//!
+//! It starts a development chain in-process (0.5 s blocks, the demo cooperative `voskhod` with
+//! its council), acts as the cooperative's client over the Chain API (reads the registrator's
+//! ABI from the chain, signs `registrator::adduser` transactions with the cooperative's key and
+//! pushes them), then follows the chain over SHiP into an SQLite store until those blocks are
+//! irreversible, and prints one JSON report: what was pushed, what the store holds, and the
+//! cooperative's participants as of the block before the pushes and as of the last one.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context as _, anyhow, bail};
+use clap::Args;
+use rand_core::{OsRng, RngCore};
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use super::{BadInput, Outcome, print_json};
+use crate::antelope::abi::Abi;
+use crate::antelope::abi::def::AbiDef;
+use crate::antelope::keys::PrivateKey;
+use crate::antelope::name::Name;
+use crate::antelope::time::TimePointSec;
+use crate::antelope::transaction::{Action, PermissionLevel, Tapos, Transaction};
+use crate::chain::api::{ApiOptions, ChainApi};
+use crate::cli::sync::open_store;
+use crate::devnet::bootstrap::Role;
+use crate::devnet::{self, DevnetConfig, ProductionMode, Ready, Storage};
+use crate::parser::{self, DEFAULT_CONTRACTS, Filter, Metrics, ParserConfig, Stopped};
+use crate::store::Store;
+
+const REGISTRATOR: Name = Name::from_str_const("registrator");
+const ADDUSER: Name = Name::from_str_const("adduser");
+const ACTIVE: Name = Name::from_str_const("active");
+/// How long a pushed transaction stays valid, as wharfkit sets it.
+const EXPIRATION_SECS: u32 = 120;
+/// Longest the demo waits for the follower to store the pushed blocks.
+const SYNC_DEADLINE: Duration = Duration::from_secs(120);
+
+/// `mono demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Database to sync into; it must be empty. Default: a new SQLite file in a new directory
+    /// under the system's temporary directory, kept for `mono status --database …`.
+    #[arg(long, env = "MONO_DATABASE_URL")]
+    database: Option<String>,
+    /// Members the cooperative adds, one transaction each.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    members: u32,
+}
+
+/// Runs `mono demo`.
+pub fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
+    crate::telemetry::init();
+    let database = match args.database {
+        Some(url) => url,
+        None => default_database()?,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let report = runtime.block_on(demo(&database, args.members))?;
+    print_json(&report);
+    Ok(Outcome::Success)
+}
+
+/// A fresh SQLite file in a new directory under the temporary directory.
+fn default_database() -> anyhow::Result<String> {
+    let stamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .context("reading the clock")?
+        .as_millis();
+    let dir: PathBuf =
+        std::env::temp_dir().join(format!("mono-demo-{stamp}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(format!("sqlite://{}", dir.join("mono.sqlite").display()))
+}
+
+async fn demo(database: &str, members: u32) -> anyhow::Result<Value> {
+    let store = open_store(database).await?;
+    if store
+        .cursor()
+        .await
+        .context("reading the cursor")?
+        .is_some()
+    {
+        return Err(anyhow!(BadInput::new(
+            "the demo syncs a new chain and needs an empty database"
+        )));
+    }
+    let devnet = devnet::start(DevnetConfig {
+        http: ([127, 0, 0, 1], 0).into(),
+        ship: ([127, 0, 0, 1], 0).into(),
+        storage: Storage::Ephemeral,
+        production: ProductionMode::Interval,
+        block_interval: Duration::from_millis(500),
+        lib_lag: 1,
+        bootstrap: None,
+    })
+    .await
+    .context("starting the development chain")?;
+    let ready = devnet.ready().clone();
+    let outcome = run_against(&ready, &store, members).await;
+    store.close().await;
+    devnet
+        .stop()
+        .await
+        .context("stopping the development chain")?;
+    let mut report = outcome?;
+    report["database"] = json!(database);
+    Ok(report)
+}
+
+/// Pushes the members, follows the chain until they are stored, and reports.
+async fn run_against(ready: &Ready, store: &Store, members: u32) -> anyhow::Result<Value> {
+    let api = ChainApi::new(&ready.http, ApiOptions::default()).context("Chain API client")?;
+    let cooperative_key = cooperative_key(ready)?;
+    let raw_abi = api
+        .get_raw_abi(REGISTRATOR)
+        .await
+        .context("reading the registrator ABI")?;
+    let abi_def = AbiDef::from_bin(&raw_abi.abi).context("decoding the registrator ABI")?;
+    let registrator = Abi::from_def(abi_def).context("loading the registrator ABI")?;
+
+    let mut pushed = Vec::new();
+    for _ in 0..members {
+        let username = random_username();
+        let trx = adduser_transaction(&api, &registrator, ready.coopname, username).await?;
+        let signed = trx
+            .sign(&ready.chain_id, [&cooperative_key])
+            .context("signing the transaction")?;
+        let result = api
+            .push_transaction(&signed.to_packed())
+            .await
+            .with_context(|| format!("pushing registrator::adduser of {username}"))?;
+        let block_num = result.processed["block_num"]
+            .as_u64()
+            .and_then(|num| u32::try_from(num).ok())
+            .ok_or_else(|| anyhow!("the push of {username} reports no block number"))?;
+        pushed.push((username, result.transaction_id.to_hex(), block_num));
+    }
+    let first_block = pushed.iter().map(|(_, _, block)| *block).min().unwrap_or(1);
+    let last_block = pushed.iter().map(|(_, _, block)| *block).max().unwrap_or(1);
+
+    let mut config = ParserConfig::new(
+        &ready.ship,
+        &ready.http,
+        Filter::new(&DEFAULT_CONTRACTS, ready.coopname),
+    );
+    config.stop_after = Some(last_block);
+    let (_stop, shutdown) = watch::channel(false);
+    let followed = tokio::time::timeout(
+        SYNC_DEADLINE,
+        parser::follow(store, &config, &Metrics::default(), shutdown),
+    )
+    .await
+    .context("waiting for the follower to store the pushed blocks")?
+    .context("following the chain")?;
+    if followed != Stopped::Reached(last_block) {
+        bail!("the follower stopped before block {last_block}: {followed:?}");
+    }
+
+    let cursor = store
+        .cursor()
+        .await
+        .context("reading the cursor")?
+        .ok_or_else(|| anyhow!("the follower stored no block"))?;
+    let counts = store.counts(None).await.context("counting events")?;
+    let digest = store
+        .events_digest(None)
+        .await
+        .context("computing the events digest")?;
+    let coopname = ready.coopname.to_string();
+    let participants = |block_num: u32| {
+        let coopname = coopname.clone();
+        async move {
+            let rows = store
+                .table_rows_at("soviet", &coopname, "participants", block_num)
+                .await
+                .with_context(|| format!("reading participants as of block {block_num}"))?;
+            let names: Vec<Value> = rows
+                .iter()
+                .filter_map(|row| row.record.value.as_ref()?.get("username").cloned())
+                .collect();
+            anyhow::Ok(json!({ "block_num": block_num, "participants": names }))
+        }
+    };
+    Ok(json!({
+        "chain": { "chain_id": ready.chain_id.to_hex(), "http": ready.http, "ship": ready.ship },
+        "coopname": ready.coopname,
+        "pushed": pushed
+            .iter()
+            .map(|(username, trx_id, block_num)| json!({
+                "action": "registrator::adduser",
+                "username": username,
+                "trx_id": trx_id,
+                "block_num": block_num,
+            }))
+            .collect::<Vec<_>>(),
+        "store": {
+            "cursor_block": cursor.block_num,
+            "cursor_id": hex::encode(cursor.block_id),
+            "lib": cursor.lib,
+            "blocks": counts.blocks,
+            "actions": counts.actions,
+            "deltas": counts.deltas,
+            "events_digest": digest,
+        },
+        "before": participants(first_block.saturating_sub(1)).await?,
+        "after": participants(last_block).await?,
+    }))
+}
+
+/// The cooperative's private key from the devnet's bootstrap.
+fn cooperative_key(ready: &Ready) -> anyhow::Result<PrivateKey> {
+    let account = ready
+        .accounts
+        .iter()
+        .find(|account| account.role == Role::Cooperative)
+        .ok_or_else(|| anyhow!("the devnet bootstrap has no cooperative account"))?;
+    account
+        .private_key()?
+        .ok_or_else(|| anyhow!("the devnet bootstrap has no key for {}", account.name))
+}
+
+/// Twelve random letters `a`-`z`, as MONO names its users.
+fn random_username() -> Name {
+    let mut value = 0_u64;
+    for idx in 0..12 {
+        // Letters `a`..`z` are 6..31 in the name alphabet, 5 bits each from the top.
+        let letter = u64::from(OsRng.next_u32() % 26) + 6;
+        value |= letter << (64 - 5 * (idx + 1));
+    }
+    Name::from_u64(value)
+}
+
+/// `registrator::adduser` of `username` by the cooperative, with TaPoS on the last
+/// irreversible block and a two-minute expiry, as wallets build transactions.
+async fn adduser_transaction(
+    api: &ChainApi,
+    registrator: &Abi,
+    coopname: Name,
+    username: Name,
+) -> anyhow::Result<Transaction> {
+    let info = api.get_info().await.context("reading get_info")?;
+    let head_secs = info.head_block_time.as_micros() / 1_000_000;
+    let expiration = u32::try_from(head_secs)
+        .ok()
+        .and_then(|secs| secs.checked_add(EXPIRATION_SECS))
+        .ok_or_else(|| anyhow!("head block time {} is out of range", info.head_block_time))?;
+    let created_at = TimePointSec::from_secs(expiration - EXPIRATION_SECS);
+    let data = json!({
+        "coopname": coopname,
+        "referer": "",
+        "username": username,
+        "type": "individual",
+        "created_at": created_at,
+        "initial": "100.0000 RUB",
+        "minimum": "300.0000 RUB",
+        "spread_initial": true,
+        "meta": "",
+        "registration_hash": hex::encode(sha2_digest(username)),
+    });
+    let type_name = registrator
+        .action_type(ADDUSER)
+        .ok_or_else(|| anyhow!("the registrator ABI has no adduser action"))?;
+    let bytes = registrator
+        .encode(type_name, &data)
+        .context("encoding registrator::adduser")?;
+    Ok(Transaction::new(
+        TimePointSec::from_secs(expiration),
+        Tapos::from_block_id(&info.last_irreversible_block_id),
+        vec![Action {
+            account: REGISTRATOR,
+            name: ADDUSER,
+            authorization: vec![PermissionLevel {
+                actor: coopname,
+                permission: ACTIVE,
+            }],
+            data: bytes,
+        }],
+    ))
+}
+
+/// The registration hash MONO derives for a member added directly: SHA-256 of the username.
+fn sha2_digest(username: Name) -> [u8; 32] {
+    use sha2::{Digest as _, Sha256};
+    Sha256::digest(username.to_string().as_bytes()).into()
+}
