@@ -68,6 +68,10 @@ pub enum Error {
         /// The fork point.
         block_num: u32,
     },
+    /// The task committing blocks was cancelled before it reported; following resumes from the
+    /// cursor, which says whether that commit was stored.
+    #[error("the commit task was cancelled")]
+    CommitCancelled,
     /// No stored block above the last irreversible one matches the chain: the store does not
     /// belong to this chain, or the chain rewrote irreversible history.
     #[error("no fork point above the last irreversible block {lib} (reached block {block_num})")]
@@ -92,6 +96,7 @@ impl Error {
             Self::Store { .. } => "store",
             Self::Gap { .. } => "gap",
             Self::Resume { .. } => "fork_resume",
+            Self::CommitCancelled => "commit_cancelled",
             Self::ForkBelowLib { .. } => "fork_below_lib",
         }
     }

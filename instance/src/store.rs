@@ -53,6 +53,7 @@
 //! at the same height whatever their backend.
 
 mod codec;
+mod insert;
 mod records;
 
 pub use records::{
@@ -65,14 +66,13 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use sqlx::QueryBuilder;
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use codec::{JsonText, id_from_db, json_from_db, u32_from_db, u64_from_db, u64_to_db};
+use codec::{id_from_db, json_from_db, u32_from_db, u64_from_db, u64_to_db};
 
 /// Result of store operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -244,9 +244,6 @@ static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 /// Runs of the SQLite migrator before a failure is reported (see [`migrate_sqlite`]).
 const SQLITE_MIGRATION_ATTEMPTS: u32 = 3;
 
-/// Most bind parameters in one statement, below SQLite's 32766 and PostgreSQL's 65535.
-const MAX_BINDS: usize = 30_000;
-
 /// Rows per page when the digest walks a table.
 const DIGEST_PAGE_ROWS: usize = 5_000;
 const DIGEST_PAGE: i64 = DIGEST_PAGE_ROWS as i64;
@@ -285,7 +282,8 @@ const SELECT_ACTION_COLUMNS: &str = "SELECT global_sequence, block_num, trx_id, 
 /// Runs `$body` with `$db` bound to the backend's pool, once per backend, so the body (its SQL
 /// included) is written once. Inside the body, `Db` names the backend and `BEGIN_WRITE` is the
 /// statement opening a write transaction (`BEGIN IMMEDIATE` takes SQLite's write lock up front,
-/// so a concurrent writer waits for the busy timeout instead of failing on lock upgrade).
+/// so a concurrent writer waits for the busy timeout instead of failing on lock upgrade), and
+/// `insert_events` is the backend's bulk insert (see [`insert`]).
 macro_rules! dispatch {
     ($pool:expr, $db:ident, $body:block) => {
         match $pool {
@@ -294,6 +292,8 @@ macro_rules! dispatch {
                 type Db = sqlx::Postgres;
                 #[allow(dead_code, reason = "only writing bodies open a transaction")]
                 const BEGIN_WRITE: &str = "BEGIN";
+                #[allow(unused_imports, reason = "only committing bodies insert events")]
+                use insert::postgres as insert_events;
                 $body
             }
             Pool::Sqlite($db) => {
@@ -301,6 +301,8 @@ macro_rules! dispatch {
                 type Db = sqlx::Sqlite;
                 #[allow(dead_code, reason = "only writing bodies open a transaction")]
                 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+                #[allow(unused_imports, reason = "only committing bodies insert events")]
+                use insert::sqlite as insert_events;
                 $body
             }
         }
@@ -454,92 +456,7 @@ impl Store {
                 return Ok(());
             };
 
-            for chunk in new.chunks(MAX_BINDS / 4) {
-                let mut insert = QueryBuilder::<Db>::new(
-                    "INSERT INTO blocks (block_num, block_id, previous, timestamp_ms) ",
-                );
-                insert.push_values(chunk, |mut row, batch| {
-                    row.push_bind(i64::from(batch.block.block_num))
-                        .push_bind(&batch.block.block_id[..])
-                        .push_bind(&batch.block.previous[..])
-                        .push_bind(batch.block.timestamp_ms);
-                });
-                insert.build().persistent(false).execute(&mut *tx).await?;
-            }
-
-            let actions: Vec<_> = events(new, |batch| &batch.actions);
-            for chunk in actions.chunks(MAX_BINDS / 12) {
-                let mut insert = QueryBuilder::<Db>::new(
-                    "INSERT INTO actions (global_sequence, block_num, trx_id, action_ordinal, \
-                     creator_action_ordinal, receiver, account, name, \"authorization\", data, \
-                     raw, abi_hash) ",
-                );
-                insert.push_values(chunk, |mut row, (block_num, action)| {
-                    row.push_bind(u64_to_db(action.global_sequence))
-                        .push_bind(i64::from(*block_num))
-                        .push_bind(&action.trx_id[..])
-                        .push_bind(i64::from(action.action_ordinal))
-                        .push_bind(i64::from(action.creator_action_ordinal))
-                        .push_bind(action.receiver.as_str())
-                        .push_bind(action.account.as_str())
-                        .push_bind(action.name.as_str())
-                        .push_bind(JsonText::new(&action.authorization))
-                        .push_bind(action.data.as_ref().map(JsonText::new))
-                        .push_bind(action.raw.as_slice())
-                        .push_bind(action.abi_hash.as_ref().map(|hash| &hash[..]));
-                });
-                insert.build().persistent(false).execute(&mut *tx).await?;
-            }
-
-            let deltas: Vec<_> = events(new, |batch| &batch.deltas);
-            for chunk in deltas.chunks(MAX_BINDS / 10) {
-                let mut insert = QueryBuilder::<Db>::new(
-                    "INSERT INTO deltas (code, scope, table_name, primary_key, block_num, \
-                     present, payer, value, raw, abi_hash) ",
-                );
-                insert.push_values(chunk, |mut row, (block_num, delta)| {
-                    row.push_bind(delta.code.as_str())
-                        .push_bind(delta.scope.as_str())
-                        .push_bind(delta.table_name.as_str())
-                        .push_bind(u64_to_db(delta.primary_key))
-                        .push_bind(i64::from(*block_num))
-                        .push_bind(delta.present)
-                        .push_bind(delta.payer.as_str())
-                        .push_bind(delta.value.as_ref().map(JsonText::new))
-                        .push_bind(delta.raw.as_slice())
-                        .push_bind(delta.abi_hash.as_ref().map(|hash| &hash[..]));
-                });
-                insert.build().persistent(false).execute(&mut *tx).await?;
-            }
-
-            let abis = last_abi_per_account(new);
-            for chunk in abis.chunks(MAX_BINDS / 4) {
-                let mut insert = QueryBuilder::<Db>::new(
-                    "INSERT INTO abis (account, block_num, abi_hash, abi) ",
-                );
-                insert.push_values(chunk, |mut row, (block_num, abi)| {
-                    row.push_bind(abi.account.as_str())
-                        .push_bind(i64::from(*block_num))
-                        .push_bind(abi.abi_hash().to_vec())
-                        .push_bind(abi.abi.as_slice());
-                });
-                insert.build().persistent(false).execute(&mut *tx).await?;
-            }
-
-            let undecodable: Vec<_> = events(new, |batch| &batch.undecodable);
-            for chunk in undecodable.chunks(MAX_BINDS / 5) {
-                let mut insert = QueryBuilder::<Db>::new(
-                    "INSERT INTO undecodable (block_num, kind, locator, raw, reason) ",
-                );
-                insert.push_values(chunk, |mut row, (block_num, record)| {
-                    row.push_bind(i64::from(*block_num))
-                        .push_bind(record.kind.as_str())
-                        .push_bind(record.locator.as_str())
-                        .push_bind(record.raw.as_slice())
-                        .push_bind(record.reason.as_str());
-                });
-                insert.build().persistent(false).execute(&mut *tx).await?;
-            }
+            insert_events(&mut tx, new).await?;
 
             sqlx::query(UPSERT_CURSOR)
                 .bind(i64::from(head.block.block_num))
@@ -935,35 +852,6 @@ fn new_blocks<'a>(
         head = Some((block.block_num, block.block_id));
     }
     Ok(new)
-}
-
-/// One kind of event of all batches, each paired with its block number, in batch order.
-fn events<T>(batches: &[BlockBatch], select: impl Fn(&BlockBatch) -> &Vec<T>) -> Vec<(u32, &T)> {
-    batches
-        .iter()
-        .flat_map(|batch| {
-            select(batch)
-                .iter()
-                .map(|event| (batch.block.block_num, event))
-        })
-        .collect()
-}
-
-/// ABIs of all batches, keeping only the last one set per account and block.
-fn last_abi_per_account(batches: &[BlockBatch]) -> Vec<(u32, &AbiRecord)> {
-    let mut abis = Vec::new();
-    for batch in batches {
-        let start = abis.len();
-        for abi in batch.abis.iter().rev() {
-            let seen = abis[start..]
-                .iter()
-                .any(|(_, kept): &(u32, &AbiRecord)| kept.account == abi.account);
-            if !seen {
-                abis.push((batch.block.block_num, abi));
-            }
-        }
-    }
-    abis
 }
 
 fn cursor_from_row((block_num, block_id, lib): CursorRow) -> Result<Cursor> {

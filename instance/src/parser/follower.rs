@@ -3,6 +3,10 @@
 //! (several blocks per transaction while catching up), rolls forks back to the fork point, and
 //! reconnects with backoff when the chain or the database is away.
 //!
+//! While catching up, one commit runs on its own task as the next blocks are read and decoded;
+//! the next commit starts only after it finished, so blocks reach the store in order, and
+//! every other step (fork rollback, shutdown, stop block, reconnect) first waits for it.
+//!
 //! Shutdown (the watch channel turning `true`, fired by SIGTERM in `mono sync`) commits the
 //! blocks already decoded and returns; a block is never half written, whatever stops the process.
 
@@ -112,6 +116,7 @@ pub async fn follow(
         abis: AbiSet::default(),
         progress: Progress::new(),
         committed_any: false,
+        in_flight: None,
     };
     let mut delay = config.reconnect_delay;
     loop {
@@ -155,10 +160,43 @@ struct Session<'a> {
     abis: AbiSet,
     progress: Progress,
     committed_any: bool,
+    /// The commit running while the next blocks are read and decoded; at most one, so commits
+    /// reach the store in block order.
+    in_flight: Option<InFlight>,
+}
+
+/// A commit running on its own task, with what it will have stored.
+struct InFlight {
+    task: tokio::task::JoinHandle<crate::store::Result<()>>,
+    summary: CommitSummary,
+}
+
+/// What one commit stored, for the metrics.
+#[derive(Debug, Clone, Copy)]
+struct CommitSummary {
+    last_block_num: u32,
+    blocks: usize,
+    actions: usize,
+    deltas: usize,
+    undecodable: usize,
+}
+
+impl CommitSummary {
+    fn of(batches: &[BlockBatch]) -> Option<Self> {
+        let last = batches.last()?;
+        Some(Self {
+            last_block_num: last.block.block_num,
+            blocks: batches.len(),
+            actions: batches.iter().map(|batch| batch.actions.len()).sum(),
+            deltas: batches.iter().map(|batch| batch.deltas.len()).sum(),
+            undecodable: batches.iter().map(|batch| batch.undecodable.len()).sum(),
+        })
+    }
 }
 
 impl Session<'_> {
     async fn run(&mut self, shutdown: &mut watch::Receiver<bool>) -> Result<Stopped> {
+        self.settle().await?;
         let cursor = self.store.cursor().await.map_err(Error::store)?;
         if let (Some(cursor), Some(stop)) = (cursor, self.config.stop_after)
             && cursor.block_num >= stop
@@ -313,12 +351,13 @@ impl Session<'_> {
                 .config
                 .stop_after
                 .is_some_and(|stop| this_block.block_num >= stop);
-            if pending.len() >= self.config.batch_blocks.max(1)
+            if reached_stop {
+                self.flush(&mut pending).await?;
+            } else if pending.len() >= self.config.batch_blocks.max(1)
                 || this_block.block_num >= target
-                || reached_stop
                 || pending_since.elapsed() >= MAX_PENDING_AGE
             {
-                self.flush(&mut pending).await?;
+                self.commit_behind(&mut pending).await?;
                 self.metrics
                     .lag_blocks
                     .set(i64::from(target.saturating_sub(this_block.block_num)));
@@ -421,35 +460,67 @@ impl Session<'_> {
         Ok(fork_point)
     }
 
-    /// Commits the decoded blocks, if any, with their cursor.
+    /// Waits for the previous commit, then starts committing the decoded blocks, if any, on
+    /// their own task, so reading and decoding the next blocks overlaps with the write.
+    async fn commit_behind(&mut self, pending: &mut Vec<BlockBatch>) -> Result<()> {
+        self.settle().await?;
+        let batches = std::mem::take(pending);
+        let Some(summary) = CommitSummary::of(&batches) else {
+            return Ok(());
+        };
+        let store = self.store.clone();
+        let task = tokio::spawn(async move { store.commit_blocks(&batches).await });
+        self.in_flight = Some(InFlight { task, summary });
+        Ok(())
+    }
+
+    /// Waits for the commit in flight, if any, and counts what it stored.
+    async fn settle(&mut self) -> Result<()> {
+        let Some(in_flight) = self.in_flight.take() else {
+            return Ok(());
+        };
+        match in_flight.task.await {
+            Ok(result) => result.map_err(Error::store)?,
+            Err(join_error) => match join_error.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(_cancelled) => return Err(Error::CommitCancelled),
+            },
+        }
+        self.committed(in_flight.summary);
+        Ok(())
+    }
+
+    /// Commits the decoded blocks, if any, with their cursor, after the commit in flight.
     async fn flush(&mut self, pending: &mut Vec<BlockBatch>) -> Result<()> {
-        let Some(last) = pending.last() else {
+        self.settle().await?;
+        let Some(summary) = CommitSummary::of(pending) else {
             return Ok(());
         };
         self.store
             .commit_blocks(pending)
             .await
             .map_err(Error::store)?;
+        pending.clear();
+        self.committed(summary);
+        Ok(())
+    }
+
+    fn committed(&mut self, summary: CommitSummary) {
         self.committed_any = true;
-        let actions: usize = pending.iter().map(|batch| batch.actions.len()).sum();
-        let deltas: usize = pending.iter().map(|batch| batch.deltas.len()).sum();
-        let undecodable: usize = pending.iter().map(|batch| batch.undecodable.len()).sum();
         self.metrics
             .processed_block
-            .set(i64::from(last.block.block_num));
-        self.metrics.blocks.inc_by(pending.len() as u64);
-        self.metrics.actions.inc_by(actions as u64);
-        self.metrics.deltas.inc_by(deltas as u64);
-        self.metrics.undecodable.inc_by(undecodable as u64);
+            .set(i64::from(summary.last_block_num));
+        self.metrics.blocks.inc_by(summary.blocks as u64);
+        self.metrics.actions.inc_by(summary.actions as u64);
+        self.metrics.deltas.inc_by(summary.deltas as u64);
+        self.metrics.undecodable.inc_by(summary.undecodable as u64);
         tracing::debug!(
-            block_num = last.block.block_num,
-            blocks = pending.len(),
-            actions,
-            deltas,
+            block_num = summary.last_block_num,
+            blocks = summary.blocks,
+            actions = summary.actions,
+            deltas = summary.deltas,
             "committed"
         );
-        pending.clear();
-        Ok(())
     }
 }
 

@@ -1,0 +1,303 @@
+//! Catch-up benchmark of the parser: [`follow`] from an empty store to the end of a devnet
+//! history, into SQLite and into PostgreSQL, reported as blocks/s and actions/s.
+//!
+//! The history (`MONO_BENCH_BLOCKS`, default 100,000 blocks) is built once into a devnet data
+//! directory under `target/bench-data/` and replayed by later runs. Every block carries
+//! cooperative traffic: the demo cooperative adds a member (`registrator::adduser`, with its
+//! notifications and table rows), and every fourth block also creates an account
+//! (`eosio::newaccount`). The SHiP stream alone is timed first, so the source's own speed is
+//! known. PostgreSQL comes from `MONO_BENCH_DATABASE_URL`, else `MONO_TEST_DATABASE_URL`, else
+//! the local default server; a fresh database is created and dropped.
+//!
+//! Run: `cargo bench -p mono-instance --bench catch_up`.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, ensure};
+use mono_instance::antelope::binary::{Encode as _, Writer};
+use mono_instance::antelope::checksum::Checksum256;
+use mono_instance::antelope::keys::PrivateKey;
+use mono_instance::antelope::name::Name;
+use mono_instance::antelope::time::TimePointSec;
+use mono_instance::antelope::transaction::{Action, PermissionLevel, Tapos, Transaction};
+use mono_instance::chain::ship::{BlocksRequest, ShipClient, ShipOptions};
+use mono_instance::devnet::bootstrap::Role;
+use mono_instance::devnet::chain::SignedInput;
+use mono_instance::devnet::state::Authority;
+use mono_instance::devnet::{DevnetConfig, ProductionMode, RunningDevnet, Storage, start};
+use mono_instance::parser::{Filter, Metrics, ParserConfig, Stopped, follow};
+use mono_instance::store::Store;
+use rand_core::{OsRng, RngCore as _};
+use sqlx::Connection as _;
+use tokio::sync::watch;
+
+const DEFAULT_BLOCKS: u32 = 100_000;
+const LOCAL_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// Marks a data directory whose history was written completely.
+const COMPLETE_MARKER: &str = "complete";
+/// An account is created every this many blocks.
+const NEWACCOUNT_EVERY: u32 = 4;
+
+fn main() -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
+    let blocks = match std::env::var("MONO_BENCH_BLOCKS") {
+        Ok(text) => text.parse().context("reading MONO_BENCH_BLOCKS")?,
+        Err(_) => DEFAULT_BLOCKS,
+    };
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/bench-data")
+        .join(format!("catch-up-{blocks}"));
+    if !dir.join(COMPLETE_MARKER).exists() {
+        build_history(&dir, blocks).await?;
+    }
+
+    let started = Instant::now();
+    let devnet = devnet(&dir).await?;
+    let head = devnet.node().read(|chain| chain.head_num());
+    let lib = devnet.node().read(|chain| chain.lib_num());
+    println!(
+        "history: {head} blocks replayed from {} in {:.1} s",
+        dir.display(),
+        started.elapsed().as_secs_f64()
+    );
+
+    let (read, elapsed) = read_ship(&devnet, lib).await?;
+    println!(
+        "ship only: {read} blocks in {:.2} s = {:.0} blocks/s",
+        elapsed.as_secs_f64(),
+        f64::from(read) / elapsed.as_secs_f64()
+    );
+
+    let sqlite_dir = tempfile::tempdir()?;
+    let sqlite_url = format!("sqlite://{}", sqlite_dir.path().join("bench.db").display());
+    catch_up("sqlite", &sqlite_url, &devnet, lib).await?;
+
+    let admin_url = std::env::var("MONO_BENCH_DATABASE_URL")
+        .or_else(|_| std::env::var("MONO_TEST_DATABASE_URL"))
+        .unwrap_or_else(|_| LOCAL_POSTGRES.to_owned());
+    let name = format!("mono_bench_{:016x}", OsRng.next_u64());
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .context("connecting to PostgreSQL")?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await?;
+    let server = admin_url
+        .rsplit_once('/')
+        .map_or(admin_url.as_str(), |(server, _)| server);
+    let postgres_url = format!("{server}/{name}");
+    let outcome = catch_up("postgres", &postgres_url, &devnet, lib).await;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await?;
+    admin.close().await?;
+    outcome?;
+    devnet.stop().await?;
+    Ok(())
+}
+
+/// Follows the whole history into an empty store at `url` and prints the rates.
+async fn catch_up(
+    backend: &str,
+    url: &str,
+    devnet: &RunningDevnet,
+    lib: u32,
+) -> anyhow::Result<()> {
+    let store = Store::open(url).await?;
+    let config = parser_config(devnet, lib);
+    let metrics = Metrics::default();
+    let (_stop, shutdown) = watch::channel(false);
+    let started = Instant::now();
+    let stopped = follow(&store, &config, &metrics, shutdown).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    ensure!(stopped == Stopped::Reached(lib), "{stopped:?}");
+    let counts = store.counts(None).await?;
+    store.close().await;
+    ensure!(counts.blocks == u64::from(lib), "{counts:?}");
+    println!(
+        "{backend}: {} blocks, {} actions, {} deltas in {seconds:.2} s = {:.0} blocks/s, {:.0} actions/s",
+        counts.blocks,
+        counts.actions,
+        counts.deltas,
+        counts.blocks as f64 / seconds,
+        counts.actions as f64 / seconds
+    );
+    Ok(())
+}
+
+/// Reads blocks 1..=`lib` over SHiP without decoding or storing them.
+async fn read_ship(devnet: &RunningDevnet, lib: u32) -> anyhow::Result<(u32, Duration)> {
+    let started = Instant::now();
+    let mut client = ShipClient::connect(&devnet.ready().ship, ShipOptions::default()).await?;
+    client.status().await?;
+    client
+        .request_blocks(&BlocksRequest {
+            start_block_num: 1,
+            end_block_num: lib.saturating_add(1),
+            irreversible_only: true,
+            have_positions: Vec::new(),
+        })
+        .await?;
+    let mut read = 0;
+    while read < lib {
+        let result = client.next_blocks().await?;
+        if result.this_block.is_some() {
+            read += 1;
+        }
+    }
+    client.close().await;
+    Ok((read, started.elapsed()))
+}
+
+fn parser_config(devnet: &RunningDevnet, stop_after: u32) -> ParserConfig {
+    let ready = devnet.ready();
+    let contracts: Vec<Name> = ready
+        .accounts
+        .iter()
+        .filter(|account| account.role == Role::Contract)
+        .map(|account| account.name)
+        .collect();
+    let mut config = ParserConfig::new(
+        &ready.ship,
+        &ready.http,
+        Filter::new(&contracts, ready.coopname),
+    );
+    config.stop_after = Some(stop_after);
+    config
+}
+
+async fn devnet(dir: &Path) -> anyhow::Result<RunningDevnet> {
+    let loopback: SocketAddr = "127.0.0.1:0".parse()?;
+    Ok(start(DevnetConfig {
+        http: loopback,
+        ship: loopback,
+        storage: Storage::Directory(dir.to_owned()),
+        production: ProductionMode::Manual,
+        block_interval: Duration::from_millis(500),
+        lib_lag: 1,
+        bootstrap: None,
+    })
+    .await?)
+}
+
+/// Writes a history of `blocks` blocks into `dir`, replacing whatever an interrupted build left.
+async fn build_history(dir: &Path, blocks: u32) -> anyhow::Result<()> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
+    }
+    let started = Instant::now();
+    let devnet = devnet(dir).await?;
+    let node = std::sync::Arc::clone(devnet.node());
+    let ready = devnet.ready().clone();
+    let transactions = tokio::task::spawn_blocking(move || -> anyhow::Result<u64> {
+        let coop_key: PrivateKey = ready
+            .accounts
+            .iter()
+            .find(|account| account.name == ready.coopname)
+            .and_then(|account| account.private_key.as_deref())
+            .context("the cooperative has a key")?
+            .parse()?;
+        let registrator = node
+            .read(|chain| {
+                let contract = chain.contracts().get(Name::from_str_const("registrator"))?;
+                mono_instance::antelope::abi::Abi::from_def(contract.abi()).ok()
+            })
+            .context("registrator's ABI")?;
+        let member_key = PrivateKey::from_bytes(&[7; 32])?;
+        let mut transactions = 0;
+        while node.read(|chain| chain.head_num()) < blocks.saturating_add(1) {
+            let (block_num, tapos, head_secs) = node.read(|chain| {
+                let head = chain.head();
+                let micros = head.block.header.timestamp.to_time_point().as_micros();
+                (
+                    chain.head_num() + 1,
+                    Tapos::from_block_id(&head.id),
+                    u32::try_from(micros / 1_000_000).unwrap_or(0),
+                )
+            });
+            let setup = node
+                .bootstrap()
+                .synthetic_member(u64::from(block_num), TimePointSec::from_secs(head_secs));
+            let type_name = registrator
+                .action_type(setup.action)
+                .context("registrator has adduser")?
+                .to_owned();
+            let mut actions = vec![(
+                setup.contract,
+                setup.action,
+                registrator.encode(&type_name, &setup.data)?,
+            )];
+            if block_num % NEWACCOUNT_EVERY == 0 {
+                let mut data = Writer::new();
+                ready.coopname.encode(&mut data);
+                let name = format!("acct{}", letters(u64::from(block_num)));
+                name.parse::<Name>()?.encode(&mut data);
+                Authority::single_key(member_key.public_key()).encode(&mut data);
+                Authority::single_key(member_key.public_key()).encode(&mut data);
+                actions.push((
+                    Name::from_str_const("eosio"),
+                    Name::from_str_const("newaccount"),
+                    data.into_bytes(),
+                ));
+            }
+            for (account, name, data) in actions {
+                let trx = Transaction::new(
+                    TimePointSec::from_secs(head_secs.saturating_add(120)),
+                    tapos,
+                    vec![Action {
+                        account,
+                        name,
+                        authorization: vec![PermissionLevel {
+                            actor: ready.coopname,
+                            permission: Name::from_str_const("active"),
+                        }],
+                        data,
+                    }],
+                );
+                let chain_id: Checksum256 = ready.chain_id;
+                let signed = trx.sign(&chain_id, [&coop_key])?;
+                node.push(&SignedInput {
+                    signatures: signed.signatures,
+                    packed_trx: signed.transaction.pack(),
+                })
+                .with_context(|| format!("pushing {account}::{name} in block {block_num}"))?;
+                transactions += 1;
+            }
+            node.produce()?;
+        }
+        Ok(transactions)
+    })
+    .await??;
+    devnet.stop().await?;
+    std::fs::write(dir.join(COMPLETE_MARKER), b"")?;
+    println!(
+        "history: built {blocks} blocks with {transactions} transactions in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `seq` in letters `a`–`z`, for account names (which allow no digits above 5).
+fn letters(seq: u64) -> String {
+    let mut rest = seq;
+    let mut out = Vec::new();
+    loop {
+        out.push(char::from(b'a' + u8::try_from(rest % 26).unwrap_or(0)));
+        rest /= 26;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.iter().rev().collect()
+}
