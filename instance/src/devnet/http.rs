@@ -25,7 +25,7 @@ use crate::antelope::json::u64_to_json;
 use crate::antelope::keys::PublicKey;
 use crate::antelope::name::Name;
 use crate::antelope::ship::{ActionTrace, TransactionTrace};
-use crate::antelope::transaction::{Action, PackedTransaction, Tapos, Transaction};
+use crate::antelope::transaction::{Action, Compression, PackedTransaction, Tapos, Transaction};
 use crate::devnet::block::{self, BlockHeader, TransactionReceipt};
 use crate::devnet::chain::{BlockRecord, Chain, PushResult, SignedInput};
 use crate::devnet::error::{ChainError, ChainErrorKind};
@@ -709,16 +709,32 @@ fn signed_input(node: &Node, value: &Value) -> Result<SignedInput, ApiError> {
     }
     let packed: PackedTransaction = serde_json::from_value(value.clone())
         .map_err(|error| bad_request(format!("Invalid packed transaction: {error}")))?;
-    if packed.compression != crate::antelope::transaction::Compression::None {
-        return Err(ApiError(ChainError::new(
-            ChainErrorKind::Parse,
-            "zlib compression is not supported by the devnet",
-        )));
-    }
+    let packed_trx = match packed.compression {
+        Compression::None => packed.packed_trx,
+        Compression::Zlib => inflate_packed_trx(&packed.packed_trx)?,
+    };
     Ok(SignedInput {
         signatures: packed.signatures,
-        packed_trx: packed.packed_trx,
+        packed_trx,
     })
+}
+
+/// nodeos' limit on a decompressed transaction, its protection against zip bombs.
+const MAX_DECOMPRESSED_TRX_BYTES: usize = 1 << 20;
+
+/// Inflates a `zlib` packed transaction, as nodeos does before reading it; clients such as
+/// wharfkit compress by default. The transaction id and signatures cover the inflated bytes.
+fn inflate_packed_trx(compressed: &[u8]) -> Result<Vec<u8>, ApiError> {
+    miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(compressed, MAX_DECOMPRESSED_TRX_BYTES)
+        .map_err(|error| {
+            let message = match error.status {
+                miniz_oxide::inflate::TINFLStatus::HasMoreOutput => {
+                    "Exceeded maximum decompressed transaction size"
+                }
+                _ => "Unable to decompress transaction",
+            };
+            ApiError(ChainError::new(ChainErrorKind::Parse, message))
+        })
 }
 
 fn push_response(node: &Node, result: &PushResult) -> ApiResult {
@@ -1059,6 +1075,48 @@ mod tests {
         let (status, body) = post(&base, "/v1/chain/send_transaction2", no_trace).await;
         assert_eq!(status, 500, "{body}");
         assert_eq!(body["error"]["name"], "expired_tx_exception");
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn zlib_packed_transactions_are_inflated() {
+        let (base, server) = serve().await;
+        let expired = Transaction::new(
+            crate::antelope::time::TimePointSec::from_secs(0),
+            Tapos {
+                ref_block_num: 0,
+                ref_block_prefix: 0,
+            },
+            vec![bank_action(PUT, 1)],
+        );
+        let compressed = miniz_oxide::deflate::compress_to_vec_zlib(&expired.pack(), 6);
+        // wharfkit sends the compression as a number.
+        let packed =
+            json!({"signatures": [], "compression": 1, "packed_trx": hex::encode(compressed)});
+        let (status, body) = post(
+            &base,
+            "/v1/chain/send_transaction2",
+            json!({"transaction": packed}),
+        )
+        .await;
+        assert_eq!(status, 202, "{body}");
+        assert_eq!(body["transaction_id"], json!(expired.id()));
+        assert_eq!(body["processed"]["except"]["name"], "expired_tx_exception");
+
+        let bomb = miniz_oxide::deflate::compress_to_vec_zlib(&vec![0; (1 << 20) + 1], 6);
+        let cases = [
+            (hex::encode([1, 2, 3]), "Unable to decompress transaction"),
+            (
+                hex::encode(bomb),
+                "Exceeded maximum decompressed transaction size",
+            ),
+        ];
+        for (packed_trx, message) in cases {
+            let packed = json!({"signatures": [], "compression": "zlib", "packed_trx": packed_trx});
+            let (status, body) = post(&base, "/v1/chain/push_transaction", packed).await;
+            assert_eq!(status, 400, "{body}");
+            assert_eq!(body["error"]["details"][0]["message"], message);
+        }
         server.abort();
     }
 }
