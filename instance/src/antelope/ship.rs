@@ -423,11 +423,34 @@ const VARIANTS: &[(&str, &[&str])] = &[
     ("permission", &["permission_v0"]),
 ];
 
+/// `(table name, key names)` of every state table whose deltas this crate's servers send, as
+/// nodeos lists them: the delta's `name` is the table name, and the row type is the variant of
+/// the same name.
+const TABLES: &[(&str, &[&str])] = &[
+    ("account", &["name"]),
+    ("account_metadata", &["name"]),
+    ("contract_table", &["code", "scope", "table"]),
+    ("contract_row", &["code", "scope", "table", "primary_key"]),
+    (
+        "contract_index64",
+        &["code", "scope", "table", "primary_key"],
+    ),
+    (
+        "contract_index128",
+        &["code", "scope", "table", "primary_key"],
+    ),
+    (
+        "contract_index256",
+        &["code", "scope", "table", "primary_key"],
+    ),
+    ("permission", &["owner", "name"]),
+];
+
 /// The SHiP ABI as JSON, `eosio::abi/1.1` with variants.
 ///
-/// Its `tables` list is empty: nodeos lists its state tables there under names longer than an
-/// Antelope `name` (`account_metadata`), which strict ABI readers reject, and decoding needs
-/// only the structs and variants.
+/// Its `tables` list maps each delta name to its row type, as nodeos' does; clients look the
+/// type of a `table_delta` up there. The table names are longer than an Antelope `name`
+/// (`account_metadata`), so this is JSON text for SHiP clients, not a contract ABI.
 pub fn abi_json() -> Value {
     let structs: Vec<Value> = STRUCTS
         .iter()
@@ -443,12 +466,16 @@ pub fn abi_json() -> Value {
         .iter()
         .map(|(name, types)| json!({"name": name, "types": types}))
         .collect();
+    let tables: Vec<Value> = TABLES
+        .iter()
+        .map(|(name, key_names)| json!({"name": name, "type": name, "key_names": key_names}))
+        .collect();
     json!({
         "version": "eosio::abi/1.1",
         "types": [{"new_type_name": "transaction_id", "type": "checksum256"}],
         "structs": structs,
         "actions": [],
-        "tables": [],
+        "tables": tables,
         "ricardian_clauses": [],
         "error_messages": [],
         "abi_extensions": [],
@@ -1101,6 +1128,26 @@ mod tests {
         }
         assert_eq!(abi["variants"][0]["name"], "request");
         assert!(abi_text().starts_with('{'));
+        for (table, key_names) in TABLES {
+            let row_type = VARIANTS
+                .iter()
+                .find(|(name, _)| name == table)
+                .and_then(|(_, types)| types.first())
+                .unwrap_or_else(|| panic!("table {table} has a row variant"));
+            let fields: &[FieldDef] = STRUCTS
+                .iter()
+                .find(|(name, _, _)| name == row_type)
+                .map(|(_, _, fields)| *fields)
+                .unwrap_or_else(|| panic!("row type {row_type}"));
+            for key in *key_names {
+                assert!(
+                    fields.iter().any(|(field, _)| field == key),
+                    "{table}: key {key}"
+                );
+            }
+        }
+        assert_eq!(abi["tables"][1]["name"], "account_metadata");
+        assert_eq!(abi["tables"][1]["type"], "account_metadata");
     }
 
     #[test]
