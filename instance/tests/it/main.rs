@@ -4,6 +4,7 @@ mod cli;
 mod crash;
 mod devnet;
 mod devnet_flows;
+mod interop;
 mod parser;
 mod store;
 mod support;
