@@ -378,7 +378,11 @@ impl ShipClient {
         let Message::Text(text) = first else {
             panic!("first frame must be text, got {first:?}")
         };
-        let abi = Abi::from_json_str(text.as_str()).expect("the SHiP ABI loads");
+        // The `tables` list names state tables longer than an Antelope `name`, as nodeos'
+        // does; decoding needs only the structs and variants.
+        let mut json: Value = serde_json::from_str(text.as_str()).expect("the SHiP ABI is JSON");
+        json["tables"] = json!([]);
+        let abi = Abi::from_json_str(&json.to_string()).expect("the SHiP ABI loads");
         Self { socket, abi }
     }
 
