@@ -52,6 +52,7 @@ pub mod gateway;
 pub mod registrator;
 pub mod soviet;
 pub mod system;
+pub mod wallet;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -146,6 +147,7 @@ impl Contracts {
         contracts.register(common::GATEWAY, Arc::new(gateway::Gateway));
         contracts.register(common::BRANCH, Arc::new(branch::Branch));
         contracts.register(common::DRAFT, Arc::new(draft::DraftContract));
+        contracts.register(common::WALLET, Arc::new(wallet::Wallet));
         contracts
     }
 

@@ -1,8 +1,8 @@
 //! The cooperative contracts of the devnet, driven through the chain's public API in manual
 //! block mode: signed transactions in, traces, table rows and assertion errors out. Covers the
 //! full admission flow (reguser → payment → agenda → votes → authorize → exec → confirmreg),
-//! the checks that must reject it, and the shape of every published ABI against the real
-//! COOPOS ABIs, read in place.
+//! the wallet's deposits and withdrawals, the checks that must reject them, and the shape of
+//! every published ABI against the real COOPOS ABIs, read in place.
 
 use std::collections::BTreeMap;
 
@@ -665,7 +665,7 @@ fn published_abis_have_the_shape_of_the_real_contracts() -> Result<()> {
         assert_eq!(AbiDef::from_bin(&ours.to_bin())?, ours, "{account}");
         checked += 1;
     }
-    assert_eq!(checked, 5);
+    assert_eq!(checked, 6);
     Ok(())
 }
 
@@ -773,5 +773,276 @@ fn branches_and_drafts_keep_their_tables() -> Result<()> {
     )?;
     assert!(devnet.rows("draft", "draft", "drafts").is_empty());
     assert!(devnet.rows("draft", "draft", "translations").is_empty());
+    Ok(())
+}
+
+const DEPOSITOR: &str = "memberone";
+
+fn deposit(devnet: &mut Devnet, hash: &str, quantity: &str) -> Result<PushResult, ChainError> {
+    devnet.push(
+        "wallet",
+        "createdpst",
+        COOP,
+        json!({"coopname": COOP, "username": DEPOSITOR, "deposit_hash": sha_hex(hash), "quantity": quantity}),
+    )
+}
+
+fn withdraw(
+    devnet: &mut Devnet,
+    hash: &str,
+    statement: &Document2,
+) -> Result<PushResult, ChainError> {
+    devnet.push(
+        "wallet",
+        "createwthd",
+        COOP,
+        json!({"coopname": COOP, "username": DEPOSITOR, "withdraw_hash": sha_hex(hash),
+               "quantity": "250.0000 RUB", "statement": statement}),
+    )
+}
+
+#[test]
+fn deposit_completes_through_the_gateway() -> Result<()> {
+    let mut devnet = Devnet::with_council()?;
+    let result = deposit(&mut devnet, "deposit-1", "1000.0000 RUB")?;
+    assert_eq!(
+        trace_of(&result),
+        pairs(&[
+            ("wallet", "wallet::createdpst"),
+            ("gateway", "gateway::createinpay"),
+        ])
+    );
+    let deposits = devnet.rows("wallet", COOP, "deposits");
+    assert_eq!(deposits.len(), 1);
+    assert_eq!(deposits[0]["id"], 1);
+    assert_eq!(deposits[0]["username"], DEPOSITOR);
+    assert_eq!(deposits[0]["deposit_hash"], sha_hex("deposit-1"));
+    assert_eq!(deposits[0]["quantity"], "1000.0000 RUB");
+    assert_eq!(deposits[0]["status"], "pending");
+    let incomes = devnet.rows("gateway", COOP, "incomes");
+    assert_eq!(incomes.len(), 1);
+    assert_eq!(incomes[0]["income_hash"], sha_hex("deposit-1"));
+    assert_eq!(incomes[0]["callback_contract"], "wallet");
+    assert_eq!(incomes[0]["confirm_callback"], "completedpst");
+    assert_eq!(incomes[0]["decline_callback"], "declinedpst");
+
+    let result = devnet.push(
+        "gateway",
+        "incomplete",
+        COOP,
+        json!({"coopname": COOP, "income_hash": sha_hex("deposit-1")}),
+    )?;
+    assert_eq!(
+        trace_of(&result),
+        pairs(&[
+            ("gateway", "gateway::incomplete"),
+            ("wallet", "wallet::completedpst"),
+            (DEPOSITOR, "wallet::completedpst"),
+        ])
+    );
+    assert!(devnet.rows("wallet", COOP, "deposits").is_empty());
+    assert!(devnet.rows("gateway", COOP, "incomes").is_empty());
+
+    // A declined payment removes the deposit too.
+    deposit(&mut devnet, "deposit-2", "500.0000 RUB")?;
+    let result = devnet.push(
+        "gateway",
+        "indecline",
+        COOP,
+        json!({"coopname": COOP, "income_hash": sha_hex("deposit-2"), "reason": "no payment"}),
+    )?;
+    assert_eq!(
+        trace_of(&result),
+        pairs(&[
+            ("gateway", "gateway::indecline"),
+            ("wallet", "wallet::declinedpst"),
+        ])
+    );
+    assert!(devnet.rows("wallet", COOP, "deposits").is_empty());
+    Ok(())
+}
+
+#[test]
+fn withdrawal_runs_through_a_council_decision() -> Result<()> {
+    let mut devnet = Devnet::with_council()?;
+    let statement = devnet.document(DEPOSITOR, devnet.key(DEPOSITOR)?)?;
+    let result = withdraw(&mut devnet, "withdraw-1", &statement)?;
+    assert_eq!(
+        trace_of(&result)[..3],
+        pairs(&[
+            ("wallet", "wallet::createwthd"),
+            ("soviet", "soviet::createagenda"),
+            ("soviet", "soviet::newsubmitted"),
+        ])[..]
+    );
+    let row = devnet
+        .row("wallet", COOP, "withdraws", 1)
+        .context("withdraw")?;
+    assert_eq!(row["status"], "pending");
+    assert_eq!(row["username"], DEPOSITOR);
+    assert_eq!(row["quantity"], "250.0000 RUB");
+    assert_eq!(row["statement"]["signatures"][0]["signer"], DEPOSITOR);
+    assert_eq!(row["authorization"]["signatures"], json!([]));
+    let decision = devnet
+        .row("soviet", COOP, "decisions", 1)
+        .context("decision 1")?;
+    assert_eq!(decision["type"], "createwthd");
+    assert_eq!(decision["username"], DEPOSITOR);
+    assert_eq!(decision["hash"], sha_hex("withdraw-1"));
+    assert_eq!(decision["callback_contract"], "wallet");
+    assert_eq!(decision["confirm_callback"], "authwthd");
+    assert_eq!(decision["decline_callback"], "declinewthd");
+
+    devnet.vote("votefor", "chairone", 1)?;
+    devnet.vote("votefor", "membertwo", 1)?;
+    devnet.authorize("chairone", "chairone")?;
+    let result = devnet.exec()?;
+    let trace = trace_of(&result);
+    assert_eq!(
+        trace[..3],
+        pairs(&[
+            ("soviet", "soviet::exec"),
+            ("wallet", "wallet::authwthd"),
+            ("soviet", "soviet::newresolved"),
+        ])[..]
+    );
+    assert!(
+        trace.contains(&("gateway".to_owned(), "gateway::createoutpay".to_owned())),
+        "{trace:?}"
+    );
+    let row = devnet
+        .row("wallet", COOP, "withdraws", 1)
+        .context("withdraw")?;
+    assert_eq!(row["status"], "authorized");
+    let outcomes = devnet.rows("gateway", COOP, "outcomes");
+    assert_eq!(outcomes.len(), 1);
+    assert_eq!(outcomes[0]["outcome_hash"], sha_hex("withdraw-1"));
+    assert_eq!(outcomes[0]["username"], DEPOSITOR);
+    assert_eq!(outcomes[0]["quantity"], "250.0000 RUB");
+    assert_eq!(outcomes[0]["confirm_callback"], "completewthd");
+    assert_eq!(outcomes[0]["decline_callback"], "declinewthd");
+
+    let result = devnet.push(
+        "gateway",
+        "outcomplete",
+        COOP,
+        json!({"coopname": COOP, "outcome_hash": sha_hex("withdraw-1")}),
+    )?;
+    assert_eq!(
+        trace_of(&result),
+        pairs(&[
+            ("gateway", "gateway::outcomplete"),
+            ("wallet", "wallet::completewthd"),
+        ])
+    );
+    assert!(devnet.rows("wallet", COOP, "withdraws").is_empty());
+    assert!(devnet.rows("gateway", COOP, "outcomes").is_empty());
+    Ok(())
+}
+
+#[test]
+fn wallet_checks_reject_bad_deposits_and_withdrawals() -> Result<()> {
+    let mut devnet = Devnet::with_council()?;
+    assert_assertion(
+        deposit(&mut devnet, "deposit-1", "10.0000 USD"),
+        "Неверный символ токена",
+    );
+    assert_assertion(
+        devnet.push(
+            "wallet",
+            "createdpst",
+            COOP,
+            json!({"coopname": COOP, "username": "nosuchmember", "deposit_hash": sha_hex("x"),
+                   "quantity": "10.0000 RUB"}),
+        ),
+        "Пайщик не найден в кооперативе",
+    );
+    deposit(&mut devnet, "deposit-1", "10.0000 RUB")?;
+    assert_assertion(
+        deposit(&mut devnet, "deposit-1", "10.0000 RUB"),
+        "Взнос у указанным deposit_hash уже существует",
+    );
+    // Only the gateway confirms a payment.
+    let error = devnet
+        .push(
+            "wallet",
+            "completedpst",
+            COOP,
+            json!({"coopname": COOP, "deposit_hash": sha_hex("deposit-1")}),
+        )
+        .err()
+        .context("completedpst without the gateway's authority")?;
+    assert_eq!(
+        error.kind(),
+        ChainErrorKind::MissingAuth,
+        "{}",
+        error.message()
+    );
+    assert_eq!(devnet.rows("wallet", COOP, "deposits").len(), 1);
+
+    // The statement must be signed by the member, with the member's key.
+    let mut forged = devnet.document(DEPOSITOR, devnet.key(DEPOSITOR)?)?;
+    forged.signatures[0].public_key = PrivateKey::generate(&mut OsRng).public_key();
+    assert_assertion(
+        withdraw(&mut devnet, "withdraw-1", &forged),
+        "Error expected key different than recovered key",
+    );
+    let stranger = PrivateKey::generate(&mut OsRng);
+    let foreign = devnet.document(DEPOSITOR, &stranger)?;
+    assert_assertion(
+        withdraw(&mut devnet, "withdraw-1", &foreign),
+        "public key does not belong to memberone@active",
+    );
+    let by_another = devnet.document("chairone", devnet.key("chairone")?)?;
+    assert_assertion(
+        withdraw(&mut devnet, "withdraw-1", &by_another),
+        "Не найдена подпись от обязательного подписанта: memberone",
+    );
+    assert!(devnet.rows("wallet", COOP, "withdraws").is_empty());
+    assert!(devnet.rows("soviet", COOP, "decisions").is_empty());
+
+    let statement = devnet.document(DEPOSITOR, devnet.key(DEPOSITOR)?)?;
+    withdraw(&mut devnet, "withdraw-1", &statement)?;
+    assert_assertion(
+        withdraw(&mut devnet, "withdraw-1", &statement),
+        "Объект возврата уже существует с указанным хэшем",
+    );
+    // No payout before the council authorized the withdrawal.
+    assert_assertion(
+        devnet.push(
+            "wallet",
+            "completewthd",
+            "gateway",
+            json!({"coopname": COOP, "withdraw_hash": sha_hex("withdraw-1")}),
+        ),
+        "Только принятые заявления на вывод могут быть обработаны",
+    );
+    assert_assertion(
+        devnet.push(
+            "wallet",
+            "authwthd",
+            "soviet",
+            json!({"coopname": COOP, "hash": sha_hex("withdraw-2"),
+                   "authorization": devnet.document("chairone", devnet.key("chairone")?)?}),
+        ),
+        "Объект возврата с указанным хэшем не найден",
+    );
+    // The gateway or the council may decline it.
+    devnet.push(
+        "wallet",
+        "declinewthd",
+        "gateway",
+        json!({"coopname": COOP, "withdraw_hash": sha_hex("withdraw-1"), "reason": "declined"}),
+    )?;
+    assert!(devnet.rows("wallet", COOP, "withdraws").is_empty());
+    assert_assertion(
+        devnet.push(
+            "wallet",
+            "declinewthd",
+            "soviet",
+            json!({"coopname": COOP, "withdraw_hash": sha_hex("withdraw-1"), "reason": "again"}),
+        ),
+        "Объект возврата не найден",
+    );
     Ok(())
 }
