@@ -536,27 +536,41 @@ fn trx_digest_rejects_bad_input() {
     }
 }
 
+/// A child process that is killed if a failing assertion leaves it running.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 #[tokio::test]
 async fn devnet_prints_its_ready_line_serves_and_stops_on_sigterm() {
     use std::io::{BufRead, BufReader};
     use std::time::{Duration, Instant};
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mono"))
-        .args([
-            "devnet",
-            "--ephemeral",
-            "--http",
-            "127.0.0.1:0",
-            "--ship",
-            "127.0.0.1:0",
-        ])
-        .args(["--production", "manual"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("mono devnet starts");
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_mono"))
+            .args([
+                "devnet",
+                "--ephemeral",
+                "--http",
+                "127.0.0.1:0",
+                "--ship",
+                "127.0.0.1:0",
+            ])
+            .args(["--production", "manual"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mono devnet starts"),
+    );
     let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout is piped"))
+    BufReader::new(child.0.stdout.take().expect("stdout is piped"))
         .read_line(&mut line)
         .expect("ready line");
     let ready: Value = serde_json::from_str(&line).expect("the ready line is JSON");
@@ -580,13 +594,13 @@ async fn devnet_prints_its_ready_line_serves_and_stops_on_sigterm() {
     );
 
     let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &child.0.id().to_string()])
         .status()
         .expect("kill runs");
     assert!(killed.success());
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
+        if let Some(status) = child.0.try_wait().expect("wait") {
             break status;
         }
         assert!(
