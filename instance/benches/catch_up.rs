@@ -9,6 +9,8 @@
 //! known. PostgreSQL comes from `MONO_BENCH_DATABASE_URL`, else `MONO_TEST_DATABASE_URL`, else
 //! the local default server; a fresh database is created and dropped.
 //!
+//! `MONO_BENCH_BATCH_BLOCKS` sets the most blocks per commit (default: `mono sync`'s 500).
+//!
 //! Run: `cargo bench -p mono-instance --bench catch_up`.
 
 use std::net::SocketAddr;
@@ -174,6 +176,12 @@ fn parser_config(devnet: &RunningDevnet, stop_after: u32) -> ParserConfig {
         Filter::new(&contracts, ready.coopname),
     );
     config.stop_after = Some(stop_after);
+    if let Some(batch_blocks) = std::env::var("MONO_BENCH_BATCH_BLOCKS")
+        .ok()
+        .and_then(|text| text.parse().ok())
+    {
+        config.batch_blocks = batch_blocks;
+    }
     config
 }
 

@@ -200,16 +200,18 @@ pub fn decode_block(
         }
     }
 
-    for trx in traces.iter().filter(|trx| trx.status == 0) {
+    // The traces are consumed so each kept action's bytes move into its record.
+    for trx in traces.into_iter().filter(|trx| trx.status == 0) {
+        let trx_id = *trx.id.as_bytes();
         for trace in trx
             .action_traces
-            .iter()
+            .into_iter()
             .filter(|trace| filter.keeps_trace(trace))
         {
-            let Some(receipt) = &trace.receipt else {
+            let Some(global_sequence) = trace.receipt.as_ref().map(|r| r.global_sequence) else {
                 continue;
             };
-            let act = &trace.act;
+            let act = trace.act;
             let decoded = match abis.get(act.account) {
                 Some(loaded) => loaded
                     .decode(Kind::Action, act.name, &act.data)
@@ -222,7 +224,7 @@ pub fn decode_block(
                 Err(reason) => {
                     batch.undecodable.push(UndecodableRecord {
                         kind: UndecodableKind::Action,
-                        locator: format!("action {}", receipt.global_sequence),
+                        locator: format!("action {global_sequence}"),
                         raw: act.data.clone(),
                         reason,
                     });
@@ -230,16 +232,16 @@ pub fn decode_block(
                 }
             };
             batch.actions.push(ActionRecord {
-                global_sequence: receipt.global_sequence,
-                trx_id: *trx.id.as_bytes(),
+                global_sequence,
+                trx_id,
                 action_ordinal: trace.action_ordinal,
                 creator_action_ordinal: trace.creator_action_ordinal,
                 receiver: trace.receiver.to_string(),
                 account: act.account.to_string(),
                 name: act.name.to_string(),
-                authorization: authorization_json(act),
+                authorization: authorization_json(&act),
                 data,
-                raw: act.data.clone(),
+                raw: act.data,
                 abi_hash,
             });
         }
