@@ -26,7 +26,7 @@ use mono_instance::devnet::{DevnetConfig, ProductionMode, RunningDevnet, Storage
 use mono_instance::store::UndecodableKind;
 use serde_json::Value;
 
-use crate::support::{Backend, TestDb, with_databases};
+use crate::support::two_database_test;
 
 /// Longest wait for one `mono` process or one condition.
 const DEADLINE: Duration = Duration::from_secs(120);
@@ -43,32 +43,7 @@ const TRAFFIC_EVERY: u32 = 25;
 /// Blocks per commit: small, so a kill lands between and inside many commits.
 const BATCH_BLOCKS: &str = "3";
 
-/// Generates a `sqlite` and a `postgres` test running `$body` with two fresh database URLs.
-macro_rules! crash_test {
-    ($name:ident, $body:expr) => {
-        mod $name {
-            use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() -> anyhow::Result<()> {
-                with_databases(Backend::Sqlite, |dbs: [TestDb; 2]| {
-                    $body(dbs.map(|db| db.url))
-                })
-                .await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() -> anyhow::Result<()> {
-                with_databases(Backend::Postgres, |dbs: [TestDb; 2]| {
-                    $body(dbs.map(|db| db.url))
-                })
-                .await
-            }
-        }
-    };
-}
-
-crash_test!(
+two_database_test!(
     killed_at_random_points_ends_as_an_uninterrupted_run,
     |urls: [String; 2]| async move {
         let devnet = devnet(Storage::Ephemeral, loopback()?, loopback()?).await?;
@@ -160,7 +135,7 @@ crash_test!(
     }
 );
 
-crash_test!(
+two_database_test!(
     a_chain_outage_is_waited_out,
     |urls: [String; 2]| async move {
         let data = tempfile::tempdir()?;
@@ -205,7 +180,7 @@ crash_test!(
     }
 );
 
-crash_test!(
+two_database_test!(
     resync_rebuilds_from_scratch_or_from_a_block,
     |urls: [String; 2]| async move {
         let devnet = devnet(Storage::Ephemeral, loopback()?, loopback()?).await?;

@@ -20,34 +20,9 @@ use mono_instance::store::Store;
 use rand_core::{OsRng, RngCore as _};
 use tokio::sync::watch;
 
-use crate::support::{Backend, TestDb, with_databases};
+use crate::support::two_database_test;
 
 const DEADLINE: Duration = Duration::from_secs(60);
-
-/// Generates a `sqlite` and a `postgres` test running `$body` with a fresh database URL.
-macro_rules! parser_test {
-    ($name:ident, $body:expr) => {
-        mod $name {
-            use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() -> anyhow::Result<()> {
-                with_databases(Backend::Sqlite, |dbs: [TestDb; 2]| {
-                    $body(dbs.map(|db| db.url))
-                })
-                .await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() -> anyhow::Result<()> {
-                with_databases(Backend::Postgres, |dbs: [TestDb; 2]| {
-                    $body(dbs.map(|db| db.url))
-                })
-                .await
-            }
-        }
-    };
-}
 
 async fn devnet(lib_lag: u32) -> anyhow::Result<RunningDevnet> {
     let loopback: SocketAddr = "127.0.0.1:0".parse()?;
@@ -144,7 +119,7 @@ fn produce(devnet: &RunningDevnet, count: u32) -> anyhow::Result<u32> {
     Ok(head)
 }
 
-parser_test!(
+two_database_test!(
     irreversible_sync_stores_the_cooperatives_actions,
     |urls: [String; 2]| async move {
         let devnet = devnet(2).await?;
@@ -199,7 +174,7 @@ parser_test!(
     }
 );
 
-parser_test!(
+two_database_test!(
     a_fork_ends_in_the_canonical_chains_events,
     |urls: [String; 2]| async move {
         let devnet = devnet(6).await?;

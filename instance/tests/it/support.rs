@@ -16,6 +16,35 @@ use sqlx::Connection as _;
 /// The server used when `MONO_TEST_DATABASE_URL` is not set and `CI` is not set.
 const LOCAL_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
+/// Generates a `sqlite` and a `postgres` test, on a two-thread runtime, each running `$body`
+/// (a closure taking `[String; 2]`) with the URLs of two fresh databases of that backend.
+macro_rules! two_database_test {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() -> anyhow::Result<()> {
+                $crate::support::with_databases(
+                    $crate::support::Backend::Sqlite,
+                    |dbs: [$crate::support::TestDb; 2]| $body(dbs.map(|db| db.url)),
+                )
+                .await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() -> anyhow::Result<()> {
+                $crate::support::with_databases(
+                    $crate::support::Backend::Postgres,
+                    |dbs: [$crate::support::TestDb; 2]| $body(dbs.map(|db| db.url)),
+                )
+                .await
+            }
+        }
+    };
+}
+pub(crate) use two_database_test;
+
 /// A store backend.
 #[derive(Clone, Copy, Debug)]
 pub enum Backend {
