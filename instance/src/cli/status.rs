@@ -12,7 +12,7 @@ use crate::cli::{Outcome, print_json};
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Database URL: `postgres://…` or `sqlite://PATH`.
-    #[arg(long, env = "MONO_DATABASE")]
+    #[arg(long, env = "MONO_DATABASE_URL")]
     database: String,
     /// Count and digest only events of blocks up to this one.
     #[arg(long, env = "MONO_STATUS_BLOCK")]

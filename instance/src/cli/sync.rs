@@ -22,7 +22,7 @@ use crate::store::{self, Store};
 #[derive(Debug, Args)]
 pub struct ConnectionArgs {
     /// Database URL: `postgres://…` or `sqlite://PATH`.
-    #[arg(long, env = "MONO_DATABASE")]
+    #[arg(long, env = "MONO_DATABASE_URL")]
     pub database: String,
     /// Chain API base URL of the node (`http://host:8888`).
     #[arg(long, env = "MONO_CHAIN_API")]
