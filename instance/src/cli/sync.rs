@@ -5,13 +5,11 @@
 //! SIGTERM or Ctrl-C commits the blocks already read and exits 0. Logs go to stderr: readable on
 //! a terminal, JSON lines otherwise.
 
-use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 
 use anyhow::{Context as _, bail};
 use clap::Args;
 use tokio::sync::watch;
-use tracing_subscriber::EnvFilter;
 
 use crate::antelope::name::Name;
 use crate::cli::{BadInputExt as _, Outcome};
@@ -156,25 +154,11 @@ fn parser_config(args: &ConnectionArgs) -> anyhow::Result<ParserConfig> {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    init_logs();
+    crate::telemetry::init();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")
-}
-
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`); JSON lines unless on a terminal.
-fn init_logs() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    // A second initialisation (another command in the same process) keeps the first.
-    let _already_set = if std::io::stderr().is_terminal() {
-        builder.try_init()
-    } else {
-        builder.json().try_init()
-    };
 }
 
 pub(crate) async fn open_store(url: &str) -> anyhow::Result<Store> {
