@@ -226,15 +226,22 @@ impl Devnet {
     /// The candidate's chain account, created by the cooperative.
     fn with_candidate() -> Result<Self> {
         let mut devnet = Self::with_council()?;
+        devnet.create_candidate()?;
+        Ok(devnet)
+    }
+
+    /// Has the cooperative create the candidate's account with a fresh key
+    /// (`registrator::newaccount`).
+    fn create_candidate(&mut self) -> Result<PushResult> {
         let key = PrivateKey::generate(&mut OsRng);
-        devnet.push(
+        let result = self.push(
             "registrator",
             "newaccount",
             COOP,
             json!({"coopname": COOP, "referer": "", "username": CANDIDATE, "public_key": key.public_key(), "meta": "{}"}),
         )?;
-        devnet.keys.insert(name(CANDIDATE), key);
-        Ok(devnet)
+        self.keys.insert(name(CANDIDATE), key);
+        Ok(result)
     }
 
     fn reguser(&mut self, statement: &Document2) -> Result<PushResult, ChainError> {
@@ -339,7 +346,103 @@ fn assert_vote_rejected(result: Result<PushResult>, message: &str) {
 
 #[test]
 fn registration_runs_from_statement_to_admission() -> Result<()> {
-    let mut devnet = Devnet::with_candidate()?;
+    let mut devnet = Devnet::with_council()?;
+
+    // 0. newaccount: the system contract creates the account for the cooperative.
+    let result = devnet.create_candidate()?;
+    assert_eq!(
+        trace_of(&result),
+        pairs(&[
+            ("registrator", "registrator::newaccount"),
+            ("eosio", "eosio::createaccnt"),
+            ("eosio", "eosio::newaccount"),
+        ])
+    );
+    let registrator_owner = json!({
+        "threshold": 1, "keys": [], "waits": [],
+        "accounts": [{"permission": {"actor": "registrator", "permission": "active"}, "weight": 1}],
+    });
+    let candidate_key = devnet.key(CANDIDATE)?.public_key();
+    let candidate_active = json!({
+        "threshold": 1, "accounts": [], "waits": [],
+        "keys": [{"key": candidate_key.to_legacy_string(), "weight": 1}],
+    });
+    let system = &devnet.abis[&name("eosio")];
+    let createaccnt = &result.trace.action_traces[1].act;
+    assert_eq!(
+        createaccnt.authorization,
+        [PermissionLevel {
+            actor: name("registrator"),
+            permission: name("active"),
+        }]
+    );
+    assert_eq!(
+        system.decode("createaccnt", &createaccnt.data)?,
+        json!({"coopname": COOP, "new_account_name": CANDIDATE,
+               "owner": registrator_owner, "active": candidate_active})
+    );
+    let newaccount = &result.trace.action_traces[2].act;
+    assert_eq!(
+        newaccount.authorization,
+        [PermissionLevel {
+            actor: name("eosio"),
+            permission: name("active"),
+        }]
+    );
+    assert_eq!(
+        system.decode("newaccount", &newaccount.data)?,
+        json!({"creator": "eosio", "name": CANDIDATE,
+               "owner": registrator_owner, "active": candidate_active})
+    );
+    let account = devnet
+        .chain
+        .state()
+        .account(name(CANDIDATE))
+        .context("the candidate's account")?;
+    let permissions: Vec<_> = account
+        .permissions
+        .iter()
+        .map(|perm| {
+            (
+                perm.name.to_string(),
+                perm.parent.to_string(),
+                perm.auth.threshold,
+                perm.auth
+                    .keys
+                    .iter()
+                    .map(|weight| weight.key)
+                    .collect::<Vec<_>>(),
+                perm.auth
+                    .accounts
+                    .iter()
+                    .map(|weight| weight.permission)
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        permissions,
+        vec![
+            (
+                "owner".to_owned(),
+                String::new(),
+                1,
+                vec![],
+                vec![PermissionLevel {
+                    actor: name("registrator"),
+                    permission: name("active"),
+                }],
+            ),
+            (
+                "active".to_owned(),
+                "owner".to_owned(),
+                1,
+                vec![candidate_key],
+                vec![]
+            ),
+        ]
+    );
+
     let card = devnet
         .row(
             "registrator",
@@ -350,7 +453,6 @@ fn registration_runs_from_statement_to_admission() -> Result<()> {
         .context("card")?;
     assert_eq!(card["status"], "pending");
     assert_eq!(card["registrator"], COOP);
-    assert!(devnet.chain.state().account(name(CANDIDATE)).is_some());
 
     // 1. reguser: candidate row, payment and package notifications.
     let statement = devnet.document(CANDIDATE, devnet.key(CANDIDATE)?)?;
@@ -666,6 +768,45 @@ fn published_abis_have_the_shape_of_the_real_contracts() -> Result<()> {
         checked += 1;
     }
     assert_eq!(checked, 6);
+
+    // The system contract: the account-creation actions and the structs they carry. Its other
+    // actions lack the binary extensions of the real ones (`memo`, `authorized_by`).
+    let path = format!("{ABI_DIR}/eosio.system.abi");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    let real = AbiDef::from_json_str(&text)?;
+    let ours = contracts.get(name("eosio")).context("eosio")?.abi();
+    for struct_name in [
+        "createaccnt",
+        "newaccount",
+        "authority",
+        "key_weight",
+        "permission_level_weight",
+        "permission_level",
+        "wait_weight",
+    ] {
+        let find = |abi: &AbiDef| {
+            abi.structs
+                .iter()
+                .find(|def| def.name == struct_name)
+                .cloned()
+        };
+        assert!(find(&ours).is_some(), "eosio: struct {struct_name}");
+        assert_eq!(find(&ours), find(&real), "eosio: struct {struct_name}");
+    }
+    for action_name in ["createaccnt", "newaccount"] {
+        let find = |abi: &AbiDef| {
+            abi.actions
+                .iter()
+                .find(|def| def.name == name(action_name))
+                .map(|def| def.type_name.clone())
+        };
+        assert_eq!(
+            find(&ours).as_deref(),
+            Some(action_name),
+            "eosio: action {action_name}"
+        );
+        assert_eq!(find(&ours), find(&real), "eosio: action {action_name}");
+    }
     Ok(())
 }
 

@@ -23,6 +23,7 @@ use crate::devnet::contracts::common::{
     empty_document, now_sec, verify_document, verify_signer_keys,
 };
 use crate::devnet::contracts::soviet::{PARTICIPANTS, Participant};
+use crate::devnet::contracts::system::{CREATEACCNT, CreateAccnt};
 use crate::devnet::contracts::{ApplyContext, Contract, ContractError, check};
 use crate::devnet::state::{
     ACTIVE, Authority, KeyWeight, OWNER, PermissionLevelWeight, SecondaryKey,
@@ -252,16 +253,6 @@ chain_struct! {
 }
 
 chain_struct! {
-    /// The data of `eosio::newaccount`.
-    struct SystemNewAccount = "newaccount" {
-        creator: Name => "name",
-        name: Name => "name",
-        owner: Authority => "authority",
-        active: Authority => "authority",
-    }
-}
-
-chain_struct! {
     /// The data of `eosio::updateauth`.
     struct SystemUpdateAuth = "updateauth" {
         account: Name => "name",
@@ -432,23 +423,31 @@ fn registrator_authority() -> Authority {
     }
 }
 
+/// Has the system contract create `username` for `coopname` (`eosio::createaccnt`), its owner
+/// permission held by the registrator.
 fn create_chain_account(
     ctx: &mut ApplyContext<'_>,
+    coopname: Name,
     username: Name,
     active_auth: Authority,
 ) -> Result<(), ContractError> {
-    let data = SystemNewAccount {
-        creator: REGISTRATOR,
-        name: username,
+    let data = CreateAccnt {
+        coopname,
+        new_account_name: username,
         owner: registrator_authority(),
         active: active_auth,
     };
-    ctx.send_inline_data(SYSTEM, NEWACCOUNT, active(REGISTRATOR), &data)
+    ctx.send_inline_data(SYSTEM, CREATEACCNT, active(REGISTRATOR), &data)
 }
 
 fn new_account(ctx: &mut ApplyContext<'_>, args: NewAccount) -> Result<(), ContractError> {
     ctx.require_auth(args.coopname)?;
-    create_chain_account(ctx, args.username, Authority::single_key(args.public_key))?;
+    create_chain_account(
+        ctx,
+        args.coopname,
+        args.username,
+        Authority::single_key(args.public_key),
+    )?;
     check(
         account_card(ctx, args.username)?.is_none(),
         "Аккаунт уже зарегистририван",
@@ -711,7 +710,7 @@ fn add_user(ctx: &mut ApplyContext<'_>, args: AddUser) -> Result<(), ContractErr
         args.created_at <= now_sec(ctx),
         "Дата created_at должна быть в прошлом",
     )?;
-    create_chain_account(ctx, args.username, registrator_authority())?;
+    create_chain_account(ctx, args.coopname, args.username, registrator_authority())?;
     check(
         account_card(ctx, args.username)?.is_none(),
         "Аккаунт уже зарегистририван",

@@ -1,8 +1,15 @@
 //! The system contract on `eosio`: the native actions nodeos runs before any WASM, as far as
-//! MONO needs them — `newaccount`, `updateauth`, `deleteauth`, `setcode` and `setabi`.
+//! MONO needs them — `newaccount`, `updateauth`, `deleteauth`, `setcode` and `setabi` — and
+//! COOPOS' `createaccnt`, through which the registrator creates the accounts of members.
 //!
 //! `setcode` stores only the hash of the code (the devnet runs native contracts, never WASM);
 //! `setabi` stores the binary `abi_def` that `get_abi`/`get_raw_abi` then serve.
+//!
+//! `createaccnt` takes the registrator's authority and sends an inline `newaccount` by `eosio`,
+//! as the COOPOS system contract does, because nodeos only lets `newaccount`'s `creator`
+//! authorize it and the cooperative that pays is not the creator. The registration fee the
+//! real contract first transfers from the cooperative to `eosio` is not emulated: the devnet
+//! has no token contract and bills no resources.
 
 use sha2::{Digest, Sha256};
 
@@ -12,11 +19,14 @@ use crate::antelope::checksum::Checksum256;
 use crate::antelope::name::Name;
 use crate::antelope::time::BlockTimestamp;
 use crate::antelope::transaction::Action;
+use crate::devnet::contracts::common::{AbiStruct, REGISTRATOR, active, chain_struct};
 use crate::devnet::contracts::{ApplyContext, Contract, ContractError, check};
 use crate::devnet::error::{ChainError, ChainErrorKind};
 use crate::devnet::state::{ACTIVE, Account, Authority, EOSIO, OWNER, Permission};
 
 const NEWACCOUNT: Name = Name::from_str_const("newaccount");
+/// COOPOS' account creation on behalf of a cooperative; only the registrator may call it.
+pub(crate) const CREATEACCNT: Name = Name::from_str_const("createaccnt");
 const UPDATEAUTH: Name = Name::from_str_const("updateauth");
 const DELETEAUTH: Name = Name::from_str_const("deleteauth");
 const SETCODE: Name = Name::from_str_const("setcode");
@@ -26,11 +36,24 @@ const SETABI: Name = Name::from_str_const("setabi");
 #[derive(Debug, Clone, Copy, Default)]
 pub struct System;
 
-struct NewAccount {
-    creator: Name,
-    name: Name,
-    owner: Authority,
-    active: Authority,
+chain_struct! {
+    /// The data of `newaccount`.
+    pub(crate) struct NewAccount = "newaccount" {
+        creator: Name => "name",
+        name: Name => "name",
+        owner: Authority => "authority",
+        active: Authority => "authority",
+    }
+}
+
+chain_struct! {
+    /// The data of `createaccnt`: the cooperative that pays for the account, and the account.
+    pub(crate) struct CreateAccnt = "createaccnt" {
+        coopname: Name => "name",
+        new_account_name: Name => "name",
+        owner: Authority => "authority",
+        active: Authority => "authority",
+    }
 }
 
 struct UpdateAuth {
@@ -53,17 +76,6 @@ struct SetCode {
 struct SetAbi {
     account: Name,
     abi: Vec<u8>,
-}
-
-impl Decode for NewAccount {
-    fn decode(reader: &mut Reader<'_>) -> binary::Result<Self> {
-        Ok(Self {
-            creator: Name::decode(reader)?,
-            name: Name::decode(reader)?,
-            owner: Authority::decode(reader)?,
-            active: Authority::decode(reader)?,
-        })
-    }
 }
 
 impl Decode for UpdateAuth {
@@ -190,15 +202,8 @@ impl Contract for System {
                         field("waits", "wait_weight[]"),
                     ],
                 ),
-                plain(
-                    "newaccount",
-                    vec![
-                        field("creator", "name"),
-                        field("name", "name"),
-                        field("owner", "authority"),
-                        field("active", "authority"),
-                    ],
-                ),
+                CreateAccnt::struct_def(),
+                NewAccount::struct_def(),
                 plain(
                     "updateauth",
                     vec![
@@ -227,6 +232,7 @@ impl Contract for System {
                 ),
             ],
             actions: vec![
+                action(CREATEACCNT),
                 action(NEWACCOUNT),
                 action(UPDATEAUTH),
                 action(DELETEAUTH),
@@ -242,6 +248,7 @@ impl Contract for System {
             return Ok(());
         }
         match action.name {
+            CREATEACCNT => create_account(ctx, ctx.data()?),
             NEWACCOUNT => new_account_action(ctx, ctx.data()?),
             UPDATEAUTH => update_auth(ctx, ctx.data()?),
             DELETEAUTH => delete_auth(ctx, ctx.data()?),
@@ -287,6 +294,17 @@ fn new_account_action(ctx: &mut ApplyContext<'_>, args: NewAccount) -> Result<()
     }
     let account = new_account(args.name, args.owner, args.active, ctx.block().timestamp);
     ctx.put_account(account)
+}
+
+fn create_account(ctx: &mut ApplyContext<'_>, args: CreateAccnt) -> Result<(), ContractError> {
+    ctx.require_auth(REGISTRATOR)?;
+    let data = NewAccount {
+        creator: EOSIO,
+        name: args.new_account_name,
+        owner: args.owner,
+        active: args.active,
+    };
+    ctx.send_inline_data(EOSIO, NEWACCOUNT, active(EOSIO), &data)
 }
 
 fn update_auth(ctx: &mut ApplyContext<'_>, args: UpdateAuth) -> Result<(), ContractError> {
@@ -387,4 +405,135 @@ fn set_abi(ctx: &mut ApplyContext<'_>, args: SetAbi) -> Result<(), ContractError
     account.abi = args.abi;
     account.abi_sequence += 1;
     ctx.put_account(account)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::antelope::transaction::PermissionLevel;
+    use crate::devnet::chain::Chain;
+    use crate::devnet::fixtures::{ALICE, chain, key, now, signed};
+    use crate::devnet::state::PermissionLevelWeight;
+
+    const DAVE: Name = Name::from_str_const("dave");
+
+    /// The fixture chain with a `registrator` account whose permissions hold key 6.
+    fn chain_with_registrator() -> Chain {
+        let mut chain = chain();
+        let auth = Authority::single_key(key(6).public_key());
+        let data = NewAccount {
+            creator: EOSIO,
+            name: REGISTRATOR,
+            owner: auth.clone(),
+            active: auth,
+        };
+        let action = Action {
+            account: EOSIO,
+            name: NEWACCOUNT,
+            authorization: active(EOSIO),
+            data: binary::to_bytes(&data),
+        };
+        let input = signed(&chain, vec![action], &[&key(1)]);
+        chain
+            .push_transaction(&input, now(&chain))
+            .expect("registrator is created");
+        chain
+    }
+
+    /// Owner held by `registrator@active`, as the registrator gives its members.
+    fn registrator_owner() -> Authority {
+        Authority {
+            threshold: 1,
+            keys: Vec::new(),
+            accounts: vec![PermissionLevelWeight {
+                permission: PermissionLevel {
+                    actor: REGISTRATOR,
+                    permission: ACTIVE,
+                },
+                weight: 1,
+            }],
+            waits: Vec::new(),
+        }
+    }
+
+    /// `createaccnt` of dave for alice, authorized by `actor@active`.
+    fn create_dave(actor: Name) -> Action {
+        let data = CreateAccnt {
+            coopname: ALICE,
+            new_account_name: DAVE,
+            owner: registrator_owner(),
+            active: Authority::single_key(key(5).public_key()),
+        };
+        Action {
+            account: EOSIO,
+            name: CREATEACCNT,
+            authorization: active(actor),
+            data: binary::to_bytes(&data),
+        }
+    }
+
+    #[test]
+    fn createaccnt_creates_the_account_through_an_inline_newaccount() {
+        let mut chain = chain_with_registrator();
+        let input = signed(&chain, vec![create_dave(REGISTRATOR)], &[&key(6)]);
+        let result = chain
+            .push_transaction(&input, now(&chain))
+            .expect("created");
+        let shape: Vec<_> = result
+            .trace
+            .action_traces
+            .iter()
+            .map(|trace| {
+                (
+                    trace.action_ordinal,
+                    trace.creator_action_ordinal,
+                    trace.receiver,
+                    trace.act.name,
+                    trace.act.authorization.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            vec![
+                (1, 0, EOSIO, CREATEACCNT, active(REGISTRATOR)),
+                (2, 1, EOSIO, NEWACCOUNT, active(EOSIO)),
+            ]
+        );
+        let inline: NewAccount =
+            binary::from_bytes(&result.trace.action_traces[1].act.data).expect("decodes");
+        let active_auth = Authority::single_key(key(5).public_key());
+        assert_eq!(
+            inline,
+            NewAccount {
+                creator: EOSIO,
+                name: DAVE,
+                owner: registrator_owner(),
+                active: active_auth.clone(),
+            }
+        );
+        let account = chain.state().account(DAVE).expect("dave exists");
+        let owner = account.permission(OWNER).expect("owner");
+        assert_eq!(
+            (owner.parent, &owner.auth),
+            (Name::default(), &registrator_owner())
+        );
+        let active_perm = account.permission(ACTIVE).expect("active");
+        assert_eq!(
+            (active_perm.parent, &active_perm.auth),
+            (OWNER, &active_auth)
+        );
+    }
+
+    #[test]
+    fn createaccnt_needs_the_registrators_authority() {
+        let mut chain = chain_with_registrator();
+        let input = signed(&chain, vec![create_dave(ALICE)], &[&key(2)]);
+        let error = chain
+            .push_transaction(&input, now(&chain))
+            .expect_err("alice is not the registrator");
+        assert_eq!(error.kind(), ChainErrorKind::MissingAuth);
+        assert_eq!(error.message(), "missing authority of registrator");
+        assert!(chain.state().account(DAVE).is_none());
+    }
 }
