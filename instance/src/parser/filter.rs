@@ -20,6 +20,9 @@ pub const SETABI: Name = Name::from_str_const("setabi");
 pub const NEWACCOUNT: Name = Name::from_str_const("newaccount");
 /// `eosio::updateauth`.
 pub const UPDATEAUTH: Name = Name::from_str_const("updateauth");
+/// `eosio::createaccnt`: COOPOS creates members' accounts through it, on behalf of a
+/// cooperative named in its first field.
+pub const CREATEACCNT: Name = Name::from_str_const("createaccnt");
 
 /// The cooperative's share of the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,7 +67,8 @@ impl Filter {
     /// Whether an executed action trace is kept, before its data is decoded: an action of a
     /// followed contract received by a followed contract (notifications between them included),
     /// or a system `setabi`/`updateauth`/`newaccount` naming a followed account or the
-    /// cooperative. Traces without a receipt (failed) are never kept.
+    /// cooperative, or a system `createaccnt` on the cooperative's behalf. Traces without a
+    /// receipt (failed) are never kept.
     pub fn keeps_trace(&self, trace: &ActionTrace) -> bool {
         if trace.receipt.is_none() {
             return false;
@@ -80,6 +84,8 @@ impl Filter {
             |idx: usize| leading_name(&act.data, idx).is_some_and(|name| self.is_ours(name));
         if act.name == SETABI || act.name == UPDATEAUTH {
             concerned(0)
+        } else if act.name == CREATEACCNT {
+            leading_name(&act.data, 0) == Some(self.coopname)
         } else if act.name == NEWACCOUNT {
             concerned(0) || concerned(1)
         } else {
@@ -204,6 +210,14 @@ mod tests {
             ),
             (
                 trace(EOSIO, EOSIO, "newaccount", names(&[EOSIO, OTHER]), true),
+                false,
+            ),
+            (
+                trace(EOSIO, EOSIO, "createaccnt", names(&[COOP, OTHER]), true),
+                true,
+            ),
+            (
+                trace(EOSIO, EOSIO, "createaccnt", names(&[OTHER, COOP]), true),
                 false,
             ),
             (trace(EOSIO, EOSIO, "setabi", vec![1, 2], true), false),
