@@ -10,6 +10,7 @@ mod demo;
 mod devnet;
 mod document;
 mod key;
+mod migrate;
 mod status;
 mod sync;
 mod trx;
@@ -57,6 +58,8 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Run a COOPOS-compatible development chain (a development tool, not a production chain).
     Devnet(crate::devnet::DevnetArgs),
+    /// Bring the database schema up to this version and exit.
+    Migrate(migrate::MigrateArgs),
     /// Follow the chain into the store until stopped (SIGTERM: finish the block, exit 0).
     Sync(sync::SyncArgs),
     /// Roll the store back to before a block, then follow again from there.
@@ -117,6 +120,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Document(command) => document::run(command),
         Command::Demo(args) => demo::run(args),
         Command::Devnet(args) => devnet::run(args),
+        Command::Migrate(args) => migrate::run(args),
         Command::Sync(args) => sync::run_sync(args),
         Command::Resync(args) => sync::run_resync(args),
         Command::Status(args) => status::run(args),

@@ -677,3 +677,22 @@ fn demo_pushes_members_and_syncs_them_into_the_store() {
     // A second demo into the same, now non-empty, database is refused.
     bad_input(&["demo", "--database", &database], "empty database");
 }
+
+#[test]
+fn migrate_creates_the_schema_once_and_keeps_the_data() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database = format!("sqlite://{}", dir.path().join("mono.sqlite").display());
+    let first = ok_json(&["migrate", "--database", &database]);
+    assert_eq!(
+        first,
+        serde_json::json!({"migrated": true, "cursor_block": null})
+    );
+    // Migrating an up-to-date database changes nothing.
+    assert_eq!(ok_json(&["migrate", "--database", &database]), first);
+    let status = ok_json(&["status", "--database", &database]);
+    assert_eq!(status["blocks"], 0);
+    bad_input(
+        &["migrate", "--database", "mysql://localhost/mono"],
+        "database",
+    );
+}
