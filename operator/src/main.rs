@@ -154,7 +154,7 @@ struct RunArgs {
     #[arg(long, env = "MONO_OPERATOR_PROBE_INSTANCES", default_value_t = true, action = ArgAction::Set)]
     probe_instances: bool,
     /// Most Cooperatives reconciled at once (0: no limit).
-    #[arg(long, env = "MONO_OPERATOR_CONCURRENCY", default_value_t = 16)]
+    #[arg(long, env = "MONO_OPERATOR_CONCURRENCY", default_value_t = 64)]
     concurrency: u16,
     /// Create ServiceMonitors: auto (when the kind exists), always or never.
     #[arg(long, env = "MONO_OPERATOR_SERVICE_MONITOR", value_enum, default_value_t = ServiceMonitorMode::Auto)]
