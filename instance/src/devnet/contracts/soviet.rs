@@ -631,13 +631,23 @@ fn vote(ctx: &mut ApplyContext<'_>, action: Name, args: Vote) -> Result<(), Cont
     } else {
         decision.votes_against.push(args.username);
     }
-    decision.approved = is_approved(decision.votes_for.len(), board.members.len());
+    save_tally(ctx, args.coopname, &mut decision, board.members.len())
+}
+
+/// Recomputes approval from the votes and the board's size, then stores the decision.
+fn save_tally(
+    ctx: &mut ApplyContext<'_>,
+    coopname: Name,
+    decision: &mut Decision,
+    board_size: usize,
+) -> Result<(), ContractError> {
+    decision.approved = is_approved(decision.votes_for.len(), board_size);
     ctx.modify(
         DECISIONS,
-        args.coopname,
+        coopname,
         Some(SOVIET),
         decision.id,
-        &decision,
+        decision,
         Vec::new(),
     )
 }
@@ -654,15 +664,7 @@ fn cancel_vote(ctx: &mut ApplyContext<'_>, args: CancelVote) -> Result<(), Contr
         decision.votes_for.len() + decision.votes_against.len() < before,
         "Голос не найден",
     )?;
-    decision.approved = is_approved(decision.votes_for.len(), board.members.len());
-    ctx.modify(
-        DECISIONS,
-        args.coopname,
-        Some(SOVIET),
-        decision.id,
-        &decision,
-        Vec::new(),
-    )
+    save_tally(ctx, args.coopname, &mut decision, board.members.len())
 }
 
 fn authorize(ctx: &mut ApplyContext<'_>, args: Authorize) -> Result<(), ContractError> {
