@@ -1,5 +1,6 @@
-//! The ABI-driven decoder on hostile bytes: no input may panic, and a decoded value must encode
-//! to bytes that decode to the same value. (Bytes themselves may differ: a float NaN prints as
+//! The ABI-driven decoder on hostile bytes: no input may panic, the decoded text must be exactly
+//! what `serde_json` prints for the decoded value, and a decoded value must encode to bytes that
+//! decode to the same value. (Bytes themselves may differ: a float NaN prints as
 //! `"nan"` whatever its payload, as nodeos prints it.)
 
 #![no_main]
@@ -46,7 +47,9 @@ fuzz_target!(|bytes: &[u8]| {
         return;
     };
     let type_name = TYPES[usize::from(selector) % TYPES.len()];
-    if let Ok(value) = LOADED.decode(type_name, data) {
+    if let Ok(text) = LOADED.decode_to_text(type_name, data) {
+        let value: serde_json::Value = serde_json::from_str(&text).expect("decoded text parses");
+        assert_eq!(value.to_string(), text, "{type_name} text is not canonical");
         let encoded = LOADED.encode(type_name, &value).expect("decoded values encode");
         let again = LOADED.decode(type_name, &encoded).expect("encoded values decode");
         assert_eq!(again, value, "{type_name} did not round-trip");

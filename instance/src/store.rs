@@ -58,7 +58,7 @@ mod records;
 
 pub use records::{
     AbiRecord, AbiVersion, ActionRecord, BlockBatch, BlockRecord, Cursor, DeltaRecord, EventCounts,
-    Stored, UndecodableKind, UndecodableRecord,
+    JsonText, Stored, UndecodableKind, UndecodableRecord,
 };
 
 use std::collections::HashMap;
@@ -886,13 +886,11 @@ fn action_from_row(row: ActionRow) -> Result<Stored<ActionRecord>> {
             receiver,
             account,
             name,
-            authorization: serde_json::from_str(&authorization).map_err(|source| {
-                Error::CorruptJson {
-                    column: "authorization",
-                    source,
-                }
+            authorization: JsonText::parse(authorization).map_err(|source| Error::CorruptJson {
+                column: "authorization",
+                source,
             })?,
-            data: json_from_db("data", data.as_deref())?,
+            data: json_from_db("data", data)?,
             raw,
             abi_hash: abi_hash
                 .map(|hash| id_from_db("abi_hash", &hash))
@@ -913,7 +911,7 @@ fn delta_from_row(row: DeltaRow) -> Result<Stored<DeltaRecord>> {
             primary_key: u64_from_db(primary_key),
             present,
             payer,
-            value: json_from_db("value", value.as_deref())?,
+            value: json_from_db("value", value)?,
             raw,
             abi_hash: abi_hash
                 .map(|hash| id_from_db("abi_hash", &hash))
@@ -931,8 +929,8 @@ fn next_page_start<T>(page: &[T], key: impl Fn(&T) -> i64) -> Option<i64> {
 }
 
 /// Canonical text of an optional JSON value: its compact text, or `-`.
-fn json_field(value: Option<&serde_json::Value>) -> String {
-    value.map_or_else(|| "-".to_owned(), serde_json::Value::to_string)
+fn json_field(value: Option<&JsonText>) -> &str {
+    value.map_or("-", JsonText::as_str)
 }
 
 /// Canonical text of an optional hash: lowercase hex, or `-`.

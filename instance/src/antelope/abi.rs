@@ -6,7 +6,7 @@
 //! above `0xffffffff` as strings, lowercase hex, legacy `EOS…` keys, exact asset precision.
 //!
 //! Architecture invariant: no I/O; hostile ABIs and bytes produce errors, never panics, unbounded
-//! recursion, or allocations larger than the input.
+//! recursion, or allocations out of proportion to the input.
 
 pub mod def;
 
@@ -189,6 +189,16 @@ pub enum Error {
         #[source]
         source: binary::Error,
     },
+    /// The decoded value could not be written as JSON text or read back from it; a defect of
+    /// the codec, never of the input.
+    #[error("at {path}: the decoded value does not form valid JSON text")]
+    DecodedJson {
+        /// Where in the value.
+        path: String,
+        /// The JSON error, when there is one.
+        #[source]
+        source: Option<serde_json::Error>,
+    },
 }
 
 /// Result of ABI loading and coding.
@@ -363,8 +373,23 @@ impl Abi {
 
     /// Decodes `bytes` as `type_name` into nodeos-style JSON; every byte must be used.
     pub fn decode(&self, type_name: &str, bytes: &[u8]) -> Result<serde_json::Value> {
+        let text = self.decode_to_text(type_name, bytes)?;
+        serde_json::from_str(&text).map_err(|source| Error::DecodedJson {
+            path: type_name.to_owned(),
+            source: Some(source),
+        })
+    }
+
+    /// Decodes `bytes` as `type_name` into the compact text of nodeos-style JSON, the same text
+    /// `serde_json` prints for [`Abi::decode`]'s value; every byte must be used.
+    pub fn decode_to_text(&self, type_name: &str, bytes: &[u8]) -> Result<String> {
         let ty = self.resolve(type_name, "the requested type")?;
-        codec::decode(self, type_name, &ty, bytes)
+        let mut text = Vec::with_capacity(bytes.len().saturating_mul(2).saturating_add(16));
+        codec::decode(self, type_name, &ty, bytes, &mut text)?;
+        String::from_utf8(text).map_err(|_| Error::DecodedJson {
+            path: type_name.to_owned(),
+            source: None,
+        })
     }
 
     /// Maps names to types, checking each type and rejecting duplicate names.
@@ -1591,9 +1616,11 @@ mod tests {
             let name = builtin.name();
             let bytes = abi.encode(name, &value).expect("encode");
             prop_assert_eq!(abi.decode(name, &bytes).expect("decode"), value.clone());
+            prop_assert_eq!(abi.decode_to_text(name, &bytes).expect("decode"), value.to_string());
             let wrapped = json!([value.clone(), null]);
             let array_type = format!("{name}?[]");
             let bytes = abi.encode(&array_type, &wrapped).expect("encode array");
+            prop_assert_eq!(abi.decode_to_text(&array_type, &bytes).expect("decode"), wrapped.to_string());
             prop_assert_eq!(abi.decode(&array_type, &bytes).expect("decode array"), wrapped);
         }
 
@@ -1612,7 +1639,12 @@ mod tests {
             let abi = test_abi();
             for type_name in [builtin.name(), "many_extensions", "node", "foo_variant[]", "bar", "grid"] {
                 if let Ok(bytes) = abi.encode(type_name, &value) {
-                    prop_assert!(abi.decode(type_name, &bytes).is_ok(), "{} {}", type_name, value);
+                    let text = abi.decode_to_text(type_name, &bytes);
+                    prop_assert!(text.is_ok(), "{} {}", type_name, value);
+                    // The text is exactly what serde_json prints for the decoded value.
+                    let text = text.unwrap_or_default();
+                    let parsed: Value = serde_json::from_str(&text).expect("decoded text parses");
+                    prop_assert_eq!(parsed.to_string(), text);
                 }
             }
         }
@@ -1620,6 +1652,10 @@ mod tests {
         #[test]
         fn arbitrary_bytes_never_panic(builtin in arb_builtin(), bytes in prop::collection::vec(any::<u8>(), 0..80)) {
             let abi = test_abi();
+            if let Ok(text) = abi.decode_to_text(builtin.name(), &bytes) {
+                let parsed: Value = serde_json::from_str(&text).expect("decoded text parses");
+                prop_assert_eq!(parsed.to_string(), text);
+            }
             let _ = abi.decode(builtin.name(), &bytes);
             let _ = abi.decode("many_extensions", &bytes);
             let _ = abi.decode("node", &bytes);

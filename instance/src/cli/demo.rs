@@ -180,10 +180,13 @@ async fn run_against(ready: &Ready, store: &Store, members: u32) -> anyhow::Resu
                 .table_rows_at("soviet", &coopname, "participants", block_num)
                 .await
                 .with_context(|| format!("reading participants as of block {block_num}"))?;
-            let names: Vec<Value> = rows
-                .iter()
-                .filter_map(|row| row.record.value.as_ref()?.get("username").cloned())
-                .collect();
+            let mut names = Vec::new();
+            for row in &rows {
+                if let Some(value) = &row.record.value {
+                    let value = value.to_value().context("reading a stored participant")?;
+                    names.extend(value.get("username").cloned());
+                }
+            }
             anyhow::Ok(json!({ "block_num": block_num, "participants": names }))
         }
     };

@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::antelope::abi::Abi;
@@ -18,7 +17,7 @@ use crate::antelope::name::Name;
 use crate::antelope::ship::{ContractRow, GetBlocksResultV0, TableDelta, TransactionTrace};
 use crate::parser::filter::{EOSIO, Filter, SETABI, leading_name};
 use crate::store::{
-    AbiRecord, ActionRecord, BlockBatch, BlockRecord, DeltaRecord, UndecodableKind,
+    AbiRecord, ActionRecord, BlockBatch, BlockRecord, DeltaRecord, JsonText, UndecodableKind,
     UndecodableRecord,
 };
 
@@ -84,15 +83,16 @@ impl LoadedAbi {
         self.hash
     }
 
-    /// Decodes `bytes` as the named action's data or table's rows.
-    fn decode(&self, kind: Kind, name: Name, bytes: &[u8]) -> Result<Value, String> {
+    /// Decodes `bytes` as the named action's data or table's rows, into JSON text.
+    fn decode(&self, kind: Kind, name: Name, bytes: &[u8]) -> Result<JsonText, String> {
         let abi = self.abi.as_ref().map_err(Clone::clone)?;
         let type_name = match kind {
             Kind::Action => abi.action_type(name),
             Kind::Table => abi.table_type(name),
         }
         .ok_or_else(|| format!("the ABI has no {} {name}", kind.as_str()))?;
-        abi.decode(type_name, bytes)
+        abi.decode_to_text(type_name, bytes)
+            .map(JsonText::new_unchecked)
             .map_err(|err| format!("{err:#}"))
     }
 }
@@ -411,18 +411,20 @@ fn read_account_row(data: &[u8]) -> binary::Result<(Name, Vec<u8>)> {
     Ok((account, abi))
 }
 
-fn authorization_json(act: &crate::antelope::transaction::Action) -> Value {
-    Value::Array(
-        act.authorization
-            .iter()
-            .map(|level| {
-                serde_json::json!({
-                    "actor": level.actor.to_string(),
-                    "permission": level.permission.to_string(),
-                })
-            })
-            .collect(),
-    )
+/// The authorization list as JSON text, `[{"actor":…,"permission":…}]`; names never need
+/// escaping.
+fn authorization_json(act: &crate::antelope::transaction::Action) -> JsonText {
+    let levels: Vec<String> = act
+        .authorization
+        .iter()
+        .map(|level| {
+            format!(
+                r#"{{"actor":"{}","permission":"{}"}}"#,
+                level.actor, level.permission
+            )
+        })
+        .collect();
+    JsonText::new_unchecked(format!("[{}]", levels.join(",")))
 }
 
 #[cfg(test)]
@@ -606,19 +608,17 @@ mod tests {
         assert_eq!(kept, vec![(1, "votefor"), (2, "setabi")]);
         assert_eq!(
             batch.actions[0].data,
-            Some(json!({"coopname": "voskhod", "decision_id": 7}))
+            Some(json!({"coopname": "voskhod", "decision_id": 7}).into())
         );
         assert_eq!(batch.actions[0].abi_hash, Some(Sha256::digest(&abi).into()));
         assert_eq!(
             batch.actions[0].authorization,
-            json!([{"actor": "voskhod", "permission": "active"}])
+            json!([{"actor": "voskhod", "permission": "active"}]).into()
         );
+        let setabi = batch.actions[1].data.as_ref().expect("setabi decodes");
         assert_eq!(
-            batch.actions[1]
-                .data
-                .as_ref()
-                .and_then(|d| d.get("account")),
-            Some(&json!("soviet"))
+            setabi.to_value().ok().map(|d| d["account"].clone()),
+            Some(json!("soviet"))
         );
         assert!(batch.undecodable.is_empty(), "{:?}", batch.undecodable);
         assert!(abis.get(SOVIET).is_some());
@@ -662,7 +662,7 @@ mod tests {
         assert_eq!(keys, vec![(1, true), (3, false)]);
         assert_eq!(
             batch.deltas[0].value,
-            Some(json!({"id": 1, "approved": true}))
+            Some(json!({"id": 1, "approved": true}).into())
         );
         assert_eq!(batch.deltas[1].value, None);
         assert_eq!(batch.undecodable.len(), 1);
@@ -762,7 +762,7 @@ mod tests {
         data.write_bytes(&[1, 2]);
         assert_eq!(
             system.decode(Kind::Action, SETABI, data.as_bytes()),
-            Ok(json!({"account": "soviet", "abi": "0102"}))
+            Ok(json!({"account": "soviet", "abi": "0102"}).into())
         );
     }
 }

@@ -7,10 +7,9 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::Value;
-
 use crate::antelope::name::Name;
 use crate::antelope::ship::{ActionTrace, ContractRow};
+use crate::store::JsonText;
 
 /// The system account.
 pub const EOSIO: Name = Name::from_str_const("eosio");
@@ -94,11 +93,19 @@ impl Filter {
     }
 
     /// Whether decoded action data belongs to the cooperative: data without a `coopname`
-    /// field is everyone's (kept), data naming another cooperative is not.
-    pub fn keeps_action_data(&self, data: &Value) -> bool {
-        match data.get("coopname").and_then(Value::as_str) {
-            Some(coopname) => coopname == self.coopname.to_string(),
-            None => true,
+    /// string field is everyone's (kept), data naming another cooperative is not.
+    pub fn keeps_action_data(&self, data: &JsonText) -> bool {
+        /// Reads only the `coopname` field, skipping the rest without building values.
+        #[derive(serde::Deserialize)]
+        struct Probe<'a> {
+            #[serde(borrow)]
+            coopname: Option<std::borrow::Cow<'a, str>>,
+        }
+        match serde_json::from_str::<Probe<'_>>(data.as_str()) {
+            Ok(Probe {
+                coopname: Some(coopname),
+            }) => coopname == self.coopname.to_string(),
+            _ => true,
         }
     }
 
@@ -237,10 +244,19 @@ mod tests {
 
     #[test]
     fn action_data() {
-        assert!(filter().keeps_action_data(&json!({"coopname": "voskhod", "x": 1})));
-        assert!(!filter().keeps_action_data(&json!({"coopname": "othercoop"})));
-        assert!(filter().keeps_action_data(&json!({"username": "ant"})));
-        assert!(filter().keeps_action_data(&json!("not an object")));
+        let keeps =
+            |value: serde_json::Value| filter().keeps_action_data(&JsonText::from_value(&value));
+        assert!(keeps(json!({"coopname": "voskhod", "x": 1})));
+        assert!(keeps(
+            json!({"x": {"coopname": "othercoop"}, "coopname": "voskhod"})
+        ));
+        assert!(!keeps(json!({"coopname": "othercoop"})));
+        assert!(!keeps(
+            json!({"x": [1, {"y": null}], "coopname": "othercoop"})
+        ));
+        assert!(keeps(json!({"username": "ant"})));
+        assert!(keeps(json!({"coopname": 7})));
+        assert!(keeps(json!("not an object")));
     }
 
     #[test]

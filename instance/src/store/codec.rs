@@ -6,17 +6,7 @@
 //! unsigned order. JSON is bound as text, so PostgreSQL's `json` column keeps the decoder's exact
 //! text (field order included) and SQLite's `TEXT` column holds the same bytes.
 
-use sqlx::encode::IsNull;
-use sqlx::error::BoxDynError;
-use sqlx::postgres::types::Oid;
-use sqlx::postgres::{PgArgumentBuffer, PgTypeInfo};
-use sqlx::sqlite::{SqliteArgumentsBuffer, SqliteTypeInfo};
-use sqlx::{Encode, Postgres, Sqlite, Type};
-
-use super::{Error, Result};
-
-/// Object id of PostgreSQL's built-in `json` type (fixed in `pg_type.dat`).
-const PG_JSON_OID: u32 = 114;
+use super::{Error, JsonText, Result};
 
 /// Maps a `u64` onto the `i64` stored in the database, keeping the order.
 pub(crate) fn u64_to_db(value: u64) -> i64 {
@@ -41,55 +31,15 @@ pub(crate) fn id_from_db(column: &'static str, stored: &[u8]) -> Result<[u8; 32]
     })
 }
 
-/// Parses JSON text read from the database.
+/// Checks JSON text read from the database.
 pub(crate) fn json_from_db(
     column: &'static str,
-    stored: Option<&str>,
-) -> Result<Option<serde_json::Value>> {
+    stored: Option<String>,
+) -> Result<Option<JsonText>> {
     stored
-        .map(serde_json::from_str)
+        .map(JsonText::parse)
         .transpose()
         .map_err(|source| Error::CorruptJson { column, source })
-}
-
-/// JSON text bound as PostgreSQL `json` or SQLite `TEXT`.
-#[derive(Debug)]
-pub(crate) struct JsonText(pub(crate) String);
-
-impl JsonText {
-    /// Serializes a JSON value into its compact text.
-    pub(crate) fn new(value: &serde_json::Value) -> Self {
-        Self(value.to_string())
-    }
-}
-
-impl Type<Postgres> for JsonText {
-    fn type_info() -> PgTypeInfo {
-        PgTypeInfo::with_oid(Oid(PG_JSON_OID))
-    }
-}
-
-impl Encode<'_, Postgres> for JsonText {
-    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
-        // The binary form of `json` is its text.
-        <&str as Encode<Postgres>>::encode(self.0.as_str(), buf)
-    }
-}
-
-impl Type<Sqlite> for JsonText {
-    fn type_info() -> SqliteTypeInfo {
-        <String as Type<Sqlite>>::type_info()
-    }
-}
-
-impl Encode<'_, Sqlite> for JsonText {
-    fn encode(self, buf: &mut SqliteArgumentsBuffer) -> Result<IsNull, BoxDynError> {
-        <String as Encode<Sqlite>>::encode(self.0, buf)
-    }
-
-    fn encode_by_ref(&self, buf: &mut SqliteArgumentsBuffer) -> Result<IsNull, BoxDynError> {
-        <String as Encode<Sqlite>>::encode_by_ref(&self.0, buf)
-    }
 }
 
 #[cfg(test)]

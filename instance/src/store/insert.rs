@@ -9,8 +9,8 @@
 
 use sqlx::{PgConnection, QueryBuilder, Sqlite, SqliteConnection};
 
-use super::codec::{JsonText, u64_to_db};
-use super::{AbiRecord, BlockBatch, Result};
+use super::codec::u64_to_db;
+use super::{AbiRecord, BlockBatch, JsonText, Result};
 
 /// Most bind parameters in one SQLite statement, below its limit of 32766.
 const MAX_SQLITE_BINDS: usize = 30_000;
@@ -59,15 +59,7 @@ pub(super) async fn postgres(tx: &mut PgConnection, new: &[BlockBatch]) -> Resul
 
     let actions = events(new, |batch| &batch.actions);
     if !actions.is_empty() {
-        let mut authorization = JsonColumn::with_capacity(actions.len());
-        let mut data = JsonColumn::with_capacity(actions.len());
-        for (_, action) in &actions {
-            authorization.push(Some(&action.authorization))?;
-            data.push(action.data.as_ref())?;
-        }
         let mut columns = ActionColumns::with_capacity(actions.len());
-        columns.authorization = authorization.texts()?.into_iter().flatten().collect();
-        columns.data = data.texts()?;
         for (block_num, action) in &actions {
             columns
                 .global_sequence
@@ -83,6 +75,10 @@ pub(super) async fn postgres(tx: &mut PgConnection, new: &[BlockBatch]) -> Resul
             columns.receiver.push(action.receiver.as_str());
             columns.account.push(action.account.as_str());
             columns.name.push(action.name.as_str());
+            columns.authorization.push(action.authorization.as_str());
+            columns
+                .data
+                .push(action.data.as_ref().map(JsonText::as_str));
             columns.raw.push(action.raw.as_slice());
             columns
                 .abi_hash
@@ -107,12 +103,7 @@ pub(super) async fn postgres(tx: &mut PgConnection, new: &[BlockBatch]) -> Resul
 
     let deltas = events(new, |batch| &batch.deltas);
     if !deltas.is_empty() {
-        let mut value = JsonColumn::with_capacity(deltas.len());
-        for (_, delta) in &deltas {
-            value.push(delta.value.as_ref())?;
-        }
         let mut columns = DeltaColumns::with_capacity(deltas.len());
-        columns.value = value.texts()?;
         for (block_num, delta) in &deltas {
             columns.code.push(delta.code.as_str());
             columns.scope.push(delta.scope.as_str());
@@ -121,6 +112,9 @@ pub(super) async fn postgres(tx: &mut PgConnection, new: &[BlockBatch]) -> Resul
             columns.block_num.push(i64::from(*block_num));
             columns.present.push(delta.present);
             columns.payer.push(delta.payer.as_str());
+            columns
+                .value
+                .push(delta.value.as_ref().map(JsonText::as_str));
             columns.raw.push(delta.raw.as_slice());
             columns
                 .abi_hash
@@ -212,8 +206,8 @@ pub(super) async fn sqlite(tx: &mut SqliteConnection, new: &[BlockBatch]) -> Res
                 .push_bind(action.receiver.as_str())
                 .push_bind(action.account.as_str())
                 .push_bind(action.name.as_str())
-                .push_bind(JsonText::new(&action.authorization))
-                .push_bind(action.data.as_ref().map(JsonText::new))
+                .push_bind(action.authorization.as_str())
+                .push_bind(action.data.as_ref().map(JsonText::as_str))
                 .push_bind(action.raw.as_slice())
                 .push_bind(action.abi_hash.as_ref().map(|hash| &hash[..]));
         });
@@ -234,7 +228,7 @@ pub(super) async fn sqlite(tx: &mut SqliteConnection, new: &[BlockBatch]) -> Res
                 .push_bind(i64::from(*block_num))
                 .push_bind(delta.present)
                 .push_bind(delta.payer.as_str())
-                .push_bind(delta.value.as_ref().map(JsonText::new))
+                .push_bind(delta.value.as_ref().map(JsonText::as_str))
                 .push_bind(delta.raw.as_slice())
                 .push_bind(delta.abi_hash.as_ref().map(|hash| &hash[..]));
         });
@@ -298,8 +292,8 @@ impl ActionColumns<'_> {
             receiver: Vec::with_capacity(len),
             account: Vec::with_capacity(len),
             name: Vec::with_capacity(len),
-            authorization: Vec::new(),
-            data: Vec::new(),
+            authorization: Vec::with_capacity(len),
+            data: Vec::with_capacity(len),
             raw: Vec::with_capacity(len),
             abi_hash: Vec::with_capacity(len),
         }
@@ -330,57 +324,10 @@ impl DeltaColumns<'_> {
             block_num: Vec::with_capacity(len),
             present: Vec::with_capacity(len),
             payer: Vec::with_capacity(len),
-            value: Vec::new(),
+            value: Vec::with_capacity(len),
             raw: Vec::with_capacity(len),
             abi_hash: Vec::with_capacity(len),
         }
-    }
-}
-
-/// The compact JSON texts of one column, written back to back into one buffer so that binding
-/// them needs no allocation per row; `None` stays SQL `NULL`.
-struct JsonColumn {
-    text: Vec<u8>,
-    ends: Vec<Option<usize>>,
-}
-
-impl JsonColumn {
-    fn with_capacity(len: usize) -> Self {
-        Self {
-            text: Vec::with_capacity(len * 128),
-            ends: Vec::with_capacity(len),
-        }
-    }
-
-    fn push(&mut self, value: Option<&serde_json::Value>) -> Result<()> {
-        let end = match value {
-            Some(value) => {
-                serde_json::to_writer(&mut self.text, value)
-                    .map_err(|err| sqlx::Error::Encode(err.into()))?;
-                Some(self.text.len())
-            }
-            None => None,
-        };
-        self.ends.push(end);
-        Ok(())
-    }
-
-    /// The texts in push order, borrowing the buffer.
-    fn texts(&self) -> Result<Vec<Option<&str>>> {
-        let text =
-            std::str::from_utf8(&self.text).map_err(|err| sqlx::Error::Decode(err.into()))?;
-        let mut start = 0;
-        Ok(self
-            .ends
-            .iter()
-            .map(|end| {
-                end.map(|end| {
-                    let slice = &text[start..end];
-                    start = end;
-                    slice
-                })
-            })
-            .collect())
     }
 }
 

@@ -8,6 +8,57 @@
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+/// Compact JSON text, kept as text from the decoder to the database and back, so events are
+/// stored exactly as decoded (field order included) without building a value tree per event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JsonText(String);
+
+impl JsonText {
+    /// Checks that `text` is one JSON value and keeps it as it is.
+    ///
+    /// # Errors
+    /// When `text` is not valid JSON.
+    pub fn parse(text: String) -> Result<Self, serde_json::Error> {
+        serde_json::from_str::<serde::de::IgnoredAny>(&text)?;
+        Ok(Self(text))
+    }
+
+    /// The compact text of `value`.
+    pub fn from_value(value: &Value) -> Self {
+        Self(value.to_string())
+    }
+
+    /// Text its writer guarantees is valid JSON (the ABI decoder's output), kept unchecked.
+    pub(crate) fn new_unchecked(text: String) -> Self {
+        Self(text)
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The value the text holds.
+    ///
+    /// # Errors
+    /// Never for text made by this type's constructors; the error comes from `serde_json`.
+    pub fn to_value(&self) -> Result<Value, serde_json::Error> {
+        serde_json::from_str(&self.0)
+    }
+}
+
+impl From<Value> for JsonText {
+    fn from(value: Value) -> Self {
+        Self::from_value(&value)
+    }
+}
+
+impl std::fmt::Display for JsonText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// A block header as stored: number, id, the id of the previous block and the block time.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BlockRecord {
@@ -39,9 +90,9 @@ pub struct ActionRecord {
     /// Action name.
     pub name: String,
     /// Authorization list as JSON (`[{"actor": …, "permission": …}]`).
-    pub authorization: Value,
+    pub authorization: JsonText,
     /// Action data decoded with the ABI in force at the block, `None` when it could not be decoded.
-    pub data: Option<Value>,
+    pub data: Option<JsonText>,
     /// The action data exactly as it was on the chain, so it can be decoded again later.
     pub raw: Vec<u8>,
     /// Hash of the ABI that decoded `data` (see [`AbiRecord::abi_hash`]), `None` when undecoded.
@@ -64,7 +115,7 @@ pub struct DeltaRecord {
     /// Account paying for the row's RAM.
     pub payer: String,
     /// Row value decoded with the ABI in force at the block, `None` when it could not be decoded.
-    pub value: Option<Value>,
+    pub value: Option<JsonText>,
     /// The row bytes exactly as they were on the chain.
     pub raw: Vec<u8>,
     /// Hash of the ABI that decoded `value`, `None` when undecoded.
@@ -222,6 +273,22 @@ pub struct EventCounts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_text_keeps_valid_text_exactly_and_rejects_the_rest() {
+        let text = r#"{"b":1,  "a":[true,null]}"#;
+        let kept = JsonText::parse(text.to_owned()).expect("valid JSON");
+        assert_eq!(kept.as_str(), text);
+        assert_eq!(
+            kept.to_value().ok(),
+            Some(serde_json::json!({"b": 1, "a": [true, null]}))
+        );
+        for bad in ["", "{", r#"{"a":1} x"#, "nan", "'a'"] {
+            assert!(JsonText::parse(bad.to_owned()).is_err(), "{bad:?}");
+        }
+        let from_value = JsonText::from(serde_json::json!({"z": "\u{0}", "a": 1}));
+        assert_eq!(from_value.as_str(), r#"{"z":"\u0000","a":1}"#);
+    }
 
     #[test]
     fn undecodable_kind_round_trips_its_stored_spelling() {

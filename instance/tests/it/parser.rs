@@ -148,7 +148,11 @@ two_database_test!(
             if let Some(stored) = store.action(global_sequence).await?
                 && stored.record.name == "newaccount"
             {
-                let data = stored.record.data.context("newaccount decodes")?;
+                let data = stored
+                    .record
+                    .data
+                    .context("newaccount decodes")?
+                    .to_value()?;
                 if data["name"] != "joiner1" {
                     continue;
                 }

@@ -4,7 +4,7 @@
 use anyhow::{Context as _, ensure};
 use mono_instance::store::{
     AbiRecord, ActionRecord, BlockBatch, BlockRecord, Cursor, DeltaRecord, Error, EventCounts,
-    Store, UndecodableKind, UndecodableRecord,
+    JsonText, Store, UndecodableKind, UndecodableRecord,
 };
 use serde_json::json;
 
@@ -60,9 +60,9 @@ fn action(global_sequence: u64, name: &str, data: Option<serde_json::Value>) -> 
         receiver: "soviet".into(),
         account: "soviet".into(),
         name: name.into(),
-        authorization: json!([{"actor": "voskhod", "permission": "active"}]),
+        authorization: json!([{"actor": "voskhod", "permission": "active"}]).into(),
         abi_hash: data.as_ref().map(|_| [9; 32]),
-        data,
+        data: data.map(JsonText::from),
         raw: global_sequence.to_le_bytes().to_vec(),
     }
 }
@@ -81,7 +81,7 @@ fn delta(
         present,
         payer: "voskhod".into(),
         raw: value.to_string().into_bytes(),
-        value: Some(value),
+        value: Some(value.into()),
         abi_hash: Some([9; 32]),
     }
 }
@@ -409,7 +409,10 @@ store_test!(
             .table_rows_at("soviet", "voskhod", "decisions", 5)
             .await?;
         assert_eq!(rows.len(), 5);
-        assert_eq!(rows[4].record.value, Some(json!({"id": 5, "fork": 1})));
+        assert_eq!(
+            rows[4].record.value,
+            Some(json!({"id": 5, "fork": 1}).into())
+        );
         store.close().await;
         Ok(())
     }
@@ -599,8 +602,11 @@ store_test!(
                     .await?;
                 anyhow::Ok(
                     rows.into_iter()
-                        .map(|row| (row.record.primary_key, row.block_num, row.record.value))
-                        .collect::<Vec<_>>(),
+                        .map(|row| {
+                            let value = row.record.value.map(|text| text.to_value()).transpose();
+                            anyhow::Ok((row.record.primary_key, row.block_num, value?))
+                        })
+                        .collect::<anyhow::Result<Vec<_>>>()?,
                 )
             }
         };
@@ -763,8 +769,7 @@ async fn digest_is_equal_on_both_backends_and_covers_every_field() -> anyhow::Re
 /// independently of the store.
 fn canonical_dump(batches: &[BlockBatch]) -> String {
     let hash = |hash: Option<[u8; 32]>| hash.map_or_else(|| "-".to_owned(), hex::encode);
-    let json =
-        |value: Option<&serde_json::Value>| value.map_or_else(|| "-".to_owned(), |v| v.to_string());
+    let json = |value: Option<&JsonText>| value.map_or_else(|| "-".to_owned(), |v| v.to_string());
     let mut blocks = Vec::new();
     let mut actions = Vec::new();
     let mut deltas = Vec::new();

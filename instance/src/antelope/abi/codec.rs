@@ -5,10 +5,14 @@
 //! [`MAX_NESTING`] levels, so a hostile value or byte string cannot exhaust the stack. Decoding
 //! checks array lengths against the bytes that remain before allocating: every element is taken
 //! to need at least one byte, so arrays of empty structs are the one shape it refuses.
+//!
+//! Decoding writes compact JSON text straight into a buffer, without building a
+//! [`serde_json::Value`] tree: the text is what the event store keeps, and building it directly
+//! is several times cheaper. It is exactly the text `serde_json` prints for the same value.
 
 use std::str::FromStr;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::antelope::abi::{Abi, Builtin, Error, MAX_NESTING, Result, StructInfo, Ty};
 use crate::antelope::asset::{Asset, ExtendedAsset};
@@ -29,15 +33,27 @@ pub(super) fn encode(abi: &Abi, type_name: &str, ty: &Ty, value: &Value) -> Resu
     Ok(writer.into_bytes())
 }
 
-/// Decodes all of `bytes` as `ty`, which was resolved from `type_name`.
-pub(super) fn decode(abi: &Abi, type_name: &str, ty: &Ty, bytes: &[u8]) -> Result<Value> {
+/// Decodes all of `bytes` as `ty`, which was resolved from `type_name`, into compact JSON text
+/// appended to `out`. On error `out` is left as it was.
+pub(super) fn decode(
+    abi: &Abi,
+    type_name: &str,
+    ty: &Ty,
+    bytes: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    let start = out.len();
     let mut walker = Walker::new(abi, type_name);
     let mut reader = Reader::new(bytes);
-    let value = walker.decode(ty, &mut reader)?;
-    reader
-        .finish()
-        .map_err(|source| walker.binary_error(source))?;
-    Ok(value)
+    let result = walker.decode(ty, &mut reader, out).and_then(|()| {
+        reader
+            .finish()
+            .map_err(|source| walker.binary_error(source))
+    });
+    if result.is_err() {
+        out.truncate(start);
+    }
+    result
 }
 
 /// One step of the path into a value.
@@ -53,6 +69,8 @@ struct Walker<'a> {
     root: &'a str,
     path: Vec<Segment<'a>>,
     depth: usize,
+    /// Reused for the text of names, checksums and the like while decoding.
+    scratch: String,
 }
 
 impl<'a> Walker<'a> {
@@ -62,6 +80,7 @@ impl<'a> Walker<'a> {
             root,
             path: Vec::new(),
             depth: 0,
+            scratch: String::new(),
         }
     }
 
@@ -356,17 +375,18 @@ impl<'a> Walker<'a> {
         Ok(())
     }
 
-    fn decode(&mut self, ty: &Ty, reader: &mut Reader<'_>) -> Result<Value> {
+    fn decode(&mut self, ty: &Ty, reader: &mut Reader<'_>, out: &mut Vec<u8>) -> Result<()> {
         match ty {
-            Ty::Builtin(builtin) => self.decode_builtin(*builtin, reader),
+            Ty::Builtin(builtin) => self.decode_builtin(*builtin, reader, out),
             Ty::Optional(inner) => {
                 let present = reader
                     .read_optional_flag()
                     .map_err(|source| self.binary_error(source))?;
                 if present {
-                    self.nested(|this| this.decode(inner, reader))
+                    self.nested(|this| this.decode(inner, reader, out))
                 } else {
-                    Ok(Value::Null)
+                    out.extend_from_slice(b"null");
+                    Ok(())
                 }
             }
             Ty::Array(inner) => {
@@ -374,7 +394,7 @@ impl<'a> Walker<'a> {
                 let len = reader
                     .read_length(min_size)
                     .map_err(|source| self.binary_error(source))?;
-                self.decode_items(inner, len, reader)
+                self.decode_items(inner, len, reader, out)
             }
             Ty::FixedArray(inner, len) => {
                 let min_size = self.abi.min_size(inner).max(1);
@@ -385,11 +405,11 @@ impl<'a> Walker<'a> {
                         remaining: reader.remaining(),
                     }));
                 }
-                self.decode_items(inner, *len, reader)
+                self.decode_items(inner, *len, reader, out)
             }
             Ty::Struct(idx) => {
                 let abi = self.abi;
-                self.nested(|this| this.decode_struct(&abi.structs[*idx], reader))
+                self.nested(|this| this.decode_struct(&abi.structs[*idx], reader, out))
             }
             Ty::Variant(idx) => {
                 let variant = &self.abi.variants[*idx];
@@ -405,88 +425,142 @@ impl<'a> Walker<'a> {
                             variant: variant.name.clone(),
                             index: tag,
                         })?;
-                let inner = self.nested(|this| this.decode(alt_ty, reader))?;
-                Ok(Value::Array(vec![Value::String(alt_name.clone()), inner]))
+                out.push(b'[');
+                self.write_json(alt_name.as_str(), out)?;
+                out.push(b',');
+                self.nested(|this| this.decode(alt_ty, reader, out))?;
+                out.push(b']');
+                Ok(())
             }
         }
     }
 
-    fn decode_items(&mut self, item_ty: &Ty, len: usize, reader: &mut Reader<'_>) -> Result<Value> {
+    fn decode_items(
+        &mut self,
+        item_ty: &Ty,
+        len: usize,
+        reader: &mut Reader<'_>,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
         self.nested(|this| {
-            let mut items = Vec::with_capacity(len.min(reader.remaining()));
+            out.push(b'[');
             for idx in 0..len {
-                items.push(this.at(Segment::Index(idx), |this| this.decode(item_ty, reader))?);
+                if idx > 0 {
+                    out.push(b',');
+                }
+                this.at(Segment::Index(idx), |this| {
+                    this.decode(item_ty, reader, out)
+                })?;
             }
-            Ok(Value::Array(items))
+            out.push(b']');
+            Ok(())
         })
     }
 
-    fn decode_struct(&mut self, info: &'a StructInfo, reader: &mut Reader<'_>) -> Result<Value> {
-        let mut object = Map::with_capacity(info.fields.len());
-        for field in &info.fields {
+    fn decode_struct(
+        &mut self,
+        info: &'a StructInfo,
+        reader: &mut Reader<'_>,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        out.push(b'{');
+        for (idx, field) in info.fields.iter().enumerate() {
             if field.extension && reader.is_at_end() {
                 break;
             }
-            let value = self.at(Segment::Field(&field.name), |this| {
-                this.decode(&field.ty, reader)
+            if idx > 0 {
+                out.push(b',');
+            }
+            self.write_json(field.name.as_str(), out)?;
+            out.push(b':');
+            self.at(Segment::Field(&field.name), |this| {
+                this.decode(&field.ty, reader, out)
             })?;
-            object.insert(field.name.clone(), value);
         }
-        Ok(Value::Object(object))
+        out.push(b'}');
+        Ok(())
     }
 
-    fn decode_builtin(&mut self, builtin: Builtin, reader: &mut Reader<'_>) -> Result<Value> {
-        let value = match builtin {
-            Builtin::Bool => Value::Bool(self.read(reader, Reader::read_bool)?),
-            Builtin::Int8 => Value::from(self.read_decode::<i8>(reader)?),
-            Builtin::Uint8 => Value::from(self.read_decode::<u8>(reader)?),
-            Builtin::Int16 => Value::from(self.read_decode::<i16>(reader)?),
-            Builtin::Uint16 => Value::from(self.read_decode::<u16>(reader)?),
-            Builtin::Int32 => Value::from(self.read_decode::<i32>(reader)?),
-            Builtin::Uint32 => Value::from(self.read_decode::<u32>(reader)?),
-            Builtin::Int64 => json::i64_to_json(self.read_decode::<i64>(reader)?),
-            Builtin::Uint64 => json::u64_to_json(self.read_decode::<u64>(reader)?),
-            Builtin::Int128 => json::int128_to_json(self.read_decode::<i128>(reader)?),
-            Builtin::Uint128 => json::int128_to_json(self.read_decode::<u128>(reader)?),
-            Builtin::Varint32 => Value::from(self.read(reader, Reader::read_varint32)?),
-            Builtin::Varuint32 => Value::from(self.read(reader, Reader::read_varuint32)?),
-            Builtin::Float32 => json::float_to_json(f64::from(self.read_decode::<f32>(reader)?)),
-            Builtin::Float64 => json::float_to_json(self.read_decode::<f64>(reader)?),
+    fn decode_builtin(
+        &mut self,
+        builtin: Builtin,
+        reader: &mut Reader<'_>,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        match builtin {
+            Builtin::Bool => {
+                let flag = self.read(reader, Reader::read_bool)?;
+                self.write_json(&flag, out)
+            }
+            Builtin::Int8 => self.decode_number::<i8>(reader, out),
+            Builtin::Uint8 => self.decode_number::<u8>(reader, out),
+            Builtin::Int16 => self.decode_number::<i16>(reader, out),
+            Builtin::Uint16 => self.decode_number::<u16>(reader, out),
+            Builtin::Int32 => self.decode_number::<i32>(reader, out),
+            Builtin::Uint32 => self.decode_number::<u32>(reader, out),
+            Builtin::Int64 => {
+                let number = self.read_decode::<i64>(reader)?;
+                self.write_json(&json::i64_to_json(number), out)
+            }
+            Builtin::Uint64 => {
+                let number = self.read_decode::<u64>(reader)?;
+                self.write_json(&json::u64_to_json(number), out)
+            }
+            Builtin::Int128 => self.decode_display::<i128>(reader, out),
+            Builtin::Uint128 => self.decode_display::<u128>(reader, out),
+            Builtin::Varint32 => {
+                let number = self.read(reader, Reader::read_varint32)?;
+                self.write_json(&number, out)
+            }
+            Builtin::Varuint32 => {
+                let number = self.read(reader, Reader::read_varuint32)?;
+                self.write_json(&number, out)
+            }
+            Builtin::Float32 => {
+                let number = f64::from(self.read_decode::<f32>(reader)?);
+                self.write_json(&json::float_to_json(number), out)
+            }
+            Builtin::Float64 => {
+                let number = self.read_decode::<f64>(reader)?;
+                self.write_json(&json::float_to_json(number), out)
+            }
             Builtin::Float128 => {
                 let bytes = self.read_decode::<[u8; 16]>(reader)?;
-                Value::String(format!("0x{}", hex::encode(bytes)))
+                self.write_json(&format!("0x{}", hex::encode(bytes)), out)
             }
-            Builtin::Bytes => Value::String(hex::encode(self.read(reader, Reader::read_bytes)?)),
-            Builtin::String => Value::String(self.read(reader, Reader::read_str)?.to_owned()),
-            Builtin::TimePoint => self.decode_display::<TimePoint>(reader)?,
-            Builtin::TimePointSec => self.decode_display::<TimePointSec>(reader)?,
-            Builtin::BlockTimestamp => self.decode_display::<BlockTimestamp>(reader)?,
-            Builtin::Name => self.decode_display::<Name>(reader)?,
-            Builtin::Checksum160 => self.decode_display::<Checksum160>(reader)?,
-            Builtin::Checksum256 => self.decode_display::<Checksum256>(reader)?,
-            Builtin::Checksum512 => self.decode_display::<Checksum512>(reader)?,
+            Builtin::Bytes => {
+                let bytes = self.read(reader, Reader::read_bytes)?;
+                self.write_json(&hex::encode(bytes), out)
+            }
+            Builtin::String => {
+                let text = self.read(reader, Reader::read_str)?;
+                self.write_json(text, out)
+            }
+            Builtin::TimePoint => self.decode_display::<TimePoint>(reader, out),
+            Builtin::TimePointSec => self.decode_display::<TimePointSec>(reader, out),
+            Builtin::BlockTimestamp => self.decode_display::<BlockTimestamp>(reader, out),
+            Builtin::Name => self.decode_display::<Name>(reader, out),
+            Builtin::Checksum160 => self.decode_display::<Checksum160>(reader, out),
+            Builtin::Checksum256 => self.decode_display::<Checksum256>(reader, out),
+            Builtin::Checksum512 => self.decode_display::<Checksum512>(reader, out),
             Builtin::PublicKey => {
-                Value::String(self.read_decode::<PublicKey>(reader)?.to_legacy_string())
+                let key = self.read_decode::<PublicKey>(reader)?;
+                self.write_json(&key.to_legacy_string(), out)
             }
-            Builtin::Signature => self.decode_display::<Signature>(reader)?,
-            Builtin::Symbol => self.decode_display::<Symbol>(reader)?,
-            Builtin::SymbolCode => self.decode_display::<SymbolCode>(reader)?,
-            Builtin::Asset => self.decode_display::<Asset>(reader)?,
+            Builtin::Signature => self.decode_display::<Signature>(reader, out),
+            Builtin::Symbol => self.decode_display::<Symbol>(reader, out),
+            Builtin::SymbolCode => self.decode_display::<SymbolCode>(reader, out),
+            Builtin::Asset => self.decode_display::<Asset>(reader, out),
             Builtin::ExtendedAsset => {
                 let extended = self.read_decode::<ExtendedAsset>(reader)?;
-                let mut object = Map::with_capacity(2);
-                object.insert(
-                    "quantity".into(),
-                    Value::String(extended.quantity.to_string()),
-                );
-                object.insert(
-                    "contract".into(),
-                    Value::String(extended.contract.to_string()),
-                );
-                Value::Object(object)
+                out.extend_from_slice(b"{\"quantity\":");
+                self.write_display(&extended.quantity, out)?;
+                out.extend_from_slice(b",\"contract\":");
+                self.write_display(&extended.contract, out)?;
+                out.push(b'}');
+                Ok(())
             }
-        };
-        Ok(value)
+        }
     }
 
     fn read<'r, T>(
@@ -501,11 +575,49 @@ impl<'a> Walker<'a> {
         self.read(reader, T::decode)
     }
 
-    fn decode_display<T: Decode + std::fmt::Display>(
+    /// Decodes a number that JSON holds exactly (up to 32 bits) and writes it as a number.
+    fn decode_number<T: Decode + serde::Serialize>(
         &self,
         reader: &mut Reader<'_>,
-    ) -> Result<Value> {
-        Ok(Value::String(self.read_decode::<T>(reader)?.to_string()))
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        let number = self.read_decode::<T>(reader)?;
+        self.write_json(&number, out)
+    }
+
+    /// Decodes a value written as the string of its text form.
+    fn decode_display<T: Decode + std::fmt::Display>(
+        &mut self,
+        reader: &mut Reader<'_>,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        let value = self.read_decode::<T>(reader)?;
+        self.write_display(&value, out)
+    }
+
+    /// Writes `value`'s text form as a JSON string, through a scratch buffer kept across values.
+    fn write_display(&mut self, value: &impl std::fmt::Display, out: &mut Vec<u8>) -> Result<()> {
+        use std::fmt::Write as _;
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        let written = write!(scratch, "{value}");
+        let result = match written {
+            Ok(()) => self.write_json(scratch.as_str(), out),
+            Err(_) => Err(Error::DecodedJson {
+                path: self.path(),
+                source: None,
+            }),
+        };
+        self.scratch = scratch;
+        result
+    }
+
+    /// Appends `value` as compact JSON, escaped as `serde_json` escapes.
+    fn write_json<T: serde::Serialize + ?Sized>(&self, value: &T, out: &mut Vec<u8>) -> Result<()> {
+        serde_json::to_writer(out, value).map_err(|source| Error::DecodedJson {
+            path: self.path(),
+            source: Some(source),
+        })
     }
 }
 
