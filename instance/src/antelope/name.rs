@@ -159,10 +159,10 @@ impl FromStr for Name {
 impl fmt::Display for Name {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (chars, len) = self.to_chars();
-        for &c in &chars[..len] {
-            fmt::Write::write_char(f, char::from(c))?;
-        }
-        Ok(())
+        // The characters come from the ASCII alphabet, so this never fails; one `pad` call is
+        // much cheaper than one write per character and honours width and alignment.
+        let text = std::str::from_utf8(&chars[..len]).map_err(|_| fmt::Error)?;
+        f.pad(text)
     }
 }
 
