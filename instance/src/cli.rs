@@ -11,6 +11,7 @@ mod devnet;
 mod document;
 mod key;
 mod migrate;
+mod serve;
 mod status;
 mod sync;
 mod trx;
@@ -60,6 +61,9 @@ pub enum Command {
     Devnet(crate::devnet::DevnetArgs),
     /// Bring the database schema up to this version and exit.
     Migrate(migrate::MigrateArgs),
+    /// Run the instance: follow the chain into the store and serve `/health`, `/ready`,
+    /// `/status` and `/metrics` (SIGTERM: finish the block, exit 0).
+    Serve(serve::ServeArgs),
     /// Follow the chain into the store until stopped (SIGTERM: finish the block, exit 0).
     Sync(sync::SyncArgs),
     /// Roll the store back to before a block, then follow again from there.
@@ -121,6 +125,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Demo(args) => demo::run(args),
         Command::Devnet(args) => devnet::run(args),
         Command::Migrate(args) => migrate::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Sync(args) => sync::run_sync(args),
         Command::Resync(args) => sync::run_resync(args),
         Command::Status(args) => status::run(args),

@@ -9,5 +9,6 @@ pub mod chain;
 pub mod cli;
 pub mod devnet;
 pub mod parser;
+pub mod server;
 pub mod store;
 pub mod telemetry;

@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use crate::antelope::name::Name;
 use crate::cli::{BadInputExt as _, Outcome};
 use crate::parser::{self, DEFAULT_CONTRACTS, Filter, Metrics, Mode, ParserConfig, Stopped};
+use crate::server;
 use crate::store::{self, Store};
 
 /// Where to read the chain and where to write, shared by `sync` and `resync`.
@@ -74,7 +75,9 @@ pub fn run_sync(args: SyncArgs) -> anyhow::Result<Outcome> {
     let config = parser_config(&args.connection)?;
     runtime()?.block_on(async {
         let store = open_store(&args.connection.database).await?;
-        follow(&store, &config, args.connection.metrics_addr).await
+        let metrics = Metrics::default();
+        let http = metrics_server(&args.connection, &metrics);
+        follow(&store, &config, &metrics, http).await
     })
 }
 
@@ -88,7 +91,9 @@ pub fn run_resync(args: ResyncArgs) -> anyhow::Result<Outcome> {
     runtime()?.block_on(async {
         let store = open_store(&args.connection.database).await?;
         roll_back_for_resync(&store, args.from).await?;
-        follow(&store, &config, args.connection.metrics_addr).await
+        let metrics = Metrics::default();
+        let http = metrics_server(&args.connection, &metrics);
+        follow(&store, &config, &metrics, http).await
     })
 }
 
@@ -126,7 +131,7 @@ async fn roll_back_for_resync(store: &Store, from: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn parser_config(args: &ConnectionArgs) -> anyhow::Result<ParserConfig> {
+pub(crate) fn parser_config(args: &ConnectionArgs) -> anyhow::Result<ParserConfig> {
     let coopname: Name = args.coopname.parse().bad_input("reading --coopname")?;
     let contracts = if args.contracts.is_empty() {
         DEFAULT_CONTRACTS.to_vec()
@@ -153,7 +158,7 @@ fn parser_config(args: &ConnectionArgs) -> anyhow::Result<ParserConfig> {
     Ok(config)
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     crate::telemetry::init();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -171,24 +176,34 @@ pub(crate) async fn open_store(url: &str) -> anyhow::Result<Store> {
     }
 }
 
-async fn follow(
+/// `/metrics` on `--metrics-addr`, when given.
+fn metrics_server(args: &ConnectionArgs, metrics: &Metrics) -> Vec<(SocketAddr, axum::Router)> {
+    args.metrics_addr
+        .map(|addr| (addr, server::metrics_router(metrics.clone())))
+        .into_iter()
+        .collect()
+}
+
+/// Follows the chain into `store` until stopped, serving each of `http` (an address and its
+/// routes) meanwhile.
+pub(crate) async fn follow(
     store: &Store,
     config: &ParserConfig,
-    metrics_addr: Option<SocketAddr>,
+    metrics: &Metrics,
+    http: Vec<(SocketAddr, axum::Router)>,
 ) -> anyhow::Result<Outcome> {
-    let metrics = Metrics::default();
-    let server = match metrics_addr {
-        Some(addr) => Some(serve_metrics(addr, metrics.clone()).await?),
-        None => None,
-    };
+    let mut servers = Vec::new();
+    for (addr, routes) in http {
+        servers.push(serve_http(addr, routes).await?);
+    }
     let (stop, shutdown) = watch::channel(false);
     let signals = tokio::spawn(async move {
         wait_for_signal().await;
         let _receiver_gone = stop.send(true);
     });
-    let outcome = parser::follow(store, config, &metrics, shutdown).await;
+    let outcome = parser::follow(store, config, metrics, shutdown).await;
     signals.abort();
-    if let Some(server) = server {
+    for server in servers {
         server.abort();
     }
     store.close().await;
@@ -199,24 +214,18 @@ async fn follow(
     Ok(Outcome::Success)
 }
 
-/// Serves `/metrics` on `addr` until the returned task is aborted.
-async fn serve_metrics(
+/// Serves `routes` on `addr` until the returned task is aborted.
+async fn serve_http(
     addr: SocketAddr,
-    metrics: Metrics,
+    routes: axum::Router,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .with_context(|| format!("binding the metrics address {addr}"))?;
-    let app = axum::Router::new().route(
-        "/metrics",
-        axum::routing::get(move || {
-            let metrics = metrics.clone();
-            async move { metrics.render() }
-        }),
-    );
+        .with_context(|| format!("binding the HTTP address {addr}"))?;
+    tracing::info!(%addr, "serving HTTP");
     Ok(tokio::spawn(async move {
-        if let Err(err) = axum::serve(listener, app).await {
-            tracing::error!(error = %err, "metrics server stopped");
+        if let Err(err) = axum::serve(listener, routes).await {
+            tracing::error!(error = %err, "HTTP server stopped");
         }
     }))
 }

@@ -162,13 +162,7 @@ struct Session<'a> {
     committed_any: bool,
     /// The commit running while the next blocks are read and decoded; at most one, so commits
     /// reach the store in block order.
-    in_flight: Option<InFlight>,
-}
-
-/// A commit running on its own task, with what it will have stored.
-struct InFlight {
-    task: tokio::task::JoinHandle<crate::store::Result<()>>,
-    summary: CommitSummary,
+    in_flight: Option<tokio::task::JoinHandle<crate::store::Result<()>>>,
 }
 
 /// What one commit stored, for the metrics.
@@ -182,6 +176,22 @@ struct CommitSummary {
 }
 
 impl CommitSummary {
+    /// Counts a finished commit in the metrics, as soon as it is in the store.
+    fn record(&self, metrics: &Metrics) {
+        metrics.processed_block.set(i64::from(self.last_block_num));
+        metrics.blocks.inc_by(self.blocks as u64);
+        metrics.actions.inc_by(self.actions as u64);
+        metrics.deltas.inc_by(self.deltas as u64);
+        metrics.undecodable.inc_by(self.undecodable as u64);
+        tracing::debug!(
+            block_num = self.last_block_num,
+            blocks = self.blocks,
+            actions = self.actions,
+            deltas = self.deltas,
+            "committed"
+        );
+    }
+
     fn of(batches: &[BlockBatch]) -> Option<Self> {
         let last = batches.last()?;
         Some(Self {
@@ -469,24 +479,31 @@ impl Session<'_> {
             return Ok(());
         };
         let store = self.store.clone();
-        let task = tokio::spawn(async move { store.commit_blocks(&batches).await });
-        self.in_flight = Some(InFlight { task, summary });
+        let metrics = self.metrics.clone();
+        // The task counts its commit itself, so the metrics do not wait for the next commit
+        // when the chain is quiet.
+        let task = tokio::spawn(async move {
+            store.commit_blocks(&batches).await?;
+            summary.record(&metrics);
+            Ok(())
+        });
+        self.in_flight = Some(task);
         Ok(())
     }
 
-    /// Waits for the commit in flight, if any, and counts what it stored.
+    /// Waits for the commit in flight, if any.
     async fn settle(&mut self) -> Result<()> {
         let Some(in_flight) = self.in_flight.take() else {
             return Ok(());
         };
-        match in_flight.task.await {
+        match in_flight.await {
             Ok(result) => result.map_err(Error::store)?,
             Err(join_error) => match join_error.try_into_panic() {
                 Ok(panic) => std::panic::resume_unwind(panic),
                 Err(_cancelled) => return Err(Error::CommitCancelled),
             },
         }
-        self.committed(in_flight.summary);
+        self.committed_any = true;
         Ok(())
     }
 
@@ -501,26 +518,9 @@ impl Session<'_> {
             .await
             .map_err(Error::store)?;
         pending.clear();
-        self.committed(summary);
-        Ok(())
-    }
-
-    fn committed(&mut self, summary: CommitSummary) {
+        summary.record(self.metrics);
         self.committed_any = true;
-        self.metrics
-            .processed_block
-            .set(i64::from(summary.last_block_num));
-        self.metrics.blocks.inc_by(summary.blocks as u64);
-        self.metrics.actions.inc_by(summary.actions as u64);
-        self.metrics.deltas.inc_by(summary.deltas as u64);
-        self.metrics.undecodable.inc_by(summary.undecodable as u64);
-        tracing::debug!(
-            block_num = summary.last_block_num,
-            blocks = summary.blocks,
-            actions = summary.actions,
-            deltas = summary.deltas,
-            "committed"
-        );
+        Ok(())
     }
 }
 

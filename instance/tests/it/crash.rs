@@ -29,9 +29,9 @@ use serde_json::Value;
 use crate::support::two_database_test;
 
 /// Longest wait for one `mono` process or one condition.
-const DEADLINE: Duration = Duration::from_secs(120);
+pub(crate) const DEADLINE: Duration = Duration::from_secs(120);
 /// How often a condition is polled while waiting for it.
-const POLL: Duration = Duration::from_millis(20);
+pub(crate) const POLL: Duration = Duration::from_millis(20);
 /// SIGKILLs per run.
 const KILLS: usize = 8;
 /// Seed of the kill points.
@@ -375,12 +375,12 @@ fn api(devnet: &RunningDevnet) -> anyhow::Result<ChainApi> {
     Ok(ChainApi::new(&devnet.ready().http, ApiOptions::default())?)
 }
 
-fn loopback() -> anyhow::Result<SocketAddr> {
+pub(crate) fn loopback() -> anyhow::Result<SocketAddr> {
     Ok("127.0.0.1:0".parse()?)
 }
 
 /// The socket address of a `http://` or `ws://` URL the devnet printed.
-fn address(url: &str) -> anyhow::Result<SocketAddr> {
+pub(crate) fn address(url: &str) -> anyhow::Result<SocketAddr> {
     let host = url
         .split_once("://")
         .map_or(url, |(_, rest)| rest)
@@ -389,7 +389,7 @@ fn address(url: &str) -> anyhow::Result<SocketAddr> {
 }
 
 /// A devnet producing blocks only when asked, with LIB one block behind the head.
-async fn devnet(
+pub(crate) async fn devnet(
     storage: Storage,
     http: SocketAddr,
     ship: SocketAddr,
@@ -408,7 +408,7 @@ async fn devnet(
 
 /// Starts the devnet of `storage` again on the same ports; the ports may take a moment to be
 /// free again, so binding is retried until the deadline.
-async fn restart(
+pub(crate) async fn restart(
     storage: Storage,
     http: SocketAddr,
     ship: SocketAddr,
@@ -423,7 +423,7 @@ async fn restart(
     }
 }
 
-fn produce(devnet: &RunningDevnet, count: u32) -> anyhow::Result<u32> {
+pub(crate) fn produce(devnet: &RunningDevnet, count: u32) -> anyhow::Result<u32> {
     let mut head = 0;
     for _ in 0..count {
         head = devnet.node().produce()?;
@@ -450,7 +450,7 @@ fn resync(devnet: &RunningDevnet, url: &str, from: u32, stop_after: u32) -> anyh
 }
 
 /// `mono SUBCOMMAND` with the connection flags of `devnet` and `url`.
-fn mono_following(devnet: &RunningDevnet, subcommand: &str, url: &str) -> Command {
+pub(crate) fn mono_following(devnet: &RunningDevnet, subcommand: &str, url: &str) -> Command {
     let ready = devnet.ready();
     let contracts: Vec<String> = ready
         .accounts
@@ -489,7 +489,7 @@ fn comparable(status: &Value) -> [Value; 4] {
 }
 
 /// Sends SIGTERM to `child`.
-fn terminate(child: &Child) -> anyhow::Result<()> {
+pub(crate) fn terminate(child: &Child) -> anyhow::Result<()> {
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()?;
@@ -498,7 +498,10 @@ fn terminate(child: &Child) -> anyhow::Result<()> {
 }
 
 /// Waits for `child` to exit within `wait`; `None` when it is still running.
-async fn wait_exit_for(child: &mut Child, wait: Duration) -> anyhow::Result<Option<ExitStatus>> {
+pub(crate) async fn wait_exit_for(
+    child: &mut Child,
+    wait: Duration,
+) -> anyhow::Result<Option<ExitStatus>> {
     let until = Instant::now() + wait;
     loop {
         if let Some(status) = child.try_wait()? {
@@ -512,7 +515,7 @@ async fn wait_exit_for(child: &mut Child, wait: Duration) -> anyhow::Result<Opti
 }
 
 /// Waits for `child` to exit, killing it and failing after [`DEADLINE`].
-async fn wait_exit(mut child: Child) -> anyhow::Result<ExitStatus> {
+pub(crate) async fn wait_exit(mut child: Child) -> anyhow::Result<ExitStatus> {
     match wait_exit_for(&mut child, DEADLINE).await? {
         Some(status) => Ok(status),
         None => {

@@ -6,5 +6,6 @@ mod devnet;
 mod devnet_flows;
 mod interop;
 mod parser;
+mod serve;
 mod store;
 mod support;

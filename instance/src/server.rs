@@ -1,0 +1,203 @@
+//! The instance's HTTP endpoints for the platform around it: liveness (`/health`), readiness
+//! (`/ready`), the sync report (`/status`) and Prometheus metrics (`/metrics`).
+//!
+//! `/status` always answers with the report when the store can be read; `/ready` answers 200 only
+//! once the store has caught up with the chain (within [`READY_LAG_BLOCKS`] of the followed
+//! target), so a rolling upgrade or a fresh instance takes traffic only when its data is current.
+//! The report is computed by [`StatusReport::new`], a pure function of the cursor and what the
+//! follower last heard from the chain.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Serialize;
+
+use crate::antelope::name::Name;
+use crate::parser::{Metrics, Mode};
+use crate::store::{Cursor, Store};
+
+/// Most blocks the store may be behind the followed target (LIB, or head in head mode) for the
+/// instance to be ready; the operator's `Synced` condition uses the same tolerance.
+pub const READY_LAG_BLOCKS: u32 = 10;
+
+/// What the endpoints read: the store and the follower's metrics.
+#[derive(Clone)]
+pub struct ServerState {
+    /// The event store the follower writes.
+    pub store: Store,
+    /// The follower's metrics (head and LIB as last heard from the chain).
+    pub metrics: Metrics,
+    /// Which blocks the follower follows.
+    pub mode: Mode,
+    /// The cooperative this instance serves.
+    pub coopname: Name,
+}
+
+/// The body of `/status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatusReport {
+    /// The cooperative's account.
+    pub coopname: String,
+    /// `irreversible` or `head`.
+    pub mode: &'static str,
+    /// Last block committed to the store (0 when it is empty).
+    pub synced_block: u32,
+    /// Id of that block, hex.
+    pub synced_block_id: Option<String>,
+    /// Chain head as last heard from the node (0 before the follower reached it).
+    pub head_block: u32,
+    /// Last irreversible block as last heard from the node.
+    pub lib_block: u32,
+    /// Blocks between the store and the followed target.
+    pub behind_blocks: u32,
+    /// Whether `/ready` answers 200.
+    pub ready: bool,
+    /// Version of this binary.
+    pub version: &'static str,
+}
+
+impl StatusReport {
+    /// The report for a store at `cursor` while the chain is at `head_block` with
+    /// `lib_block` irreversible (both 0 when not heard yet).
+    pub fn new(
+        coopname: Name,
+        mode: Mode,
+        cursor: Option<Cursor>,
+        head_block: u32,
+        lib_block: u32,
+    ) -> Self {
+        let synced_block = cursor.map_or(0, |cursor| cursor.block_num);
+        let target = match mode {
+            Mode::Irreversible => lib_block,
+            Mode::Head => head_block,
+        };
+        let behind_blocks = target.saturating_sub(synced_block);
+        Self {
+            coopname: coopname.to_string(),
+            mode: match mode {
+                Mode::Irreversible => "irreversible",
+                Mode::Head => "head",
+            },
+            synced_block,
+            synced_block_id: cursor.map(|cursor| hex::encode(cursor.block_id)),
+            head_block,
+            lib_block,
+            behind_blocks,
+            ready: head_block > 0 && behind_blocks <= READY_LAG_BLOCKS,
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}
+
+/// The routes of `mono serve`.
+pub fn router(state: ServerState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/status", get(status))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+/// Only `/metrics`, for `mono sync --metrics-addr`.
+pub fn metrics_router(metrics: Metrics) -> Router {
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let metrics = metrics.clone();
+            async move { metrics.render() }
+        }),
+    )
+}
+
+/// Answering at all is the liveness signal: the runtime is not stuck.
+async fn health() -> &'static str {
+    "ok\n"
+}
+
+async fn ready(State(state): State<ServerState>) -> Response {
+    match current_report(&state).await {
+        Ok(report) if report.ready => (StatusCode::OK, axum::Json(report)).into_response(),
+        Ok(report) => (StatusCode::SERVICE_UNAVAILABLE, axum::Json(report)).into_response(),
+        Err(response) => response,
+    }
+}
+
+async fn status(State(state): State<ServerState>) -> Response {
+    match current_report(&state).await {
+        Ok(report) => (StatusCode::OK, axum::Json(report)).into_response(),
+        Err(response) => response,
+    }
+}
+
+async fn metrics(State(state): State<ServerState>) -> String {
+    state.metrics.render()
+}
+
+/// The report now, or a 503 naming why the store could not be read.
+async fn current_report(state: &ServerState) -> Result<StatusReport, Response> {
+    let cursor = state.store.cursor().await.map_err(|err| {
+        tracing::warn!(error = %err, "status: the store cannot be read");
+        let body = serde_json::json!({"error": format!("the store cannot be read: {err}")});
+        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
+    })?;
+    let block =
+        |gauge: &prometheus_client::metrics::gauge::Gauge| u32::try_from(gauge.get()).unwrap_or(0);
+    Ok(StatusReport::new(
+        state.coopname,
+        state.mode,
+        cursor,
+        block(&state.metrics.head_block),
+        block(&state.metrics.lib_block),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const COOP: Name = Name::from_str_const("voskhod");
+
+    fn cursor(block_num: u32) -> Option<Cursor> {
+        Some(Cursor {
+            block_num,
+            block_id: [0xab; 32],
+            lib: block_num,
+        })
+    }
+
+    #[test]
+    fn readiness_follows_the_target_of_the_mode() {
+        // (mode, cursor, head, lib, ready, behind)
+        let cases = [
+            (Mode::Irreversible, None, 0, 0, false, 0),
+            (Mode::Irreversible, None, 100, 5, true, 5),
+            (Mode::Irreversible, None, 100, 11, false, 11),
+            (Mode::Irreversible, cursor(90), 100, 100, true, 10),
+            (Mode::Irreversible, cursor(89), 100, 100, false, 11),
+            (Mode::Irreversible, cursor(100), 130, 100, true, 0),
+            (Mode::Head, cursor(100), 130, 100, false, 30),
+            (Mode::Head, cursor(125), 130, 100, true, 5),
+            (Mode::Head, cursor(140), 130, 100, true, 0),
+        ];
+        for (idx, (mode, cursor, head, lib, ready, behind)) in cases.into_iter().enumerate() {
+            let report = StatusReport::new(COOP, mode, cursor, head, lib);
+            assert_eq!(report.ready, ready, "case {idx}");
+            assert_eq!(report.behind_blocks, behind, "case {idx}");
+        }
+    }
+
+    #[test]
+    fn the_report_carries_what_the_operator_reads() {
+        let report = StatusReport::new(COOP, Mode::Irreversible, cursor(42), 50, 45);
+        let body = serde_json::to_value(&report).expect("serializes");
+        assert_eq!(body["synced_block"], 42);
+        assert_eq!(body["head_block"], 50);
+        assert_eq!(body["lib_block"], 45);
+        assert_eq!(body["synced_block_id"], "ab".repeat(32));
+        assert_eq!(body["coopname"], "voskhod");
+        assert_eq!(body["mode"], "irreversible");
+    }
+}
