@@ -6,6 +6,7 @@
 //! runtime failure.
 
 mod abi;
+mod bundle;
 mod demo;
 mod devnet;
 mod document;
@@ -70,6 +71,10 @@ pub enum Command {
     Resync(sync::ResyncArgs),
     /// Print the store's cursor, event counts and events digest as JSON.
     Status(status::StatusArgs),
+    /// Write the store into a directory as a bundle another instance can import.
+    Export(bundle::ExportArgs),
+    /// Read a bundle written by `mono export` into an empty store.
+    Import(bundle::ImportArgs),
 }
 
 /// What a finished command asks `main` to exit with.
@@ -126,6 +131,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Devnet(args) => devnet::run(args),
         Command::Migrate(args) => migrate::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Export(args) => bundle::run_export(args),
+        Command::Import(args) => bundle::run_import(args),
         Command::Sync(args) => sync::run_sync(args),
         Command::Resync(args) => sync::run_resync(args),
         Command::Status(args) => status::run(args),

@@ -183,6 +183,12 @@ pub enum Error {
         /// Length found.
         len: usize,
     },
+    /// A stored event belongs to a block that is not stored.
+    #[error("an event of block {block_num} is stored, but the block is not")]
+    OrphanEvent {
+        /// The event's block.
+        block_num: u32,
+    },
     /// Stored JSON text does not parse.
     #[error("stored {column} is not valid JSON")]
     CorruptJson {
@@ -624,16 +630,99 @@ impl Store {
             .fetch_all(db)
             .await?
         });
-        rows.into_iter()
-            .map(|(kind, locator, raw, reason)| {
-                Ok(UndecodableRecord {
-                    kind: UndecodableKind::from_stored(&kind).ok_or(Error::CorruptKind { kind })?,
-                    locator,
-                    raw,
-                    reason,
-                })
-            })
-            .collect()
+        rows.into_iter().map(undecodable_from_row).collect()
+    }
+
+    /// The stored blocks `from..=to` with all their events, as the batches that committed
+    /// them; each batch's `lib` is the cursor's LIB, capped at its block. Actions come in
+    /// `global_sequence` order; deltas, ABIs and undecodable records in key order.
+    ///
+    /// # Errors
+    /// [`Error::Database`] or a `Corrupt…` variant.
+    pub async fn batches(&self, from: u32, to: u32) -> Result<Vec<BlockBatch>> {
+        let lib = self.cursor().await?.map_or(0, |cursor| cursor.lib);
+        let (from, to) = (i64::from(from), i64::from(to));
+        let (blocks, actions, deltas, abis, undecodable) = dispatch!(&self.pool, db, {
+            let blocks = sqlx::query_as::<_, BlockRow>(
+                "SELECT block_num, block_id, previous, timestamp_ms FROM blocks \
+                 WHERE block_num >= $1 AND block_num <= $2 ORDER BY block_num",
+            )
+            .bind(from)
+            .bind(to)
+            .fetch_all(db)
+            .await?;
+            let actions = sqlx::query_as::<_, ActionRow>(sqlx::AssertSqlSafe(format!(
+                "{SELECT_ACTION_COLUMNS} WHERE block_num >= $1 AND block_num <= $2 \
+                 ORDER BY global_sequence"
+            )))
+            .bind(from)
+            .bind(to)
+            .fetch_all(db)
+            .await?;
+            let deltas = sqlx::query_as::<_, DeltaRow>(
+                "SELECT code, scope, table_name, primary_key, block_num, present, payer, \
+                 CAST(value AS TEXT), raw, abi_hash FROM deltas \
+                 WHERE block_num >= $1 AND block_num <= $2 \
+                 ORDER BY block_num, code, scope, table_name, primary_key",
+            )
+            .bind(from)
+            .bind(to)
+            .fetch_all(db)
+            .await?;
+            let abis = sqlx::query_as::<_, (i64, String, Vec<u8>)>(
+                "SELECT block_num, account, abi FROM abis \
+                 WHERE block_num >= $1 AND block_num <= $2 ORDER BY block_num, account",
+            )
+            .bind(from)
+            .bind(to)
+            .fetch_all(db)
+            .await?;
+            let undecodable = sqlx::query_as::<_, (i64, String, String, Vec<u8>, String)>(
+                "SELECT block_num, kind, locator, raw, reason FROM undecodable \
+                 WHERE block_num >= $1 AND block_num <= $2 ORDER BY block_num, kind, locator",
+            )
+            .bind(from)
+            .bind(to)
+            .fetch_all(db)
+            .await?;
+            (blocks, actions, deltas, abis, undecodable)
+        });
+
+        let mut batches = Vec::with_capacity(blocks.len());
+        let mut index = HashMap::with_capacity(blocks.len());
+        for row in blocks {
+            let block = block_from_row(row)?;
+            index.insert(block.block_num, batches.len());
+            let lib = lib.min(block.block_num);
+            batches.push(BlockBatch::new(block, lib));
+        }
+        let batch_of = |block_num: u32| {
+            index
+                .get(&block_num)
+                .copied()
+                .ok_or(Error::OrphanEvent { block_num })
+        };
+        for row in actions {
+            let action = action_from_row(row)?;
+            let at = batch_of(action.block_num)?;
+            batches[at].actions.push(action.record);
+        }
+        for row in deltas {
+            let delta = delta_from_row(row)?;
+            let at = batch_of(delta.block_num)?;
+            batches[at].deltas.push(delta.record);
+        }
+        for (block_num, account, abi) in abis {
+            let at = batch_of(u32_from_db("block_num", block_num)?)?;
+            batches[at].abis.push(AbiRecord { account, abi });
+        }
+        for (block_num, kind, locator, raw, reason) in undecodable {
+            let at = batch_of(u32_from_db("block_num", block_num)?)?;
+            batches[at]
+                .undecodable
+                .push(undecodable_from_row((kind, locator, raw, reason))?);
+        }
+        Ok(batches)
     }
 
     /// Rows of table `(code, scope, table_name)` as of `block_num`: for each primary key its
@@ -896,6 +985,17 @@ fn action_from_row(row: ActionRow) -> Result<Stored<ActionRecord>> {
                 .map(|hash| id_from_db("abi_hash", &hash))
                 .transpose()?,
         },
+    })
+}
+
+fn undecodable_from_row(
+    (kind, locator, raw, reason): (String, String, Vec<u8>, String),
+) -> Result<UndecodableRecord> {
+    Ok(UndecodableRecord {
+        kind: UndecodableKind::from_stored(&kind).ok_or(Error::CorruptKind { kind })?,
+        locator,
+        raw,
+        reason,
     })
 }
 

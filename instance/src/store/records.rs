@@ -4,9 +4,15 @@
 //! These types carry no protocol logic; the parser converts its protocol values into them.
 //! Records inside a batch have no block number of their own: they belong to the batch's block,
 //! so a batch cannot mix events of different blocks.
+//!
+//! Batches serialize to JSON (ids, hashes and bytes as lowercase hex, JSON text as a string
+//! holding it exactly) for the export bundle.
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+
+use crate::antelope::json::hex_bytes;
 
 /// Compact JSON text, kept as text from the decoder to the database and back, so events are
 /// stored exactly as decoded (field order included) without building a value tree per event.
@@ -47,6 +53,18 @@ impl JsonText {
     }
 }
 
+impl Serialize for JsonText {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for JsonText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::parse(String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
+}
+
 impl From<Value> for JsonText {
     fn from(value: Value) -> Self {
         Self::from_value(&value)
@@ -60,24 +78,27 @@ impl std::fmt::Display for JsonText {
 }
 
 /// A block header as stored: number, id, the id of the previous block and the block time.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlockRecord {
     /// Block number.
     pub block_num: u32,
     /// Block id (checksum256).
+    #[serde(with = "hex32")]
     pub block_id: [u8; 32],
     /// Id of the block this one extends; the store checks it against the cursor.
+    #[serde(with = "hex32")]
     pub previous: [u8; 32],
     /// Block time in milliseconds since the Unix epoch (UTC).
     pub timestamp_ms: i64,
 }
 
 /// One action trace, keyed by its `global_sequence`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ActionRecord {
     /// Chain-wide unique sequence number of the action's receipt; the natural key.
     pub global_sequence: u64,
     /// Id of the transaction that carried the action.
+    #[serde(with = "hex32")]
     pub trx_id: [u8; 32],
     /// Ordinal of the action inside its transaction trace (1-based).
     pub action_ordinal: u32,
@@ -94,13 +115,15 @@ pub struct ActionRecord {
     /// Action data decoded with the ABI in force at the block, `None` when it could not be decoded.
     pub data: Option<JsonText>,
     /// The action data exactly as it was on the chain, so it can be decoded again later.
+    #[serde(with = "hex_bytes")]
     pub raw: Vec<u8>,
     /// Hash of the ABI that decoded `data` (see [`AbiRecord::abi_hash`]), `None` when undecoded.
+    #[serde(with = "hex32_option")]
     pub abi_hash: Option<[u8; 32]>,
 }
 
 /// One contract table row change, keyed by `(code, scope, table_name, primary_key, block_num)`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DeltaRecord {
     /// Contract account owning the table.
     pub code: String,
@@ -117,17 +140,20 @@ pub struct DeltaRecord {
     /// Row value decoded with the ABI in force at the block, `None` when it could not be decoded.
     pub value: Option<JsonText>,
     /// The row bytes exactly as they were on the chain.
+    #[serde(with = "hex_bytes")]
     pub raw: Vec<u8>,
     /// Hash of the ABI that decoded `value`, `None` when undecoded.
+    #[serde(with = "hex32_option")]
     pub abi_hash: Option<[u8; 32]>,
 }
 
 /// An ABI set on `account` in the batch's block; it is in force from that block on.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AbiRecord {
     /// Contract account the ABI belongs to.
     pub account: String,
     /// The binary ABI as set on the chain (empty when the ABI was cleared).
+    #[serde(with = "hex_bytes")]
     pub abi: Vec<u8>,
 }
 
@@ -139,7 +165,8 @@ impl AbiRecord {
 }
 
 /// What part of a block could not be decoded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum UndecodableKind {
     /// The block message itself.
     Block,
@@ -183,20 +210,21 @@ impl UndecodableKind {
 ///
 /// `(block_num, kind, locator)` is the natural key: `locator` says where in the block the bytes
 /// came from (for example `trx 3 action 2` or `soviet/decisions/5`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UndecodableRecord {
     /// What could not be decoded.
     pub kind: UndecodableKind,
     /// Where in the block it was.
     pub locator: String,
     /// The bytes as received.
+    #[serde(with = "hex_bytes")]
     pub raw: Vec<u8>,
     /// Why decoding failed.
     pub reason: String,
 }
 
 /// Everything one block contributes to the store, committed atomically with the cursor.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BlockBatch {
     /// The block header.
     pub block: BlockRecord,
@@ -260,7 +288,7 @@ pub struct Stored<T> {
 }
 
 /// Number of stored events, optionally only up to a block.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventCounts {
     /// Stored blocks.
     pub blocks: u64,
@@ -268,6 +296,48 @@ pub struct EventCounts {
     pub actions: u64,
     /// Stored table deltas.
     pub deltas: u64,
+}
+
+/// `#[serde(with = "hex32")]`: a 32-byte id as lowercase hex.
+mod hex32 {
+    use super::*;
+
+    pub(super) fn serialize<S: Serializer>(
+        id: &[u8; 32],
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&hex::encode(id))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<[u8; 32], D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        let mut id = [0; 32];
+        hex::decode_to_slice(text.as_ref(), &mut id).map_err(serde::de::Error::custom)?;
+        Ok(id)
+    }
+}
+
+/// `#[serde(with = "hex32_option")]`: an optional 32-byte hash as lowercase hex or `null`.
+mod hex32_option {
+    use super::*;
+
+    #[derive(Serialize, Deserialize)]
+    struct Hex(#[serde(with = "hex32")] [u8; 32]);
+
+    pub(super) fn serialize<S: Serializer>(
+        hash: &Option<[u8; 32]>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        hash.map(Hex).serialize(serializer)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<[u8; 32]>, D::Error> {
+        Ok(Option::<Hex>::deserialize(deserializer)?.map(|Hex(hash)| hash))
+    }
 }
 
 #[cfg(test)]

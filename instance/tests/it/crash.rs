@@ -267,14 +267,14 @@ fn name_suffix(seq: u64) -> String {
 }
 
 /// Signs and pushes the cooperative's transactions through the Chain API.
-struct Traffic {
+pub(crate) struct Traffic {
     coopname: Name,
     key: PrivateKey,
     registrator: Abi,
 }
 
 impl Traffic {
-    async fn new(devnet: &RunningDevnet) -> anyhow::Result<Self> {
+    pub(crate) async fn new(devnet: &RunningDevnet) -> anyhow::Result<Self> {
         let ready = devnet.ready();
         let key = ready
             .accounts
@@ -295,7 +295,7 @@ impl Traffic {
     }
 
     /// `registrator::adduser` of synthetic member `seq`.
-    async fn add_member(&self, devnet: &RunningDevnet, seq: u64) -> anyhow::Result<()> {
+    pub(crate) async fn add_member(&self, devnet: &RunningDevnet, seq: u64) -> anyhow::Result<()> {
         let created_at = devnet.node().read(|chain| {
             let micros = chain
                 .head()
@@ -317,7 +317,11 @@ impl Traffic {
     }
 
     /// `eosio::newaccount` of `name` by the cooperative.
-    async fn create_account(&self, devnet: &RunningDevnet, name: &str) -> anyhow::Result<()> {
+    pub(crate) async fn create_account(
+        &self,
+        devnet: &RunningDevnet,
+        name: &str,
+    ) -> anyhow::Result<()> {
         let member_key = PrivateKey::from_bytes(&[7; 32])?;
         let mut data = Writer::new();
         self.coopname.encode(&mut data);
@@ -332,7 +336,7 @@ impl Traffic {
 
     /// `soviet::bogus`: the contract accepts unknown actions silently, its ABI has no such
     /// action, so the follower cannot decode it.
-    async fn push_undecodable(&self, devnet: &RunningDevnet) -> anyhow::Result<()> {
+    pub(crate) async fn push_undecodable(&self, devnet: &RunningDevnet) -> anyhow::Result<()> {
         let soviet = Name::from_str_const("soviet");
         let bogus = Name::from_str_const("bogus");
         self.push(devnet, soviet, bogus, UNDECODABLE_DATA.to_vec())
@@ -432,7 +436,11 @@ pub(crate) fn produce(devnet: &RunningDevnet, count: u32) -> anyhow::Result<u32>
 }
 
 /// Spawns `mono sync` following `devnet` into `url`.
-fn sync(devnet: &RunningDevnet, url: &str, stop_after: Option<u32>) -> anyhow::Result<Child> {
+pub(crate) fn sync(
+    devnet: &RunningDevnet,
+    url: &str,
+    stop_after: Option<u32>,
+) -> anyhow::Result<Child> {
     let mut command = mono_following(devnet, "sync", url);
     if let Some(block) = stop_after {
         command.args(["--stop-after", &block.to_string()]);
@@ -472,7 +480,7 @@ pub(crate) fn mono_following(devnet: &RunningDevnet, subcommand: &str, url: &str
 }
 
 /// `mono status` of `url` as JSON.
-fn mono_status(url: &str, block: Option<u32>) -> anyhow::Result<Value> {
+pub(crate) fn mono_status(url: &str, block: Option<u32>) -> anyhow::Result<Value> {
     let mut command = Command::new(env!("CARGO_BIN_EXE_mono"));
     command.args(["status", "--database", url]);
     if let Some(block) = block {
@@ -484,7 +492,7 @@ fn mono_status(url: &str, block: Option<u32>) -> anyhow::Result<Value> {
 }
 
 /// The fields two stores must share at the same block: counts and the events digest.
-fn comparable(status: &Value) -> [Value; 4] {
+pub(crate) fn comparable(status: &Value) -> [Value; 4] {
     ["blocks", "actions", "deltas", "events_digest"].map(|field| status[field].clone())
 }
 
