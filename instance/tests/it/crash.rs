@@ -138,9 +138,7 @@ two_database_test!(
 two_database_test!(
     a_chain_outage_is_waited_out,
     |urls: [String; 2]| async move {
-        let data = tempfile::tempdir()?;
-        let storage = Storage::Directory(data.path().to_owned());
-        let devnet = devnet(storage.clone(), loopback()?, loopback()?).await?;
+        let (_data, storage, devnet) = restartable_devnet().await?;
         let (http, ship) = (
             address(&devnet.ready().http)?,
             address(&devnet.ready().ship)?,
@@ -408,6 +406,16 @@ pub(crate) async fn devnet(
         bootstrap: None,
     })
     .await?)
+}
+
+/// A devnet keeping its chain in a temporary directory (returned first, to keep it alive), so it
+/// can be stopped and [`restart`]ed with the same chain.
+pub(crate) async fn restartable_devnet()
+-> anyhow::Result<(tempfile::TempDir, Storage, RunningDevnet)> {
+    let data = tempfile::tempdir()?;
+    let storage = Storage::Directory(data.path().to_owned());
+    let devnet = devnet(storage.clone(), loopback()?, loopback()?).await?;
+    Ok((data, storage, devnet))
 }
 
 /// Starts the devnet of `storage` again on the same ports; the ports may take a moment to be

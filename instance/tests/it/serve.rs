@@ -6,11 +6,10 @@ use std::net::{SocketAddr, TcpListener};
 use std::time::Instant;
 
 use anyhow::ensure;
-use mono_instance::devnet::Storage;
 use serde_json::Value;
 
 use crate::crash::{
-    DEADLINE, POLL, address, devnet, loopback, mono_following, produce, restart, terminate,
+    DEADLINE, POLL, address, mono_following, produce, restart, restartable_devnet, terminate,
     wait_exit,
 };
 use crate::support::two_database_test;
@@ -18,9 +17,7 @@ use crate::support::two_database_test;
 two_database_test!(
     serve_turns_ready_once_synced_and_reports_progress,
     |urls: [String; 2]| async move {
-        let data = tempfile::tempdir()?;
-        let storage = Storage::Directory(data.path().to_owned());
-        let devnet = devnet(storage.clone(), loopback()?, loopback()?).await?;
+        let (_data, storage, devnet) = restartable_devnet().await?;
         let (http, ship) = (
             address(&devnet.ready().http)?,
             address(&devnet.ready().ship)?,
