@@ -33,6 +33,8 @@
 //! A block already stored with the same id is skipped, so a re-sent block is a no-op; a block
 //! with another id at a stored height is a [`Error::BlockConflict`]; a new block must be the
 //! cursor's successor and name the cursor's block as its `previous`.
+//! [`Store::batches`] reads stored blocks back as the batches that committed them, which is how
+//! export bundles carry a store to another database.
 //!
 //! # Events digest
 //!
