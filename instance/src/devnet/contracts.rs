@@ -246,10 +246,7 @@ impl<'a> ApplyContext<'a> {
     /// Decodes the action data as `T`. Trailing bytes are ignored, as CDT's `unpack_action_data`
     /// ignores them; too few bytes fail like CDT's datastream check.
     pub fn data<T: Decode>(&self) -> Result<T, ContractError> {
-        let mut reader = binary::Reader::new(&self.action.data);
-        T::decode(&mut reader).map_err(|_| {
-            ContractError::Assert("datastream attempted to read past the end".to_owned())
-        })
+        unpack(&self.action.data)
     }
 
     /// Whether `account` declared any permission on the action (`has_auth`).
@@ -385,7 +382,7 @@ impl<'a> ApplyContext<'a> {
         };
         self.state
             .row(&key)
-            .map(|row| decode_row(&row.value))
+            .map(|row| unpack(&row.value))
             .transpose()
     }
 
@@ -398,7 +395,7 @@ impl<'a> ApplyContext<'a> {
     ) -> Result<Vec<(u64, T)>, ContractError> {
         self.state
             .table_rows(code, scope, table)
-            .map(|(key, row)| Ok((key.primary_key, decode_row(&row.value)?)))
+            .map(|(key, row)| Ok((key.primary_key, unpack(&row.value)?)))
             .collect()
     }
 
@@ -418,7 +415,7 @@ impl<'a> ApplyContext<'a> {
                 .is_some_and(|value| value == key)
         });
         found
-            .map(|(row_key, row)| Ok((row_key.primary_key, decode_row(&row.value)?)))
+            .map(|(row_key, row)| Ok((row_key.primary_key, unpack(&row.value)?)))
             .transpose()
     }
 
@@ -445,26 +442,12 @@ impl<'a> ApplyContext<'a> {
         row: &T,
         secondary: Vec<SecondaryKey>,
     ) -> Result<(), ContractError> {
-        let key = RowKey {
-            code: self.receiver,
-            scope,
-            table,
-            primary_key,
-        };
+        let key = self.own_row_key(table, scope, primary_key);
         check(
             self.state.row(&key).is_none(),
             "could not insert object, most likely a uniqueness constraint was violated",
         )?;
-        let value = binary::to_bytes(row);
-        self.state.set_row(
-            self.journal,
-            key,
-            Some(Row {
-                payer,
-                value,
-                secondary,
-            }),
-        );
+        self.put_row(key, payer, row, secondary);
         Ok(())
     }
 
@@ -482,28 +465,14 @@ impl<'a> ApplyContext<'a> {
         row: &T,
         secondary: Vec<SecondaryKey>,
     ) -> Result<(), ContractError> {
-        let key = RowKey {
-            code: self.receiver,
-            scope,
-            table,
-            primary_key,
-        };
+        let key = self.own_row_key(table, scope, primary_key);
         let Some(existing) = self.state.row(&key) else {
             return Err(ContractError::Assert(
                 "cannot pass end iterator to modify".to_owned(),
             ));
         };
         let payer = payer.unwrap_or(existing.payer);
-        let value = binary::to_bytes(row);
-        self.state.set_row(
-            self.journal,
-            key,
-            Some(Row {
-                payer,
-                value,
-                secondary,
-            }),
-        );
+        self.put_row(key, payer, row, secondary);
         Ok(())
     }
 
@@ -518,18 +487,39 @@ impl<'a> ApplyContext<'a> {
         scope: Name,
         primary_key: u64,
     ) -> Result<(), ContractError> {
-        let key = RowKey {
-            code: self.receiver,
-            scope,
-            table,
-            primary_key,
-        };
+        let key = self.own_row_key(table, scope, primary_key);
         check(
             self.state.row(&key).is_some(),
             "cannot pass end iterator to erase",
         )?;
         self.state.set_row(self.journal, key, None);
         Ok(())
+    }
+
+    /// The key of a row in the receiver's own `table`, the only tables a contract may write.
+    fn own_row_key(&self, table: Name, scope: Name, primary_key: u64) -> RowKey {
+        RowKey {
+            code: self.receiver,
+            scope,
+            table,
+            primary_key,
+        }
+    }
+
+    /// Writes `row` under `key`, replacing whatever is there.
+    fn put_row<T: Encode>(
+        &mut self,
+        key: RowKey,
+        payer: Name,
+        row: &T,
+        secondary: Vec<SecondaryKey>,
+    ) {
+        let row = Row {
+            payer,
+            value: binary::to_bytes(row),
+            secondary,
+        };
+        self.state.set_row(self.journal, key, Some(row));
     }
 
     /// Replaces an account's record; only the system contract on `eosio` may.
@@ -545,7 +535,8 @@ impl<'a> ApplyContext<'a> {
     }
 }
 
-fn decode_row<T: Decode>(bytes: &[u8]) -> Result<T, ContractError> {
+/// Decodes a row or action data, failing as CDT's datastream check does.
+fn unpack<T: Decode>(bytes: &[u8]) -> Result<T, ContractError> {
     let mut reader = binary::Reader::new(bytes);
     T::decode(&mut reader)
         .map_err(|_| ContractError::Assert("datastream attempted to read past the end".to_owned()))
