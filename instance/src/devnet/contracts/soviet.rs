@@ -401,14 +401,8 @@ impl Contract for Soviet {
         }
         match action.name {
             CREATEAGENDA => create_agenda(ctx, ctx.data()?),
-            VOTEFOR => {
-                let args: VoteFor = ctx.data()?;
-                vote(ctx, VOTEFOR, Vote::from(args))
-            }
-            VOTEAGAINST => {
-                let args: VoteAgainst = ctx.data()?;
-                vote(ctx, VOTEAGAINST, Vote::from(args))
-            }
+            // `voteagainst` has the layout of `votefor`, so one type reads both.
+            VOTEFOR | VOTEAGAINST => vote(ctx, action.name, ctx.data()?),
             CANCELVOTE => cancel_vote(ctx, ctx.data()?),
             AUTHORIZE => authorize(ctx, ctx.data()?),
             EXEC => exec(ctx, ctx.data()?),
@@ -445,48 +439,6 @@ impl Contract for Soviet {
                 )
             }
             _ => Ok(()),
-        }
-    }
-}
-
-/// The fields `votefor` and `voteagainst` share.
-struct Vote {
-    version: String,
-    coopname: Name,
-    username: Name,
-    decision_id: u64,
-    signed_at: TimePointSec,
-    signed_hash: Checksum256,
-    signature: Signature,
-    public_key: PublicKey,
-}
-
-impl From<VoteFor> for Vote {
-    fn from(args: VoteFor) -> Self {
-        Self {
-            version: args.version,
-            coopname: args.coopname,
-            username: args.username,
-            decision_id: args.decision_id,
-            signed_at: args.signed_at,
-            signed_hash: args.signed_hash,
-            signature: args.signature,
-            public_key: args.public_key,
-        }
-    }
-}
-
-impl From<VoteAgainst> for Vote {
-    fn from(args: VoteAgainst) -> Self {
-        Self {
-            version: args.version,
-            coopname: args.coopname,
-            username: args.username,
-            decision_id: args.decision_id,
-            signed_at: args.signed_at,
-            signed_hash: args.signed_hash,
-            signature: args.signature,
-            public_key: args.public_key,
         }
     }
 }
@@ -588,7 +540,7 @@ fn create_agenda(ctx: &mut ApplyContext<'_>, args: CreateAgenda) -> Result<(), C
     ctx.send_inline_data(SOVIET, NEWSUBMITTED, active(SOVIET), &submitted)
 }
 
-fn vote(ctx: &mut ApplyContext<'_>, action: Name, args: Vote) -> Result<(), ContractError> {
+fn vote(ctx: &mut ApplyContext<'_>, action: Name, args: VoteFor) -> Result<(), ContractError> {
     if ctx.has_auth(args.username) {
         ctx.require_auth(args.username)?;
     } else {
