@@ -165,58 +165,24 @@ impl Contract for Gateway {
         if ctx.is_notification() {
             return Ok(());
         }
+        // Each outgoing action has the layout of its incoming twin, so one type reads both.
+        let direction = match action.name {
+            CREATEOUTPAY | OUTCOMPLETE | OUTDECLINE => Direction::Out,
+            _ => Direction::In,
+        };
         match action.name {
-            CREATEINPAY => {
-                let args: CreateInPay = ctx.data()?;
-                let payment = Payment {
-                    coopname: args.coopname,
-                    username: args.username,
-                    hash: args.income_hash,
-                    quantity: args.quantity,
-                    callback_contract: args.callback_contract,
-                    confirm_callback: args.confirm_callback,
-                    decline_callback: args.decline_callback,
-                };
-                create(ctx, Direction::In, payment)
-            }
-            CREATEOUTPAY => {
-                let args: CreateOutPay = ctx.data()?;
-                let payment = Payment {
-                    coopname: args.coopname,
-                    username: args.username,
-                    hash: args.outcome_hash,
-                    quantity: args.quantity,
-                    callback_contract: args.callback_contract,
-                    confirm_callback: args.confirm_callback,
-                    decline_callback: args.decline_callback,
-                };
-                create(ctx, Direction::Out, payment)
-            }
-            INCOMPLETE => {
+            CREATEINPAY | CREATEOUTPAY => create(ctx, direction, ctx.data()?),
+            INCOMPLETE | OUTCOMPLETE => {
                 let args: InComplete = ctx.data()?;
-                close(ctx, Direction::In, args.coopname, &args.income_hash, None)
+                close(ctx, direction, args.coopname, &args.income_hash, None)
             }
-            INDECLINE => {
+            INDECLINE | OUTDECLINE => {
                 let args: InDecline = ctx.data()?;
                 close(
                     ctx,
-                    Direction::In,
+                    direction,
                     args.coopname,
                     &args.income_hash,
-                    Some(args.reason),
-                )
-            }
-            OUTCOMPLETE => {
-                let args: OutComplete = ctx.data()?;
-                close(ctx, Direction::Out, args.coopname, &args.outcome_hash, None)
-            }
-            OUTDECLINE => {
-                let args: OutDecline = ctx.data()?;
-                close(
-                    ctx,
-                    Direction::Out,
-                    args.coopname,
-                    &args.outcome_hash,
                     Some(args.reason),
                 )
             }
@@ -230,17 +196,6 @@ impl Contract for Gateway {
 enum Direction {
     In,
     Out,
-}
-
-/// What `createinpay` and `createoutpay` share.
-struct Payment {
-    coopname: Name,
-    username: Name,
-    hash: Checksum256,
-    quantity: Asset,
-    callback_contract: Name,
-    confirm_callback: Name,
-    decline_callback: Name,
 }
 
 impl Direction {
@@ -270,7 +225,7 @@ fn secondary(hash: Checksum256, username: Name, status: Name) -> Vec<SecondaryKe
 fn create(
     ctx: &mut ApplyContext<'_>,
     direction: Direction,
-    payment: Payment,
+    payment: CreateInPay,
 ) -> Result<(), ContractError> {
     require_any_auth(ctx, &CONTRACTS_WHITELIST)?;
     check(
@@ -297,7 +252,7 @@ fn create(
             payment.coopname,
             table,
             2,
-            &SecondaryKey::Checksum256(payment.hash),
+            &SecondaryKey::Checksum256(payment.income_hash),
         )?
         .is_some();
     let message = match direction {
@@ -311,7 +266,7 @@ fn create(
         coopname: payment.coopname,
         username: payment.username,
         r#type: Name::default(),
-        income_hash: payment.hash,
+        income_hash: payment.income_hash,
         callback_contract: payment.callback_contract,
         confirm_callback: payment.confirm_callback,
         decline_callback: payment.decline_callback,
@@ -319,7 +274,7 @@ fn create(
         status: PENDING,
         created_at: now_sec(ctx),
     };
-    let keys = secondary(payment.hash, payment.username, PENDING);
+    let keys = secondary(payment.income_hash, payment.username, PENDING);
     ctx.emplace(table, payment.coopname, GATEWAY, id, &row, keys)
 }
 
