@@ -366,14 +366,7 @@ fn init(ctx: &mut ApplyContext<'_>) -> Result<(), ContractError> {
         verifications: Vec::new(),
         registered_at: now,
     };
-    ctx.emplace(
-        ACCOUNTS,
-        REGISTRATOR,
-        REGISTRATOR,
-        PROVIDER.as_u64(),
-        &card,
-        Vec::new(),
-    )?;
+    add_card(ctx, REGISTRATOR, &card)?;
     let (initial, minimum) = (rub(1_000_000)?, rub(3_000_000)?);
     let (org_initial, org_minimum) = (rub(10_000_000)?, rub(30_000_000)?);
     let coop = Cooperative {
@@ -408,7 +401,7 @@ fn init(ctx: &mut ApplyContext<'_>) -> Result<(), ContractError> {
 
 /// An authority satisfied by the registrator's `active` permission, as member accounts' owner
 /// permission is.
-fn registrator_authority() -> Authority {
+pub(crate) fn registrator_authority() -> Authority {
     Authority {
         threshold: 1,
         keys: Vec::new(),
@@ -424,7 +417,7 @@ fn registrator_authority() -> Authority {
 }
 
 /// Has the system contract create `username` for `coopname` (`eosio::createaccnt`), its owner
-/// permission held by the registrator.
+/// permission held by the registrator; fails when `username` already has an account card.
 fn create_chain_account(
     ctx: &mut ApplyContext<'_>,
     coopname: Name,
@@ -437,7 +430,43 @@ fn create_chain_account(
         owner: registrator_authority(),
         active: active_auth,
     };
-    ctx.send_inline_data(SYSTEM, CREATEACCNT, active(REGISTRATOR), &data)
+    ctx.send_inline_data(SYSTEM, CREATEACCNT, active(REGISTRATOR), &data)?;
+    check(
+        account_card(ctx, username)?.is_none(),
+        "Аккаунт уже зарегистририван",
+    )
+}
+
+/// Stores a new account card under its username, paid by `payer`.
+fn add_card(
+    ctx: &mut ApplyContext<'_>,
+    payer: Name,
+    card: &AccountCard,
+) -> Result<(), ContractError> {
+    ctx.emplace(
+        ACCOUNTS,
+        REGISTRATOR,
+        payer,
+        card.username.as_u64(),
+        card,
+        Vec::new(),
+    )
+}
+
+/// Replaces an account card; a `payer` of `None` keeps the row's payer.
+fn save_card(
+    ctx: &mut ApplyContext<'_>,
+    payer: Option<Name>,
+    card: &AccountCard,
+) -> Result<(), ContractError> {
+    ctx.modify(
+        ACCOUNTS,
+        REGISTRATOR,
+        payer,
+        card.username.as_u64(),
+        card,
+        Vec::new(),
+    )
 }
 
 fn new_account(ctx: &mut ApplyContext<'_>, args: NewAccount) -> Result<(), ContractError> {
@@ -447,10 +476,6 @@ fn new_account(ctx: &mut ApplyContext<'_>, args: NewAccount) -> Result<(), Contr
         args.coopname,
         args.username,
         Authority::single_key(args.public_key),
-    )?;
-    check(
-        account_card(ctx, args.username)?.is_none(),
-        "Аккаунт уже зарегистририван",
     )?;
     let card = AccountCard {
         username: args.username,
@@ -463,14 +488,7 @@ fn new_account(ctx: &mut ApplyContext<'_>, args: NewAccount) -> Result<(), Contr
         verifications: Vec::new(),
         registered_at: now_sec(ctx),
     };
-    ctx.emplace(
-        ACCOUNTS,
-        REGISTRATOR,
-        args.coopname,
-        args.username.as_u64(),
-        &card,
-        Vec::new(),
-    )
+    add_card(ctx, args.coopname, &card)
 }
 
 fn check_user_type(user_type: Name) -> Result<(), ContractError> {
@@ -499,14 +517,7 @@ fn reg_user(ctx: &mut ApplyContext<'_>, args: RegUser) -> Result<(), ContractErr
     )?;
     card.r#type = args.r#type;
     card.storages = vec![args.coopname];
-    ctx.modify(
-        ACCOUNTS,
-        REGISTRATOR,
-        Some(args.coopname),
-        args.username.as_u64(),
-        &card,
-        Vec::new(),
-    )?;
+    save_card(ctx, Some(args.coopname), &card)?;
     let (initial, minimum) = if args.r#type == ORGANIZATION {
         (cooperative.org_initial, cooperative.org_minimum)
     } else {
@@ -626,14 +637,7 @@ fn confirm_reg(ctx: &mut ApplyContext<'_>, args: ConfirmReg) -> Result<(), Contr
         .ok_or_else(|| ContractError::Assert("Аккаунт не найден".to_owned()))?;
     ctx.require_recipient(candidate.username);
     card.status = STATUS_ACTIVE;
-    ctx.modify(
-        ACCOUNTS,
-        REGISTRATOR,
-        Some(args.coopname),
-        candidate.username.as_u64(),
-        &card,
-        Vec::new(),
-    )?;
+    save_card(ctx, Some(args.coopname), &card)?;
     let participant = crate::devnet::contracts::soviet::AddParticipant {
         coopname: args.coopname,
         username: candidate.username,
@@ -683,14 +687,7 @@ fn close_candidate(
     if let Some(mut card) = account_card(ctx, candidate.username)? {
         card.r#type = Name::default();
         card.storages = Vec::new();
-        ctx.modify(
-            ACCOUNTS,
-            REGISTRATOR,
-            None,
-            candidate.username.as_u64(),
-            &card,
-            Vec::new(),
-        )?;
+        save_card(ctx, None, &card)?;
     }
     Ok(())
 }
@@ -711,10 +708,6 @@ fn add_user(ctx: &mut ApplyContext<'_>, args: AddUser) -> Result<(), ContractErr
         "Дата created_at должна быть в прошлом",
     )?;
     create_chain_account(ctx, args.coopname, args.username, registrator_authority())?;
-    check(
-        account_card(ctx, args.username)?.is_none(),
-        "Аккаунт уже зарегистририван",
-    )?;
     check_user_type(args.r#type)?;
     let card = AccountCard {
         username: args.username,
@@ -727,14 +720,7 @@ fn add_user(ctx: &mut ApplyContext<'_>, args: AddUser) -> Result<(), ContractErr
         verifications: Vec::new(),
         registered_at: now_sec(ctx),
     };
-    ctx.emplace(
-        ACCOUNTS,
-        REGISTRATOR,
-        args.coopname,
-        args.username.as_u64(),
-        &card,
-        Vec::new(),
-    )?;
+    add_card(ctx, args.coopname, &card)?;
     count_participant(ctx, args.coopname)?;
     let participant = crate::devnet::contracts::soviet::AddParticipant {
         coopname: args.coopname,
@@ -899,12 +885,5 @@ fn update_account(ctx: &mut ApplyContext<'_>, args: UpdateAccnt) -> Result<(), C
         "Недостаточно прав доступа",
     )?;
     card.meta = args.meta;
-    ctx.modify(
-        ACCOUNTS,
-        REGISTRATOR,
-        None,
-        args.account_to_change.as_u64(),
-        &card,
-        Vec::new(),
-    )
+    save_card(ctx, None, &card)
 }

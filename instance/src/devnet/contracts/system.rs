@@ -410,10 +410,9 @@ fn set_abi(ctx: &mut ApplyContext<'_>, args: SetAbi) -> Result<(), ContractError
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::antelope::transaction::PermissionLevel;
     use crate::devnet::chain::Chain;
+    use crate::devnet::contracts::registrator::registrator_authority;
     use crate::devnet::fixtures::{ALICE, chain, key, now, signed};
-    use crate::devnet::state::PermissionLevelWeight;
 
     const DAVE: Name = Name::from_str_const("dave");
 
@@ -440,28 +439,12 @@ mod tests {
         chain
     }
 
-    /// Owner held by `registrator@active`, as the registrator gives its members.
-    fn registrator_owner() -> Authority {
-        Authority {
-            threshold: 1,
-            keys: Vec::new(),
-            accounts: vec![PermissionLevelWeight {
-                permission: PermissionLevel {
-                    actor: REGISTRATOR,
-                    permission: ACTIVE,
-                },
-                weight: 1,
-            }],
-            waits: Vec::new(),
-        }
-    }
-
     /// `createaccnt` of dave for alice, authorized by `actor@active`.
     fn create_dave(actor: Name) -> Action {
         let data = CreateAccnt {
             coopname: ALICE,
             new_account_name: DAVE,
-            owner: registrator_owner(),
+            owner: registrator_authority(),
             active: Authority::single_key(key(5).public_key()),
         };
         Action {
@@ -508,7 +491,7 @@ mod tests {
             NewAccount {
                 creator: EOSIO,
                 name: DAVE,
-                owner: registrator_owner(),
+                owner: registrator_authority(),
                 active: active_auth.clone(),
             }
         );
@@ -516,7 +499,7 @@ mod tests {
         let owner = account.permission(OWNER).expect("owner");
         assert_eq!(
             (owner.parent, &owner.auth),
-            (Name::default(), &registrator_owner())
+            (Name::default(), &registrator_authority())
         );
         let active_perm = account.permission(ACTIVE).expect("active");
         assert_eq!(
