@@ -48,7 +48,7 @@ chain_struct! {
 }
 
 chain_struct! {
-    /// `createbranch` and `editbranch`: a branch and its trustee.
+    /// `createbranch`: opens a branch with its trustee.
     pub(crate) struct BranchTrustee = "createbranch" {
         coopname: Name => "name",
         braname: Name => "name",
@@ -126,14 +126,7 @@ impl Contract for Branch {
                     "Превышено максимальное количество доверенных",
                 )?;
                 branch.trusted.push(args.trusted);
-                ctx.modify(
-                    BRANCHES,
-                    args.coopname,
-                    None,
-                    args.braname.as_u64(),
-                    &branch,
-                    Vec::new(),
-                )
+                save_branch(ctx, args.coopname, &branch)
             }
             DELTRUSTED => {
                 let args: DelTrusted = ctx.data()?;
@@ -144,14 +137,7 @@ impl Contract for Branch {
                     "Доверенный не найден",
                 )?;
                 branch.trusted.retain(|name| *name != args.trusted);
-                ctx.modify(
-                    BRANCHES,
-                    args.coopname,
-                    None,
-                    args.braname.as_u64(),
-                    &branch,
-                    Vec::new(),
-                )
+                save_branch(ctx, args.coopname, &branch)
             }
             _ => Ok(()),
         }
@@ -166,6 +152,22 @@ pub(crate) fn branch_or_fail(
 ) -> Result<CooBranch, ContractError> {
     ctx.find(BRANCH, coopname, BRANCHES, braname.as_u64())?
         .ok_or_else(|| ContractError::Assert("Кооперативный участок не найден".to_owned()))
+}
+
+/// Replaces a branch of `coopname`, keeping the row's payer.
+fn save_branch(
+    ctx: &mut ApplyContext<'_>,
+    coopname: Name,
+    branch: &CooBranch,
+) -> Result<(), ContractError> {
+    ctx.modify(
+        BRANCHES,
+        coopname,
+        None,
+        branch.braname.as_u64(),
+        branch,
+        Vec::new(),
+    )
 }
 
 fn participant_or_fail(
@@ -245,14 +247,7 @@ fn edit_branch(ctx: &mut ApplyContext<'_>, args: EditBranch) -> Result<(), Contr
     let mut branch = branch_or_fail(ctx, args.coopname, args.braname)?;
     participant_or_fail(ctx, args.coopname, args.trustee)?;
     branch.trustee = args.trustee;
-    ctx.modify(
-        BRANCHES,
-        args.coopname,
-        None,
-        args.braname.as_u64(),
-        &branch,
-        Vec::new(),
-    )
+    save_branch(ctx, args.coopname, &branch)
 }
 
 fn delete_branch(ctx: &mut ApplyContext<'_>, args: DeleteBranch) -> Result<(), ContractError> {
