@@ -151,19 +151,12 @@ impl Contract for DraftContract {
             CREATEDRAFT => create_draft(ctx, ctx.data()?),
             EDITDRAFT => {
                 let args: EditDraft = ctx.data()?;
-                let mut draft = editable_draft(ctx, args.scope, args.username, args.registry_id)?;
-                draft.title = args.title;
-                draft.description = args.description;
-                draft.context = args.context;
-                draft.model = args.model;
-                ctx.modify(
-                    DRAFTS,
-                    args.scope,
-                    None,
-                    args.registry_id,
-                    &draft,
-                    Vec::new(),
-                )
+                update_draft(ctx, args.scope, args.username, args.registry_id, |draft| {
+                    draft.title = args.title;
+                    draft.description = args.description;
+                    draft.context = args.context;
+                    draft.model = args.model;
+                })
             }
             DELDRAFT => {
                 let args: DelDraft = ctx.data()?;
@@ -179,16 +172,9 @@ impl Contract for DraftContract {
             }
             UPVERSION => {
                 let args: UpVersion = ctx.data()?;
-                let mut draft = editable_draft(ctx, args.scope, args.username, args.registry_id)?;
-                draft.version = draft.version.saturating_add(1);
-                ctx.modify(
-                    DRAFTS,
-                    args.scope,
-                    None,
-                    args.registry_id,
-                    &draft,
-                    Vec::new(),
-                )
+                update_draft(ctx, args.scope, args.username, args.registry_id, |draft| {
+                    draft.version = draft.version.saturating_add(1);
+                })
             }
             CREATETRANS => {
                 let args: CreateTrans = ctx.data()?;
@@ -245,6 +231,19 @@ fn editable_draft(
     require_scope_authority(ctx, scope, username)?;
     ctx.find(DRAFT, scope, DRAFTS, registry_id)?
         .ok_or_else(|| ContractError::Assert("Шаблон не найден".to_owned()))
+}
+
+/// Applies `change` to a draft the caller may edit and stores it, keeping the row's payer.
+fn update_draft(
+    ctx: &mut ApplyContext<'_>,
+    scope: Name,
+    username: Name,
+    registry_id: u64,
+    change: impl FnOnce(&mut Draft),
+) -> Result<(), ContractError> {
+    let mut draft = editable_draft(ctx, scope, username, registry_id)?;
+    change(&mut draft);
+    ctx.modify(DRAFTS, scope, None, registry_id, &draft, Vec::new())
 }
 
 fn translation_or_fail(
