@@ -47,6 +47,10 @@ const ADDUSER: Name = Name::from_str_const("adduser");
 const CHANGEKEY: Name = Name::from_str_const("changekey");
 const REGCOOP: Name = Name::from_str_const("regcoop");
 const UPDATEACCNT: Name = Name::from_str_const("updateaccnt");
+const NEWPACKAGE: Name = Name::from_str_const("newpackage");
+const CREATEINPAY: Name = Name::from_str_const("createinpay");
+const CREATEAGENDA: Name = Name::from_str_const("createagenda");
+const ADDPARTCPNT: Name = Name::from_str_const("addpartcpnt");
 
 const INDIVIDUAL: Name = Name::from_str_const("individual");
 const ENTREPRENEUR: Name = Name::from_str_const("entrepreneur");
@@ -560,12 +564,7 @@ fn reg_user(ctx: &mut ApplyContext<'_>, args: RegUser) -> Result<(), ContractErr
         action: JOINCOOP,
         package: args.registration_hash,
     };
-    ctx.send_inline_data(
-        SOVIET,
-        Name::from_str_const("newpackage"),
-        active(REGISTRATOR),
-        &package,
-    )?;
+    ctx.send_inline_data(SOVIET, NEWPACKAGE, active(REGISTRATOR), &package)?;
     let payment = crate::devnet::contracts::gateway::CreateInPay {
         coopname: args.coopname,
         username: args.username,
@@ -575,12 +574,7 @@ fn reg_user(ctx: &mut ApplyContext<'_>, args: RegUser) -> Result<(), ContractErr
         confirm_callback: CONFIRMPAY,
         decline_callback: DECLINEPAY,
     };
-    ctx.send_inline_data(
-        GATEWAY,
-        Name::from_str_const("createinpay"),
-        active(REGISTRATOR),
-        &payment,
-    )
+    ctx.send_inline_data(GATEWAY, CREATEINPAY, active(REGISTRATOR), &payment)
 }
 
 fn candidate_by_hash(
@@ -622,12 +616,7 @@ fn confirm_pay(ctx: &mut ApplyContext<'_>, args: ConfirmPay) -> Result<(), Contr
         statement: candidate.statement,
         meta: String::new(),
     };
-    ctx.send_inline_data(
-        SOVIET,
-        Name::from_str_const("createagenda"),
-        active(REGISTRATOR),
-        &agenda,
-    )
+    ctx.send_inline_data(SOVIET, CREATEAGENDA, active(REGISTRATOR), &agenda)
 }
 
 fn confirm_reg(ctx: &mut ApplyContext<'_>, args: ConfirmReg) -> Result<(), ContractError> {
@@ -648,12 +637,7 @@ fn confirm_reg(ctx: &mut ApplyContext<'_>, args: ConfirmReg) -> Result<(), Contr
         minimum: candidate.minimum,
         spread_initial: true,
     };
-    ctx.send_inline_data(
-        SOVIET,
-        Name::from_str_const("addpartcpnt"),
-        active(REGISTRATOR),
-        &participant,
-    )?;
+    ctx.send_inline_data(SOVIET, ADDPARTCPNT, active(REGISTRATOR), &participant)?;
     count_participant(ctx, args.coopname)?;
     ctx.erase(CANDIDATES, args.coopname, candidate.username.as_u64())
 }
@@ -732,12 +716,7 @@ fn add_user(ctx: &mut ApplyContext<'_>, args: AddUser) -> Result<(), ContractErr
         minimum: args.minimum,
         spread_initial: args.spread_initial,
     };
-    ctx.send_inline_data(
-        SOVIET,
-        Name::from_str_const("addpartcpnt"),
-        active(REGISTRATOR),
-        &participant,
-    )
+    ctx.send_inline_data(SOVIET, ADDPARTCPNT, active(REGISTRATOR), &participant)
 }
 
 fn change_key(ctx: &mut ApplyContext<'_>, args: ChangeKey) -> Result<(), ContractError> {
