@@ -383,21 +383,12 @@ impl ApiServerVerifier {
     }
 
     async fn finalizer_added(mut self, coop: &Cooperative) -> Self {
-        let call = self.next().await;
-        assert_eq!(
-            (&call.method, call.path.as_str()),
-            (&Method::PATCH, cooperative_path(coop).as_str())
-        );
-        assert_eq!(call.content_type, "application/json-patch+json");
-        assert_eq!(
-            call.body,
-            json!([
-                {"op": "test", "path": "/metadata/finalizers", "value": null},
-                {"op": "add", "path": "/metadata/finalizers", "value": [FINALIZER]},
-            ])
-        );
-        let finalized = serde_json::to_value(coop.clone().finalized()).expect("JSON");
-        call.ok(&finalized);
+        let patch = json!([
+            {"op": "test", "path": "/metadata/finalizers", "value": null},
+            {"op": "add", "path": "/metadata/finalizers", "value": [FINALIZER]},
+        ]);
+        self.finalizers_patched(coop, &patch, coop.clone().finalized())
+            .await;
         self
     }
 
@@ -556,23 +547,32 @@ impl ApiServerVerifier {
             "deletionPolicy Retain kept Secret voskhod-db, Secret voskhod-jwt, Secret voskhod-service, PersistentVolumeClaim data-voskhod-db-0; delete them by hand when no longer needed"
         );
         call.echo();
+        let patch = json!([
+            {"op": "test", "path": "/metadata/finalizers/0", "value": FINALIZER},
+            {"op": "remove", "path": "/metadata/finalizers/0"},
+        ]);
+        let mut released = coop.clone();
+        released.metadata.finalizers = None;
+        self.finalizers_patched(coop, &patch, released).await;
+        self
+    }
+
+    /// The Cooperative's finalizers are changed by the JSON patch `patch`; the answer is
+    /// `patched`.
+    async fn finalizers_patched(
+        &mut self,
+        coop: &Cooperative,
+        patch: &Value,
+        patched: Cooperative,
+    ) {
         let call = self.next().await;
         assert_eq!(
             (&call.method, call.path.as_str()),
             (&Method::PATCH, cooperative_path(coop).as_str())
         );
         assert_eq!(call.content_type, "application/json-patch+json");
-        assert_eq!(
-            call.body,
-            json!([
-                {"op": "test", "path": "/metadata/finalizers/0", "value": FINALIZER},
-                {"op": "remove", "path": "/metadata/finalizers/0"},
-            ])
-        );
-        let mut released = coop.clone();
-        released.metadata.finalizers = None;
-        call.ok(&serde_json::to_value(released).expect("JSON"));
-        self
+        assert_eq!(&call.body, patch);
+        call.ok(&serde_json::to_value(patched).expect("JSON"));
     }
 
     /// The reconciler looks for the instance Deployment and finds none.
