@@ -8,9 +8,9 @@
 use crate::antelope::abi::def::AbiDef;
 use crate::antelope::name::Name;
 use crate::antelope::transaction::Action;
-use crate::devnet::contracts::common::{AbiBuilder, BRANCH, SOVIET, chain_struct};
+use crate::devnet::contracts::common::{AbiBuilder, BRANCH, chain_struct};
 use crate::devnet::contracts::registrator::cooperative_or_fail;
-use crate::devnet::contracts::soviet::{PARTICIPANTS, Participant};
+use crate::devnet::contracts::soviet::participant_or_fail;
 use crate::devnet::contracts::{ApplyContext, Contract, ContractError, check};
 
 /// The `branches` table (scope: cooperative).
@@ -168,16 +168,6 @@ fn save_branch(
         branch,
         Vec::new(),
     )
-}
-
-fn participant_or_fail(
-    ctx: &ApplyContext<'_>,
-    coopname: Name,
-    username: Name,
-) -> Result<(), ContractError> {
-    let participant: Option<Participant> =
-        ctx.find(SOVIET, coopname, PARTICIPANTS, username.as_u64())?;
-    check(participant.is_some(), "Пайщик не найден в кооперативе")
 }
 
 fn change_count(

@@ -43,6 +43,10 @@ pub const PROVIDER: Name = Name::from_str_const("voskhod");
 /// (`contracts_whitelist` upstream).
 pub const CONTRACTS_WHITELIST: [Name; 5] = [REGISTRATOR, SOVIET, GATEWAY, WALLET, BRANCH];
 
+/// `RUB` with 4 decimals, the unit of cooperative fees and contributions
+/// (`_root_govern_symbol` upstream).
+pub const GOVERN_SYMBOL_RAW: u64 = u64::from_le_bytes([4, b'R', b'U', b'B', 0, 0, 0, 0]);
+
 /// The `counts` table holding per-scope id counters (`counts_base` rows).
 pub const COUNTS: Name = Name::from_str_const("counts");
 

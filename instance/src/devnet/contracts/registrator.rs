@@ -19,10 +19,10 @@ use crate::antelope::symbol::Symbol;
 use crate::antelope::time::TimePointSec;
 use crate::antelope::transaction::{Action, PermissionLevel};
 use crate::devnet::contracts::common::{
-    AbiBuilder, GATEWAY, PROVIDER, REGISTRATOR, SOVIET, SYSTEM, active, add_assets, chain_struct,
-    empty_document, now_sec, verify_document, verify_signer_keys,
+    AbiBuilder, GATEWAY, GOVERN_SYMBOL_RAW, PROVIDER, REGISTRATOR, SOVIET, SYSTEM, active,
+    add_assets, chain_struct, empty_document, now_sec, verify_document, verify_signer_keys,
 };
-use crate::devnet::contracts::soviet::{PARTICIPANTS, Participant};
+use crate::devnet::contracts::soviet::{ACCEPTED, PARTICIPANTS, Participant, participant_or_fail};
 use crate::devnet::contracts::system::{CREATEACCNT, CreateAccnt};
 use crate::devnet::contracts::{ApplyContext, Contract, ContractError, check};
 use crate::devnet::state::{
@@ -60,9 +60,6 @@ const STATUS_PENDING: Name = Name::from_str_const("pending");
 const STATUS_CREATED: Name = Name::from_str_const("created");
 const STATUS_PAYED: Name = Name::from_str_const("payed");
 const JOINCOOP: Name = Name::from_str_const("joincoop");
-
-/// `RUB` with 4 decimals, the unit of cooperative fees (`_root_govern_symbol`).
-const GOVERN_SYMBOL_RAW: u64 = u64::from_le_bytes([4, b'R', b'U', b'B', 0, 0, 0, 0]);
 
 /// The registrator contract.
 #[derive(Debug, Clone, Copy, Default)]
@@ -723,11 +720,9 @@ fn change_key(ctx: &mut ApplyContext<'_>, args: ChangeKey) -> Result<(), Contrac
     ctx.require_auth(args.changer)?;
     let cooperative = cooperative_or_fail(ctx, args.coopname)?;
     check(args.changer == args.coopname, "Недостаточно прав доступа")?;
-    let participant: Participant = ctx
-        .find(SOVIET, args.coopname, PARTICIPANTS, args.username.as_u64())?
-        .ok_or_else(|| ContractError::Assert("Пайщик не найден в кооперативе".to_owned()))?;
+    let participant = participant_or_fail(ctx, args.coopname, args.username)?;
     check(
-        participant.status == Name::from_str_const("accepted"),
+        participant.status == ACCEPTED,
         "Пайщик не активен в кооперативе",
     )?;
     check(

@@ -62,7 +62,8 @@ const DECLINEAGREE: Name = Name::from_str_const("declineagree");
 const SOVIET_BOARD: Name = Name::from_str_const("soviet");
 const CHAIRMAN: Name = Name::from_str_const("chairman");
 const INDIVIDUAL: Name = Name::from_str_const("individual");
-const ACCEPTED: Name = Name::from_str_const("accepted");
+/// The status of a shareholder whose membership is in force.
+pub(crate) const ACCEPTED: Name = Name::from_str_const("accepted");
 const CONFIRMED: Name = Name::from_str_const("confirmed");
 const DECLINED: Name = Name::from_str_const("declined");
 /// How long an agenda item stays open (`_decision_expiration`): 30 days.
@@ -460,6 +461,16 @@ pub fn vote_digest(
 /// `members` (`votes_for * 100 > members * 50`).
 pub fn is_approved(votes_for: usize, members: usize) -> bool {
     votes_for.saturating_mul(100) > members.saturating_mul(50)
+}
+
+/// The shareholder `username` of `coopname`, or the failure every contract reports without one.
+pub(crate) fn participant_or_fail(
+    ctx: &ApplyContext<'_>,
+    coopname: Name,
+    username: Name,
+) -> Result<Participant, ContractError> {
+    ctx.find(SOVIET, coopname, PARTICIPANTS, username.as_u64())?
+        .ok_or_else(|| ContractError::Assert("Пайщик не найден в кооперативе".to_owned()))
 }
 
 fn decision_or_fail(

@@ -21,12 +21,12 @@ use crate::antelope::name::Name;
 use crate::antelope::time::TimePointSec;
 use crate::antelope::transaction::Action;
 use crate::devnet::contracts::common::{
-    AbiBuilder, GATEWAY, SOVIET, WALLET, active, chain_struct, empty_document, now_sec,
-    require_any_auth, verify_document, verify_signer_keys,
+    AbiBuilder, GATEWAY, GOVERN_SYMBOL_RAW, SOVIET, WALLET, active, chain_struct, empty_document,
+    now_sec, require_any_auth, verify_document, verify_signer_keys,
 };
 use crate::devnet::contracts::gateway::{CreateInPay, CreateOutPay};
 use crate::devnet::contracts::registrator::cooperative_or_fail;
-use crate::devnet::contracts::soviet::{CreateAgenda, PARTICIPANTS, Participant};
+use crate::devnet::contracts::soviet::{ACCEPTED, CreateAgenda, Participant, participant_or_fail};
 use crate::devnet::contracts::{ApplyContext, Contract, ContractError, check};
 use crate::devnet::state::SecondaryKey;
 
@@ -47,9 +47,6 @@ const CREATEINPAY: Name = Name::from_str_const("createinpay");
 const CREATEOUTPAY: Name = Name::from_str_const("createoutpay");
 const PENDING: Name = Name::from_str_const("pending");
 const AUTHORIZED: Name = Name::from_str_const("authorized");
-const ACCEPTED: Name = Name::from_str_const("accepted");
-/// `_root_govern_symbol` upstream: `4,RUB`.
-const ROOT_GOVERN_SYMBOL_RAW: u64 = u64::from_le_bytes([4, b'R', b'U', b'B', 0, 0, 0, 0]);
 /// Secondary index position of `byhash` (2 is `byusername`).
 const BYHASH: usize = 3;
 
@@ -186,7 +183,7 @@ impl Contract for Wallet {
 /// `Wallet::validate_asset`: the cooperative's governing symbol and a non-negative amount.
 fn validate_asset(quantity: Asset) -> Result<(), ContractError> {
     check(
-        quantity.symbol().as_u64() == ROOT_GOVERN_SYMBOL_RAW,
+        quantity.symbol().as_u64() == GOVERN_SYMBOL_RAW,
         "Неверный символ токена",
     )?;
     check(quantity.amount() >= 0, "Сумма должна быть неотрицательной")
@@ -198,9 +195,7 @@ fn active_participant_or_fail(
     coopname: Name,
     username: Name,
 ) -> Result<Participant, ContractError> {
-    let participant: Participant = ctx
-        .find(SOVIET, coopname, PARTICIPANTS, username.as_u64())?
-        .ok_or_else(|| ContractError::Assert("Пайщик не найден в кооперативе".to_owned()))?;
+    let participant = participant_or_fail(ctx, coopname, username)?;
     check(
         participant.status == ACCEPTED,
         "Пайщик не является активным участником кооператива",
@@ -275,13 +270,7 @@ fn complete_deposit(
     cooperative_or_fail(ctx, args.coopname)?;
     let (id, deposit) = find_deposit(ctx, args.coopname, args.deposit_hash)?
         .ok_or_else(|| ContractError::Assert("Объект паевого взноса не найден".to_owned()))?;
-    let participant: Option<Participant> = ctx.find(
-        SOVIET,
-        args.coopname,
-        PARTICIPANTS,
-        deposit.username.as_u64(),
-    )?;
-    check(participant.is_some(), "Пайщик не найден в кооперативе")?;
+    participant_or_fail(ctx, args.coopname, deposit.username)?;
     ctx.require_recipient(deposit.username);
     ctx.erase(DEPOSITS, args.coopname, id)
 }
