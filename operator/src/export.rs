@@ -12,8 +12,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
-use k8s_openapi::jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
@@ -28,7 +27,7 @@ use tracing::{debug, instrument, warn};
 use crate::children::migration::{EXPORT_MOUNT, JobParams, instance_job};
 use crate::children::{Child, ChildConfig, ChildKind, Ctx, MANAGER, target_version};
 use crate::metrics::Metrics;
-use crate::reconcile::{backoff, error_chain};
+use crate::reconcile::{apply_status, backoff, error_chain, kube_error, now};
 use crate::{Error, Result, Verb};
 
 /// Directory inside the export volume that `mono export` writes to.
@@ -205,17 +204,13 @@ async fn reconcile(export: Arc<CooperativeExport>, ctx: Arc<ExportContext>) -> R
         .ok_or(Error::MissingObjectKey("metadata.namespace"))?;
     let name = export.name_any();
     let api: Api<CooperativeExport> = Api::namespaced(ctx.client.clone(), &namespace);
-    let coops: Api<Cooperative> = Api::namespaced(ctx.client.clone(), &namespace);
+    let cooperatives: Api<Cooperative> = Api::namespaced(ctx.client.clone(), &namespace);
     let coop_name = &export.spec.cooperative;
-    let coop = coops
-        .get_opt(coop_name)
-        .await
-        .map_err(|source| Error::Kube {
-            verb: Verb::Get,
-            kind: "Cooperative".to_owned(),
-            name: coop_name.clone(),
-            source: Box::new(source),
-        })?;
+    let coop = cooperatives.get_opt(coop_name).await.map_err(kube_error(
+        Verb::Get,
+        "Cooperative",
+        coop_name,
+    ))?;
     let Some(coop) = coop else {
         let status = export_status(
             &export,
@@ -242,12 +237,7 @@ async fn reconcile(export: Arc<CooperativeExport>, ctx: Arc<ExportContext>) -> R
                 &Patch::Apply(&child.object),
             )
             .await
-            .map_err(|source| Error::Kube {
-                verb: Verb::Apply,
-                kind: resource.kind.clone(),
-                name: child.name.clone(),
-                source: Box::new(source),
-            })?;
+            .map_err(kube_error(Verb::Apply, &resource.kind, &child.name))?;
         if child.kind == ChildKind::Job {
             job = Some(
                 serde_json::from_value::<Job>(
@@ -369,25 +359,7 @@ async fn write_status(
     if export.status.as_ref() == Some(&status) {
         return Ok(());
     }
-    let name = export.name_any();
-    let patch = json!({
-        "apiVersion": CooperativeExport::api_version(&()),
-        "kind": CooperativeExport::kind(&()),
-        "status": status,
-    });
-    api.patch_status(
-        &name,
-        &PatchParams::apply(MANAGER).force(),
-        &Patch::Apply(&patch),
-    )
-    .await
-    .map_err(|source| Error::Kube {
-        verb: Verb::Patch,
-        kind: "CooperativeExport".to_owned(),
-        name,
-        source: Box::new(source),
-    })?;
-    Ok(())
+    apply_status(api, export, &status).await
 }
 
 /// The termination message of the export Job's succeeded pod: the manifest.
@@ -400,23 +372,13 @@ async fn termination_message(
     let list = pods
         .list(&ListParams::default().labels(&format!("job-name={job}")))
         .await
-        .map_err(|source| Error::Kube {
-            verb: Verb::List,
-            kind: "Pod".to_owned(),
-            name: String::new(),
-            source: Box::new(source),
-        })?;
+        .map_err(kube_error(Verb::List, "Pod", ""))?;
     Ok(list.items.into_iter().find_map(|pod| {
         pod.status?
             .container_statuses?
             .into_iter()
             .find_map(|c| c.state?.terminated.filter(|t| t.exit_code == 0)?.message)
     }))
-}
-
-fn now() -> Time {
-    let now = Timestamp::now();
-    Time(Timestamp::from_second(now.as_second()).unwrap_or(now))
 }
 
 #[cfg(test)]

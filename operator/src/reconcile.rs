@@ -26,6 +26,7 @@ use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt};
 use mono_crds::{Cooperative, CooperativeStatus, DatabaseMode, DeletionPolicy, validate_coopname};
 use rand_core::OsRng;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -552,19 +553,7 @@ async fn write_status(
     if coop.status.as_ref() == Some(&status) {
         return Ok(status);
     }
-    let name = coop.name_any();
-    let patch = json!({
-        "apiVersion": Cooperative::api_version(&()),
-        "kind": Cooperative::kind(&()),
-        "status": status,
-    });
-    api.patch_status(
-        &name,
-        &PatchParams::apply(MANAGER).force(),
-        &Patch::Apply(&patch),
-    )
-    .await
-    .map_err(kube_error(Verb::Patch, "Cooperative", &name))?;
+    apply_status(api, coop, &status).await?;
     let previous = coop
         .status
         .as_ref()
@@ -574,6 +563,28 @@ async fn write_status(
         publish_event(ctx, coop, note.severity, &note.reason, note.note).await;
     }
     Ok(status)
+}
+
+/// Writes `status` to the status subresource of `object` by server-side apply.
+pub(crate) async fn apply_status<K>(api: &Api<K>, object: &K, status: &impl Serialize) -> Result<()>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    let name = object.name_any();
+    let kind = K::kind(&());
+    let patch = json!({
+        "apiVersion": K::api_version(&()),
+        "kind": kind,
+        "status": status,
+    });
+    api.patch_status(
+        &name,
+        &PatchParams::apply(MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await
+    .map_err(kube_error(Verb::Patch, &kind, &name))?;
+    Ok(())
 }
 
 async fn publish_event(
@@ -949,7 +960,7 @@ where
     }
 }
 
-fn kube_error<'a>(
+pub(crate) fn kube_error<'a>(
     verb: Verb,
     kind: &'a str,
     name: &'a str,
@@ -963,7 +974,7 @@ fn kube_error<'a>(
 }
 
 /// The current time at whole seconds, as the API server stores it.
-fn now() -> Time {
+pub(crate) fn now() -> Time {
     let now = Timestamp::now();
     Time(Timestamp::from_second(now.as_second()).unwrap_or(now))
 }
