@@ -468,34 +468,31 @@ async fn cleanup(coop: &Cooperative, ctx: &Context) -> Result<Action> {
     let selector = children::selector(&name);
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), &namespace);
-    let (reason, note) = match coop.spec.deletion_policy {
+    let policy = coop.spec.deletion_policy;
+    let mut data = dispose(&secrets, "Secret", &selector, policy).await?;
+    data.extend(dispose(&claims, "PersistentVolumeClaim", &selector, policy).await?);
+    let (reason, note) = match policy {
         DeletionPolicy::Retain => {
-            let mut kept = release(&secrets, "Secret", &selector).await?;
-            kept.extend(release(&claims, "PersistentVolumeClaim", &selector).await?);
             if coop.spec.database.mode == DatabaseMode::Cloudnativepg {
                 let clusters: Api<DynamicObject> = Api::namespaced_with(
                     ctx.client.clone(),
                     &namespace,
                     &ChildKind::CnpgCluster.api_resource(),
                 );
-                kept.extend(release(&clusters, "Cluster", &selector).await?);
+                data.extend(dispose(&clusters, "Cluster", &selector, policy).await?);
             }
             (
                 "DataRetained",
                 format!(
                     "deletionPolicy Retain kept {}; delete them by hand when no longer needed",
-                    kept.join(", ")
+                    data.join(", ")
                 ),
             )
         }
-        DeletionPolicy::Delete => {
-            let mut deleted = remove(&secrets, "Secret", &selector).await?;
-            deleted.extend(remove(&claims, "PersistentVolumeClaim", &selector).await?);
-            (
-                "DataDeleted",
-                format!("deletionPolicy Delete removed {}", deleted.join(", ")),
-            )
-        }
+        DeletionPolicy::Delete => (
+            "DataDeleted",
+            format!("deletionPolicy Delete removed {}", data.join(", ")),
+        ),
     };
     info!(namespace, name, reason, "cooperative deleted");
     publish_event(ctx, coop, Severity::Normal, reason, note).await;
@@ -660,8 +657,15 @@ async fn apply_child(client: &Client, namespace: &str, child: &Child) -> Result<
     serde_json::to_value(applied).map_err(Error::Serialize)
 }
 
-/// Removes the owner references of matching objects so garbage collection keeps them.
-async fn release<K>(api: &Api<K>, kind: &str, selector: &str) -> Result<Vec<String>>
+/// Applies `policy` to the objects matching `selector`: Retain removes their owner
+/// references so garbage collection keeps them, Delete deletes them. Returns them as
+/// `"<kind> <name>"`.
+async fn dispose<K>(
+    api: &Api<K>,
+    kind: &str,
+    selector: &str,
+    policy: DeletionPolicy,
+) -> Result<Vec<String>>
 where
     K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
 {
@@ -672,33 +676,20 @@ where
     let mut names = Vec::new();
     for object in objects {
         let name = object.meta().name.clone().unwrap_or_default();
-        if !object.owner_references().is_empty() {
-            let patch = json!({"metadata": {"ownerReferences": null}});
-            api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-                .await
-                .map_err(kube_error(Verb::Patch, kind, &name))?;
-        }
-        names.push(format!("{kind} {name}"));
-    }
-    Ok(names)
-}
-
-/// Deletes matching objects.
-async fn remove<K>(api: &Api<K>, kind: &str, selector: &str) -> Result<Vec<String>>
-where
-    K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
-{
-    let objects = api
-        .list(&ListParams::default().labels(selector))
-        .await
-        .map_err(kube_error(Verb::List, kind, ""))?;
-    let mut names = Vec::new();
-    for object in objects {
-        let name = object.meta().name.clone().unwrap_or_default();
-        match api.delete(&name, &DeleteParams::default()).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(status)) if status.code == 404 => {}
-            Err(source) => return Err(kube_error(Verb::Delete, kind, &name)(source)),
+        match policy {
+            DeletionPolicy::Retain => {
+                if !object.owner_references().is_empty() {
+                    let patch = json!({"metadata": {"ownerReferences": null}});
+                    api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                        .await
+                        .map_err(kube_error(Verb::Patch, kind, &name))?;
+                }
+            }
+            DeletionPolicy::Delete => match api.delete(&name, &DeleteParams::default()).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(status)) if status.code == 404 => {}
+                Err(source) => return Err(kube_error(Verb::Delete, kind, &name)(source)),
+            },
         }
         names.push(format!("{kind} {name}"));
     }
@@ -1229,13 +1220,17 @@ mod tests {
                 .unwrap();
         }
         let selector = children::selector("voskhod");
-        let kept = release(&secrets, "Secret", &selector).await.unwrap();
+        let kept = dispose(&secrets, "Secret", &selector, DeletionPolicy::Retain)
+            .await
+            .unwrap();
         assert_eq!(kept, ["Secret voskhod-db", "Secret voskhod-jwt"]);
         for name in ["voskhod-db", "voskhod-jwt"] {
             let secret = fake.get::<Secret>(Some("coop-voskhod"), name).unwrap();
             assert!(secret.owner_references().is_empty(), "{name}");
         }
-        let deleted = remove(&secrets, "Secret", &selector).await.unwrap();
+        let deleted = dispose(&secrets, "Secret", &selector, DeletionPolicy::Delete)
+            .await
+            .unwrap();
         assert_eq!(deleted, ["Secret voskhod-db", "Secret voskhod-jwt"]);
         assert!(fake.list::<Secret>(Some("coop-voskhod")).is_empty());
     }
