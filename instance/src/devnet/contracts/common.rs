@@ -272,6 +272,17 @@ pub fn require_any_auth(ctx: &ApplyContext<'_>, accounts: &[Name]) -> Result<Nam
         .ok_or_else(|| ContractError::MissingAuth(accounts.first().copied().unwrap_or_default()))
 }
 
+/// `check_auth_or_fail` without staff rights: `username` must authorize the action and be
+/// `owner` itself (the cooperative, or the account a template scope belongs to).
+pub fn require_owner_authority(
+    ctx: &ApplyContext<'_>,
+    owner: Name,
+    username: Name,
+) -> Result<(), ContractError> {
+    ctx.require_auth(username)?;
+    check(username == owner, "Недостаточно прав доступа")
+}
+
 /// `assert_recover_key`: the signature over `digest` recovers to `key`.
 pub fn assert_recover_key(
     digest: &Checksum256,

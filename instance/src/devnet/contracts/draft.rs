@@ -8,7 +8,9 @@
 use crate::antelope::abi::def::AbiDef;
 use crate::antelope::name::Name;
 use crate::antelope::transaction::Action;
-use crate::devnet::contracts::common::{AbiBuilder, DRAFT, chain_struct, next_id};
+use crate::devnet::contracts::common::{
+    AbiBuilder, DRAFT, chain_struct, next_id, require_owner_authority,
+};
 use crate::devnet::contracts::{ApplyContext, Contract, ContractError, check};
 
 /// The `drafts` table.
@@ -184,7 +186,7 @@ impl Contract for DraftContract {
             }
             EDITTRANS => {
                 let args: EditTrans = ctx.data()?;
-                require_scope_authority(ctx, args.scope, args.username)?;
+                require_owner_authority(ctx, args.scope, args.username)?;
                 let mut translation = translation_or_fail(ctx, args.scope, args.translate_id)?;
                 translation.data = args.data;
                 ctx.modify(
@@ -198,7 +200,7 @@ impl Contract for DraftContract {
             }
             DELTRANS => {
                 let args: DelTrans = ctx.data()?;
-                require_scope_authority(ctx, args.scope, args.username)?;
+                require_owner_authority(ctx, args.scope, args.username)?;
                 let translation = translation_or_fail(ctx, args.scope, args.translate_id)?;
                 let draft: Option<Draft> =
                     ctx.find(DRAFT, args.scope, DRAFTS, translation.draft_id)?;
@@ -213,22 +215,13 @@ impl Contract for DraftContract {
     }
 }
 
-fn require_scope_authority(
-    ctx: &ApplyContext<'_>,
-    scope: Name,
-    username: Name,
-) -> Result<(), ContractError> {
-    ctx.require_auth(username)?;
-    check(username == scope, "Недостаточно прав доступа")
-}
-
 fn editable_draft(
     ctx: &ApplyContext<'_>,
     scope: Name,
     username: Name,
     registry_id: u64,
 ) -> Result<Draft, ContractError> {
-    require_scope_authority(ctx, scope, username)?;
+    require_owner_authority(ctx, scope, username)?;
     ctx.find(DRAFT, scope, DRAFTS, registry_id)?
         .ok_or_else(|| ContractError::Assert("Шаблон не найден".to_owned()))
 }
@@ -281,7 +274,7 @@ fn add_translation(
 }
 
 fn create_draft(ctx: &mut ApplyContext<'_>, args: CreateDraft) -> Result<(), ContractError> {
-    require_scope_authority(ctx, args.scope, args.username)?;
+    require_owner_authority(ctx, args.scope, args.username)?;
     let existing: Option<Draft> = ctx.find(DRAFT, args.scope, DRAFTS, args.registry_id)?;
     check(
         existing.is_none(),

@@ -22,8 +22,8 @@ use crate::antelope::time::TimePointSec;
 use crate::antelope::transaction::Action;
 use crate::devnet::contracts::common::{
     AbiBuilder, CONTRACTS_WHITELIST, DRAFT, SOVIET, active, assert_recover_key_account,
-    chain_struct, empty_document, next_id, now_sec, require_any_auth, sha256, verify_document,
-    verify_signer_keys,
+    chain_struct, empty_document, next_id, now_sec, require_any_auth, require_owner_authority,
+    sha256, verify_document, verify_signer_keys,
 };
 use crate::devnet::contracts::draft::{DRAFTS, Draft};
 use crate::devnet::contracts::registrator::{NewPackage, account_card, cooperative_or_fail};
@@ -747,17 +747,6 @@ fn add_participant(ctx: &mut ApplyContext<'_>, args: AddParticipant) -> Result<(
     )
 }
 
-/// `check_auth_or_fail` without staff rights: the acting account must authorize the action and
-/// be the cooperative itself.
-fn require_coop_authority(
-    ctx: &ApplyContext<'_>,
-    coopname: Name,
-    username: Name,
-) -> Result<(), ContractError> {
-    ctx.require_auth(username)?;
-    check(username == coopname, "Недостаточно прав доступа")
-}
-
 fn check_soviet_members(
     ctx: &ApplyContext<'_>,
     coopname: Name,
@@ -793,7 +782,7 @@ fn check_soviet_members(
 
 fn create_board(ctx: &mut ApplyContext<'_>, args: CreateBoard) -> Result<(), ContractError> {
     ctx.require_recipient(args.coopname);
-    require_coop_authority(ctx, args.coopname, args.username)?;
+    require_owner_authority(ctx, args.coopname, args.username)?;
     let coop = ctx
         .find::<crate::devnet::contracts::registrator::Cooperative>(
             crate::devnet::contracts::common::REGISTRATOR,
@@ -844,7 +833,7 @@ fn create_board(ctx: &mut ApplyContext<'_>, args: CreateBoard) -> Result<(), Con
 
 fn update_board(ctx: &mut ApplyContext<'_>, args: UpdateBoard) -> Result<(), ContractError> {
     ctx.require_recipient(args.coopname);
-    require_coop_authority(ctx, args.coopname, args.username)?;
+    require_owner_authority(ctx, args.coopname, args.username)?;
     let mut board: Board = ctx
         .find(SOVIET, args.coopname, BOARDS, args.board_id)?
         .ok_or_else(|| ContractError::Assert("Доска не найдена".to_owned()))?;
@@ -869,7 +858,7 @@ fn send_agreement(ctx: &mut ApplyContext<'_>, args: SendAgreement) -> Result<(),
     )?;
     cooperative_or_fail(ctx, args.coopname)?;
     if ctx.has_auth(args.administrator) {
-        require_coop_authority(ctx, args.coopname, args.administrator)?;
+        require_owner_authority(ctx, args.coopname, args.administrator)?;
     }
     verify_document(&args.document, &[])?;
     verify_signer_keys(ctx, &args.document, args.username)?;
@@ -950,7 +939,7 @@ fn set_agreement_status(
     agreement_id: u64,
     status: Name,
 ) -> Result<(), ContractError> {
-    require_coop_authority(ctx, coopname, administrator)?;
+    require_owner_authority(ctx, coopname, administrator)?;
     let mut agreement: Agreement = ctx
         .find(SOVIET, coopname, AGREEMENTS, agreement_id)?
         .ok_or_else(|| ContractError::Assert("Соглашение не найдено".to_owned()))?;
