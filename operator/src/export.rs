@@ -13,7 +13,7 @@ use futures::StreamExt;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
+use kube::api::{Api, ListParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt};
@@ -27,7 +27,7 @@ use tracing::{debug, instrument, warn};
 use crate::children::migration::{EXPORT_MOUNT, JobParams, instance_job};
 use crate::children::{Child, ChildConfig, ChildKind, Ctx, MANAGER, target_version};
 use crate::metrics::Metrics;
-use crate::reconcile::{apply_status, backoff, error_chain, kube_error, now};
+use crate::reconcile::{apply_child, apply_status, backoff, error_chain, kube_error, now};
 use crate::{Error, Result, Verb};
 
 /// Directory inside the export volume that `mono export` writes to.
@@ -227,24 +227,9 @@ async fn reconcile(export: Arc<CooperativeExport>, ctx: Arc<ExportContext>) -> R
 
     let mut job = None;
     for child in export_children(&export, &coop, &ctx.children)? {
-        let resource = child.kind.api_resource();
-        let dynamic: Api<DynamicObject> =
-            Api::namespaced_with(ctx.client.clone(), &namespace, &resource);
-        let applied = dynamic
-            .patch(
-                &child.name,
-                &PatchParams::apply(MANAGER).force(),
-                &Patch::Apply(&child.object),
-            )
-            .await
-            .map_err(kube_error(Verb::Apply, &resource.kind, &child.name))?;
+        let applied = apply_child(&ctx.client, &namespace, &child).await?;
         if child.kind == ChildKind::Job {
-            job = Some(
-                serde_json::from_value::<Job>(
-                    serde_json::to_value(applied).map_err(Error::Serialize)?,
-                )
-                .map_err(Error::Serialize)?,
-            );
+            job = Some(serde_json::from_value::<Job>(applied).map_err(Error::Serialize)?);
         }
     }
     let job_status = job.and_then(|job| job.status).unwrap_or_default();

@@ -643,7 +643,8 @@ async fn ensure_secrets(client: &Client, coop: &Cooperative, namespace: &str) ->
     Ok(())
 }
 
-async fn apply_child(client: &Client, namespace: &str, child: &Child) -> Result<Value> {
+/// Applies `child` by server-side apply; returns the object the API server stored.
+pub(crate) async fn apply_child(client: &Client, namespace: &str, child: &Child) -> Result<Value> {
     let resource = child.kind.api_resource();
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource);
     let applied = api
