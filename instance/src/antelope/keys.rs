@@ -71,6 +71,33 @@ impl KeyType {
     }
 }
 
+/// What a `PREFIX_TAG_body` text turned out to be.
+pub(crate) enum Tagged<'a> {
+    /// The text does not start with the prefix.
+    Untagged,
+    /// A K1 text; the base58 body follows.
+    K1(&'a str),
+    /// A known key type this crate does not support.
+    Unsupported(KeyType),
+    /// The prefix followed by no known tag.
+    UnknownTag,
+}
+
+/// Splits `PUB_K1_…`, `PVT_K1_…` or `SIG_K1_…` (with `prefix` `PUB_`, `PVT_` or `SIG_`).
+pub(crate) fn tagged<'a>(text: &'a str, prefix: &str) -> Tagged<'a> {
+    let Some(rest) = text.strip_prefix(prefix) else {
+        return Tagged::Untagged;
+    };
+    let Some((tag, body)) = rest.split_once('_') else {
+        return Tagged::UnknownTag;
+    };
+    match KeyType::from_text_tag(tag) {
+        Some(KeyType::K1) => Tagged::K1(body),
+        Some(other) => Tagged::Unsupported(other),
+        None => Tagged::UnknownTag,
+    }
+}
+
 impl fmt::Display for KeyType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -249,25 +276,20 @@ impl FromStr for PublicKey {
     /// Accepts `PUB_K1_…` and legacy `EOS…`; `PUB_R1_`/`PUB_WA_` are unsupported.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         const EXPECTED: &str = "PUB_K1_ or EOS";
-        if let Some(rest) = text.strip_prefix("PUB_") {
-            let (tag, body) = rest
-                .split_once('_')
-                .ok_or(KeyError::UnknownPrefix { expected: EXPECTED })?;
-            match KeyType::from_text_tag(tag) {
-                Some(KeyType::K1) => {}
-                Some(other) => return Err(KeyError::UnsupportedType(other)),
-                None => return Err(KeyError::UnknownPrefix { expected: EXPECTED }),
+        let compressed = match tagged(text, "PUB_") {
+            Tagged::K1(body) => base58::decode::<33>(body, Check::Ripemd160Suffixed(K1_SUFFIX))
+                .map_err(|err| key_base58_error(KeyFormat::PubK1, err))?,
+            Tagged::Unsupported(other) => return Err(KeyError::UnsupportedType(other)),
+            Tagged::UnknownTag => return Err(KeyError::UnknownPrefix { expected: EXPECTED }),
+            Tagged::Untagged => {
+                let body = text
+                    .strip_prefix("EOS")
+                    .ok_or(KeyError::UnknownPrefix { expected: EXPECTED })?;
+                base58::decode::<33>(body, Check::Ripemd160)
+                    .map_err(|err| key_base58_error(KeyFormat::Legacy, err))?
             }
-            let compressed = base58::decode::<33>(body, Check::Ripemd160Suffixed(K1_SUFFIX))
-                .map_err(|err| key_base58_error(KeyFormat::PubK1, err))?;
-            Ok(Self { compressed })
-        } else if let Some(body) = text.strip_prefix("EOS") {
-            let compressed = base58::decode::<33>(body, Check::Ripemd160)
-                .map_err(|err| key_base58_error(KeyFormat::Legacy, err))?;
-            Ok(Self { compressed })
-        } else {
-            Err(KeyError::UnknownPrefix { expected: EXPECTED })
-        }
+        };
+        Ok(Self { compressed })
     }
 }
 
@@ -403,25 +425,20 @@ impl FromStr for PrivateKey {
     /// Accepts `PVT_K1_…` and WIF; `PVT_R1_`/`PVT_WA_` are unsupported.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         const EXPECTED: &str = "PVT_K1_ or WIF";
-        let secret = if let Some(rest) = text.strip_prefix("PVT_") {
-            let (tag, body) = rest
-                .split_once('_')
-                .ok_or(KeyError::UnknownPrefix { expected: EXPECTED })?;
-            match KeyType::from_text_tag(tag) {
-                Some(KeyType::K1) => {}
-                Some(other) => return Err(KeyError::UnsupportedType(other)),
-                None => return Err(KeyError::UnknownPrefix { expected: EXPECTED }),
+        let secret = match tagged(text, "PVT_") {
+            Tagged::K1(body) => base58::decode::<32>(body, Check::Ripemd160Suffixed(K1_SUFFIX))
+                .map_err(|err| key_base58_error(KeyFormat::PvtK1, err))?,
+            Tagged::Unsupported(other) => return Err(KeyError::UnsupportedType(other)),
+            Tagged::UnknownTag => return Err(KeyError::UnknownPrefix { expected: EXPECTED }),
+            Tagged::Untagged => {
+                let payload = base58::decode::<33>(text, Check::DoubleSha256)
+                    .map_err(|err| key_base58_error(KeyFormat::Wif, err))?;
+                let [version, secret @ ..] = payload;
+                if version != WIF_VERSION {
+                    return Err(KeyError::WifVersion(version));
+                }
+                secret
             }
-            base58::decode::<32>(body, Check::Ripemd160Suffixed(K1_SUFFIX))
-                .map_err(|err| key_base58_error(KeyFormat::PvtK1, err))?
-        } else {
-            let payload = base58::decode::<33>(text, Check::DoubleSha256)
-                .map_err(|err| key_base58_error(KeyFormat::Wif, err))?;
-            let [version, secret @ ..] = payload;
-            if version != WIF_VERSION {
-                return Err(KeyError::WifVersion(version));
-            }
-            secret
         };
         Self::from_bytes(&secret)
     }

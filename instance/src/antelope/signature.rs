@@ -15,7 +15,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::antelope::binary::{self, Decode, Encode, Reader, Writer};
 use crate::antelope::keys::base58::{self, Base58Error, Check};
-use crate::antelope::keys::{K1_SUFFIX, KeyError, KeyType, PublicKey, check_k1_type_byte};
+use crate::antelope::keys::{
+    K1_SUFFIX, KeyError, KeyType, PublicKey, Tagged, check_k1_type_byte, tagged,
+};
 
 /// Why a signature could not be read or a key could not be recovered from it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -180,15 +182,11 @@ impl FromStr for Signature {
 
     /// Accepts `SIG_K1_…`; `SIG_R1_`/`SIG_WA_` are unsupported.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let rest = text
-            .strip_prefix("SIG_")
-            .ok_or(SignatureError::UnknownPrefix)?;
-        let (tag, body) = rest.split_once('_').ok_or(SignatureError::UnknownPrefix)?;
-        match KeyType::from_text_tag(tag) {
-            Some(KeyType::K1) => {}
-            Some(other) => return Err(SignatureError::UnsupportedType(other)),
-            None => return Err(SignatureError::UnknownPrefix),
-        }
+        let body = match tagged(text, "SIG_") {
+            Tagged::K1(body) => body,
+            Tagged::Unsupported(other) => return Err(SignatureError::UnsupportedType(other)),
+            Tagged::Untagged | Tagged::UnknownTag => return Err(SignatureError::UnknownPrefix),
+        };
         let compact = base58::decode::<65>(body, Check::Ripemd160Suffixed(K1_SUFFIX)).map_err(
             |err| match err {
                 Base58Error::Alphabet(source) => SignatureError::Base58(source),
