@@ -961,6 +961,32 @@ mod tests {
         body
     }
 
+    /// A transaction that expired at the epoch, so the chain refuses it.
+    fn expired_transaction() -> Transaction {
+        Transaction::new(
+            crate::antelope::time::TimePointSec::from_secs(0),
+            Tapos {
+                ref_block_num: 0,
+                ref_block_prefix: 0,
+            },
+            vec![bank_action(PUT, 1)],
+        )
+    }
+
+    /// Sends the packed `expired` transaction with `send_transaction2` and asserts the
+    /// accepted request with the failure trace nodeos returns for it.
+    async fn assert_sent_and_expired(base: &str, packed: &Value, expired: &Transaction) {
+        let (status, body) = post(
+            base,
+            "/v1/chain/send_transaction2",
+            json!({"transaction": packed}),
+        )
+        .await;
+        assert_eq!(status, 202, "{body}");
+        assert_eq!(body["transaction_id"], json!(expired.id()));
+        assert_eq!(body["processed"]["except"]["name"], "expired_tx_exception");
+    }
+
     #[tokio::test]
     async fn table_rows_page_by_primary_and_secondary_keys() {
         let (base, server) = serve().await;
@@ -1053,24 +1079,9 @@ mod tests {
         assert_eq!(status, 200);
         assert_eq!(body["abi"]["tables"][0]["name"], "rows");
 
-        let expired = Transaction::new(
-            crate::antelope::time::TimePointSec::from_secs(0),
-            Tapos {
-                ref_block_num: 0,
-                ref_block_prefix: 0,
-            },
-            vec![bank_action(PUT, 1)],
-        );
+        let expired = expired_transaction();
         let packed = json!({"signatures": [], "compression": "none", "packed_trx": hex::encode(expired.pack())});
-        let (status, body) = post(
-            &base,
-            "/v1/chain/send_transaction2",
-            json!({"transaction": packed}),
-        )
-        .await;
-        assert_eq!(status, 202, "{body}");
-        assert_eq!(body["transaction_id"], json!(expired.id()));
-        assert_eq!(body["processed"]["except"]["name"], "expired_tx_exception");
+        assert_sent_and_expired(&base, &packed, &expired).await;
         let no_trace = json!({"return_failure_trace": false, "transaction": packed});
         let (status, body) = post(&base, "/v1/chain/send_transaction2", no_trace).await;
         assert_eq!(status, 500, "{body}");
@@ -1081,27 +1092,12 @@ mod tests {
     #[tokio::test]
     async fn zlib_packed_transactions_are_inflated() {
         let (base, server) = serve().await;
-        let expired = Transaction::new(
-            crate::antelope::time::TimePointSec::from_secs(0),
-            Tapos {
-                ref_block_num: 0,
-                ref_block_prefix: 0,
-            },
-            vec![bank_action(PUT, 1)],
-        );
+        let expired = expired_transaction();
         let compressed = miniz_oxide::deflate::compress_to_vec_zlib(&expired.pack(), 6);
         // wharfkit sends the compression as a number.
         let packed =
             json!({"signatures": [], "compression": 1, "packed_trx": hex::encode(compressed)});
-        let (status, body) = post(
-            &base,
-            "/v1/chain/send_transaction2",
-            json!({"transaction": packed}),
-        )
-        .await;
-        assert_eq!(status, 202, "{body}");
-        assert_eq!(body["transaction_id"], json!(expired.id()));
-        assert_eq!(body["processed"]["except"]["name"], "expired_tx_exception");
+        assert_sent_and_expired(&base, &packed, &expired).await;
 
         let bomb = miniz_oxide::deflate::compress_to_vec_zlib(&vec![0; (1 << 20) + 1], 6);
         let cases = [
