@@ -15,6 +15,8 @@
 
 pub mod block;
 pub mod filter;
+#[cfg(test)]
+mod fixtures;
 pub mod follower;
 pub mod metrics;
 

@@ -434,8 +434,8 @@ mod tests {
     use super::*;
     use crate::antelope::binary::{Encode as _, Writer};
     use crate::antelope::checksum::Checksum256;
-    use crate::antelope::ship::{ActionReceipt, ActionTrace, BlockPosition, DeltaRow};
-    use crate::antelope::transaction::{Action, PermissionLevel};
+    use crate::antelope::ship::{ActionTrace, BlockPosition, DeltaRow};
+    use crate::parser::fixtures::action_trace;
 
     const SOVIET: Name = Name::from_str_const("soviet");
     const COOP: Name = Name::from_str_const("voskhod");
@@ -465,36 +465,7 @@ mod tests {
     }
 
     fn trace(global_sequence: u64, account: Name, name: &str, data: Vec<u8>) -> ActionTrace {
-        ActionTrace {
-            action_ordinal: 1,
-            creator_action_ordinal: 0,
-            closest_unnotified_ancestor_action_ordinal: 0,
-            receipt: Some(ActionReceipt {
-                receiver: account,
-                act_digest: Checksum256::default(),
-                global_sequence,
-                recv_sequence: global_sequence,
-                auth_sequence: Vec::new(),
-                code_sequence: 1,
-                abi_sequence: 1,
-            }),
-            receiver: account,
-            act: Action {
-                account,
-                name: name.parse().expect("valid name"),
-                authorization: vec![PermissionLevel {
-                    actor: COOP,
-                    permission: Name::from_str_const("active"),
-                }],
-                data,
-            },
-            context_free: false,
-            elapsed: 0,
-            console: String::new(),
-            except: None,
-            error_code: None,
-            return_value: Vec::new(),
-        }
+        action_trace(account, account, name, data, global_sequence)
     }
 
     fn setabi(global_sequence: u64, account: Name, abi: &[u8]) -> ActionTrace {

@@ -133,9 +133,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::antelope::checksum::Checksum256;
-    use crate::antelope::ship::ActionReceipt;
-    use crate::antelope::transaction::Action;
+    use crate::parser::fixtures::action_trace;
 
     const SOVIET: Name = Name::from_str_const("soviet");
     const REGISTRATOR: Name = Name::from_str_const("registrator");
@@ -154,33 +152,11 @@ mod tests {
         data: Vec<u8>,
         executed: bool,
     ) -> ActionTrace {
-        ActionTrace {
-            action_ordinal: 1,
-            creator_action_ordinal: 0,
-            closest_unnotified_ancestor_action_ordinal: 0,
-            receipt: executed.then(|| ActionReceipt {
-                receiver,
-                act_digest: Checksum256::default(),
-                global_sequence: 1,
-                recv_sequence: 1,
-                auth_sequence: Vec::new(),
-                code_sequence: 0,
-                abi_sequence: 0,
-            }),
-            receiver,
-            act: Action {
-                account,
-                name: name.parse().expect("valid name"),
-                authorization: Vec::new(),
-                data,
-            },
-            context_free: false,
-            elapsed: 0,
-            console: String::new(),
-            except: None,
-            error_code: None,
-            return_value: Vec::new(),
+        let mut trace = action_trace(receiver, account, name, data, 1);
+        if !executed {
+            trace.receipt = None;
         }
+        trace
     }
 
     fn names(names: &[Name]) -> Vec<u8> {
