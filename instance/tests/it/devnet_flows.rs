@@ -39,6 +39,13 @@ fn name(text: &str) -> Name {
     Name::from_str_const(text)
 }
 
+fn active(actor: &str) -> PermissionLevel {
+    PermissionLevel {
+        actor: name(actor),
+        permission: name("active"),
+    }
+}
+
 /// A devnet chain with the cooperative contracts, stepped by hand.
 struct Devnet {
     chain: Chain,
@@ -112,10 +119,7 @@ impl Devnet {
         let act = Action {
             account: name(contract),
             name: name(action),
-            authorization: vec![PermissionLevel {
-                actor: name(actor),
-                permission: name("active"),
-            }],
+            authorization: vec![active(actor)],
             data: bytes,
         };
         let expiration = TimePointSec::from_secs(self.now_sec().as_secs() + 60);
@@ -174,6 +178,28 @@ impl Devnet {
             .collect()
     }
 
+    /// The candidate's account card in the registrator's registry.
+    fn card(&self) -> Result<Value> {
+        self.row(
+            "registrator",
+            "registrator",
+            "accounts",
+            name(CANDIDATE).as_u64(),
+        )
+        .context("card")
+    }
+
+    /// The council's decision 1, the only one these tests put on the agenda.
+    fn decision(&self) -> Result<Value> {
+        self.row("soviet", COOP, "decisions", 1)
+            .context("decision 1")
+    }
+
+    /// The wallet's withdrawal 1.
+    fn withdrawal(&self) -> Result<Value> {
+        self.row("wallet", COOP, "withdraws", 1).context("withdraw")
+    }
+
     /// The provider cooperative with a three-member council, each member with a fresh key.
     fn with_council() -> Result<Self> {
         let mut devnet = Self::new()?;
@@ -223,6 +249,18 @@ impl Devnet {
         Ok(document)
     }
 
+    /// A signed `document2` by `signer` with the signer's own key.
+    fn own_document(&self, signer: &str) -> Result<Document2> {
+        self.document(signer, self.key(signer)?)
+    }
+
+    /// `signer`'s own document whose signature names a public key it was not made with.
+    fn forged_document(&self, signer: &str) -> Result<Document2> {
+        let mut forged = self.own_document(signer)?;
+        forged.signatures[0].public_key = PrivateKey::generate(&mut OsRng).public_key();
+        Ok(forged)
+    }
+
     /// The candidate's chain account, created by the cooperative.
     fn with_candidate() -> Result<Self> {
         let mut devnet = Self::with_council()?;
@@ -254,6 +292,32 @@ impl Devnet {
         )
     }
 
+    /// The candidate applies with a statement signed with the candidate's own key.
+    fn apply(&mut self) -> Result<PushResult> {
+        let statement = self.own_document(CANDIDATE)?;
+        Ok(self.reguser(&statement)?)
+    }
+
+    /// The gateway confirms the payment of the income `sha_hex(hash)`.
+    fn pay(&mut self, hash: &str) -> Result<PushResult, ChainError> {
+        self.push(
+            "gateway",
+            "incomplete",
+            COOP,
+            json!({"coopname": COOP, "income_hash": sha_hex(hash)}),
+        )
+    }
+
+    /// The gateway declines the payment of the income `sha_hex(hash)`.
+    fn decline_payment(&mut self, hash: &str) -> Result<PushResult, ChainError> {
+        self.push(
+            "gateway",
+            "indecline",
+            COOP,
+            json!({"coopname": COOP, "income_hash": sha_hex(hash), "reason": "no payment"}),
+        )
+    }
+
     fn vote(&mut self, action: &str, member: &str, decision_id: u64) -> Result<PushResult> {
         let signed_at = self.now_sec();
         let digest = vote_digest(name(action), name(COOP), decision_id, signed_at);
@@ -271,8 +335,7 @@ impl Devnet {
     }
 
     fn authorize(&mut self, chairman: &str, signer: &str) -> Result<PushResult, ChainError> {
-        let key = self.keys[&name(signer)].clone();
-        let protocol = self.document(signer, &key).expect("protocol is signed");
+        let protocol = self.own_document(signer).expect("protocol is signed");
         self.push(
             "soviet",
             "authorize",
@@ -369,26 +432,14 @@ fn registration_runs_from_statement_to_admission() -> Result<()> {
     });
     let system = &devnet.abis[&name("eosio")];
     let createaccnt = &result.trace.action_traces[1].act;
-    assert_eq!(
-        createaccnt.authorization,
-        [PermissionLevel {
-            actor: name("registrator"),
-            permission: name("active"),
-        }]
-    );
+    assert_eq!(createaccnt.authorization, [active("registrator")]);
     assert_eq!(
         system.decode("createaccnt", &createaccnt.data)?,
         json!({"coopname": COOP, "new_account_name": CANDIDATE,
                "owner": registrator_owner, "active": candidate_active})
     );
     let newaccount = &result.trace.action_traces[2].act;
-    assert_eq!(
-        newaccount.authorization,
-        [PermissionLevel {
-            actor: name("eosio"),
-            permission: name("active"),
-        }]
-    );
+    assert_eq!(newaccount.authorization, [active("eosio")]);
     assert_eq!(
         system.decode("newaccount", &newaccount.data)?,
         json!({"creator": "eosio", "name": CANDIDATE,
@@ -428,10 +479,7 @@ fn registration_runs_from_statement_to_admission() -> Result<()> {
                 String::new(),
                 1,
                 vec![],
-                vec![PermissionLevel {
-                    actor: name("registrator"),
-                    permission: name("active"),
-                }],
+                vec![active("registrator")],
             ),
             (
                 "active".to_owned(),
@@ -443,20 +491,12 @@ fn registration_runs_from_statement_to_admission() -> Result<()> {
         ]
     );
 
-    let card = devnet
-        .row(
-            "registrator",
-            "registrator",
-            "accounts",
-            name(CANDIDATE).as_u64(),
-        )
-        .context("card")?;
+    let card = devnet.card()?;
     assert_eq!(card["status"], "pending");
     assert_eq!(card["registrator"], COOP);
 
     // 1. reguser: candidate row, payment and package notifications.
-    let statement = devnet.document(CANDIDATE, devnet.key(CANDIDATE)?)?;
-    let result = devnet.reguser(&statement)?;
+    let result = devnet.apply()?;
     assert_eq!(
         trace_of(&result),
         pairs(&[
@@ -475,14 +515,7 @@ fn registration_runs_from_statement_to_admission() -> Result<()> {
         candidates[0]["statement"]["signatures"][0]["signer"],
         CANDIDATE
     );
-    let card = devnet
-        .row(
-            "registrator",
-            "registrator",
-            "accounts",
-            name(CANDIDATE).as_u64(),
-        )
-        .context("card")?;
+    let card = devnet.card()?;
     assert_eq!(card["type"], "individual");
     assert_eq!(card["storages"], json!([COOP]));
     let incomes = devnet.rows("gateway", COOP, "incomes");
@@ -492,12 +525,7 @@ fn registration_runs_from_statement_to_admission() -> Result<()> {
     assert_eq!(incomes[0]["confirm_callback"], "confirmpay");
 
     // 2. payment: gateway confirms, the registrator puts the candidate on the agenda.
-    let result = devnet.push(
-        "gateway",
-        "incomplete",
-        COOP,
-        json!({"coopname": COOP, "income_hash": sha_hex(CANDIDATE)}),
-    )?;
+    let result = devnet.pay(CANDIDATE)?;
     assert_eq!(
         trace_of(&result),
         pairs(&[
@@ -514,9 +542,7 @@ fn registration_runs_from_statement_to_admission() -> Result<()> {
         devnet.rows("registrator", COOP, "candidates2")[0]["status"],
         "payed"
     );
-    let decision = devnet
-        .row("soviet", COOP, "decisions", 1)
-        .context("decision 1")?;
+    let decision = devnet.decision()?;
     assert_eq!(decision["type"], "joincoop");
     assert_eq!(decision["callback_contract"], "registrator");
     assert_eq!(decision["confirm_callback"], "confirmreg");
@@ -524,25 +550,19 @@ fn registration_runs_from_statement_to_admission() -> Result<()> {
 
     // 3. votes: one of three is not a majority, two are.
     devnet.vote("votefor", "chairone", 1)?;
-    let decision = devnet
-        .row("soviet", COOP, "decisions", 1)
-        .context("decision 1")?;
+    let decision = devnet.decision()?;
     assert_eq!(decision["votes_for"], json!(["chairone"]));
     assert_eq!(decision["approved"], false);
     devnet.vote("voteagainst", "membertwo", 1)?;
     devnet.vote("votefor", "memberone", 1)?;
-    let decision = devnet
-        .row("soviet", COOP, "decisions", 1)
-        .context("decision 1")?;
+    let decision = devnet.decision()?;
     assert_eq!(decision["votes_for"], json!(["chairone", "memberone"]));
     assert_eq!(decision["votes_against"], json!(["membertwo"]));
     assert_eq!(decision["approved"], true);
 
     // 4. the chairman authorizes with a signed protocol.
     devnet.authorize("chairone", "chairone")?;
-    let decision = devnet
-        .row("soviet", COOP, "decisions", 1)
-        .context("decision 1")?;
+    let decision = devnet.decision()?;
     assert_eq!(decision["authorized"], true);
     assert_eq!(decision["authorized_by"], "chairone");
     assert_eq!(
@@ -575,14 +595,7 @@ fn registration_runs_from_statement_to_admission() -> Result<()> {
     assert_eq!(participant["status"], "accepted");
     assert_eq!(participant["initial_amount"], "100.0000 RUB");
     assert_eq!(participant["minimum_amount"], "300.0000 RUB");
-    let card = devnet
-        .row(
-            "registrator",
-            "registrator",
-            "accounts",
-            name(CANDIDATE).as_u64(),
-        )
-        .context("card")?;
+    let card = devnet.card()?;
     assert_eq!(card["status"], "active");
     let coop = devnet
         .row("registrator", "registrator", "coops", name(COOP).as_u64())
@@ -594,8 +607,7 @@ fn registration_runs_from_statement_to_admission() -> Result<()> {
 #[test]
 fn statement_with_a_bad_signature_is_rejected() -> Result<()> {
     let mut devnet = Devnet::with_candidate()?;
-    let mut forged = devnet.document(CANDIDATE, devnet.key(CANDIDATE)?)?;
-    forged.signatures[0].public_key = PrivateKey::generate(&mut OsRng).public_key();
+    let forged = devnet.forged_document(CANDIDATE)?;
     assert_assertion(
         devnet.reguser(&forged),
         "Error expected key different than recovered key",
@@ -615,14 +627,8 @@ fn statement_with_a_bad_signature_is_rejected() -> Result<()> {
 #[test]
 fn council_checks_reject_bad_votes_and_early_steps() -> Result<()> {
     let mut devnet = Devnet::with_candidate()?;
-    let statement = devnet.document(CANDIDATE, devnet.key(CANDIDATE)?)?;
-    devnet.reguser(&statement)?;
-    devnet.push(
-        "gateway",
-        "incomplete",
-        COOP,
-        json!({"coopname": COOP, "income_hash": sha_hex(CANDIDATE)}),
-    )?;
+    devnet.apply()?;
+    devnet.pay(CANDIDATE)?;
 
     assert_vote_rejected(
         devnet.vote("votefor", CANDIDATE, 1),
@@ -673,9 +679,7 @@ fn council_checks_reject_bad_votes_and_early_steps() -> Result<()> {
         devnet.authorize("chairone", "memberone"),
         "Не найдена подпись от обязательного подписанта: chairone",
     );
-    let decision = devnet
-        .row("soviet", COOP, "decisions", 1)
-        .context("decision 1")?;
+    let decision = devnet.decision()?;
     assert_eq!(decision["votes_for"], json!(["chairone", "memberone"]));
     assert_eq!(decision["authorized"], false);
     assert_assertion(
@@ -688,14 +692,8 @@ fn council_checks_reject_bad_votes_and_early_steps() -> Result<()> {
 #[test]
 fn declined_payment_frees_the_account_card() -> Result<()> {
     let mut devnet = Devnet::with_candidate()?;
-    let statement = devnet.document(CANDIDATE, devnet.key(CANDIDATE)?)?;
-    devnet.reguser(&statement)?;
-    let result = devnet.push(
-        "gateway",
-        "indecline",
-        COOP,
-        json!({"coopname": COOP, "income_hash": sha_hex(CANDIDATE), "reason": "no payment"}),
-    )?;
+    devnet.apply()?;
+    let result = devnet.decline_payment(CANDIDATE)?;
     assert_eq!(
         trace_of(&result),
         pairs(&[
@@ -706,14 +704,7 @@ fn declined_payment_frees_the_account_card() -> Result<()> {
     );
     assert!(devnet.rows("registrator", COOP, "candidates2").is_empty());
     assert!(devnet.rows("gateway", COOP, "incomes").is_empty());
-    let card = devnet
-        .row(
-            "registrator",
-            "registrator",
-            "accounts",
-            name(CANDIDATE).as_u64(),
-        )
-        .context("card")?;
+    let card = devnet.card()?;
     assert_eq!(card["type"], "");
     Ok(())
 }
@@ -884,8 +875,7 @@ fn branches_and_drafts_keep_their_tables() -> Result<()> {
     );
 
     // A member signs the cooperative's signature agreement, on the template's current version.
-    let key = devnet.key("memberone")?.clone();
-    let document = devnet.document("memberone", &key)?;
+    let document = devnet.own_document("memberone")?;
     devnet.push(
         "soviet",
         "sndagreement",
@@ -967,12 +957,7 @@ fn deposit_completes_through_the_gateway() -> Result<()> {
     assert_eq!(incomes[0]["confirm_callback"], "completedpst");
     assert_eq!(incomes[0]["decline_callback"], "declinedpst");
 
-    let result = devnet.push(
-        "gateway",
-        "incomplete",
-        COOP,
-        json!({"coopname": COOP, "income_hash": sha_hex("deposit-1")}),
-    )?;
+    let result = devnet.pay("deposit-1")?;
     assert_eq!(
         trace_of(&result),
         pairs(&[
@@ -986,12 +971,7 @@ fn deposit_completes_through_the_gateway() -> Result<()> {
 
     // A declined payment removes the deposit too.
     deposit(&mut devnet, "deposit-2", "500.0000 RUB")?;
-    let result = devnet.push(
-        "gateway",
-        "indecline",
-        COOP,
-        json!({"coopname": COOP, "income_hash": sha_hex("deposit-2"), "reason": "no payment"}),
-    )?;
+    let result = devnet.decline_payment("deposit-2")?;
     assert_eq!(
         trace_of(&result),
         pairs(&[
@@ -1006,7 +986,7 @@ fn deposit_completes_through_the_gateway() -> Result<()> {
 #[test]
 fn withdrawal_runs_through_a_council_decision() -> Result<()> {
     let mut devnet = Devnet::with_council()?;
-    let statement = devnet.document(DEPOSITOR, devnet.key(DEPOSITOR)?)?;
+    let statement = devnet.own_document(DEPOSITOR)?;
     let result = withdraw(&mut devnet, "withdraw-1", &statement)?;
     assert_eq!(
         trace_of(&result)[..3],
@@ -1016,17 +996,13 @@ fn withdrawal_runs_through_a_council_decision() -> Result<()> {
             ("soviet", "soviet::newsubmitted"),
         ])[..]
     );
-    let row = devnet
-        .row("wallet", COOP, "withdraws", 1)
-        .context("withdraw")?;
+    let row = devnet.withdrawal()?;
     assert_eq!(row["status"], "pending");
     assert_eq!(row["username"], DEPOSITOR);
     assert_eq!(row["quantity"], "250.0000 RUB");
     assert_eq!(row["statement"]["signatures"][0]["signer"], DEPOSITOR);
     assert_eq!(row["authorization"]["signatures"], json!([]));
-    let decision = devnet
-        .row("soviet", COOP, "decisions", 1)
-        .context("decision 1")?;
+    let decision = devnet.decision()?;
     assert_eq!(decision["type"], "createwthd");
     assert_eq!(decision["username"], DEPOSITOR);
     assert_eq!(decision["hash"], sha_hex("withdraw-1"));
@@ -1051,9 +1027,7 @@ fn withdrawal_runs_through_a_council_decision() -> Result<()> {
         trace.contains(&("gateway".to_owned(), "gateway::createoutpay".to_owned())),
         "{trace:?}"
     );
-    let row = devnet
-        .row("wallet", COOP, "withdraws", 1)
-        .context("withdraw")?;
+    let row = devnet.withdrawal()?;
     assert_eq!(row["status"], "authorized");
     let outcomes = devnet.rows("gateway", COOP, "outcomes");
     assert_eq!(outcomes.len(), 1);
@@ -1122,8 +1096,7 @@ fn wallet_checks_reject_bad_deposits_and_withdrawals() -> Result<()> {
     assert_eq!(devnet.rows("wallet", COOP, "deposits").len(), 1);
 
     // The statement must be signed by the member, with the member's key.
-    let mut forged = devnet.document(DEPOSITOR, devnet.key(DEPOSITOR)?)?;
-    forged.signatures[0].public_key = PrivateKey::generate(&mut OsRng).public_key();
+    let forged = devnet.forged_document(DEPOSITOR)?;
     assert_assertion(
         withdraw(&mut devnet, "withdraw-1", &forged),
         "Error expected key different than recovered key",
@@ -1134,7 +1107,7 @@ fn wallet_checks_reject_bad_deposits_and_withdrawals() -> Result<()> {
         withdraw(&mut devnet, "withdraw-1", &foreign),
         "public key does not belong to memberone@active",
     );
-    let by_another = devnet.document("chairone", devnet.key("chairone")?)?;
+    let by_another = devnet.own_document("chairone")?;
     assert_assertion(
         withdraw(&mut devnet, "withdraw-1", &by_another),
         "Не найдена подпись от обязательного подписанта: memberone",
@@ -1142,7 +1115,7 @@ fn wallet_checks_reject_bad_deposits_and_withdrawals() -> Result<()> {
     assert!(devnet.rows("wallet", COOP, "withdraws").is_empty());
     assert!(devnet.rows("soviet", COOP, "decisions").is_empty());
 
-    let statement = devnet.document(DEPOSITOR, devnet.key(DEPOSITOR)?)?;
+    let statement = devnet.own_document(DEPOSITOR)?;
     withdraw(&mut devnet, "withdraw-1", &statement)?;
     assert_assertion(
         withdraw(&mut devnet, "withdraw-1", &statement),
@@ -1164,7 +1137,7 @@ fn wallet_checks_reject_bad_deposits_and_withdrawals() -> Result<()> {
             "authwthd",
             "soviet",
             json!({"coopname": COOP, "hash": sha_hex("withdraw-2"),
-                   "authorization": devnet.document("chairone", devnet.key("chairone")?)?}),
+                   "authorization": devnet.own_document("chairone")?}),
         ),
         "Объект возврата с указанным хэшем не найден",
     );
