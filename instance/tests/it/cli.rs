@@ -39,7 +39,12 @@ fn stdout(output: &Output) -> String {
 
 /// Asserts success and returns stdout without the trailing newline.
 pub(crate) fn ok(args: &[&str]) -> String {
-    let output = mono(args, None);
+    ok_with_stdin(args, None)
+}
+
+/// [`ok`], with optional stdin.
+fn ok_with_stdin(args: &[&str], stdin: Option<&str>) -> String {
+    let output = mono(args, stdin);
     assert_eq!(
         output.status.code(),
         Some(0),
@@ -241,6 +246,11 @@ const TOKEN_ABI: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/cli/tok
 /// The real COOPOS ABIs, read in place as test data.
 const COOPOS_ABIS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/abi");
 
+/// `mono abi VERB --abi ABI --type TYPE_NAME INPUT`.
+fn abi_args<'a>(verb: &'a str, abi: &'a str, type_name: &'a str, input: &'a str) -> [&'a str; 7] {
+    ["abi", verb, "--abi", abi, "--type", type_name, input]
+}
+
 #[test]
 fn abi_encode_and_decode_follow_the_published_transfer_vector() {
     // Vector S12 (wharfkit/antelope test/serializer.ts 'struct decorators').
@@ -248,13 +258,9 @@ fn abi_encode_and_decode_follow_the_published_transfer_vector() {
     let packed = "0000000000855c340000000000000e3da40100000000000001474d5a0000000007666f7220796f75";
     let args = ["abi", "encode", "--abi", TOKEN_ABI, "--type", "transfer"];
     assert_eq!(ok(&[&args[..], &[transfer]].concat()), packed);
-    let from_stdin = mono(&args, Some(transfer));
-    assert_eq!(from_stdin.status.code(), Some(0));
-    assert_eq!(stdout(&from_stdin).trim_end(), packed);
+    assert_eq!(ok_with_stdin(&args, Some(transfer)), packed);
 
-    let decoded = ok_json(&[
-        "abi", "decode", "--abi", TOKEN_ABI, "--type", "transfer", packed,
-    ]);
+    let decoded = ok_json(&abi_args("decode", TOKEN_ABI, "transfer", packed));
     let expected: Value = serde_json::from_str(transfer).expect("JSON");
     assert_eq!(decoded, expected);
 }
@@ -263,24 +269,8 @@ fn abi_encode_and_decode_follow_the_published_transfer_vector() {
 fn abi_round_trips_a_coopos_action() {
     let soviet = format!("{COOPOS_ABIS}/soviet.abi");
     let vote = r#"{"coopname":"voskhod","member":"ant","decision_id":7}"#;
-    let hex = ok(&[
-        "abi",
-        "encode",
-        "--abi",
-        &soviet,
-        "--type",
-        "cancelvote",
-        vote,
-    ]);
-    let decoded = ok_json(&[
-        "abi",
-        "decode",
-        "--abi",
-        &soviet,
-        "--type",
-        "cancelvote",
-        &hex,
-    ]);
+    let hex = ok(&abi_args("encode", &soviet, "cancelvote", vote));
+    let decoded = ok_json(&abi_args("decode", &soviet, "cancelvote", &hex));
     assert_eq!(decoded, serde_json::from_str::<Value>(vote).expect("JSON"));
 }
 
@@ -291,100 +281,50 @@ fn abi_commands_reject_bad_input() {
     std::fs::write(&not_an_abi, r#"{"version":"eosio::abi/9.0"}"#).expect("write");
     let not_an_abi = not_an_abi.to_str().expect("UTF-8 path");
     let transfer = r#"{"from":"alice","to":"bob","quantity":"42.0 GMZ","memo":"for you"}"#;
-    let cases: &[(&[&str], &str)] = &[
+    let cases = [
         (
-            &[
-                "abi",
-                "encode",
-                "--abi",
-                "/nonexistent/x.abi",
-                "--type",
-                "transfer",
-                transfer,
-            ],
+            "encode",
+            "/nonexistent/x.abi",
+            "transfer",
+            transfer,
             "x.abi",
         ),
+        ("encode", not_an_abi, "transfer", transfer, "ABI"),
+        ("encode", TOKEN_ABI, "nosuchtype", transfer, "nosuchtype"),
+        ("encode", TOKEN_ABI, "transfer", "{not json", "JSON"),
         (
-            &[
-                "abi", "encode", "--abi", not_an_abi, "--type", "transfer", transfer,
-            ],
-            "ABI",
-        ),
-        (
-            &[
-                "abi",
-                "encode",
-                "--abi",
-                TOKEN_ABI,
-                "--type",
-                "nosuchtype",
-                transfer,
-            ],
-            "nosuchtype",
-        ),
-        (
-            &[
-                "abi",
-                "encode",
-                "--abi",
-                TOKEN_ABI,
-                "--type",
-                "transfer",
-                "{not json",
-            ],
-            "JSON",
-        ),
-        (
-            &[
-                "abi",
-                "encode",
-                "--abi",
-                TOKEN_ABI,
-                "--type",
-                "transfer",
-                r#"{"from":"ALICE"}"#,
-            ],
+            "encode",
+            TOKEN_ABI,
+            "transfer",
+            r#"{"from":"ALICE"}"#,
             "transfer",
         ),
+        ("decode", TOKEN_ABI, "transfer", "00zz", "hex"),
         (
-            &[
-                "abi", "decode", "--abi", TOKEN_ABI, "--type", "transfer", "00zz",
-            ],
-            "hex",
-        ),
-        (
-            &[
-                "abi",
-                "decode",
-                "--abi",
-                TOKEN_ABI,
-                "--type",
-                "transfer",
-                "0000000000855c34",
-            ],
+            "decode",
+            TOKEN_ABI,
+            "transfer",
+            "0000000000855c34",
             "transfer",
         ),
-        (
-            &[
-                "abi",
-                "decode",
-                "--abi",
-                TOKEN_ABI,
-                "--type",
-                "name",
-                "0000000000855c3400",
-            ],
-            "name",
-        ),
+        ("decode", TOKEN_ABI, "name", "0000000000855c3400", "name"),
     ];
-    for (args, needle) in cases {
-        bad_input(args, needle);
+    for (verb, abi, type_name, input, needle) in cases {
+        bad_input(&abi_args(verb, abi, type_name, input), needle);
     }
 }
 
 /// Vector S15 (wharfkit/antelope test/chain.ts 'transaction'): transaction id and packed bytes.
 const S15_ID: &str = "97b4d267ce0e0bd6c78c52f85a27031bd16def0920703ca3b72c28c2c5a1a79b";
 const S15_PACKED: &str = "00000000000000000000000000000100a6823403ea3055000000572d3ccdcd0026000000000000285d000000000000ae39102700000000000004454f53000000000568656c6c6f00";
+
+/// The chain id of the signing-digest vectors.
+const CHAIN_ID: &str = "2a02a0053e5a8cf73a56ba0fda11e4d92e0238a4a2aa74fccf46d5a910746840";
+
+/// `mono trx digest --chain-id CHAIN_ID` followed by `rest`.
+fn trx_digest<'a>(chain_id: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
+    [&["trx", "digest", "--chain-id", chain_id][..], rest].concat()
+}
 
 fn s15_transaction(data: Value) -> String {
     serde_json::json!({
@@ -403,31 +343,19 @@ fn s15_transaction(data: Value) -> String {
 
 #[test]
 fn trx_digest_matches_published_vectors() {
-    let chain_id = "2a02a0053e5a8cf73a56ba0fda11e4d92e0238a4a2aa74fccf46d5a910746840";
     let data_json =
         serde_json::json!({"from":"foo","to":"bar","quantity":"1.0000 EOS","memo":"hello"});
     let with_abi = format!("eosio.token={TOKEN_ABI}");
-    let result = ok_json(&[
-        "trx",
-        "digest",
-        "--chain-id",
-        chain_id,
-        "--abi",
-        &with_abi,
-        &s15_transaction(data_json),
-    ]);
+    let result = ok_json(&trx_digest(
+        CHAIN_ID,
+        &["--abi", &with_abi, &s15_transaction(data_json)],
+    ));
     assert_eq!(result["id"], S15_ID);
     assert_eq!(result["packed_trx"], S15_PACKED);
 
     // The same transaction with hex data needs no ABI and gives the same answer.
     let data_hex = &S15_PACKED[S15_PACKED.len() - 78..S15_PACKED.len() - 2];
-    let from_hex = ok_json(&[
-        "trx",
-        "digest",
-        "--chain-id",
-        chain_id,
-        &s15_transaction(data_hex.into()),
-    ]);
+    let from_hex = ok_json(&trx_digest(CHAIN_ID, &[&s15_transaction(data_hex.into())]));
     assert_eq!(from_hex, result);
 
     // Signing-digest vector of the reference notes (§4.1), from a transfer by corecorecore.
@@ -441,98 +369,43 @@ fn trx_digest_matches_published_vectors() {
             "authorization": [{"actor": "corecorecore", "permission": "active"}],
             "data": {"from": "corecorecore", "to": "teamgreymass", "quantity": "0.0442 EOS", "memo": "eosio-core is the best <3"}
         }]
-    });
-    let digest = ok_json(&[
-        "trx",
-        "digest",
-        "--chain-id",
-        chain_id,
-        "--abi",
-        &with_abi,
-        &transfer.to_string(),
-    ]);
+    })
+    .to_string();
+    let digest = ok_json(&trx_digest(CHAIN_ID, &["--abi", &with_abi, &transfer]));
     assert_eq!(
         digest["digest"],
         "59fa6b615e3ce1b539ae27bc2398448c1374d2d3c97fe2bbba2c37c118631848"
     );
-    let from_stdin = mono(
-        &["trx", "digest", "--chain-id", chain_id, "--abi", &with_abi],
-        Some(&transfer.to_string()),
+    let from_stdin = ok_with_stdin(
+        &trx_digest(CHAIN_ID, &["--abi", &with_abi]),
+        Some(&transfer),
     );
-    assert_eq!(from_stdin.status.code(), Some(0));
     assert_eq!(
-        serde_json::from_str::<Value>(&stdout(&from_stdin)).expect("JSON"),
+        serde_json::from_str::<Value>(&from_stdin).expect("JSON"),
         digest
     );
 }
 
 #[test]
 fn trx_digest_rejects_bad_input() {
-    let chain_id = "2a02a0053e5a8cf73a56ba0fda11e4d92e0238a4a2aa74fccf46d5a910746840";
     let json_data = s15_transaction(
         serde_json::json!({"from":"foo","to":"bar","quantity":"1.0000 EOS","memo":"hello"}),
     );
     let with_abi = format!("eosio.token={TOKEN_ABI}");
-    let cases: &[(&[&str], &str)] = &[
+    let cases: &[(&str, &[&str], &str)] = &[
+        ("abcd", &[&json_data], "chain-id"),
+        (CHAIN_ID, &[&json_data], "--abi eosio.token=FILE"),
+        (CHAIN_ID, &["--abi", TOKEN_ABI, &json_data], "ACCOUNT=FILE"),
+        (CHAIN_ID, &["--abi", "Bad=x", &json_data], "account"),
+        (CHAIN_ID, &["--abi", &with_abi, "[1,2"], "JSON"),
         (
-            &["trx", "digest", "--chain-id", "abcd", &json_data],
-            "chain-id",
-        ),
-        (
-            &["trx", "digest", "--chain-id", chain_id, &json_data],
-            "--abi eosio.token=FILE",
-        ),
-        (
-            &[
-                "trx",
-                "digest",
-                "--chain-id",
-                chain_id,
-                "--abi",
-                TOKEN_ABI,
-                &json_data,
-            ],
-            "ACCOUNT=FILE",
-        ),
-        (
-            &[
-                "trx",
-                "digest",
-                "--chain-id",
-                chain_id,
-                "--abi",
-                "Bad=x",
-                &json_data,
-            ],
-            "account",
-        ),
-        (
-            &[
-                "trx",
-                "digest",
-                "--chain-id",
-                chain_id,
-                "--abi",
-                &with_abi,
-                "[1,2",
-            ],
-            "JSON",
-        ),
-        (
-            &[
-                "trx",
-                "digest",
-                "--chain-id",
-                chain_id,
-                "--abi",
-                &with_abi,
-                r#"{"expiration":"yesterday"}"#,
-            ],
+            CHAIN_ID,
+            &["--abi", &with_abi, r#"{"expiration":"yesterday"}"#],
             "transaction",
         ),
     ];
-    for (args, needle) in cases {
-        bad_input(args, needle);
+    for (chain_id, rest, needle) in cases {
+        bad_input(&trx_digest(chain_id, rest), needle);
     }
 }
 
