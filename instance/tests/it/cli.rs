@@ -409,6 +409,16 @@ fn trx_digest_rejects_bad_input() {
     }
 }
 
+/// `mono devnet` in memory, on free loopback ports.
+const EPHEMERAL_DEVNET: [&str; 6] = [
+    "devnet",
+    "--ephemeral",
+    "--http",
+    "127.0.0.1:0",
+    "--ship",
+    "127.0.0.1:0",
+];
+
 /// A child process that is killed if a failing assertion leaves it running.
 struct KillOnDrop(std::process::Child);
 
@@ -428,14 +438,7 @@ async fn devnet_prints_its_ready_line_serves_and_stops_on_sigterm() {
 
     let mut child = KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_mono"))
-            .args([
-                "devnet",
-                "--ephemeral",
-                "--http",
-                "127.0.0.1:0",
-                "--ship",
-                "127.0.0.1:0",
-            ])
+            .args(EPHEMERAL_DEVNET)
             .args(["--production", "manual"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -492,16 +495,7 @@ fn devnet_rejects_an_unreadable_bootstrap() {
     std::fs::write(&bootstrap, "{\"chain_id\": 42}").expect("write");
     let bootstrap = bootstrap.to_str().expect("UTF-8 path");
     bad_input(
-        &[
-            "devnet",
-            "--ephemeral",
-            "--http",
-            "127.0.0.1:0",
-            "--ship",
-            "127.0.0.1:0",
-            "--bootstrap",
-            bootstrap,
-        ],
+        &[&EPHEMERAL_DEVNET[..], &["--bootstrap", bootstrap]].concat(),
         "bootstrap",
     );
 }
