@@ -542,6 +542,11 @@ mod tests {
         }
     }
 
+    /// Decodes a result of block 5, irreversible, with no ABI known beforehand.
+    fn decode_without_abis(result: &GetBlocksResultV0) -> BlockBatch {
+        decode_block(result, 5, &filter(), &mut AbiSet::default()).expect("a block")
+    }
+
     fn deltas(rows: Vec<DeltaRow>) -> Vec<u8> {
         binary::to_bytes(&vec![TableDelta {
             name: "contract_row".to_owned(),
@@ -598,13 +603,7 @@ mod tests {
     #[test]
     fn an_action_without_abi_is_kept_raw_and_reported() {
         let traces = binary::to_bytes(&vec![transaction(0, vec![votefor(1, COOP, 7)])]);
-        let batch = decode_block(
-            &result(5, Some(traces), None),
-            5,
-            &filter(),
-            &mut AbiSet::default(),
-        )
-        .expect("a block");
+        let batch = decode_without_abis(&result(5, Some(traces), None));
         assert_eq!(batch.actions.len(), 1);
         assert_eq!(batch.actions[0].data, None);
         assert_eq!(batch.actions[0].abi_hash, None);
@@ -645,7 +644,7 @@ mod tests {
         let garbage = vec![5, 1, 2, 3];
         let mut bad = result(5, Some(garbage.clone()), Some(garbage.clone()));
         bad.block = Some(vec![1]);
-        let batch = decode_block(&bad, 5, &filter(), &mut AbiSet::default()).expect("a block");
+        let batch = decode_without_abis(&bad);
         assert_eq!(batch.block.previous, [4; 32]);
         let kinds: Vec<_> = batch
             .undecodable
@@ -666,13 +665,7 @@ mod tests {
     #[test]
     fn an_abi_that_does_not_load_is_reported() {
         let traces = binary::to_bytes(&vec![transaction(0, vec![setabi(1, SOVIET, &[9, 9, 9])])]);
-        let batch = decode_block(
-            &result(5, Some(traces), None),
-            5,
-            &filter(),
-            &mut AbiSet::default(),
-        )
-        .expect("a block");
+        let batch = decode_without_abis(&result(5, Some(traces), None));
         assert_eq!(batch.abis.len(), 1);
         assert!(
             batch
@@ -698,13 +691,7 @@ mod tests {
                 data: account.into_bytes(),
             }],
         }]);
-        let batch = decode_block(
-            &result(5, Some(traces), Some(state)),
-            5,
-            &filter(),
-            &mut AbiSet::default(),
-        )
-        .expect("a block");
+        let batch = decode_without_abis(&result(5, Some(traces), Some(state)));
         assert_eq!(
             batch.abis,
             vec![AbiRecord {
