@@ -139,7 +139,7 @@ pub struct Manifest {
     pub format: String,
     /// The store's cursor at the export.
     pub cursor: ManifestCursor,
-    /// Blocks, actions and deltas exported.
+    /// Blocks, actions, deltas, ABI versions and undecodable records exported.
     pub counts: EventCounts,
     /// The store's events digest up to the cursor block (`mono status`'s `events_digest`).
     pub events_digest: String,
@@ -193,6 +193,8 @@ pub async fn export(store: &Store, dir: &Path) -> Result<Manifest> {
             written.blocks += 1;
             written.actions += batch.actions.len() as u64;
             written.deltas += batch.deltas.len() as u64;
+            written.abis += batch.abis.len() as u64;
+            written.undecodable += batch.undecodable.len() as u64;
             serde_json::to_writer(&mut events, &batch)
                 .map_err(|source| io_error(&partial)(source.into()))?;
             events.write_all(b"\n").map_err(io_error(&partial))?;

@@ -760,17 +760,20 @@ impl Store {
         rows.into_iter().map(delta_from_row).collect()
     }
 
-    /// Numbers of stored blocks, actions and deltas, all or only up to block `up_to`.
+    /// Numbers of stored blocks, actions, deltas, ABI versions and undecodable records, all or
+    /// only up to block `up_to`.
     ///
     /// # Errors
     /// [`Error::Database`].
     pub async fn counts(&self, up_to: Option<u32>) -> Result<EventCounts> {
         let limit = up_to.map_or(i64::MAX, i64::from);
-        let (blocks, actions, deltas) = dispatch!(&self.pool, db, {
-            sqlx::query_as::<_, (i64, i64, i64)>(
+        let (blocks, actions, deltas, abis, undecodable) = dispatch!(&self.pool, db, {
+            sqlx::query_as::<_, (i64, i64, i64, i64, i64)>(
                 "SELECT (SELECT COUNT(*) FROM blocks WHERE block_num <= $1), \
                  (SELECT COUNT(*) FROM actions WHERE block_num <= $1), \
-                 (SELECT COUNT(*) FROM deltas WHERE block_num <= $1)",
+                 (SELECT COUNT(*) FROM deltas WHERE block_num <= $1), \
+                 (SELECT COUNT(*) FROM abis WHERE block_num <= $1), \
+                 (SELECT COUNT(*) FROM undecodable WHERE block_num <= $1)",
             )
             .bind(limit)
             .fetch_one(db)
@@ -783,6 +786,8 @@ impl Store {
             blocks: count("blocks", blocks)?,
             actions: count("actions", actions)?,
             deltas: count("deltas", deltas)?,
+            abis: count("abis", abis)?,
+            undecodable: count("undecodable", undecodable)?,
         })
     }
 

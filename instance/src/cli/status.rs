@@ -41,6 +41,8 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
             "blocks": counts.blocks,
             "actions": counts.actions,
             "deltas": counts.deltas,
+            "abis": counts.abis,
+            "undecodable": counts.undecodable,
             "events_digest": digest,
         }))
     })?;

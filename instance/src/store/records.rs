@@ -296,6 +296,10 @@ pub struct EventCounts {
     pub actions: u64,
     /// Stored table deltas.
     pub deltas: u64,
+    /// Stored ABI versions.
+    pub abis: u64,
+    /// Stored undecodable records.
+    pub undecodable: u64,
 }
 
 /// `#[serde(with = "hex32")]`: a 32-byte id as lowercase hex.

@@ -55,6 +55,10 @@ async fn moves_between_backends(
     devnet.stop().await?;
     let source = mono_status(sqlite, None)?;
     ensure!(source["cursor_block"] == lib, "{source}");
+    ensure!(
+        source["abis"].as_u64() > Some(0) && source["undecodable"].as_u64() > Some(0),
+        "the store has ABI versions and undecodable records to move: {source}"
+    );
 
     let dir = tempfile::tempdir()?;
     let bundle = dir.path().join("bundle");

@@ -500,8 +500,16 @@ pub(crate) fn mono_status(url: &str, block: Option<u32>) -> anyhow::Result<Value
 }
 
 /// The fields two stores must share at the same block: counts and the events digest.
-pub(crate) fn comparable(status: &Value) -> [Value; 4] {
-    ["blocks", "actions", "deltas", "events_digest"].map(|field| status[field].clone())
+pub(crate) fn comparable(status: &Value) -> [Value; 6] {
+    [
+        "blocks",
+        "actions",
+        "deltas",
+        "abis",
+        "undecodable",
+        "events_digest",
+    ]
+    .map(|field| status[field].clone())
 }
 
 /// Sends SIGTERM to `child`.

@@ -172,7 +172,18 @@ store_test!(
 
 store_test!(commit_writes_events_and_cursor, |db: TestDb| async move {
     let store = db.open().await?;
-    commit_all(&store, &chain(10, 12, 0, 0)).await?;
+    let mut blocks = chain(10, 12, 0, 0);
+    blocks[1].abis.push(AbiRecord {
+        account: "soviet".into(),
+        abi: vec![1, 2, 3],
+    });
+    blocks[2].undecodable.push(UndecodableRecord {
+        kind: UndecodableKind::Action,
+        locator: "action 121".into(),
+        raw: vec![0xde, 0xad],
+        reason: "no ABI".into(),
+    });
+    commit_all(&store, &blocks).await?;
     assert_eq!(
         store.cursor().await?,
         Some(Cursor {
@@ -186,7 +197,9 @@ store_test!(commit_writes_events_and_cursor, |db: TestDb| async move {
         EventCounts {
             blocks: 3,
             actions: 6,
-            deltas: 3
+            deltas: 3,
+            abis: 1,
+            undecodable: 1,
         }
     );
     assert_eq!(
@@ -194,7 +207,9 @@ store_test!(commit_writes_events_and_cursor, |db: TestDb| async move {
         EventCounts {
             blocks: 2,
             actions: 4,
-            deltas: 2
+            deltas: 2,
+            abis: 1,
+            undecodable: 0,
         }
     );
     assert_eq!(
@@ -684,7 +699,9 @@ store_test!(
             EventCounts {
                 blocks: 60,
                 actions: 5_400,
-                deltas: 5_400
+                deltas: 5_400,
+                abis: 0,
+                undecodable: 0,
             }
         );
         // More rows than one digest page: the paged walk must still see every row once, in order.
