@@ -25,7 +25,6 @@ use mono_instance::antelope::name::Name;
 use mono_instance::antelope::time::TimePointSec;
 use mono_instance::antelope::transaction::{Action, PermissionLevel, Tapos, Transaction};
 use mono_instance::chain::ship::{BlocksRequest, ShipClient, ShipOptions};
-use mono_instance::devnet::bootstrap::Role;
 use mono_instance::devnet::chain::SignedInput;
 use mono_instance::devnet::state::Authority;
 use mono_instance::devnet::{DevnetConfig, ProductionMode, RunningDevnet, Storage, start};
@@ -164,16 +163,10 @@ async fn read_ship(devnet: &RunningDevnet, lib: u32) -> anyhow::Result<(u32, Dur
 
 fn parser_config(devnet: &RunningDevnet, stop_after: u32) -> ParserConfig {
     let ready = devnet.ready();
-    let contracts: Vec<Name> = ready
-        .accounts
-        .iter()
-        .filter(|account| account.role == Role::Contract)
-        .map(|account| account.name)
-        .collect();
     let mut config = ParserConfig::new(
         &ready.ship,
         &ready.http,
-        Filter::new(&contracts, ready.coopname),
+        Filter::new(&ready.contracts(), ready.coopname),
     );
     config.stop_after = Some(stop_after);
     if let Some(batch_blocks) = std::env::var("MONO_BENCH_BATCH_BLOCKS")

@@ -220,6 +220,17 @@ pub struct Ready {
     pub accounts: Vec<BootstrapAccount>,
 }
 
+impl Ready {
+    /// The genesis accounts that hold contracts: what a follower of this devnet tracks.
+    pub fn contracts(&self) -> Vec<Name> {
+        self.accounts
+            .iter()
+            .filter(|account| account.role == bootstrap::Role::Contract)
+            .map(|account| account.name)
+            .collect()
+    }
+}
+
 /// A started devnet; [`RunningDevnet::stop`] shuts it down cleanly.
 #[derive(Debug)]
 pub struct RunningDevnet {

@@ -20,7 +20,6 @@ use mono_instance::antelope::name::Name;
 use mono_instance::antelope::time::TimePointSec;
 use mono_instance::antelope::transaction::{Action, PermissionLevel, Tapos, Transaction};
 use mono_instance::chain::api::{ApiOptions, ChainApi};
-use mono_instance::devnet::bootstrap::Role;
 use mono_instance::devnet::state::Authority;
 use mono_instance::devnet::{DevnetConfig, ProductionMode, RunningDevnet, Storage, start};
 use mono_instance::store::UndecodableKind;
@@ -468,12 +467,7 @@ fn resync(devnet: &RunningDevnet, url: &str, from: u32, stop_after: u32) -> anyh
 /// `mono SUBCOMMAND` with the connection flags of `devnet` and `url`.
 pub(crate) fn mono_following(devnet: &RunningDevnet, subcommand: &str, url: &str) -> Command {
     let ready = devnet.ready();
-    let contracts: Vec<String> = ready
-        .accounts
-        .iter()
-        .filter(|account| account.role == Role::Contract)
-        .map(|account| account.name.to_string())
-        .collect();
+    let contracts: Vec<String> = ready.contracts().iter().map(ToString::to_string).collect();
     let mut command = Command::new(env!("CARGO_BIN_EXE_mono"));
     command
         .args([subcommand, "--database", url, "--chain-api", &ready.http])

@@ -12,7 +12,6 @@ use mono_instance::antelope::name::Name;
 use mono_instance::antelope::time::TimePointSec;
 use mono_instance::antelope::transaction::{Action, PermissionLevel, Tapos, Transaction};
 use mono_instance::chain::api::{ApiOptions, ChainApi};
-use mono_instance::devnet::bootstrap::Role;
 use mono_instance::devnet::state::Authority;
 use mono_instance::devnet::{DevnetConfig, ProductionMode, RunningDevnet, Storage, start};
 use mono_instance::parser::{Filter, Metrics, Mode, ParserConfig, Stopped, follow};
@@ -40,16 +39,10 @@ async fn devnet(lib_lag: u32) -> anyhow::Result<RunningDevnet> {
 
 fn parser_config(devnet: &RunningDevnet, mode: Mode, stop_after: u32) -> ParserConfig {
     let ready = devnet.ready();
-    let contracts: Vec<Name> = ready
-        .accounts
-        .iter()
-        .filter(|account| account.role == Role::Contract)
-        .map(|account| account.name)
-        .collect();
     let mut config = ParserConfig::new(
         &ready.ship,
         &ready.http,
-        Filter::new(&contracts, ready.coopname),
+        Filter::new(&ready.contracts(), ready.coopname),
     );
     config.mode = mode;
     config.stop_after = Some(stop_after);
