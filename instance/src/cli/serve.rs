@@ -10,7 +10,9 @@ use std::net::SocketAddr;
 use clap::Args;
 
 use crate::cli::Outcome;
-use crate::cli::sync::{ConnectionArgs, follow, open_store, parser_config, runtime};
+use crate::cli::sync::{
+    ConnectionArgs, follow, metrics_server, open_store, parser_config, runtime,
+};
 use crate::parser::Metrics;
 use crate::server::{self, ServerState};
 
@@ -37,9 +39,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
             coopname: config.filter.coopname(),
         });
         let mut http = vec![(args.listen, routes)];
-        if let Some(addr) = args.connection.metrics_addr {
-            http.push((addr, server::metrics_router(metrics.clone())));
-        }
+        http.extend(metrics_server(&args.connection, &metrics));
         follow(&store, &config, &metrics, http).await
     })
 }

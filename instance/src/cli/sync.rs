@@ -177,7 +177,10 @@ pub(crate) async fn open_store(url: &str) -> anyhow::Result<Store> {
 }
 
 /// `/metrics` on `--metrics-addr`, when given.
-fn metrics_server(args: &ConnectionArgs, metrics: &Metrics) -> Vec<(SocketAddr, axum::Router)> {
+pub(crate) fn metrics_server(
+    args: &ConnectionArgs,
+    metrics: &Metrics,
+) -> Vec<(SocketAddr, axum::Router)> {
     args.metrics_addr
         .map(|addr| (addr, server::metrics_router(metrics.clone())))
         .into_iter()
