@@ -110,17 +110,6 @@ pub enum Error {
 /// Result of bundle operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// The cursor as the manifest records it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ManifestCursor {
-    /// Last exported block.
-    pub block_num: u32,
-    /// Its id, lowercase hex.
-    pub block_id: String,
-    /// Last irreversible block known when it was stored.
-    pub lib: u32,
-}
-
 /// One file of the bundle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BundleFile {
@@ -137,8 +126,8 @@ pub struct BundleFile {
 pub struct Manifest {
     /// [`FORMAT`].
     pub format: String,
-    /// The store's cursor at the export.
-    pub cursor: ManifestCursor,
+    /// The store's cursor at the export (its id in lowercase hex).
+    pub cursor: Cursor,
     /// Blocks, actions, deltas, ABI versions and undecodable records exported.
     pub counts: EventCounts,
     /// The store's events digest up to the cursor block (`mono status`'s `events_digest`).
@@ -223,11 +212,7 @@ pub async fn export(store: &Store, dir: &Path) -> Result<Manifest> {
     }
     let manifest = Manifest {
         format: FORMAT.to_owned(),
-        cursor: ManifestCursor {
-            block_num: cursor.block_num,
-            block_id: hex::encode(cursor.block_id),
-            lib: cursor.lib,
-        },
+        cursor,
         counts,
         events_digest: store.events_digest(Some(cursor.block_num)).await?,
         files: vec![BundleFile {
@@ -252,11 +237,6 @@ pub async fn import(store: &Store, dir: &Path) -> Result<ImportReport> {
     for file in &manifest.files {
         verify_file(dir, file)?;
     }
-    let expected_id = parse_id(&manifest.cursor.block_id).ok_or_else(|| Error::BadManifest {
-        path: dir.join(MANIFEST_FILE),
-        reason: "cursor.block_id is not 32 bytes of hex".to_owned(),
-    })?;
-
     let resume_at = store.cursor().await?;
     let events_path = dir.join(EVENTS_FILE);
     let file = File::open(&events_path).map_err(io_error(&events_path))?;
@@ -292,13 +272,13 @@ pub async fn import(store: &Store, dir: &Path) -> Result<ImportReport> {
 
     let cursor = store.cursor().await?;
     let at = cursor.map(|cursor| (cursor.block_num, cursor.block_id));
-    if at != Some((manifest.cursor.block_num, expected_id)) {
+    if at != Some((manifest.cursor.block_num, manifest.cursor.block_id)) {
         return Err(Error::ImportMismatch {
             what: format!(
                 "the store ends at {:?}, the manifest at block {} {}",
                 at.map(|(num, id)| format!("block {num} {}", hex::encode(id))),
                 manifest.cursor.block_num,
-                manifest.cursor.block_id
+                hex::encode(manifest.cursor.block_id)
             ),
         });
     }
@@ -414,12 +394,6 @@ fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<()> {
         .map_err(io_error(dir))
 }
 
-fn parse_id(text: &str) -> Option<[u8; 32]> {
-    let mut id = [0; 32];
-    hex::decode_to_slice(text, &mut id).ok()?;
-    Some(id)
-}
-
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     move |source| Error::Io {
         path: path.to_owned(),
@@ -471,9 +445,9 @@ mod tests {
     fn manifest_with(format: &str, files: Vec<BundleFile>) -> Manifest {
         Manifest {
             format: format.to_owned(),
-            cursor: ManifestCursor {
+            cursor: Cursor {
                 block_num: 3,
-                block_id: "ab".repeat(32),
+                block_id: [0xab; 32],
                 lib: 3,
             },
             counts: EventCounts::default(),

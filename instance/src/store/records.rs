@@ -255,11 +255,12 @@ impl BlockBatch {
 }
 
 /// The last committed block: where following resumes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cursor {
     /// Number of the last committed block.
     pub block_num: u32,
     /// Id of the last committed block.
+    #[serde(with = "hex32")]
     pub block_id: [u8; 32],
     /// Last irreversible block known at that commit (never above `block_num` after a rollback).
     pub lib: u32,
