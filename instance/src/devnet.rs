@@ -14,6 +14,7 @@ pub mod blocklog;
 pub mod bootstrap;
 pub mod chain;
 pub mod contracts;
+pub mod deltas;
 pub mod error;
 #[cfg(test)]
 mod fixtures;

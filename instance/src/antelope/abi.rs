@@ -1307,7 +1307,7 @@ mod tests {
 
     /// Reads every real COOPOS ABI in place.
     fn coopos_abis() -> Vec<(String, String)> {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/abi");
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/coopos-abi");
         let mut abis: Vec<(String, String)> = std::fs::read_dir(dir)
             .expect("COOPOS ABI directory")
             .map(|entry| entry.expect("directory entry").path())

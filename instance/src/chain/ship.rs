@@ -1,10 +1,11 @@
-//! State History (SHiP) websocket client, protocol v0 as Leap 5 and COOPOS serve it.
+//! State History (SHiP) websocket client, as Leap 5 (COOPOS) and Spring 1.x nodes serve it.
 //!
 //! A session: connect; read the server's ABI (the first frame, text); check that it describes
 //! the messages exactly as the decoders of [`crate::antelope::ship`] read them, so a server
-//! speaking another layout is refused up front instead of misread; optionally ask the status;
-//! send one `get_blocks_request_v0`; then read `get_blocks_result_v0` messages, acknowledging
-//! them so that at most `max_messages_in_flight` are ever unacknowledged.
+//! speaking another layout is refused up front instead of misread, and number the messages as
+//! that ABI does ([`Protocol`]); optionally ask the status; send one blocks request (`_v1` to
+//! a Spring node, `_v0` to Leap 5); then read the block results, acknowledging them so that at
+//! most `max_messages_in_flight` are ever unacknowledged.
 //!
 //! Every read and connect has a deadline; a silent or closed socket is an error the caller
 //! answers by reconnecting with `have_positions`, so the server resumes at the first block the
@@ -21,8 +22,9 @@ use serde::Deserialize;
 
 use crate::antelope::abi::def::{StructDef, VariantDef};
 use crate::antelope::binary;
+use crate::antelope::ship::messages::MissingMessage;
 use crate::antelope::ship::{
-    self, BlockPosition, GetBlocksRequestV0, GetBlocksResultV0, GetStatusResultV0, Request,
+    self, BlockPosition, GetBlocksRequestV0, GetBlocksResult, GetStatusResult, Protocol, Request,
     ShipResult,
 };
 
@@ -75,10 +77,17 @@ pub enum Error {
         source: serde_json::Error,
     },
     /// The server's ABI describes a message type otherwise than this client reads it.
-    #[error("SHiP endpoint's ABI defines {type_name} differently from protocol v0")]
+    #[error("SHiP endpoint's ABI defines {type_name} differently from Leap 5 and Spring")]
     IncompatibleAbi {
         /// The type that differs or is missing.
         type_name: &'static str,
+    },
+    /// The server's ABI lacks a message the client needs.
+    #[error("SHiP endpoint's ABI lacks a message this client needs")]
+    MissingMessage {
+        /// What is missing.
+        #[source]
+        source: MissingMessage,
     },
     /// A text frame arrived where binary messages were expected.
     #[error("SHiP endpoint sent an unexpected text frame")]
@@ -139,12 +148,13 @@ pub struct BlocksRequest {
 pub struct ShipClient {
     socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
     abi_text: String,
+    protocol: Protocol,
     options: ShipOptions,
     unacked: u32,
 }
 
 /// Types whose layout the typed decoders fix; the server's ABI must define each the same way.
-const CHECKED_STRUCTS: [&str; 18] = [
+const CHECKED_STRUCTS: [&str; 20] = [
     "block_position",
     "get_status_request_v0",
     "get_blocks_request_v0",
@@ -158,6 +168,8 @@ const CHECKED_STRUCTS: [&str; 18] = [
     "action",
     "action_trace_v0",
     "action_trace_v1",
+    "partial_transaction_v0",
+    "extension",
     "transaction_trace_v0",
     "table_delta_v0",
     "row",
@@ -165,12 +177,58 @@ const CHECKED_STRUCTS: [&str; 18] = [
     "account_v0",
 ];
 
-/// Variants whose leading alternatives the typed decoders fix, in order.
-const CHECKED_VARIANTS: [&str; 8] = [
-    "request",
-    "result",
+/// Spring 1.x's messages, `(name, fields)`: a server that defines one must define it so.
+const SPRING_STRUCTS: [(&str, &[(&str, &str)]); 4] = [
+    ("get_status_request_v1", &[]),
+    (
+        "get_status_result_v1",
+        &[
+            ("head", "block_position"),
+            ("last_irreversible", "block_position"),
+            ("trace_begin_block", "uint32"),
+            ("trace_end_block", "uint32"),
+            ("chain_state_begin_block", "uint32"),
+            ("chain_state_end_block", "uint32"),
+            ("chain_id", "checksum256"),
+            ("finality_data_begin_block", "uint32"),
+            ("finality_data_end_block", "uint32"),
+        ],
+    ),
+    (
+        "get_blocks_request_v1",
+        &[
+            ("start_block_num", "uint32"),
+            ("end_block_num", "uint32"),
+            ("max_messages_in_flight", "uint32"),
+            ("have_positions", "block_position[]"),
+            ("irreversible_only", "bool"),
+            ("fetch_block", "bool"),
+            ("fetch_traces", "bool"),
+            ("fetch_deltas", "bool"),
+            ("fetch_finality_data", "bool"),
+        ],
+    ),
+    (
+        "get_blocks_result_v1",
+        &[
+            ("head", "block_position"),
+            ("last_irreversible", "block_position"),
+            ("this_block", "block_position?"),
+            ("prev_block", "block_position?"),
+            ("block", "bytes?"),
+            ("traces", "bytes?"),
+            ("deltas", "bytes?"),
+            ("finality_data", "bytes?"),
+        ],
+    ),
+];
+
+/// Variants whose leading alternatives the typed decoders fix by index, in order. `request`
+/// and `result` are numbered by name instead ([`Protocol`]).
+const CHECKED_VARIANTS: [&str; 7] = [
     "action_receipt",
     "action_trace",
+    "partial_transaction",
     "transaction_trace",
     "table_delta",
     "contract_row",
@@ -200,6 +258,7 @@ impl ShipClient {
         let mut client = Self {
             socket,
             abi_text: String::new(),
+            protocol: Protocol::leap5(),
             options,
             unacked: 0,
         };
@@ -209,7 +268,7 @@ impl ShipClient {
         let Message::Text(text) = frame else {
             return Err(Error::MissingAbi);
         };
-        check_abi(&ShipAbi::from_json_str(text.as_str())?)?;
+        client.protocol = check_abi(&ShipAbi::from_json_str(text.as_str())?)?;
         client.abi_text = text.as_str().to_owned();
         Ok(client)
     }
@@ -219,11 +278,16 @@ impl ShipClient {
         &self.abi_text
     }
 
+    /// How the server numbers its messages.
+    pub fn protocol(&self) -> &Protocol {
+        &self.protocol
+    }
+
     /// Asks the server's status; call before [`ShipClient::request_blocks`].
     ///
     /// # Errors
     /// Socket, timeout and decode errors; [`Error::UnexpectedResult`] for a blocks result.
-    pub async fn status(&mut self) -> Result<GetStatusResultV0> {
+    pub async fn status(&mut self) -> Result<GetStatusResult> {
         self.send(&Request::GetStatus).await?;
         match self.read_result("waiting for the status").await? {
             ShipResult::Status(status) => Ok(status),
@@ -258,7 +322,7 @@ impl ShipClient {
     ///
     /// # Errors
     /// Socket, timeout and decode errors; [`Error::UnexpectedResult`] for a status result.
-    pub async fn next_blocks(&mut self) -> Result<GetBlocksResultV0> {
+    pub async fn next_blocks(&mut self) -> Result<GetBlocksResult> {
         let result = self.read_result("waiting for blocks").await?;
         self.unacked += 1;
         let ack_every = (self.options.max_messages_in_flight / 2).max(1);
@@ -282,7 +346,7 @@ impl ShipClient {
     }
 
     async fn send(&mut self, request: &Request) -> Result<()> {
-        let bytes = binary::to_bytes(request);
+        let bytes = self.protocol.encode_request(request);
         self.socket
             .send(Message::binary(bytes))
             .await
@@ -293,7 +357,9 @@ impl ShipClient {
         loop {
             match self.read_frame(doing, self.options.read_timeout).await? {
                 Message::Binary(bytes) => {
-                    return binary::from_bytes::<ShipResult>(&bytes)
+                    return self
+                        .protocol
+                        .decode_result(&bytes)
                         .map_err(|source| Error::Decode { source });
                 }
                 Message::Text(_) => return Err(Error::UnexpectedText),
@@ -339,11 +405,13 @@ impl ShipAbi {
     }
 }
 
-/// Checks that `abi` defines the message types as protocol v0 does (pure).
+/// Checks that `abi` defines the message types as the typed decoders read them, and resolves
+/// how it numbers requests and results (pure).
 ///
 /// # Errors
-/// [`Error::IncompatibleAbi`] naming the first type that is missing or differs.
-pub fn check_abi(abi: &ShipAbi) -> Result<()> {
+/// [`Error::IncompatibleAbi`] naming the first type that is missing or differs;
+/// [`Error::MissingMessage`] when the server cannot be asked for what the client needs.
+pub fn check_abi(abi: &ShipAbi) -> Result<Protocol> {
     let reference: ShipAbi =
         serde_json::from_value(ship::abi_json()).map_err(|source| Error::InvalidAbi { source })?;
     for type_name in CHECKED_STRUCTS {
@@ -357,6 +425,20 @@ pub fn check_abi(abi: &ShipAbi) -> Result<()> {
             return Err(Error::IncompatibleAbi { type_name });
         }
     }
+    for (type_name, fields) in SPRING_STRUCTS {
+        if let Some(theirs) = abi.structs.iter().find(|s| s.name == type_name) {
+            let same = theirs.base.is_empty()
+                && theirs.fields.len() == fields.len()
+                && theirs
+                    .fields
+                    .iter()
+                    .zip(fields)
+                    .all(|(field, (name, type_))| field.name == *name && field.type_name == *type_);
+            if !same {
+                return Err(Error::IncompatibleAbi { type_name });
+            }
+        }
+    }
     for type_name in CHECKED_VARIANTS {
         let ours = reference.variants.iter().find(|v| v.name == type_name);
         let theirs = abi.variants.iter().find(|v| v.name == type_name);
@@ -368,7 +450,15 @@ pub fn check_abi(abi: &ShipAbi) -> Result<()> {
             return Err(Error::IncompatibleAbi { type_name });
         }
     }
-    Ok(())
+    let alternatives = |name: &'static str| {
+        abi.variants
+            .iter()
+            .find(|v| v.name == name)
+            .map(|v| v.types.as_slice())
+            .ok_or(Error::IncompatibleAbi { type_name: name })
+    };
+    Protocol::from_variants(alternatives("request")?, alternatives("result")?)
+        .map_err(|source| Error::MissingMessage { source })
 }
 
 #[cfg(test)]
@@ -381,7 +471,57 @@ mod tests {
 
     #[test]
     fn the_protocol_abi_is_compatible() {
-        check_abi(&reference()).expect("compatible");
+        assert_eq!(
+            check_abi(&reference()).expect("compatible"),
+            Protocol::leap5()
+        );
+    }
+
+    #[test]
+    fn the_published_leap5_abi_is_compatible() {
+        let published =
+            ShipAbi::from_json_str(include_str!("../../tests/data/ship/leap5-ship-abi.json"))
+                .expect("parses");
+        assert_eq!(
+            check_abi(&published).expect("compatible"),
+            Protocol::leap5()
+        );
+    }
+
+    #[test]
+    fn a_changed_partial_transaction_is_refused() {
+        let mut abi = reference();
+        let partial = abi
+            .structs
+            .iter_mut()
+            .find(|s| s.name == "partial_transaction_v0")
+            .expect("defined");
+        partial.fields.pop();
+        assert!(matches!(
+            check_abi(&abi),
+            Err(Error::IncompatibleAbi {
+                type_name: "partial_transaction_v0"
+            })
+        ));
+    }
+
+    #[test]
+    fn a_changed_spring_message_is_refused() {
+        let mut abi = reference();
+        let mut result = abi
+            .structs
+            .iter()
+            .find(|s| s.name == "get_blocks_result_v0")
+            .expect("defined")
+            .clone();
+        result.name = "get_blocks_result_v1".to_owned();
+        abi.structs.push(result);
+        assert!(matches!(
+            check_abi(&abi),
+            Err(Error::IncompatibleAbi {
+                type_name: "get_blocks_result_v1"
+            })
+        ));
     }
 
     #[test]

@@ -14,19 +14,26 @@ use crate::antelope::checksum::Checksum256;
 use crate::antelope::keys::PrivateKey;
 use crate::antelope::name::Name;
 use crate::antelope::ship::{
-    ActionReceipt, ActionTrace, ContractRow, DeltaRow, TableDelta, TransactionTrace,
+    ActionReceipt, ActionTrace, PartialTransaction, TableDelta, TransactionTrace, WireSignature,
 };
 use crate::antelope::signature::Signature;
-use crate::antelope::time::{BlockTimestamp, TimePoint};
-use crate::antelope::transaction::{Action, Transaction, block_num_from_id, signing_digest};
+use crate::antelope::time::{BlockTimestamp, TimePoint, TimePointSec};
+use crate::antelope::transaction::{
+    Action, PermissionLevel, Tapos, Transaction, block_num_from_id, signing_digest,
+};
 use crate::devnet::block::{self, BlockHeader, SignedBlock, TransactionReceipt};
 use crate::devnet::contracts::{ApplyContext, BlockContext, Contracts, Scheduled};
+use crate::devnet::deltas::{self, Billing};
 use crate::devnet::error::{ChainError, ChainErrorKind};
-use crate::devnet::state::{Account, EOSIO, Journal, Row, RowKey, State};
+use crate::devnet::state::{ACTIVE, Account, EOSIO, Journal, State};
 use crate::devnet::validate;
 
 /// `max_inline_action_depth` of the default chain configuration.
 pub const MAX_INLINE_ACTION_DEPTH: u32 = 4;
+/// `eosio::onblock`, the implicit action that opens every block after the first.
+const ONBLOCK: Name = Name::from_str_const("onblock");
+/// CPU the devnet bills each transaction.
+const CPU_USAGE_US: u32 = 100;
 
 /// Settings of the chain core.
 #[derive(Debug, Clone)]
@@ -88,6 +95,7 @@ struct Pending {
     receipts: Vec<TransactionReceipt>,
     traces: Vec<TransactionTrace>,
     action_digests: Vec<Checksum256>,
+    billed: Vec<Billing>,
 }
 
 /// The chain: state, blocks, the pending block.
@@ -260,7 +268,7 @@ impl Chain {
         let fork_point = self.head_num();
         let now_slot = BlockTimestamp::from_time_point(now).map_or(0, |ts| ts.slot());
         let first_slot = old_head_slot.max(now_slot).saturating_add(1);
-        self.pending = Some(Pending::new(BlockTimestamp::from_slot(first_slot)));
+        self.pending = Some(self.open_block(BlockTimestamp::from_slot(first_slot)));
         for receipt in dropped.into_iter().rev().flatten() {
             let input = SignedInput {
                 signatures: receipt.signatures,
@@ -274,10 +282,10 @@ impl Chain {
             );
         }
         for offset in 0..=depth {
-            let pending = self
-                .pending
-                .take()
-                .unwrap_or_else(|| Pending::new(BlockTimestamp::from_slot(first_slot + offset)));
+            let pending = match self.pending.take() {
+                Some(pending) => pending,
+                None => self.open_block(BlockTimestamp::from_slot(first_slot + offset)),
+            };
             self.seal(pending)?;
         }
         Ok(fork_point)
@@ -289,7 +297,7 @@ impl Chain {
         if let Some(pending) = self.pending.take() {
             self.state.undo(pending.journal);
         }
-        self.pending = Some(Pending::new(stored.header.timestamp));
+        self.pending = Some(self.open_block(stored.header.timestamp));
         for receipt in &stored.transactions {
             let input = SignedInput {
                 signatures: receipt.signatures.clone(),
@@ -356,8 +364,60 @@ impl Chain {
     fn ensure_pending(&mut self, now: TimePoint) {
         if self.pending.is_none() {
             let timestamp = self.pending_timestamp(now);
-            self.pending = Some(Pending::new(timestamp));
+            self.pending = Some(self.open_block(timestamp));
         }
+    }
+
+    /// Starts the block after the head, as nodeos does: with the implicit `eosio::onblock`
+    /// transaction, whose action carries the head block's header and takes the block's first
+    /// action receipt. It is in the block's traces but not among its transactions.
+    fn open_block(&mut self, timestamp: BlockTimestamp) -> Pending {
+        let mut pending = Pending::new(timestamp);
+        let head = self.head();
+        let act = Action {
+            account: EOSIO,
+            name: ONBLOCK,
+            authorization: vec![PermissionLevel {
+                actor: EOSIO,
+                permission: ACTIVE,
+            }],
+            data: binary::to_bytes(&head.block.header),
+        };
+        let tapos = Tapos::from_block_id(&head.id);
+        let trx = Transaction {
+            expiration: TimePointSec::from_secs(
+                u32::try_from(timestamp.to_time_point().as_micros() / 1_000_000 + 1)
+                    .unwrap_or(u32::MAX),
+            ),
+            ref_block_num: tapos.ref_block_num,
+            ref_block_prefix: tapos.ref_block_prefix,
+            max_net_usage_words: 0,
+            max_cpu_usage_ms: 0,
+            delay_sec: 0,
+            context_free_actions: Vec::new(),
+            actions: vec![act.clone()],
+            transaction_extensions: Vec::new(),
+        };
+        let mut action_traces = Vec::new();
+        push_trace(&mut action_traces, act.clone(), EOSIO, 0, 0);
+        action_traces[0].receipt =
+            Some(receipt(&mut self.state, &mut pending.journal, EOSIO, &act));
+        pending.add_trace(TransactionTrace {
+            id: trx.id(),
+            status: 0,
+            cpu_usage_us: 0,
+            net_usage_words: 0,
+            elapsed: 50,
+            net_usage: 0,
+            scheduled: false,
+            action_traces,
+            account_ram_delta: None,
+            except: None,
+            error_code: None,
+            failed_dtrx_trace: None,
+            partial: None,
+        });
+        pending
     }
 
     /// The pending block's timestamp: the next slot after the head, or the slot of `now` when
@@ -429,14 +489,32 @@ impl Chain {
         let trace = TransactionTrace {
             id,
             status: 0,
-            cpu_usage_us: 100,
+            cpu_usage_us: CPU_USAGE_US,
             net_usage_words,
             elapsed: 100,
             net_usage: u64::from(net_usage_words) * 8,
             scheduled: false,
             action_traces: traces,
+            // Leap bills a transaction's own RAM only when it is delayed; the devnet never is.
+            account_ram_delta: None,
             except: None,
             error_code: None,
+            failed_dtrx_trace: None,
+            partial: Some(PartialTransaction {
+                expiration: trx.expiration,
+                ref_block_num: trx.ref_block_num,
+                ref_block_prefix: trx.ref_block_prefix,
+                max_net_usage_words: trx.max_net_usage_words,
+                max_cpu_usage_ms: trx.max_cpu_usage_ms,
+                delay_sec: trx.delay_sec,
+                transaction_extensions: trx.transaction_extensions.clone(),
+                signatures: input
+                    .signatures
+                    .iter()
+                    .map(WireSignature::from_k1)
+                    .collect(),
+                context_free_data: Vec::new(),
+            }),
         };
         let receipt = TransactionReceipt {
             status: 0,
@@ -448,15 +526,19 @@ impl Chain {
         };
         let pending = self.pending.as_mut().expect("ensure_pending ran");
         pending.journal.extend(journal);
-        pending.action_digests.extend(
-            trace
-                .action_traces
-                .iter()
-                .filter_map(|action| action.receipt.as_ref())
-                .map(|r| block::sha256(&binary::to_bytes(r))),
-        );
+        if let Some(payer) = trx
+            .actions
+            .first()
+            .and_then(|action| action.authorization.first())
+        {
+            pending.billed.push(Billing {
+                payer: payer.actor,
+                cpu_usage_us: trace.cpu_usage_us,
+                net_usage: trace.net_usage,
+            });
+        }
         pending.receipts.push(receipt);
-        pending.traces.push(trace.clone());
+        pending.add_trace(trace.clone());
         Ok(PushResult {
             trace,
             block_num: context.block_num,
@@ -494,7 +576,12 @@ impl Chain {
                     format!("cannot sign block: {error}"),
                 )
             })?;
-        let deltas = deltas(&self.state, &pending.journal);
+        let deltas = deltas::block_deltas(
+            &self.state,
+            &pending.journal,
+            &pending.billed,
+            pending.timestamp.slot(),
+        );
         let block = SignedBlock {
             header,
             producer_signature,
@@ -544,7 +631,20 @@ impl Pending {
             receipts: Vec::new(),
             traces: Vec::new(),
             action_digests: Vec::new(),
+            billed: Vec::new(),
         }
+    }
+
+    /// Adds an executed transaction's trace and its action receipts' digests.
+    fn add_trace(&mut self, trace: TransactionTrace) {
+        self.action_digests.extend(
+            trace
+                .action_traces
+                .iter()
+                .filter_map(|action| action.receipt.as_ref())
+                .map(|r| block::sha256(&binary::to_bytes(r))),
+        );
+        self.traces.push(trace);
     }
 }
 
@@ -566,6 +666,7 @@ fn push_trace(
         context_free: false,
         elapsed: 0,
         console: String::new(),
+        account_ram_deltas: Vec::new(),
         except: None,
         error_code: None,
         return_value: Vec::new(),
@@ -597,6 +698,7 @@ fn execute_action(
                 format!("notified account {receiver} does not exist"),
             ));
         }
+        let mark = journal.len();
         let scheduled = match contracts.get(receiver) {
             Some(contract) => {
                 let mut ctx = ApplyContext::new(state, journal, context, receiver, &act);
@@ -607,6 +709,7 @@ fn execute_action(
             }
             None => Vec::new(),
         };
+        traces[current - 1].account_ram_deltas = deltas::ram_deltas_since(state, journal, mark);
         let current_ordinal = u32::try_from(current).unwrap_or(u32::MAX);
         for item in scheduled {
             match item {
@@ -698,114 +801,6 @@ pub fn action_digest(act: &Action) -> Checksum256 {
     block::sha256(&[*left.as_bytes(), *right.as_bytes()].concat())
 }
 
-/// The SHiP deltas of a block: each changed contract row (new value, or old value with
-/// `present = false` when removed), and `account`, `account_metadata` and `permission` rows of
-/// every account the block changed.
-fn deltas(state: &State, journal: &Journal) -> Vec<TableDelta> {
-    let mut deltas = Vec::new();
-    let mut rows = Vec::new();
-    for (key, before) in journal.touched_rows() {
-        let after = state.row(&key);
-        if before == after {
-            continue;
-        }
-        match (after, before) {
-            (Some(row), _) => rows.push(DeltaRow {
-                present: true,
-                data: contract_row(&key, row),
-            }),
-            (None, Some(row)) => rows.push(DeltaRow {
-                present: false,
-                data: contract_row(&key, row),
-            }),
-            (None, None) => {}
-        }
-    }
-    let accounts: Vec<&Account> = journal
-        .touched_accounts()
-        .into_iter()
-        .filter_map(|name| state.account(name))
-        .collect();
-    if !accounts.is_empty() {
-        let mut account_rows = Vec::new();
-        let mut metadata_rows = Vec::new();
-        let mut permission_rows = Vec::new();
-        for account in accounts {
-            let mut writer = Writer::new();
-            writer.write_varuint32(0);
-            account.name.encode(&mut writer);
-            account.creation_date.encode(&mut writer);
-            writer.write_bytes(&account.abi);
-            account_rows.push(DeltaRow {
-                present: true,
-                data: writer.into_bytes(),
-            });
-
-            let mut writer = Writer::new();
-            writer.write_varuint32(0);
-            account.name.encode(&mut writer);
-            writer.write_bool(account.privileged);
-            account.last_code_update.encode(&mut writer);
-            if account.code_hash == Checksum256::default() {
-                writer.write_u8(0);
-            } else {
-                writer.write_u8(1);
-                writer.write_u8(0);
-                writer.write_u8(0);
-                account.code_hash.encode(&mut writer);
-            }
-            metadata_rows.push(DeltaRow {
-                present: true,
-                data: writer.into_bytes(),
-            });
-
-            for permission in &account.permissions {
-                let mut writer = Writer::new();
-                writer.write_varuint32(0);
-                account.name.encode(&mut writer);
-                permission.name.encode(&mut writer);
-                permission.parent.encode(&mut writer);
-                permission.last_updated.encode(&mut writer);
-                permission.auth.encode(&mut writer);
-                permission_rows.push(DeltaRow {
-                    present: true,
-                    data: writer.into_bytes(),
-                });
-            }
-        }
-        deltas.push(TableDelta {
-            name: "account".to_owned(),
-            rows: account_rows,
-        });
-        deltas.push(TableDelta {
-            name: "account_metadata".to_owned(),
-            rows: metadata_rows,
-        });
-        deltas.push(TableDelta {
-            name: "permission".to_owned(),
-            rows: permission_rows,
-        });
-    }
-    if !rows.is_empty() {
-        deltas.push(TableDelta {
-            name: "contract_row".to_owned(),
-            rows,
-        });
-    }
-    deltas
-}
-
-fn contract_row(key: &RowKey, row: &Row) -> Vec<u8> {
-    binary::to_bytes(&ContractRow {
-        code: key.code,
-        scope: key.scope,
-        table: key.table,
-        primary_key: key.primary_key,
-        payer: row.payer,
-        value: row.value.clone(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -838,10 +833,11 @@ mod tests {
             .collect();
         assert_eq!(
             shape,
+            // Sequence 1 went to the block's onblock.
             vec![
-                (1, 0, BANK, PUT, 1),
-                (2, 1, CAROL, PUT, 2),
-                (3, 1, BANK, NOTE, 3)
+                (1, 0, BANK, PUT, 2),
+                (2, 1, CAROL, PUT, 3),
+                (3, 1, BANK, NOTE, 4)
             ]
         );
         let block_num = chain.produce_block(now(&chain)).expect("block");
@@ -853,7 +849,66 @@ mod tests {
                 .iter()
                 .map(|delta| delta.name.as_str())
                 .collect::<Vec<_>>(),
-            vec!["contract_row"]
+            vec![
+                "contract_row",
+                "contract_index64",
+                "resource_usage",
+                "resource_limits_state"
+            ]
+        );
+    }
+
+    #[test]
+    fn blocks_carry_onblock_partial_and_ram_deltas_as_leap_does() {
+        let mut chain = chain();
+        let previous_header = chain.head().block.header.clone();
+        let input = signed(&chain, vec![bank_action(PUT, 7)], &[&key(3)]);
+        chain.push_transaction(&input, now(&chain)).expect("pushed");
+        let block_num = chain.produce_block(now(&chain)).expect("block");
+        let record = chain.block(block_num).expect("stored");
+        let [onblock, pushed] = record.traces.as_slice() else {
+            panic!("onblock and the pushed transaction: {:?}", record.traces);
+        };
+        assert_eq!(onblock.partial, None);
+        assert_eq!(onblock.action_traces.len(), 1);
+        let act = &onblock.action_traces[0].act;
+        assert_eq!((act.account, act.name), (EOSIO, ONBLOCK));
+        assert_eq!(act.data, binary::to_bytes(&previous_header));
+        let partial = pushed
+            .partial
+            .as_ref()
+            .expect("an input transaction has its partial");
+        let signatures: Vec<_> = partial
+            .signatures
+            .iter()
+            .map(WireSignature::to_k1)
+            .collect();
+        assert_eq!(
+            signatures,
+            input
+                .signatures
+                .iter()
+                .copied()
+                .map(Some)
+                .collect::<Vec<_>>()
+        );
+        let put = &pushed.action_traces[0];
+        assert!(
+            put.account_ram_deltas.iter().any(|delta| delta.delta > 0),
+            "the new row is billed: {:?}",
+            put.account_ram_deltas
+        );
+        // The onblock receipt counts towards the block's action Merkle root.
+        let digests: Vec<Checksum256> = record
+            .traces
+            .iter()
+            .flat_map(|trx| &trx.action_traces)
+            .filter_map(|trace| trace.receipt.as_ref())
+            .map(|r| block::sha256(&binary::to_bytes(r)))
+            .collect();
+        assert_eq!(
+            record.block.header.action_mroot,
+            block::merkle_root(digests)
         );
     }
 
@@ -867,7 +922,8 @@ mod tests {
         assert_eq!(error.kind(), ChainErrorKind::AssertMessage);
         assert!(error.message().contains("uniqueness constraint"));
         assert_eq!(chain.state().table_rows(BANK, BANK, ROWS).count(), 0);
-        assert_eq!(chain.state().global_sequence(), 0);
+        // Only the pending block's onblock took a sequence number.
+        assert_eq!(chain.state().global_sequence(), 1);
         // The id was not remembered, so the same transaction may be pushed again.
         assert!(
             !chain
@@ -974,7 +1030,15 @@ mod tests {
             .iter()
             .map(|delta| delta.name.as_str())
             .collect();
-        assert_eq!(names, vec!["account", "account_metadata", "permission"]);
+        assert_eq!(
+            names,
+            vec![
+                "account",
+                "account_metadata",
+                "permission",
+                "resource_limits_state"
+            ]
+        );
         assert_eq!(genesis.deltas[0].rows.len(), 4);
     }
 

@@ -16,8 +16,7 @@ use tokio::sync::{broadcast, watch};
 
 use crate::antelope::binary;
 use crate::antelope::ship::{
-    self, BlockPosition, GetBlocksRequestV0, GetBlocksResultV0, GetStatusResultV0, Request,
-    ShipResult,
+    self, BlockPosition, GetBlocksRequestV0, GetBlocksResult, GetStatusResult, Request, ShipResult,
 };
 use crate::devnet::chain::Chain;
 use crate::devnet::node::Node;
@@ -121,7 +120,7 @@ fn position(chain: &Chain, block_num: u32) -> BlockPosition {
 /// `get_status_result_v0` for the chain.
 pub fn status(chain: &Chain) -> ShipResult {
     let head = chain.head_num();
-    ShipResult::Status(GetStatusResultV0 {
+    ShipResult::Status(GetStatusResult {
         head: position(chain, head),
         last_irreversible: position(chain, chain.lib_num()),
         trace_begin_block: 1,
@@ -129,6 +128,7 @@ pub fn status(chain: &Chain) -> ShipResult {
         chain_state_begin_block: 1,
         chain_state_end_block: head + 1,
         chain_id: Some(*chain.chain_id()),
+        finality_data_blocks: None,
     })
 }
 
@@ -140,7 +140,7 @@ pub fn blocks_result(
 ) -> Option<ShipResult> {
     let record = chain.block(block_num)?;
     let prev_block = (block_num > 1).then(|| position(chain, block_num - 1));
-    Some(ShipResult::Blocks(GetBlocksResultV0 {
+    Some(ShipResult::Blocks(GetBlocksResult {
         head: position(chain, chain.head_num()),
         last_irreversible: position(chain, chain.lib_num()),
         this_block: Some(BlockPosition {
@@ -155,6 +155,7 @@ pub fn blocks_result(
         deltas: request
             .fetch_deltas
             .then(|| binary::to_bytes(&record.deltas)),
+        finality_data: None,
     }))
 }
 

@@ -179,11 +179,26 @@ impl Journal {
         self.entries.extend(other.entries);
     }
 
+    /// How many changes were recorded; a mark for [`Journal::touched_rows_since`].
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     /// Rows touched, each once, in order of first change, with the value before the first change.
     pub fn touched_rows(&self) -> Vec<(RowKey, Option<&Row>)> {
+        self.touched_rows_since(0)
+    }
+
+    /// Rows touched by the changes from `mark` on, as [`Journal::touched_rows`].
+    pub fn touched_rows_since(&self, mark: usize) -> Vec<(RowKey, Option<&Row>)> {
         let mut seen = BTreeMap::new();
         let mut order = Vec::new();
-        for entry in &self.entries {
+        for entry in self.entries.iter().skip(mark) {
             if let Undo::Row { key, previous } = entry
                 && !seen.contains_key(key)
             {

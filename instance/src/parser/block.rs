@@ -14,13 +14,18 @@ use crate::antelope::abi::Abi;
 use crate::antelope::abi::def::AbiDef;
 use crate::antelope::binary::{self, Decode as _, Reader};
 use crate::antelope::name::Name;
-use crate::antelope::ship::{ContractRow, GetBlocksResultV0, TableDelta, TransactionTrace};
+use crate::antelope::ship::delta::decode_tables;
+use crate::antelope::ship::{ContractRow, GetBlocksResult, TableDelta, TransactionTrace};
 use crate::parser::filter::{EOSIO, Filter, SETABI, leading_name};
 use crate::store::{
     AbiRecord, ActionRecord, BlockBatch, BlockRecord, DeltaRecord, JsonText, UndecodableKind,
     UndecodableRecord,
 };
 
+/// The state table of contract rows.
+const CONTRACT_ROW: &str = "contract_row";
+/// The state table of accounts, which carries their ABIs.
+const ACCOUNT: &str = "account";
 /// Milliseconds from the Unix epoch to the block timestamp epoch (2000-01-01T00:00:00Z).
 const BLOCK_TIMESTAMP_EPOCH_MS: i64 = 946_684_800_000;
 /// Milliseconds per block timestamp slot.
@@ -145,7 +150,7 @@ impl AbiSet {
 /// # Errors
 /// [`BlockError::NoBlock`] when the result has no `this_block`.
 pub fn decode_block(
-    result: &GetBlocksResultV0,
+    result: &GetBlocksResult,
     lib: u32,
     filter: &Filter,
     abis: &mut AbiSet,
@@ -182,8 +187,19 @@ pub fn decode_block(
     );
     batch.undecodable = undecodable;
 
-    let traces = decode_list::<TransactionTrace>(result.traces.as_deref(), "traces", &mut batch);
-    let deltas = decode_list::<TableDelta>(result.deltas.as_deref(), "deltas", &mut batch);
+    let traces = decode_part(
+        result.traces.as_deref(),
+        Part::Traces,
+        &mut batch,
+        |bytes| binary::from_bytes::<Vec<TransactionTrace>>(bytes),
+    );
+    // Only these state tables matter; every other table's rows are passed over unread.
+    let deltas = decode_part(
+        result.deltas.as_deref(),
+        Part::Deltas,
+        &mut batch,
+        |bytes| decode_tables(bytes, &[CONTRACT_ROW, ACCOUNT]),
+    );
 
     collect_abis(&traces, &deltas, filter, &mut batch);
     for abi in &batch.abis {
@@ -248,7 +264,7 @@ pub fn decode_block(
     }
 
     for (delta_idx, delta) in deltas.iter().enumerate() {
-        if delta.name != "contract_row" {
+        if delta.name != CONTRACT_ROW {
             continue;
         }
         for (row_idx, delta_row) in delta.rows.iter().enumerate() {
@@ -317,22 +333,30 @@ fn read_header(bytes: &[u8]) -> binary::Result<([u8; 32], i64)> {
     ))
 }
 
-/// Decodes a serialized list, recording the whole blob as undecodable when it does not decode.
-fn decode_list<T: binary::Decode>(
+/// The serialized parts of a block result that decode as a whole.
+#[derive(Debug, Clone, Copy)]
+enum Part {
+    Traces,
+    Deltas,
+}
+
+/// Decodes a serialized part with `decode`, recording the whole blob as undecodable when it
+/// does not decode.
+fn decode_part<T>(
     bytes: Option<&[u8]>,
-    locator: &str,
+    part: Part,
     batch: &mut BlockBatch,
+    decode: impl FnOnce(&[u8]) -> binary::Result<Vec<T>>,
 ) -> Vec<T> {
     let Some(bytes) = bytes else {
         return Vec::new();
     };
-    match binary::from_bytes::<Vec<T>>(bytes) {
+    match decode(bytes) {
         Ok(items) => items,
         Err(err) => {
-            let kind = if locator == "traces" {
-                UndecodableKind::Transaction
-            } else {
-                UndecodableKind::Delta
+            let (kind, locator) = match part {
+                Part::Traces => (UndecodableKind::Transaction, "traces"),
+                Part::Deltas => (UndecodableKind::Delta, "deltas"),
             };
             batch.undecodable.push(UndecodableRecord {
                 kind,
@@ -375,7 +399,7 @@ fn collect_abis(
     }
     let account_rows = deltas
         .iter()
-        .filter(|delta| delta.name == "account")
+        .filter(|delta| delta.name == ACCOUNT)
         .flat_map(|delta| &delta.rows)
         .filter(|row| row.present);
     for row in account_rows {
@@ -492,8 +516,11 @@ mod tests {
             net_usage: 80,
             scheduled: false,
             action_traces,
+            account_ram_delta: None,
             except: None,
             error_code: None,
+            failed_dtrx_trace: None,
+            partial: None,
         }
     }
 
@@ -526,12 +553,8 @@ mod tests {
         bytes.into_bytes()
     }
 
-    fn result(
-        block_num: u32,
-        traces: Option<Vec<u8>>,
-        deltas: Option<Vec<u8>>,
-    ) -> GetBlocksResultV0 {
-        GetBlocksResultV0 {
+    fn result(block_num: u32, traces: Option<Vec<u8>>, deltas: Option<Vec<u8>>) -> GetBlocksResult {
+        GetBlocksResult {
             head: position(block_num + 2),
             last_irreversible: position(block_num + 1),
             this_block: Some(position(block_num)),
@@ -539,11 +562,12 @@ mod tests {
             block: Some(header(block_num)),
             traces,
             deltas,
+            finality_data: None,
         }
     }
 
     /// Decodes a result of block 5, irreversible, with no ABI known beforehand.
-    fn decode_without_abis(result: &GetBlocksResultV0) -> BlockBatch {
+    fn decode_without_abis(result: &GetBlocksResult) -> BlockBatch {
         decode_block(result, 5, &filter(), &mut AbiSet::default()).expect("a block")
     }
 

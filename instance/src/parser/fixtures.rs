@@ -38,6 +38,7 @@ pub(crate) fn action_trace(
             data,
         },
         context_free: false,
+        account_ram_deltas: Vec::new(),
         elapsed: 0,
         console: String::new(),
         except: None,

@@ -17,7 +17,7 @@ use tokio::sync::watch;
 
 use crate::antelope::checksum::Checksum256;
 use crate::antelope::name::Name;
-use crate::antelope::ship::{BlockPosition, GetBlocksResultV0};
+use crate::antelope::ship::{BlockPosition, GetBlocksResult};
 use crate::chain::api::{ApiOptions, ChainApi};
 use crate::chain::ship::{BlocksRequest, ShipClient, ShipOptions};
 use crate::parser::block::{AbiSet, decode_block};
@@ -544,7 +544,7 @@ impl Progress {
         }
     }
 
-    fn report(&mut self, metrics: &Metrics, block_num: u32, result: &GetBlocksResultV0) {
+    fn report(&mut self, metrics: &Metrics, block_num: u32, result: &GetBlocksResult) {
         let interval = if self.tty {
             Duration::from_secs(1)
         } else {

@@ -244,7 +244,7 @@ fn document_hash_rejects_bad_input() {
 /// A minimal token ABI of this test suite (the shape of `eosio.token`'s `transfer`).
 const TOKEN_ABI: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/cli/token.abi");
 /// The real COOPOS ABIs, read in place as test data.
-const COOPOS_ABIS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/abi");
+const COOPOS_ABIS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/coopos-abi");
 
 /// `mono abi VERB --abi ABI --type TYPE_NAME INPUT`.
 fn abi_args<'a>(verb: &'a str, abi: &'a str, type_name: &'a str, input: &'a str) -> [&'a str; 7] {

@@ -24,7 +24,7 @@ use mono_instance::devnet::contracts::soviet::vote_digest;
 use mono_instance::devnet::error::{ChainError, ChainErrorKind};
 use mono_instance::devnet::state::RowKey;
 
-const ABI_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/abi");
+const ABI_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/coopos-abi");
 /// 2025-06-15T14:13:20Z, a fixed genesis so runs are reproducible.
 const GENESIS_MICROS: i64 = 1_750_000_000_000_000;
 const COOP: &str = "voskhod";
