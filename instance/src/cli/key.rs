@@ -1,9 +1,17 @@
 //! `mono key …`: K1 key generation, derivation, signing, verification and recovery.
+//!
+//! A private key never comes as an argument, where shell history and `ps` would show it: it is
+//! read from `--key-file`, else from the `MONO_PRIVATE_KEY` environment variable, else from
+//! standard input.
 
-use clap::Subcommand;
+use std::io::{IsTerminal as _, Read as _};
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
 use serde_json::json;
 
-use super::{BadInputExt, Outcome, print_json};
+use super::{BadInput, BadInputExt, Outcome, print_json, read_input_file};
 use crate::antelope::checksum::Checksum256;
 use crate::antelope::keys::{PrivateKey, PublicKey};
 use crate::antelope::signature::Signature;
@@ -15,13 +23,13 @@ pub enum KeyCommand {
     Generate,
     /// Print the public key of a private key (`PVT_K1_…` or WIF).
     Public {
-        /// Private key, `PVT_K1_…` or WIF.
-        private_key: String,
+        #[command(flatten)]
+        key: PrivateKeyInput,
     },
     /// Sign a 32-byte digest; prints a canonical `SIG_K1_…` signature.
     Sign {
-        /// Private key, `PVT_K1_…` or WIF.
-        private_key: String,
+        #[command(flatten)]
+        key: PrivateKeyInput,
         /// The digest as 64 hex characters.
         digest: String,
     },
@@ -43,6 +51,44 @@ pub enum KeyCommand {
     },
 }
 
+/// Where a command reads a private key (`PVT_K1_…` or WIF) from.
+#[derive(Debug, Args)]
+pub struct PrivateKeyInput {
+    /// File holding the private key; without it the key comes from the MONO_PRIVATE_KEY
+    /// environment variable, or else from standard input.
+    #[arg(long, value_name = "FILE")]
+    key_file: Option<PathBuf>,
+}
+
+/// The environment variable a private key may come from.
+const PRIVATE_KEY_ENV: &str = "MONO_PRIVATE_KEY";
+
+impl PrivateKeyInput {
+    /// Reads and parses the key; surrounding white space (a final newline) is ignored.
+    fn read(&self) -> anyhow::Result<PrivateKey> {
+        let text = match (&self.key_file, std::env::var(PRIVATE_KEY_ENV)) {
+            (Some(path), _) => String::from_utf8(read_input_file(path)?)
+                .bad_input(format!("reading {}", path.display()))?,
+            (None, Ok(text)) => text,
+            (None, Err(_)) => {
+                let mut stdin = std::io::stdin();
+                if stdin.is_terminal() {
+                    return Err(BadInput::new(format!(
+                        "no private key: give --key-file, set {PRIVATE_KEY_ENV} or pipe it to standard input"
+                    ))
+                    .into());
+                }
+                let mut text = String::new();
+                stdin
+                    .read_to_string(&mut text)
+                    .context("reading the private key from standard input")?;
+                text
+            }
+        };
+        parse_private_key(text.trim())
+    }
+}
+
 /// Runs one `mono key` subcommand.
 pub fn run(command: KeyCommand) -> anyhow::Result<Outcome> {
     match command {
@@ -55,19 +101,16 @@ pub fn run(command: KeyCommand) -> anyhow::Result<Outcome> {
                 "legacy_public_key": public_key.to_legacy_string(),
             }));
         }
-        KeyCommand::Public { private_key } => {
-            let public_key = parse_private_key(&private_key)?.public_key();
+        KeyCommand::Public { key } => {
+            let public_key = key.read()?.public_key();
             print_json(&json!({
                 "public_key": public_key.to_string(),
                 "legacy_public_key": public_key.to_legacy_string(),
             }));
         }
-        KeyCommand::Sign {
-            private_key,
-            digest,
-        } => {
-            let private_key = parse_private_key(&private_key)?;
+        KeyCommand::Sign { key, digest } => {
             let digest = parse_digest(&digest)?;
+            let private_key = key.read()?;
             let signature = private_key
                 .sign_digest(&digest)
                 .bad_input("signing the digest")?;

@@ -43,3 +43,39 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         follow(&store, &config, &metrics, http).await
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use crate::cli::{Cli, Command};
+
+    /// `mono devnet` and `mono serve` run side by side on one machine with their defaults.
+    #[test]
+    fn devnet_and_serve_listen_on_different_ports_by_default() {
+        let Command::Devnet(devnet) = Cli::parse_from(["mono", "devnet", "--ephemeral"]).command
+        else {
+            panic!("devnet parses");
+        };
+        let serve = Cli::parse_from([
+            "mono",
+            "serve",
+            "--database",
+            "sqlite://mono.db",
+            "--chain-api",
+            "http://127.0.0.1:8888",
+            "--ship",
+            "ws://127.0.0.1:8070",
+            "--coopname",
+            "voskhod",
+        ]);
+        let Command::Serve(serve) = serve.command else {
+            panic!("serve parses");
+        };
+        let devnet_ports = [devnet.http.port(), devnet.ship.port()];
+        assert!(
+            !devnet_ports.contains(&serve.listen.port()),
+            "{devnet_ports:?}"
+        );
+    }
+}

@@ -370,7 +370,7 @@ impl Chain {
 
     /// Starts the block after the head, as nodeos does: with the implicit `eosio::onblock`
     /// transaction, whose action carries the head block's header and takes the block's first
-    /// action receipt. It is in the block's traces but not among its transactions.
+    /// action receipt. It is in the block's traces (first) but not among its transactions.
     fn open_block(&mut self, timestamp: BlockTimestamp) -> Pending {
         let mut pending = Pending::new(timestamp);
         let head = self.head();
@@ -415,7 +415,9 @@ impl Chain {
             except: None,
             error_code: None,
             failed_dtrx_trace: None,
-            partial: None,
+            // Leap's trace converter keeps the packed transaction of every trace it sends,
+            // the implicit onblock's (unsigned) included.
+            partial: Some(partial(&trx, &[])),
         });
         pending
     }
@@ -500,21 +502,7 @@ impl Chain {
             except: None,
             error_code: None,
             failed_dtrx_trace: None,
-            partial: Some(PartialTransaction {
-                expiration: trx.expiration,
-                ref_block_num: trx.ref_block_num,
-                ref_block_prefix: trx.ref_block_prefix,
-                max_net_usage_words: trx.max_net_usage_words,
-                max_cpu_usage_ms: trx.max_cpu_usage_ms,
-                delay_sec: trx.delay_sec,
-                transaction_extensions: trx.transaction_extensions.clone(),
-                signatures: input
-                    .signatures
-                    .iter()
-                    .map(WireSignature::from_k1)
-                    .collect(),
-                context_free_data: Vec::new(),
-            }),
+            partial: Some(partial(trx, &input.signatures)),
         };
         let receipt = TransactionReceipt {
             status: 0,
@@ -672,6 +660,21 @@ fn push_trace(
         return_value: Vec::new(),
     });
     ordinal
+}
+
+/// The `partial` a Leap node writes into a transaction's trace: its header and signatures.
+fn partial(trx: &Transaction, signatures: &[Signature]) -> PartialTransaction {
+    PartialTransaction {
+        expiration: trx.expiration,
+        ref_block_num: trx.ref_block_num,
+        ref_block_prefix: trx.ref_block_prefix,
+        max_net_usage_words: trx.max_net_usage_words,
+        max_cpu_usage_ms: trx.max_cpu_usage_ms,
+        delay_sec: trx.delay_sec,
+        transaction_extensions: trx.transaction_extensions.clone(),
+        signatures: signatures.iter().map(WireSignature::from_k1).collect(),
+        context_free_data: Vec::new(),
+    }
 }
 
 /// Runs the action at `ordinal`: at its receiver, at every notified account, then its inline
@@ -869,7 +872,11 @@ mod tests {
         let [onblock, pushed] = record.traces.as_slice() else {
             panic!("onblock and the pushed transaction: {:?}", record.traces);
         };
-        assert_eq!(onblock.partial, None);
+        let onblock_partial = onblock.partial.as_ref().expect("onblock has its partial");
+        assert!(
+            onblock_partial.signatures.is_empty(),
+            "implicit, so unsigned"
+        );
         assert_eq!(onblock.action_traces.len(), 1);
         let act = &onblock.action_traces[0].act;
         assert_eq!((act.account, act.name), (EOSIO, ONBLOCK));

@@ -191,7 +191,7 @@ pub fn decode_block(
         result.traces.as_deref(),
         Part::Traces,
         &mut batch,
-        |bytes| binary::from_bytes::<Vec<TransactionTrace>>(bytes),
+        binary::from_bytes::<Vec<TransactionTrace>>,
     );
     // Only these state tables matter; every other table's rows are passed over unread.
     let deltas = decode_part(

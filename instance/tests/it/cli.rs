@@ -80,7 +80,9 @@ fn key_generate_prints_a_consistent_pair() {
     let pair = ok_json(&["key", "generate"]);
     let private_key = pair["private_key"].as_str().expect("private_key");
     assert!(private_key.starts_with("PVT_K1_"));
-    let derived = ok_json(&["key", "public", private_key]);
+    let derived: Value =
+        serde_json::from_str(&ok_with_stdin(&["key", "public"], Some(private_key)))
+            .expect("stdout is one JSON value");
     assert_eq!(derived["public_key"], pair["public_key"]);
     assert_eq!(derived["legacy_public_key"], pair["legacy_public_key"]);
     assert_ne!(pair, ok_json(&["key", "generate"]), "two keys must differ");
@@ -89,7 +91,11 @@ fn key_generate_prints_a_consistent_pair() {
 #[test]
 fn key_public_accepts_both_private_forms() {
     for private_key in [WIF, PVT_K1] {
-        let derived = ok_json(&["key", "public", private_key]);
+        let derived: Value = serde_json::from_str(&ok_with_stdin(
+            &["key", "public"],
+            Some(&format!("{private_key}\n")),
+        ))
+        .expect("stdout is one JSON value");
         assert_eq!(derived["public_key"], PUB_K1);
         assert_eq!(derived["legacy_public_key"], LEGACY);
     }
@@ -97,8 +103,47 @@ fn key_public_accepts_both_private_forms() {
 
 #[test]
 fn key_sign_reproduces_the_published_signature() {
-    assert_eq!(ok(&["key", "sign", WIF, DIGEST]), SIGNATURE);
-    assert_eq!(ok(&["key", "sign", PVT_K1, DIGEST]), SIGNATURE);
+    assert_eq!(
+        ok_with_stdin(&["key", "sign", DIGEST], Some(WIF)),
+        SIGNATURE
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key_file = dir.path().join("key");
+    std::fs::write(&key_file, format!("{PVT_K1}\n")).expect("key file written");
+    let key_file = key_file.to_str().expect("UTF-8 path");
+    assert_eq!(
+        ok(&["key", "sign", "--key-file", key_file, DIGEST]),
+        SIGNATURE
+    );
+}
+
+#[test]
+fn a_private_key_comes_from_the_environment() {
+    let output = Command::new(env!("CARGO_BIN_EXE_mono"))
+        .args(["key", "sign", DIGEST])
+        .env("MONO_PRIVATE_KEY", PVT_K1)
+        .stdin(Stdio::null())
+        .output()
+        .expect("mono runs");
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(stdout(&output).trim_end(), SIGNATURE);
+}
+
+#[test]
+fn a_private_key_is_never_an_argument() {
+    let output = mono(&["key", "sign", PVT_K1, DIGEST], Some(PVT_K1));
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "an extra argument is refused"
+    );
+    assert!(output.stdout.is_empty());
+    let output = mono(&["key", "public", PVT_K1], None);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "an extra argument is refused"
+    );
 }
 
 #[test]
@@ -123,21 +168,16 @@ fn key_recover_returns_the_signer() {
 #[test]
 fn key_commands_reject_bad_input() {
     let cases: &[(&[&str], &str)] = &[
-        (&["key", "public", "PVT_K1_abc"], "private key"),
+        (&["key", "public"], "private key"),
         (
-            &[
-                "key",
-                "public",
-                "5KQvfsPJ9YvGuVbLRLXVWPNubed6FWvV8yax6cNSJEzB4co3zxx",
-            ],
-            "private key",
+            &["key", "public", "--key-file", "/nonexistent/key"],
+            "/nonexistent/key",
         ),
-        (&["key", "sign", WIF, "abcd"], "digest"),
+        (&["key", "sign", "abcd"], "digest"),
         (
             &[
                 "key",
                 "sign",
-                WIF,
                 "zz50da5010bca3f3ea824008ff6d885e7a877936c5834705e55c7fd0f1e0be4",
             ],
             "digest",
@@ -155,6 +195,16 @@ fn key_commands_reject_bad_input() {
     ];
     for (args, needle) in cases {
         bad_input(args, needle);
+    }
+    for key in [
+        "PVT_K1_abc",
+        "5KQvfsPJ9YvGuVbLRLXVWPNubed6FWvV8yax6cNSJEzB4co3zxx",
+    ] {
+        let output = mono(&["key", "sign", DIGEST], Some(key));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{key}: {stderr}");
+        assert!(stderr.contains("private key"), "{stderr}");
+        assert!(!stderr.contains(key), "the key is not echoed: {stderr}");
     }
 }
 

@@ -461,9 +461,15 @@ async fn ship_streams_blocks_with_traces_and_deltas_under_acks() {
     assert_eq!(first[0], "get_blocks_result_v0");
     assert_eq!(this_block_num(&first), u64::from(with_trx));
     let traces = ship.decode_field(&first, "traces", "transaction_trace[]");
-    let action = &traces[0][1]["action_traces"][0][1];
+    // As on Leap: the implicit onblock first, its partial unsigned; then the input transaction.
+    let onblock = &traces[0][1];
+    assert_eq!(onblock["action_traces"][0][1]["act"]["name"], "onblock");
+    assert_eq!(onblock["partial"][1]["signatures"], json!([]));
+    let action = &traces[1][1]["action_traces"][0][1];
     assert_eq!(action["receiver"], "eosio");
     assert_eq!(action["act"]["name"], "newaccount");
+    let partial = &traces[1][1]["partial"][1];
+    assert_eq!(partial["signatures"].as_array().map(Vec::len), Some(1));
     let deltas = ship.decode_field(&first, "deltas", "table_delta[]");
     let names: Vec<&str> = deltas
         .as_array()

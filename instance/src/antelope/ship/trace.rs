@@ -1,8 +1,8 @@
 //! Transaction and action traces as a Leap 5 node writes them into SHiP results: every input
 //! transaction's trace carries its `partial` (header and signatures), a failed deferred
 //! transaction nests its own trace in `failed_dtrx_trace`, and RAM usage changes ride along as
-//! `account_delta`s. Each block's traces open with the implicit `eosio::onblock`, which has no
-//! `partial`.
+//! `account_delta`s. Each block's traces open with the implicit `eosio::onblock`, whose
+//! `partial` carries no signatures.
 
 use crate::antelope::binary::{self, Decode, Encode, Reader, Writer};
 use crate::antelope::checksum::Checksum256;
@@ -133,7 +133,8 @@ pub struct TransactionTrace {
     pub error_code: Option<u64>,
     /// The trace of the deferred transaction that failed, when this one reports it.
     pub failed_dtrx_trace: Option<Box<TransactionTrace>>,
-    /// Header and signatures of an input transaction; absent on implicit ones (`onblock`).
+    /// Header and signatures of the transaction; Leap writes it on every trace whose packed
+    /// transaction it holds, the unsigned `onblock` included.
     pub partial: Option<PartialTransaction>,
 }
 
