@@ -8,5 +8,6 @@ mod devnet_flows;
 mod interop;
 mod parser;
 mod serve;
+mod ship_frames;
 mod store;
 mod support;
