@@ -25,6 +25,7 @@ use mono_instance::antelope::name::Name;
 use mono_instance::antelope::time::TimePointSec;
 use mono_instance::antelope::transaction::{Action, PermissionLevel, Tapos, Transaction};
 use mono_instance::chain::ship::{BlocksRequest, ShipClient, ShipOptions};
+use mono_instance::chain::tls::TlsRoots;
 use mono_instance::devnet::chain::SignedInput;
 use mono_instance::devnet::state::Authority;
 use mono_instance::devnet::{DevnetConfig, ProductionMode, RunningDevnet, Storage, start};
@@ -140,7 +141,12 @@ async fn catch_up(
 /// Reads blocks 1..=`lib` over SHiP without decoding or storing them.
 async fn read_ship(devnet: &RunningDevnet, lib: u32) -> anyhow::Result<(u32, Duration)> {
     let started = Instant::now();
-    let mut client = ShipClient::connect(&devnet.ready().ship, ShipOptions::default()).await?;
+    let mut client = ShipClient::connect(
+        &devnet.ready().ship,
+        ShipOptions::default(),
+        &TlsRoots::system()?,
+    )
+    .await?;
     client.status().await?;
     client
         .request_blocks(&BlocksRequest {

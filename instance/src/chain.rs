@@ -1,5 +1,5 @@
-//! Clients for a real chain node: the Chain API v1 over HTTP ([`api`]) and the State History
-//! websocket ([`ship`]).
+//! Clients for a real chain node: the Chain API v1 over HTTP or HTTPS ([`api`]) and the State
+//! History websocket, `ws://` or `wss://` ([`ship`]), both trusting the roots of [`tls`].
 //!
 //! Architecture invariant: this module, with `devnet`, is the only one that opens chain sockets.
 //! It turns wire formats into the protocol types of [`crate::antelope`] and typed errors; it keeps
@@ -7,3 +7,4 @@
 
 pub mod api;
 pub mod ship;
+pub mod tls;

@@ -25,6 +25,7 @@ pub use filter::Filter;
 pub use follower::{DEFAULT_CONTRACTS, Mode, ParserConfig, Stopped, follow};
 pub use metrics::Metrics;
 
+use crate::antelope::checksum::Checksum256;
 use crate::chain::{api, ship};
 use crate::store;
 
@@ -74,6 +75,21 @@ pub enum Error {
     /// cursor, which says whether that commit was stored.
     #[error("the commit task was cancelled")]
     CommitCancelled,
+    /// The trusted TLS roots could not be set up.
+    #[error("setting up TLS for the chain endpoints")]
+    Tls {
+        /// Why.
+        #[source]
+        source: crate::chain::tls::TlsError,
+    },
+    /// The node serves another chain than the one configured.
+    #[error("the node serves chain {got}, not the configured chain {expected}")]
+    WrongChain {
+        /// The configured chain id.
+        expected: Checksum256,
+        /// The node's chain id.
+        got: Checksum256,
+    },
     /// No stored block above the last irreversible one matches the chain: the store does not
     /// belong to this chain, or the chain rewrote irreversible history.
     #[error("no fork point above the last irreversible block {lib} (reached block {block_num})")]
@@ -100,21 +116,20 @@ impl Error {
             Self::Resume { .. } => "fork_resume",
             Self::CommitCancelled => "commit_cancelled",
             Self::ForkBelowLib { .. } => "fork_below_lib",
+            Self::Tls { .. } => "tls",
+            Self::WrongChain { .. } => "wrong_chain",
         }
     }
 
-    /// Whether waiting and reconnecting cannot help: a misconfiguration or a store that does
-    /// not belong to the chain.
+    /// Whether waiting and reconnecting cannot help: a misconfiguration (a malformed URL, TLS
+    /// that cannot succeed, another chain, a server speaking another protocol) or a store that
+    /// does not belong to the chain.
     pub fn is_fatal(&self) -> bool {
-        matches!(
-            self,
-            Self::ForkBelowLib { .. }
-                | Self::Ship {
-                    source: ship::Error::InvalidUrl { .. } | ship::Error::IncompatibleAbi { .. }
-                }
-                | Self::Api {
-                    source: api::Error::InvalidUrl { .. } | api::Error::Client { .. }
-                }
-        )
+        match self {
+            Self::ForkBelowLib { .. } | Self::Tls { .. } | Self::WrongChain { .. } => true,
+            Self::Ship { source } => source.is_permanent(),
+            Self::Api { source } => source.is_permanent(),
+            _ => false,
+        }
     }
 }

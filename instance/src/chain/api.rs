@@ -22,6 +22,7 @@ use crate::antelope::keys::PublicKey;
 use crate::antelope::name::Name;
 use crate::antelope::time::TimePoint;
 use crate::antelope::transaction::PackedTransaction;
+use crate::chain::tls::{TlsRoots, is_tls_failure};
 
 /// Result of Chain API calls.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -42,6 +43,13 @@ pub enum Error {
         /// Builder failure.
         #[source]
         source: reqwest::Error,
+    },
+    /// The trusted TLS roots could not be set up.
+    #[error("setting up TLS")]
+    Tls {
+        /// Why.
+        #[source]
+        source: crate::chain::tls::TlsError,
     },
     /// The request failed in transport on every attempt.
     #[error("calling {endpoint} failed after {attempts} attempt(s)")]
@@ -91,6 +99,17 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether trying again cannot help: a malformed URL, a client that cannot be built, or a
+    /// TLS handshake that failed (an untrusted or mismatched certificate, a server that does
+    /// not speak TLS).
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            Self::InvalidUrl { .. } | Self::Client { .. } | Self::Tls { .. } => true,
+            Self::Transport { source, .. } => is_tls_failure(source),
+            _ => false,
+        }
+    }
+
     /// The nodeos error when the node rejected the call, `None` for transport and shape failures.
     pub fn node_error(&self) -> Option<&NodeError> {
         match self {
@@ -379,6 +398,23 @@ struct RawAbiBody {
     abi: Option<String>,
 }
 
+impl RawAbiBody {
+    fn into_raw_abi(self, account: Name) -> Result<RawAbi> {
+        let abi = match self.abi.as_deref() {
+            Some(text) => BASE64
+                .decode(text)
+                .map_err(|source| Error::AbiEncoding { account, source })?,
+            None => Vec::new(),
+        };
+        Ok(RawAbi {
+            account_name: self.account_name,
+            code_hash: self.code_hash,
+            abi_hash: self.abi_hash,
+            abi,
+        })
+    }
+}
+
 /// The base64 nodeos writes (`fc::base64_encode`, padded); unpadded text is accepted too.
 const BASE64: GeneralPurpose = GeneralPurpose::new(
     &alphabet::STANDARD,
@@ -392,16 +428,24 @@ impl ChainApi {
     /// [`Error::InvalidUrl`] for a URL that is not HTTP(S), [`Error::Client`] when the HTTP
     /// client cannot be built.
     pub fn new(base_url: &str, options: ApiOptions) -> Result<Self> {
+        let roots = TlsRoots::system().map_err(|source| Error::Tls { source })?;
+        Self::with_roots(base_url, options, &roots)
+    }
+
+    /// A client for the node at `base_url` that trusts `roots` over HTTPS.
+    ///
+    /// # Errors
+    /// [`Error::InvalidUrl`] unless `http://` or `https://`; [`Error::Client`] when the HTTP
+    /// client cannot be built.
+    pub fn with_roots(base_url: &str, options: ApiOptions, roots: &TlsRoots) -> Result<Self> {
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
             return Err(Error::InvalidUrl {
                 url: base_url.to_owned(),
             });
         }
-        // HTTPS needs a process-wide crypto provider; a second install (another client, another
-        // crate) fails harmlessly and leaves the first in place.
-        let _already_installed = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .timeout(options.timeout)
+            .tls_backend_preconfigured(roots.client_config().as_ref().clone())
             .build()
             .map_err(|source| Error::Client { source })?;
         Ok(Self {
@@ -444,18 +488,7 @@ impl ChainApi {
                 Retry::Transport,
             )
             .await?;
-        let abi = match body.abi.as_deref() {
-            Some(text) => BASE64
-                .decode(text)
-                .map_err(|source| Error::AbiEncoding { account, source })?,
-            None => Vec::new(),
-        };
-        Ok(RawAbi {
-            account_name: body.account_name,
-            code_hash: body.code_hash,
-            abi_hash: body.abi_hash,
-            abi,
-        })
+        body.into_raw_abi(account)
     }
 
     /// One page of `get_table_rows`, rows decoded to JSON by the node.
@@ -576,8 +609,21 @@ impl ChainApi {
     }
 }
 
+/// Reads a node's answer to `get_raw_abi` of `account` (pure): what [`ChainApi::get_raw_abi`]
+/// does with the HTTP status and body it receives.
+///
+/// # Errors
+/// As [`parse_response`], and [`Error::AbiEncoding`] when `abi` is not base64.
+pub fn parse_raw_abi(account: Name, status: u16, body: &[u8]) -> Result<RawAbi> {
+    parse_response::<RawAbiBody>("get_raw_abi", status, body)?.into_raw_abi(account)
+}
+
 /// Turns a node's answer into the expected value or the node's error (pure).
-fn parse_response<T: DeserializeOwned>(
+///
+/// # Errors
+/// [`Error::Response`] for a success status with a body of another shape, [`Error::Node`] for
+/// a nodeos error body, [`Error::Status`] for any other error answer.
+pub fn parse_response<T: DeserializeOwned>(
     endpoint: &'static str,
     status: u16,
     body: &[u8],

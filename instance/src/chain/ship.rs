@@ -16,7 +16,7 @@ use std::time::Duration;
 use futures::{SinkExt as _, StreamExt as _};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream, tungstenite};
 
 use serde::Deserialize;
 
@@ -27,6 +27,7 @@ use crate::antelope::ship::{
     self, BlockPosition, GetBlocksRequestV0, GetBlocksResult, GetStatusResult, Protocol, Request,
     ShipResult,
 };
+use crate::chain::tls::{TlsRoots, is_tls_failure};
 
 /// Result of SHiP client operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -107,6 +108,26 @@ pub enum Error {
         /// The result kind received.
         got: &'static str,
     },
+}
+
+impl Error {
+    /// Whether reconnecting cannot help: a malformed URL, a failed TLS handshake, an endpoint
+    /// that refuses the websocket upgrade outright (4xx), or a server whose protocol this
+    /// client does not read.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            Self::InvalidUrl { .. }
+            | Self::IncompatibleAbi { .. }
+            | Self::MissingMessage { .. } => true,
+            Self::Connect { source } => match source {
+                tungstenite::Error::Tls(_) | tungstenite::Error::Url(_) => true,
+                tungstenite::Error::Io(error) => is_tls_failure(error),
+                tungstenite::Error::Http(response) => response.status().is_client_error(),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
 }
 
 /// Deadlines and flow control of a [`ShipClient`].
@@ -236,18 +257,24 @@ const CHECKED_VARIANTS: [&str; 7] = [
 ];
 
 impl ShipClient {
-    /// Connects to `url`, reads the server's ABI frame and checks it.
+    /// Connects to `url` (`wss://` trusting `roots`), reads the server's ABI frame and checks
+    /// it.
     ///
     /// # Errors
     /// [`Error::InvalidUrl`], [`Error::Connect`], [`Error::Timeout`], [`Error::MissingAbi`],
-    /// [`Error::InvalidAbi`] or [`Error::IncompatibleAbi`].
-    pub async fn connect(url: &str, options: ShipOptions) -> Result<Self> {
+    /// [`Error::InvalidAbi`], [`Error::IncompatibleAbi`] or [`Error::MissingMessage`].
+    pub async fn connect(url: &str, options: ShipOptions, roots: &TlsRoots) -> Result<Self> {
         if !(url.starts_with("ws://") || url.starts_with("wss://")) {
             return Err(Error::InvalidUrl {
                 url: url.to_owned(),
             });
         }
-        let connecting = tokio_tungstenite::connect_async(url);
+        let connecting = tokio_tungstenite::connect_async_tls_with_config(
+            url,
+            None,
+            false,
+            Some(Connector::Rustls(roots.client_config().clone())),
+        );
         let (socket, _response) = tokio::time::timeout(options.connect_timeout, connecting)
             .await
             .map_err(|_| Error::Timeout {

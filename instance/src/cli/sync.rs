@@ -6,13 +6,16 @@
 //! a terminal, JSON lines otherwise.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use clap::Args;
 use tokio::sync::watch;
 
+use crate::antelope::checksum::Checksum256;
 use crate::antelope::name::Name;
-use crate::cli::{BadInputExt as _, Outcome};
+use crate::chain::tls::TlsRoots;
+use crate::cli::{BadInput, BadInputExt as _, Outcome};
 use crate::parser::{self, DEFAULT_CONTRACTS, Filter, Metrics, Mode, ParserConfig, Stopped};
 use crate::server;
 use crate::store::{self, Store};
@@ -23,12 +26,19 @@ pub struct ConnectionArgs {
     /// Database URL: `postgres://…` or `sqlite://PATH`.
     #[arg(long, env = "MONO_DATABASE_URL")]
     pub database: String,
-    /// Chain API base URL of the node (`http://host:8888`).
+    /// Chain API base URL of the node (`http://host:8888` or `https://…`).
     #[arg(long, env = "MONO_CHAIN_API")]
     pub chain_api: String,
-    /// SHiP websocket URL of the node (`ws://host:8080`).
+    /// SHiP websocket URL of the node (`ws://host:8080` or `wss://…`).
     #[arg(long, env = "MONO_SHIP")]
     pub ship: String,
+    /// The chain id the node must serve (64 hex characters); following stops with an error on
+    /// a node of another chain.
+    #[arg(long, env = "MONO_CHAIN_ID")]
+    pub chain_id: Option<String>,
+    /// PEM file of CA certificates trusted for `https://` and `wss://` besides the system's.
+    #[arg(long, env = "MONO_CHAIN_CA_FILE")]
+    pub chain_ca_file: Option<PathBuf>,
     /// The cooperative's account.
     #[arg(long, env = "MONO_COOPNAME")]
     pub coopname: String,
@@ -142,11 +152,34 @@ pub(crate) fn parser_config(args: &ConnectionArgs) -> anyhow::Result<ParserConfi
             .collect::<Result<Vec<_>, _>>()
             .bad_input("reading --contracts")?
     };
+    if !(args.ship.starts_with("ws://") || args.ship.starts_with("wss://")) {
+        return Err(BadInput::new(format!(
+            "--ship {:?} is not a ws:// or wss:// URL",
+            args.ship
+        ))
+        .into());
+    }
+    if !(args.chain_api.starts_with("http://") || args.chain_api.starts_with("https://")) {
+        return Err(BadInput::new(format!(
+            "--chain-api {:?} is not an http:// or https:// URL",
+            args.chain_api
+        ))
+        .into());
+    }
     let mut config = ParserConfig::new(
         &args.ship,
         &args.chain_api,
         Filter::new(&contracts, coopname),
     );
+    config.chain_id = args
+        .chain_id
+        .as_deref()
+        .map(str::parse::<Checksum256>)
+        .transpose()
+        .bad_input("reading --chain-id")?;
+    // Read now so a bad file is reported as bad input before anything starts.
+    TlsRoots::new(args.chain_ca_file.as_deref()).bad_input("reading --chain-ca-file")?;
+    config.ca_file.clone_from(&args.chain_ca_file);
     config.mode = if args.head {
         Mode::Head
     } else {

@@ -11,6 +11,7 @@
 //! blocks already decoded and returns; a block is never half written, whatever stops the process.
 
 use std::io::IsTerminal as _;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
@@ -20,6 +21,7 @@ use crate::antelope::name::Name;
 use crate::antelope::ship::{BlockPosition, GetBlocksResult};
 use crate::chain::api::{ApiOptions, ChainApi};
 use crate::chain::ship::{BlocksRequest, ShipClient, ShipOptions};
+use crate::chain::tls::TlsRoots;
 use crate::parser::block::{AbiSet, decode_block};
 use crate::parser::filter::Filter;
 use crate::parser::metrics::Metrics;
@@ -43,6 +45,10 @@ pub struct ParserConfig {
     pub ship_url: String,
     /// Chain API base URL (`http://host:8888`).
     pub chain_api_url: String,
+    /// The chain the node must serve; `None` accepts any.
+    pub chain_id: Option<Checksum256>,
+    /// PEM certificates trusted for `https://` and `wss://` besides the system's roots.
+    pub ca_file: Option<PathBuf>,
     /// The cooperative's share of the chain.
     pub filter: Filter,
     /// Irreversible-only or head-following.
@@ -70,6 +76,8 @@ impl ParserConfig {
         Self {
             ship_url: ship_url.to_owned(),
             chain_api_url: chain_api_url.to_owned(),
+            chain_id: None,
+            ca_file: None,
             filter,
             mode: Mode::Irreversible,
             start_block: 1,
@@ -106,11 +114,13 @@ pub async fn follow(
     metrics: &Metrics,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<Stopped> {
-    let api =
-        ChainApi::new(&config.chain_api_url, config.api).map_err(|source| Error::Api { source })?;
+    let roots = TlsRoots::new(config.ca_file.as_deref()).map_err(|source| Error::Tls { source })?;
+    let api = ChainApi::with_roots(&config.chain_api_url, config.api, &roots)
+        .map_err(|source| Error::Api { source })?;
     let mut session = Session {
         store,
         api: &api,
+        roots: &roots,
         config,
         metrics,
         abis: AbiSet::default(),
@@ -155,6 +165,7 @@ pub async fn follow(
 struct Session<'a> {
     store: &'a Store,
     api: &'a ChainApi,
+    roots: &'a TlsRoots,
     config: &'a ParserConfig,
     metrics: &'a Metrics,
     abis: AbiSet,
@@ -214,13 +225,14 @@ impl Session<'_> {
             return Ok(Stopped::Reached(cursor.block_num));
         }
         self.abis = self.load_abis(cursor.map_or(0, |c| c.block_num)).await?;
-        let mut client = ShipClient::connect(&self.config.ship_url, self.config.ship)
+        let mut client = ShipClient::connect(&self.config.ship_url, self.config.ship, self.roots)
             .await
             .map_err(|source| Error::Ship { source })?;
         let status = client
             .status()
             .await
             .map_err(|source| Error::Ship { source })?;
+        self.check_chain(status.chain_id).await?;
         self.metrics
             .head_block
             .set(i64::from(status.head.block_num));
@@ -379,6 +391,29 @@ impl Session<'_> {
                 client.close().await;
                 return Ok(Stopped::Reached(this_block.block_num));
             }
+        }
+    }
+
+    /// Refuses a node of another chain than the configured one: by the chain id of the SHiP
+    /// status, or of `get_info` when the status does not carry it.
+    async fn check_chain(&self, ship_chain_id: Option<Checksum256>) -> Result<()> {
+        let Some(expected) = self.config.chain_id else {
+            return Ok(());
+        };
+        let got = match ship_chain_id {
+            Some(chain_id) => chain_id,
+            None => {
+                self.api
+                    .get_info()
+                    .await
+                    .map_err(|source| Error::Api { source })?
+                    .chain_id
+            }
+        };
+        if got == expected {
+            Ok(())
+        } else {
+            Err(Error::WrongChain { expected, got })
         }
     }
 

@@ -11,3 +11,4 @@ mod serve;
 mod ship_frames;
 mod store;
 mod support;
+mod tls;
