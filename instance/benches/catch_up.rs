@@ -1,12 +1,17 @@
 //! Catch-up benchmark of the parser: [`follow`] from an empty store to the end of a devnet
 //! history, into SQLite and into PostgreSQL, reported as blocks/s and actions/s.
 //!
-//! The history (`MONO_BENCH_BLOCKS`, default 100,000 blocks) is built once into a devnet data
-//! directory under `target/bench-data/` and replayed by later runs. Every block carries
-//! cooperative traffic: the demo cooperative adds a member (`registrator::adduser`, with its
-//! notifications and table rows), and every fourth block also creates an account
-//! (`eosio::newaccount`). The SHiP stream alone is timed first, so the source's own speed is
-//! known. PostgreSQL comes from `MONO_BENCH_DATABASE_URL`, else `MONO_TEST_DATABASE_URL`, else
+//! The history (`MONO_BENCH_BLOCKS` blocks) is built once into a devnet data directory under
+//! `target/bench-data/` and replayed by later runs. Every block opens with the implicit
+//! `eosio::onblock` and carries resource deltas, as on a Leap chain. `MONO_BENCH_HISTORY` picks
+//! its shape:
+//! - `dense` (the default, 100,000 blocks): cooperative traffic in every block: the demo
+//!   cooperative adds a member (`registrator::adduser`, with its notifications and table rows),
+//!   and every fourth block also creates an account (`eosio::newaccount`);
+//! - `sparse` (500,000 blocks): shaped like a real chain, the same traffic in one block of 50
+//!   and nothing but `onblock` in the others.
+//!
+//! The SHiP stream alone is timed first, so the source's own speed is known. PostgreSQL comes from `MONO_BENCH_DATABASE_URL`, else `MONO_TEST_DATABASE_URL`, else
 //! the local default server; a fresh database is created and dropped.
 //!
 //! `MONO_BENCH_BATCH_BLOCKS` sets the most blocks per commit (default: `mono sync`'s 500).
@@ -35,7 +40,40 @@ use rand_core::{OsRng, RngCore as _};
 use sqlx::Connection as _;
 use tokio::sync::watch;
 
-const DEFAULT_BLOCKS: u32 = 100_000;
+/// How many blocks of a history carry cooperative traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// Every block.
+    Dense,
+    /// One block of [`SPARSE_TRAFFIC_EVERY`].
+    Sparse,
+}
+
+impl Shape {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Dense => "dense",
+            Self::Sparse => "sparse",
+        }
+    }
+
+    fn default_blocks(self) -> u32 {
+        match self {
+            Self::Dense => 100_000,
+            Self::Sparse => 500_000,
+        }
+    }
+
+    fn has_traffic(self, block_num: u32) -> bool {
+        match self {
+            Self::Dense => true,
+            Self::Sparse => block_num % SPARSE_TRAFFIC_EVERY == 0,
+        }
+    }
+}
+
+/// A sparse history has cooperative traffic in one block of this many.
+const SPARSE_TRAFFIC_EVERY: u32 = 50;
 const LOCAL_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 /// Marks a data directory whose history was written completely.
 const COMPLETE_MARKER: &str = "complete";
@@ -51,15 +89,20 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run() -> anyhow::Result<()> {
+    let shape = match std::env::var("MONO_BENCH_HISTORY").as_deref() {
+        Ok("sparse") => Shape::Sparse,
+        Ok("dense") | Err(_) => Shape::Dense,
+        Ok(other) => anyhow::bail!("MONO_BENCH_HISTORY is dense or sparse, not {other}"),
+    };
     let blocks = match std::env::var("MONO_BENCH_BLOCKS") {
         Ok(text) => text.parse().context("reading MONO_BENCH_BLOCKS")?,
-        Err(_) => DEFAULT_BLOCKS,
+        Err(_) => shape.default_blocks(),
     };
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../target/bench-data")
-        .join(format!("catch-up-{blocks}"));
+        .join(format!("catch-up-{}-{blocks}", shape.name()));
     if !dir.join(COMPLETE_MARKER).exists() {
-        build_history(&dir, blocks).await?;
+        build_history(&dir, blocks, shape).await?;
     }
 
     let started = Instant::now();
@@ -198,8 +241,9 @@ async fn devnet(dir: &Path) -> anyhow::Result<RunningDevnet> {
     .await?)
 }
 
-/// Writes a history of `blocks` blocks into `dir`, replacing whatever an interrupted build left.
-async fn build_history(dir: &Path, blocks: u32) -> anyhow::Result<()> {
+/// Writes a history of `blocks` blocks of `shape` into `dir`, replacing whatever an interrupted
+/// build left.
+async fn build_history(dir: &Path, blocks: u32, shape: Shape) -> anyhow::Result<()> {
     if dir.exists() {
         std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
     }
@@ -224,6 +268,11 @@ async fn build_history(dir: &Path, blocks: u32) -> anyhow::Result<()> {
         let member_key = PrivateKey::from_bytes(&[7; 32])?;
         let mut transactions = 0;
         while node.read(|chain| chain.head_num()) < blocks.saturating_add(1) {
+            let block_num = node.read(|chain| chain.head_num() + 1);
+            if !shape.has_traffic(block_num) {
+                node.produce()?;
+                continue;
+            }
             let (block_num, tapos, head_secs) = node.read(|chain| {
                 let head = chain.head();
                 let micros = head.block.header.timestamp.to_time_point().as_micros();

@@ -30,6 +30,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt as _;
 use rand_core::OsRng;
 use serde::Serialize;
 use thiserror::Error;
@@ -358,6 +359,13 @@ pub async fn start(config: DevnetConfig) -> Result<RunningDevnet, DevnetError> {
     });
     let ship_app = ship::router(Arc::clone(&node), shutdown_rx.clone());
     let mut ship_stop = shutdown_rx.clone();
+    // Results are small and flow-controlled by acknowledgements; Nagle's algorithm would hold
+    // them back by the client's delayed-ACK time.
+    let ship_listener = ship_listener.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::warn!(error = %err, "cannot disable Nagle's algorithm on a SHiP connection");
+        }
+    });
     tasks.spawn(async move {
         axum::serve(ship_listener, ship_app)
             .with_graceful_shutdown(async move {

@@ -269,10 +269,13 @@ impl ShipClient {
                 url: url.to_owned(),
             });
         }
+        // Nagle's algorithm would hold back the small acknowledgements behind unacknowledged
+        // data, stalling the stream by the peer's delayed-ACK time on every window.
+        let disable_nagle = true;
         let connecting = tokio_tungstenite::connect_async_tls_with_config(
             url,
             None,
-            false,
+            disable_nagle,
             Some(Connector::Rustls(roots.client_config().clone())),
         );
         let (socket, _response) = tokio::time::timeout(options.connect_timeout, connecting)
