@@ -175,7 +175,7 @@ pub struct ShipClient {
 }
 
 /// Types whose layout the typed decoders fix; the server's ABI must define each the same way.
-const CHECKED_STRUCTS: [&str; 20] = [
+const CHECKED_STRUCTS: [&str; 21] = [
     "block_position",
     "get_status_request_v0",
     "get_blocks_request_v0",
@@ -196,6 +196,8 @@ const CHECKED_STRUCTS: [&str; 20] = [
     "row",
     "contract_row_v0",
     "account_v0",
+    // The parser reads `previous` and `timestamp` from the front of each block's header.
+    "block_header",
 ];
 
 /// Spring 1.x's messages, `(name, fields)`: a server that defines one must define it so.
