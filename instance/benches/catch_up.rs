@@ -67,7 +67,7 @@ impl Shape {
     fn has_traffic(self, block_num: u32) -> bool {
         match self {
             Self::Dense => true,
-            Self::Sparse => block_num % SPARSE_TRAFFIC_EVERY == 0,
+            Self::Sparse => block_num.is_multiple_of(SPARSE_TRAFFIC_EVERY),
         }
     }
 }

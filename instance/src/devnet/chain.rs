@@ -384,20 +384,11 @@ impl Chain {
             data: binary::to_bytes(&head.block.header),
         };
         let tapos = Tapos::from_block_id(&head.id);
-        let trx = Transaction {
-            expiration: TimePointSec::from_secs(
-                u32::try_from(timestamp.to_time_point().as_micros() / 1_000_000 + 1)
-                    .unwrap_or(u32::MAX),
-            ),
-            ref_block_num: tapos.ref_block_num,
-            ref_block_prefix: tapos.ref_block_prefix,
-            max_net_usage_words: 0,
-            max_cpu_usage_ms: 0,
-            delay_sec: 0,
-            context_free_actions: Vec::new(),
-            actions: vec![act.clone()],
-            transaction_extensions: Vec::new(),
-        };
+        let expiration = TimePointSec::from_secs(
+            u32::try_from(timestamp.to_time_point().as_micros() / 1_000_000 + 1)
+                .unwrap_or(u32::MAX),
+        );
+        let trx = Transaction::new(expiration, tapos, vec![act.clone()]);
         let mut action_traces = Vec::new();
         push_trace(&mut action_traces, act.clone(), EOSIO, 0, 0);
         action_traces[0].receipt =
