@@ -1,6 +1,16 @@
 //! The CooperativeExport controller: a Job runs `mono export` into a new volume, and the
-//! export's manifest (read back through the container's termination message) is recorded in
-//! the status with the checksum of every part.
+//! export's manifest is recorded in the status with the checksum of every part.
+//!
+//! The manifest comes back through the log of the Job's succeeded pod, where `mono export`
+//! prints it as one JSON line on stdout (its own log lines go to stderr, in the same log).
+//! It cannot come back as a termination message: the kubelet bind-mounts its termination-log
+//! file at `terminationMessagePath` before the container starts, so pointing that at the
+//! bundle's `manifest.json` leaves an empty manifest in the bundle directory, which `mono
+//! export` refuses as "a directory that already holds an export"; `mono export` writes nothing
+//! to the default `/dev/termination-log`, the distroless image has no shell to copy its output
+//! there, and `FallbackToLogsOnError` copies the log's tail into the termination message only
+//! for a container that exited with an error. That fallback does serve failures: a failed
+//! export's last lines are its termination message, quoted in the `Failed` condition.
 //!
 //! The volume has no owner: it is the point of the export and outlives both the
 //! CooperativeExport and the Cooperative, until staff delete it.
@@ -11,9 +21,9 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{ContainerStateTerminated, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use kube::api::{Api, ListParams};
+use kube::api::{Api, ListParams, LogParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt};
@@ -24,7 +34,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tracing::{debug, instrument, warn};
 
-use crate::children::migration::{EXPORT_MOUNT, JobParams, instance_job};
+use crate::children::migration::{CONTAINER, EXPORT_MOUNT, JobParams, instance_job};
 use crate::children::{Child, ChildConfig, ChildKind, Ctx, MANAGER, target_version};
 use crate::metrics::Metrics;
 use crate::reconcile::{apply_child, apply_status, backoff, error_chain, kube_error, now};
@@ -32,10 +42,15 @@ use crate::{Error, Result, Verb};
 
 /// Directory inside the export volume that `mono export` writes to.
 pub const EXPORT_DIR: &str = "export";
-/// Name of the manifest `mono export` writes into the export directory.
-pub const MANIFEST_FILE: &str = "manifest.json";
 /// Label naming the CooperativeExport on its Job and volume.
 pub const EXPORT_LABEL: &str = "mono.coopenomics.io/export";
+/// Lines read from the end of the export pod's log: the manifest is printed last, and only a
+/// few log lines of the process's shutdown can follow it.
+const LOG_TAIL_LINES: i64 = 100;
+/// Most bytes of those lines read.
+const LOG_LIMIT_BYTES: i64 = 1 << 20;
+/// Most bytes of a failed export's termination message quoted in its `Failed` condition.
+const MAX_QUOTED_BYTES: usize = 1024;
 const RUNNING_REQUEUE: Duration = Duration::from_secs(30);
 const WAITING_REQUEUE: Duration = Duration::from_secs(60);
 
@@ -137,10 +152,9 @@ pub fn export_children(
             name: &name,
             component: "export",
             version,
-            args: vec!["export".to_owned(), "--out".to_owned(), out_dir.clone()],
+            args: vec!["export".to_owned(), "--out".to_owned(), out_dir],
             export_claim: Some(&name),
             writable: true,
-            termination_message_path: Some(format!("{out_dir}/{MANIFEST_FILE}")),
         },
     );
     job.object["metadata"]["labels"][EXPORT_LABEL] = json!(export_name);
@@ -160,12 +174,18 @@ pub fn claim_name(export_name: &str) -> String {
     format!("{export_name}-export")
 }
 
-/// SHA-256 of a manifest and the parts it lists.
+/// The SHA-256 of `manifest.json` and the parts it lists, from the manifest as `mono export`
+/// prints it: one line of JSON.
+///
+/// `mono export` prints the same value it wrote, compactly; the file holds it pretty-printed
+/// (two-space indent, fields in the same order, serde_json's format) and ends with a newline.
+/// The digest is taken over that rendering, so it is the one `sha256sum manifest.json`
+/// gives where the bundle is copied to.
 ///
 /// Reads `files` entries with `path` or `name`, `sha256` and optional `size` or `bytes`;
-/// `None` when the text is not such a manifest.
-pub fn parse_manifest(text: &str) -> Option<(String, Vec<ExportedFile>)> {
-    let manifest: Value = serde_json::from_str(text).ok()?;
+/// `None` when the line is not such a manifest.
+pub fn parse_manifest(line: &str) -> Option<(String, Vec<ExportedFile>)> {
+    let manifest: Value = serde_json::from_str(line).ok()?;
     let files = manifest.get("files")?.as_array()?;
     let files = files
         .iter()
@@ -184,8 +204,16 @@ pub fn parse_manifest(text: &str) -> Option<(String, Vec<ExportedFile>)> {
             })
         })
         .collect::<Option<Vec<_>>>()?;
-    let digest = hex::encode(Sha256::digest(text.as_bytes()));
-    Some((digest, files))
+    let mut file = serde_json::to_vec_pretty(&manifest).ok()?;
+    file.push(b'\n');
+    Some((hex::encode(Sha256::digest(&file)), files))
+}
+
+/// The manifest in the log of a succeeded export: its last line that is one.
+pub fn manifest_in_log(log: &str) -> Option<(String, Vec<ExportedFile>)> {
+    log.lines()
+        .rev()
+        .find_map(|line| parse_manifest(line.trim()))
 }
 
 #[instrument(skip_all, fields(namespace = export.namespace().unwrap_or_default(), name = export.name_any()))]
@@ -238,34 +266,46 @@ async fn reconcile(export: Arc<CooperativeExport>, ctx: Arc<ExportContext>) -> R
         .iter()
         .flatten()
         .find(|c| c.type_ == "Failed" && c.status == "True");
+    let job_name = claim_name(&name);
     let (phase, reason, manifest, action) = if job_status.succeeded.unwrap_or(0) > 0 {
-        let message = termination_message(&ctx.client, &namespace, &claim_name(&name)).await?;
-        match message.as_deref().and_then(parse_manifest) {
+        let log = succeeded_log(&ctx.client, &namespace, &job_name).await?;
+        match log.as_deref().and_then(manifest_in_log) {
             Some(manifest) => (
                 ExportPhase::Succeeded,
-                ("ExportSucceeded", format!("exported {} parts into volume {}", manifest.1.len(), claim_name(&name))),
+                (
+                    "ExportSucceeded",
+                    format!("exported {} parts into volume {job_name}", manifest.1.len()),
+                ),
                 Some(manifest),
                 Action::await_change(),
             ),
             None => (
                 ExportPhase::Failed,
-                ("ManifestUnreadable", "the export Job succeeded but its manifest could not be read from the termination message".to_owned()),
+                (
+                    "ManifestUnreadable",
+                    format!(
+                        "the export Job succeeded but no manifest was found in the log of its pod (kubectl logs job/{job_name}); the bundle may still be whole: check it, or delete and recreate this CooperativeExport"
+                    ),
+                ),
                 None,
                 Action::await_change(),
             ),
         }
     } else if let Some(failed) = failed {
+        let mut why = failed
+            .message
+            .clone()
+            .or(failed.reason.clone())
+            .unwrap_or_default();
+        if let Some(output) = failed_output(&ctx.client, &namespace, &job_name).await? {
+            why = format!("{why}; its last output: {output}");
+        }
         (
             ExportPhase::Failed,
             (
                 "ExportFailed",
                 format!(
-                    "the export Job failed: {}; read its logs, then delete and recreate this CooperativeExport",
-                    failed
-                        .message
-                        .clone()
-                        .or(failed.reason.clone())
-                        .unwrap_or_default()
+                    "the export Job failed: {why}; read its logs, then delete and recreate this CooperativeExport"
                 ),
             ),
             None,
@@ -347,23 +387,83 @@ async fn write_status(
     apply_status(api, export, &status).await
 }
 
-/// The termination message of the export Job's succeeded pod: the manifest.
-async fn termination_message(
+/// The pods of the Job `job` with how their container ended, if it did.
+async fn job_pods(
     client: &Client,
     namespace: &str,
     job: &str,
-) -> Result<Option<String>> {
+) -> Result<Vec<(String, ContainerStateTerminated)>> {
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
     let list = pods
         .list(&ListParams::default().labels(&format!("job-name={job}")))
         .await
         .map_err(kube_error(Verb::List, "Pod", ""))?;
-    Ok(list.items.into_iter().find_map(|pod| {
-        pod.status?
-            .container_statuses?
-            .into_iter()
-            .find_map(|c| c.state?.terminated.filter(|t| t.exit_code == 0)?.message)
-    }))
+    Ok(list
+        .items
+        .into_iter()
+        .filter_map(|pod| {
+            let name = pod.metadata.name?;
+            let terminated = pod
+                .status?
+                .container_statuses?
+                .into_iter()
+                .find(|c| c.name == CONTAINER)?
+                .state?
+                .terminated?;
+            Some((name, terminated))
+        })
+        .collect())
+}
+
+/// The end of the log of the export Job's succeeded pod, where `mono export` printed the
+/// manifest; `None` when no such pod is left (deleted, or its node gone).
+async fn succeeded_log(client: &Client, namespace: &str, job: &str) -> Result<Option<String>> {
+    let succeeded = job_pods(client, namespace, job)
+        .await?
+        .into_iter()
+        .find(|(_, terminated)| terminated.exit_code == 0);
+    let Some((pod, _)) = succeeded else {
+        return Ok(None);
+    };
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let params = LogParams {
+        container: Some(CONTAINER.to_owned()),
+        tail_lines: Some(LOG_TAIL_LINES),
+        limit_bytes: Some(LOG_LIMIT_BYTES),
+        ..LogParams::default()
+    };
+    match pods.logs(&pod, &params).await {
+        Ok(log) => Ok(Some(log)),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(None),
+        Err(source) => Err(kube_error(Verb::Get, "Pod log", &pod)(source)),
+    }
+}
+
+/// The termination message of the export Job's last failed pod: with
+/// `FallbackToLogsOnError`, the end of its log, cut to [`MAX_QUOTED_BYTES`] on one line.
+async fn failed_output(client: &Client, namespace: &str, job: &str) -> Result<Option<String>> {
+    let last = job_pods(client, namespace, job)
+        .await?
+        .into_iter()
+        .filter(|(_, terminated)| terminated.exit_code != 0)
+        .max_by(|(a_name, a), (b_name, b)| {
+            (a.finished_at.as_ref().map(|t| t.0), a_name)
+                .cmp(&(b.finished_at.as_ref().map(|t| t.0), b_name))
+        });
+    Ok(last
+        .and_then(|(_, terminated)| terminated.message)
+        .map(|message| quote_output(&message))
+        .filter(|quoted| !quoted.is_empty()))
+}
+
+/// A container's output on one line, its end kept when it is too long.
+fn quote_output(output: &str) -> String {
+    let line = output.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut start = line.len().saturating_sub(MAX_QUOTED_BYTES);
+    while !line.is_char_boundary(start) {
+        start += 1;
+    }
+    line[start..].to_owned()
 }
 
 #[cfg(test)]
@@ -398,11 +498,87 @@ mod tests {
         );
     }
 
+    /// A manifest as `mono export` prints it on stdout...
+    const PRINTED: &str = r#"{"format":"mono-export/1","cursor":{"block_num":1000,"block_id":"000003e8c0ffee00000000000000000000000000000000000000000000000000","lib":1000},"counts":{"blocks":1000,"actions":3250,"deltas":3000,"abis":9,"undecodable":0},"events_digest":"5e1d2c3b4a5968778695a4b3c2d1e0f00112233445566778899aabbccddeeff0","files":[{"path":"events.jsonl.gz","sha256":"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08","size":123456}]}"#;
+    /// ...and as it writes it to `manifest.json` (`serde_json::to_vec_pretty` and a newline).
+    const WRITTEN: &str = r#"{
+  "format": "mono-export/1",
+  "cursor": {
+    "block_num": 1000,
+    "block_id": "000003e8c0ffee00000000000000000000000000000000000000000000000000",
+    "lib": 1000
+  },
+  "counts": {
+    "blocks": 1000,
+    "actions": 3250,
+    "deltas": 3000,
+    "abis": 9,
+    "undecodable": 0
+  },
+  "events_digest": "5e1d2c3b4a5968778695a4b3c2d1e0f00112233445566778899aabbccddeeff0",
+  "files": [
+    {
+      "path": "events.jsonl.gz",
+      "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+      "size": 123456
+    }
+  ]
+}
+"#;
+
+    #[test]
+    fn the_manifest_digest_is_that_of_the_file() {
+        let (digest, files) = parse_manifest(PRINTED).unwrap();
+        assert_eq!(digest, hex::encode(Sha256::digest(WRITTEN.as_bytes())));
+        assert_eq!(
+            files,
+            [ExportedFile {
+                name: "events.jsonl.gz".to_owned(),
+                sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+                    .to_owned(),
+                size: Some(123_456),
+            }]
+        );
+    }
+
+    #[test]
+    fn the_manifest_is_the_last_one_in_the_log() {
+        let log = format!(
+            "2026-11-22T10:00:00Z INFO exporting\n{{\"files\":[]}}\n{PRINTED}\n2026-11-22T10:00:09Z INFO store closed\n"
+        );
+        assert_eq!(manifest_in_log(&log), parse_manifest(PRINTED));
+        for log in [
+            "",
+            "Error: the store is empty: there is nothing to export\n",
+        ] {
+            assert_eq!(manifest_in_log(log), None, "{log}");
+        }
+    }
+
+    #[test]
+    fn failed_output_is_quoted_on_one_line_from_its_end() {
+        let long = format!("{}\nError: disk full\n", "x".repeat(2000));
+        let long_end = format!("{} Error: disk full", "x".repeat(2000))[993..].to_owned();
+        let cases = [
+            (
+                "Error: exporting into /export/export\n  the store is empty\n",
+                "Error: exporting into /export/export the store is empty".to_owned(),
+            ),
+            (long.as_str(), long_end),
+            ("\n", String::new()),
+        ];
+        for (output, expected) in cases {
+            assert_eq!(quote_output(output), expected);
+            assert!(quote_output(output).len() <= MAX_QUOTED_BYTES);
+        }
+    }
+
     #[test]
     fn manifests() {
         let good = r#"{"version":1,"files":[{"path":"db/events.bin","sha256":"AB12","size":10},{"name":"documents.tar","sha256":"cd34","bytes":7}]}"#;
         let (digest, files) = parse_manifest(good).unwrap();
-        assert_eq!(digest, hex::encode(Sha256::digest(good.as_bytes())));
+        let rendered = "{\n  \"version\": 1,\n  \"files\": [\n    {\n      \"path\": \"db/events.bin\",\n      \"sha256\": \"AB12\",\n      \"size\": 10\n    },\n    {\n      \"name\": \"documents.tar\",\n      \"sha256\": \"cd34\",\n      \"bytes\": 7\n    }\n  ]\n}\n";
+        assert_eq!(digest, hex::encode(Sha256::digest(rendered.as_bytes())));
         assert_eq!(
             files,
             vec![

@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 
 use crate::error::Result;
 use crate::kubelet::{self, Kubelet};
+use crate::node::Node;
 use crate::server;
 use crate::store::Store;
 
@@ -56,6 +57,7 @@ impl Default for Options {
 /// A running fake API server; dropping it stops the server.
 pub struct FakeKube {
     store: Arc<Store>,
+    node: Arc<Node>,
     addr: SocketAddr,
     task: JoinHandle<()>,
 }
@@ -82,13 +84,19 @@ impl FakeKube {
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
         let store = Arc::new(Store::new(options.history_per_type));
-        let app = server::app(store.clone(), options.bookmark_interval);
+        let node = Arc::new(Node::default());
+        let app = server::app(store.clone(), node.clone(), options.bookmark_interval);
         let task = tokio::spawn(async move {
             if let Err(error) = axum::serve(listener, app).await {
                 tracing::error!(%error, "fake API server stopped");
             }
         });
-        Ok(Self { store, addr, task })
+        Ok(Self {
+            store,
+            node,
+            addr,
+            task,
+        })
     }
 
     /// The bound address.
@@ -252,7 +260,20 @@ impl FakeKube {
     /// Starts a [`Kubelet`] that keeps every workload of this server ready and finishes Jobs
     /// as its policy says, until dropped.
     pub fn kubelet(&self) -> Kubelet {
-        Kubelet::start(self.store.clone())
+        Kubelet::start(self.store.clone(), self.node.clone())
+    }
+
+    /// Reads a file on the volume of a PersistentVolumeClaim, by its path from the volume's
+    /// root (`export/manifest.json`), as the programs the [`Kubelet`] ran left it.
+    pub fn volume_file(&self, namespace: &str, claim: &str, path: &str) -> Option<Vec<u8>> {
+        self.node.volume(namespace, claim).remove(path)
+    }
+
+    /// Writes a file on the volume of a PersistentVolumeClaim, for programs to find.
+    pub fn write_volume_file(&self, namespace: &str, claim: &str, path: &str, content: &[u8]) {
+        let mut files = self.node.volume(namespace, claim);
+        files.insert(path.to_owned(), content.to_vec());
+        self.node.set_volume(namespace, claim, files);
     }
 }
 

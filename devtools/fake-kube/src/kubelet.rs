@@ -2,8 +2,12 @@
 //! StatefulSets ready and finish Jobs, either one object at a time or continuously through a
 //! [`Kubelet`] task driven by store changes.
 //!
-//! It schedules nothing and runs no containers; it only writes the status a healthy cluster
-//! would report, so operators under test can converge.
+//! It schedules nothing and runs no real containers. Workloads only get the status a healthy
+//! cluster would report, so operators under test can converge. A Job whose outcome is
+//! [`JobOutcome::Run`] gets pods as the job controller makes them, each running the test's
+//! [`Program`] the way the kubelet runs a container (see [`crate::container`]): its log is
+//! served by `pods/<name>/log`, and its pod status carries the exit code and the termination
+//! message.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -13,22 +17,31 @@ use tokio::sync::Notify;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinHandle;
 
+use crate::container::{Container, Program};
 use crate::error::{Error, Result};
+use crate::node::Node;
 use crate::select::Selector;
 use crate::store::{EventType, PatchKind, Store, Target};
 
 /// Upper bound on the rounds of one kubelet task; each round follows one change or wake-up.
 const MAX_ROUNDS: u64 = 100_000_000;
 
+/// Retries of a Job's pod when `spec.backoffLimit` is absent (the API server's default).
+const DEFAULT_BACKOFF_LIMIT: u64 = 6;
+
 /// What the simulated job controller does with a Job that has not finished.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobOutcome {
-    /// Mark it complete (the default).
+    /// Mark it complete (the default), without pods.
     Complete,
-    /// Mark it failed with this message.
+    /// Mark it failed with this message, without pods.
     Fail(String),
     /// Leave it running.
     Hold,
+    /// Run its pods with this program standing in for the first container's image: one pod
+    /// after another until one exits with 0 (the Job completes) or `backoffLimit` retries
+    /// failed too (the Job fails with `BackoffLimitExceeded`).
+    Run(Program),
 }
 
 /// A background task playing the kubelet for every namespace: Deployments and StatefulSets
@@ -48,14 +61,14 @@ struct Policy {
 }
 
 impl Kubelet {
-    pub(crate) fn start(store: Arc<Store>) -> Self {
+    pub(crate) fn start(store: Arc<Store>, node: Arc<Node>) -> Self {
         let policy = Arc::new(Mutex::new(Policy {
             running: true,
             default_job: JobOutcome::Complete,
             jobs: HashMap::new(),
         }));
         let wake = Arc::new(Notify::new());
-        let task = tokio::spawn(run(store, policy.clone(), wake.clone()));
+        let task = tokio::spawn(run(store, node, policy.clone(), wake.clone()));
         Self { policy, wake, task }
     }
 
@@ -93,7 +106,7 @@ impl Drop for Kubelet {
     }
 }
 
-async fn run(store: Arc<Store>, policy: Arc<Mutex<Policy>>, wake: Arc<Notify>) {
+async fn run(store: Arc<Store>, node: Arc<Node>, policy: Arc<Mutex<Policy>>, wake: Arc<Notify>) {
     let mut changes = store.subscribe_changes();
     let mut scan_all = true;
     for _ in 0..MAX_ROUNDS {
@@ -110,7 +123,7 @@ async fn run(store: Arc<Store>, policy: Arc<Mutex<Policy>>, wake: Arc<Notify>) {
             ] {
                 if let Some(rt) = store.type_of(group, plural) {
                     for object in store.list(&rt, None, &all).0 {
-                        play(&store, &policy, plural, &object);
+                        play(&store, &node, &policy, plural, &object);
                     }
                 }
             }
@@ -119,7 +132,7 @@ async fn run(store: Arc<Store>, policy: Arc<Mutex<Policy>>, wake: Arc<Notify>) {
         tokio::select! {
             received = changes.recv() => match received {
                 Ok(change) if policy.running && change.event != EventType::Deleted => {
-                    play(&store, &policy, &change.plural, &change.object);
+                    play(&store, &node, &policy, &change.plural, &change.object);
                 }
                 Ok(_) => {}
                 // Missed changes, or a paused kubelet resuming: look at everything again.
@@ -133,7 +146,7 @@ async fn run(store: Arc<Store>, policy: Arc<Mutex<Policy>>, wake: Arc<Notify>) {
 
 /// Brings one workload forward if it needs it. Objects may vanish between the change and the
 /// write; such `NotFound`s are expected races, so write errors are dropped.
-fn play(store: &Store, policy: &Policy, plural: &str, object: &Value) {
+fn play(store: &Store, node: &Node, policy: &Policy, plural: &str, object: &Value) {
     let (namespace, name) = namespace_and_name(object);
     match plural {
         "deployments" if !workload_ready(object) => {
@@ -143,24 +156,194 @@ fn play(store: &Store, policy: &Policy, plural: &str, object: &Value) {
             let _ = mark_statefulset_ready(store, namespace, name);
         }
         "jobs" => {
-            let finished = object["status"]["conditions"]
-                .as_array()
-                .is_some_and(|conditions| {
-                    conditions
-                        .iter()
-                        .any(|c| c["type"] == "Complete" || c["type"] == "Failed")
-                });
-            if finished {
+            if job_finished(object) {
                 return;
             }
             let _ = match policy.jobs.get(name).unwrap_or(&policy.default_job) {
                 JobOutcome::Complete => mark_job_complete(store, namespace, name),
                 JobOutcome::Fail(message) => mark_job_failed(store, namespace, name, message),
                 JobOutcome::Hold => Ok(()),
+                JobOutcome::Run(program) => run_job(store, node, namespace, name, program),
             };
         }
         _ => {}
     }
+}
+
+fn job_finished(job: &Value) -> bool {
+    job["status"]["conditions"]
+        .as_array()
+        .is_some_and(|conditions| {
+            conditions
+                .iter()
+                .any(|c| c["type"] == "Complete" || c["type"] == "Failed")
+        })
+}
+
+/// Plays the job controller and the kubelet for one Job: pods from its template, one at a
+/// time, each running `program`, until one succeeds or the retries are used up.
+///
+/// The change that woke the kubelet may be older than the store, so the Job is read again:
+/// a Job that finished meanwhile is not run twice.
+fn run_job(
+    store: &Store,
+    node: &Node,
+    namespace: &str,
+    name: &str,
+    program: &Program,
+) -> Result<()> {
+    let jobs = store
+        .type_of("batch", "jobs")
+        .ok_or_else(|| Error::NotFound {
+            what: "jobs.batch".into(),
+        })?;
+    let pods = store.type_of("", "pods").ok_or_else(|| Error::NotFound {
+        what: "pods".into(),
+    })?;
+    let job = store.get(&jobs, Some(namespace), name)?;
+    if job_finished(&job) {
+        return Ok(());
+    }
+    let attempts = job["spec"]["backoffLimit"]
+        .as_u64()
+        .unwrap_or(DEFAULT_BACKOFF_LIMIT)
+        + 1;
+    for attempt in 0..attempts {
+        let pod = store.create(&pods, Some(namespace), job_pod(&job, attempt))?;
+        let pod_name = pod["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let spec = &pod["spec"];
+        let mut statuses = Vec::new();
+        let mut exit_code = 0;
+        for (idx, container) in spec["containers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let container_name = container["name"].as_str().unwrap_or_default();
+            let running = Container::start(node, namespace, spec, container);
+            let exited = if idx == 0 {
+                running.run(
+                    program,
+                    node,
+                    namespace,
+                    container["terminationMessagePolicy"].as_str(),
+                )
+            } else {
+                running.run(&Program::new(|_| 0), node, namespace, None)
+            };
+            node.set_log(namespace, &pod_name, container_name, exited.log);
+            let mut terminated = json!({
+                "exitCode": exited.exit_code,
+                "reason": if exited.exit_code == 0 { "Completed" } else { "Error" },
+                "startedAt": pod["metadata"]["creationTimestamp"],
+                "finishedAt": pod["metadata"]["creationTimestamp"],
+                "containerID": format!("containerd://{pod_name}-{container_name}"),
+            });
+            if let Some(message) = exited.message {
+                terminated["message"] = json!(message);
+            }
+            statuses.push(json!({
+                "name": container_name,
+                "image": container["image"],
+                "imageID": container["image"],
+                "ready": false,
+                "started": false,
+                "restartCount": 0,
+                "state": {"terminated": terminated},
+            }));
+            if exit_code == 0 {
+                exit_code = exited.exit_code;
+            }
+        }
+        let phase = if exit_code == 0 {
+            "Succeeded"
+        } else {
+            "Failed"
+        };
+        let status = json!({"status": {
+            "phase": phase,
+            "startTime": pod["metadata"]["creationTimestamp"],
+            "containerStatuses": statuses,
+        }});
+        store.patch(
+            &pods,
+            Some(namespace),
+            &pod_name,
+            &PatchKind::Merge,
+            &status,
+            Target::Status,
+        )?;
+        if exit_code == 0 {
+            return write_status(store, "batch", "jobs", namespace, name, |job| {
+                let time = job["metadata"]["creationTimestamp"].clone();
+                json!({
+                    "startTime": time,
+                    "completionTime": time,
+                    "succeeded": 1,
+                    "failed": attempt,
+                    "active": 0,
+                    "conditions": [
+                        {"type": "SuccessCriteriaMet", "status": "True", "reason": "CompletionsReached"},
+                        {"type": "Complete", "status": "True", "reason": "CompletionsReached"},
+                    ],
+                })
+            });
+        }
+    }
+    write_status(store, "batch", "jobs", namespace, name, |job| {
+        let message = "Job has reached the specified backoff limit";
+        json!({
+            "startTime": job["metadata"]["creationTimestamp"],
+            "failed": attempts,
+            "active": 0,
+            "conditions": [
+                {"type": "FailureTarget", "status": "True", "reason": "BackoffLimitExceeded", "message": message},
+                {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": message},
+            ],
+        })
+    })
+}
+
+/// The pod of one attempt of `job`, as the job controller makes it: the template with the
+/// Job's labels and a controller reference, and the container defaults the API server fills
+/// in.
+fn job_pod(job: &Value, attempt: u64) -> Value {
+    let name = job["metadata"]["name"].as_str().unwrap_or_default();
+    let uid = &job["metadata"]["uid"];
+    let template = &job["spec"]["template"];
+    let mut labels = template["metadata"]["labels"].clone();
+    if !labels.is_object() {
+        labels = json!({});
+    }
+    labels["job-name"] = json!(name);
+    labels["batch.kubernetes.io/job-name"] = json!(name);
+    labels["controller-uid"] = uid.clone();
+    labels["batch.kubernetes.io/controller-uid"] = uid.clone();
+    let mut spec = template["spec"].clone();
+    for container in spec["containers"].as_array_mut().into_iter().flatten() {
+        if container.get("terminationMessagePath").is_none() {
+            container["terminationMessagePath"] =
+                json!(crate::container::DEFAULT_TERMINATION_MESSAGE_PATH);
+        }
+        if container.get("terminationMessagePolicy").is_none() {
+            container["terminationMessagePolicy"] = json!("File");
+        }
+    }
+    json!({
+        "metadata": {
+            "name": format!("{name}-{attempt:05}"),
+            "labels": labels,
+            "ownerReferences": [{
+                "apiVersion": "batch/v1", "kind": "Job", "name": name, "uid": uid,
+                "controller": true, "blockOwnerDeletion": true,
+            }],
+        },
+        "spec": spec,
+    })
 }
 
 fn namespace_and_name(object: &Value) -> (&str, &str) {

@@ -4,6 +4,8 @@
 //! controllers except a minimal owner-reference garbage collector and CRD registration, and
 //! schedules nothing. Tests "play the kubelet" through [`FakeKube`] (marking Deployments,
 //! StatefulSets and Jobs ready, complete or failed) and read objects directly for assertions.
+//! A [`Kubelet`] can also run a Job's pods with a [`Program`] standing in for the image, against
+//! simulated volumes and with the real kubelet's termination-log mount and messages.
 //!
 //! What it serves over plain HTTP on loopback, enough for a kube-rs client, `Api<K>`,
 //! `kube::runtime::Controller` and discovery:
@@ -13,6 +15,8 @@
 //!   finalizers, JSON merge patch, JSON patch, a strategic-merge subset and server-side apply;
 //! - the `/status` subresource, `metadata.generation`, owner-reference garbage collection and
 //!   CRDs registered through the API;
+//! - the logs of pods the [`Kubelet`] ran (`pods/<name>/log`, with `container`, `tailLines`
+//!   and `limitBytes`);
 //! - errors as Kubernetes `Status` bodies.
 //!
 //! Deliberate simplifications: `limit` is ignored (lists are never paginated), apply conflicts
@@ -27,15 +31,18 @@
 //! # Ok(()) }
 //! ```
 
+mod container;
 mod error;
 mod handle;
 mod kubelet;
+mod node;
 mod patch;
 mod resource;
 mod select;
 mod server;
 mod store;
 
+pub use container::{Container, Program, WriteError};
 pub use error::{Error, Result};
 pub use handle::{FakeKube, Options, StartError};
 pub use kubelet::{JobOutcome, Kubelet};

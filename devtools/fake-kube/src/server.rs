@@ -19,6 +19,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 
 use crate::error::{Error, Result};
+use crate::node::Node;
 use crate::resource::{self, ResourceType};
 use crate::select::Selector;
 use crate::store::{Change, EventType, PatchKind, Store, Target, WatchStart};
@@ -26,10 +27,11 @@ use crate::store::{Change, EventType, PatchKind, Store, Target, WatchStart};
 /// How long a watch lasts when the client gives no `timeoutSeconds`.
 const DEFAULT_WATCH_TIMEOUT: Duration = Duration::from_secs(1800);
 
-/// Builds the router serving the whole API from one store.
-pub(crate) fn app(store: Arc<Store>, bookmark_interval: Duration) -> Router {
+/// Builds the router serving the whole API from one store, and the logs of the node.
+pub(crate) fn app(store: Arc<Store>, node: Arc<Node>, bookmark_interval: Duration) -> Router {
     Router::new().fallback(dispatch).with_state(AppState {
         store,
+        node,
         bookmark_interval,
     })
 }
@@ -37,6 +39,7 @@ pub(crate) fn app(store: Arc<Store>, bookmark_interval: Duration) -> Router {
 #[derive(Clone)]
 struct AppState {
     store: Arc<Store>,
+    node: Arc<Node>,
     bookmark_interval: Duration,
 }
 
@@ -47,6 +50,7 @@ enum Route {
     Resources(String, String),
     Version,
     Health,
+    PodLog { namespace: String, name: String },
     Objects(ObjectRoute),
 }
 
@@ -69,6 +73,10 @@ fn parse_route(store: &Store, path: &str) -> Result<Route> {
         ["version"] => Ok(Route::Version),
         ["healthz" | "readyz" | "livez"] => Ok(Route::Health),
         ["api", version] => Ok(Route::Resources(String::new(), (*version).to_owned())),
+        ["api", "v1", "namespaces", namespace, "pods", name, "log"] => Ok(Route::PodLog {
+            namespace: (*namespace).to_owned(),
+            name: (*name).to_owned(),
+        }),
         ["apis", group] => Ok(Route::Group((*group).to_owned())),
         ["apis", group, version] => {
             Ok(Route::Resources((*group).to_owned(), (*version).to_owned()))
@@ -119,6 +127,7 @@ fn object_route(store: &Store, group: &str, version: &str, rest: &[&str]) -> Res
 async fn dispatch(
     State(AppState {
         store,
+        node,
         bookmark_interval,
     }): State<AppState>,
     method: Method,
@@ -127,8 +136,11 @@ async fn dispatch(
     Query(query): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
-    match handle(&store, &method, &uri, &headers, &query, &body) {
+    match handle(&store, &node, &method, &uri, &headers, &query, &body) {
         Ok(Reply::Json(code, value)) => (code, axum::Json(value)).into_response(),
+        Ok(Reply::Text(text)) => {
+            (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], text).into_response()
+        }
         Ok(Reply::Watch(request)) => watch_response(&store, request, bookmark_interval),
         Err(error) => error.into_response(),
     }
@@ -136,6 +148,7 @@ async fn dispatch(
 
 enum Reply {
     Json(StatusCode, Value),
+    Text(String),
     Watch(WatchRequest),
 }
 
@@ -165,6 +178,7 @@ fn flag(query: &HashMap<String, String>, key: &str) -> bool {
 
 fn handle(
     store: &Store,
+    node: &Node,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
@@ -187,6 +201,10 @@ fn handle(
             );
         }
         Route::Health => return ok(json!("ok")),
+        Route::PodLog { namespace, name } if method == Method::GET => {
+            return pod_log(store, node, &namespace, &name, query).map(Reply::Text);
+        }
+        Route::PodLog { .. } => return Err(Error::MethodNotAllowed),
         Route::Objects(route) => route,
     };
     if query.contains_key("dryRun") {
@@ -292,6 +310,68 @@ fn handle(
         }
         _ => Err(Error::MethodNotAllowed),
     }
+}
+
+/// The log of a container of a pod the kubelet ran, cut to the last `tailLines` lines and
+/// then the first `limitBytes` bytes, as the kubelet serves it.
+fn pod_log(
+    store: &Store,
+    node: &Node,
+    namespace: &str,
+    name: &str,
+    query: &HashMap<String, String>,
+) -> Result<String> {
+    let pods = store.type_of("", "pods").ok_or_else(not_found)?;
+    let pod = store.get(&pods, Some(namespace), name)?;
+    let containers: Vec<&str> = pod["spec"]["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    let container = match (query.get("container"), containers.as_slice()) {
+        (Some(container), _) if containers.contains(&container.as_str()) => container.as_str(),
+        (Some(container), _) => {
+            return Err(Error::BadRequest(format!(
+                "container {container} is not valid for pod {name}"
+            )));
+        }
+        (None, [only]) => only,
+        (None, _) => {
+            return Err(Error::BadRequest(format!(
+                "a container name must be specified for pod {name}, choose one of: [{}]",
+                containers.join(" ")
+            )));
+        }
+    };
+    let log = node.log(namespace, name, container).ok_or_else(|| {
+        Error::BadRequest(format!(
+            "container \"{container}\" in pod \"{name}\" is waiting to start: ContainerCreating"
+        ))
+    })?;
+    let number = |key: &str| -> Result<Option<usize>> {
+        query
+            .get(key)
+            .map(|value| {
+                value
+                    .parse()
+                    .map_err(|_| Error::BadRequest(format!("invalid {key} {value:?}")))
+            })
+            .transpose()
+    };
+    let lines: Vec<&str> = log.split_inclusive('\n').collect();
+    let mut text = match number("tailLines")? {
+        Some(tail) => lines[lines.len().saturating_sub(tail)..].concat(),
+        None => log,
+    };
+    if let Some(limit) = number("limitBytes")? {
+        let mut end = limit.min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    Ok(text)
 }
 
 fn with_version(rt: &ResourceType, mut object: Value) -> Value {

@@ -11,6 +11,8 @@ use super::{Child, ChildConfig, ChildKind, Ctx, container_security_context, pod_
 
 /// Longest Kubernetes label value, which a Job name must fit into (its pods carry it).
 const MAX_NAME_LEN: usize = 63;
+/// Name of the one container of the Jobs.
+pub(crate) const CONTAINER: &str = "mono";
 /// Mount point of an export volume inside import and export Jobs.
 pub(crate) const EXPORT_MOUNT: &str = "/export";
 
@@ -43,8 +45,6 @@ pub(crate) struct JobParams<'a> {
     /// Claim mounted at [`EXPORT_MOUNT`], read-only unless `writable`.
     pub(crate) export_claim: Option<&'a str>,
     pub(crate) writable: bool,
-    /// File whose content becomes the container's termination message.
-    pub(crate) termination_message_path: Option<String>,
 }
 
 /// A Job running the instance image once with the instance's environment.
@@ -59,19 +59,23 @@ pub(crate) fn instance_job(ctx: &Ctx<'_>, config: &ChildConfig, params: JobParam
             json!({"name": "export", "mountPath": EXPORT_MOUNT, "readOnly": !params.writable}),
         );
     }
-    let mut container = json!({
-        "name": "mono",
+    let container = json!({
+        "name": CONTAINER,
         "image": ctx.image(config, params.version),
         "args": params.args,
         "env": instance_env(ctx),
         "resources": instance_resources(ctx),
         "securityContext": container_security_context(),
         "volumeMounts": mounts,
+        // `mono` writes nothing to the termination-log file, and the image has no shell to
+        // copy its output there. So the kubelet's file stays at its default path, outside
+        // every volume (it bind-mounts that file before the container starts: at a path inside
+        // the export it would be an empty `manifest.json`, which `mono export` refuses), and a
+        // failed run's last log lines (at most 80 lines and 2 KiB; the kubelet takes them only
+        // from containers that exited with an error) become its termination message, shown
+        // by `kubectl describe` and quoted in the CooperativeExport's `Failed` condition.
+        "terminationMessagePolicy": "FallbackToLogsOnError",
     });
-    if let Some(path) = params.termination_message_path {
-        container["terminationMessagePath"] = json!(path);
-        container["terminationMessagePolicy"] = json!("File");
-    }
     let labels = ctx.labels(params.component);
     Child {
         kind: ChildKind::Job,
@@ -111,7 +115,6 @@ pub(crate) fn migration_job(ctx: &Ctx<'_>, config: &ChildConfig, version: &str) 
             args: vec!["migrate".to_owned()],
             export_claim: None,
             writable: false,
-            termination_message_path: None,
         },
     )
 }
@@ -134,7 +137,6 @@ pub(crate) fn import_job(ctx: &Ctx<'_>, config: &ChildConfig) -> Option<Child> {
             ],
             export_claim: Some(&from.claim_name),
             writable: false,
-            termination_message_path: None,
         },
     ))
 }

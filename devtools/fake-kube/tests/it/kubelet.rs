@@ -4,9 +4,10 @@ use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
-use kube::api::{Api, Patch, PatchParams, PostParams};
-use mono_fake_kube::JobOutcome;
-use serde_json::json;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, ListParams, LogParams, Patch, PatchParams, PostParams};
+use mono_fake_kube::{Container, FakeKube, JobOutcome, Program};
+use serde_json::{Value, json};
 
 use crate::start;
 
@@ -96,4 +97,188 @@ async fn kubelet_readies_workloads_and_finishes_jobs_by_policy() {
         })
         .await;
     assert_eq!(slow, Some("Complete"));
+}
+
+/// A job writing a bundle into `/out/bundle` the way `mono export` does: it refuses a
+/// directory that already holds `manifest.json`, writes the manifest last and prints it as one
+/// line on stdout.
+fn bundle_writer() -> Program {
+    Program::new(|container: &mut Container| {
+        let manifest = "/out/bundle/manifest.json";
+        if container.exists(manifest) {
+            container.stderr(&format!(
+                "Error: {manifest} already holds an export; choose an empty directory"
+            ));
+            return 2;
+        }
+        container.stderr("INFO exporting");
+        let written = container
+            .write("/out/bundle/events", b"events")
+            .and_then(|()| container.write(manifest, b"{\n  \"files\": []\n}\n"));
+        if let Err(err) = written {
+            container.stderr(&format!("Error: {err}"));
+            return 3;
+        }
+        container.stdout(r#"{"files":[]}"#);
+        0
+    })
+}
+
+/// A Job of one container mounting the claim `out` at `/out`, with `container` fields added.
+fn bundle_job(name: &str, container: Value) -> Job {
+    let mut spec = json!({"name": "c", "image": "mono:1", "args": ["export"],
+        "volumeMounts": [{"name": "out", "mountPath": "/out"}]});
+    for (key, value) in container.as_object().into_iter().flatten() {
+        spec[key] = value.clone();
+    }
+    serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "spec": {"backoffLimit": 1, "template": {"spec": {
+            "restartPolicy": "Never",
+            "containers": [spec],
+            "volumes": [{"name": "out", "persistentVolumeClaim": {"claimName": name}}],
+        }}},
+    }))
+    .expect("job")
+}
+
+/// Waits for a Job to finish; returns how, and the terminated state of each of its pods.
+async fn run_to_end(fake: &FakeKube, name: &str) -> (&'static str, Vec<Value>) {
+    let finished = fake
+        .wait_for(DEADLINE, |fake| {
+            fake.get::<Job>(Some("coop"), name)
+                .as_ref()
+                .and_then(finished_as)
+        })
+        .await
+        .expect("the job finishes");
+    let pods = fake
+        .list_values("", "pods", Some("coop"))
+        .into_iter()
+        .filter(|pod| pod["metadata"]["labels"]["job-name"] == name)
+        .map(|pod| pod["status"]["containerStatuses"][0]["state"]["terminated"].clone())
+        .collect();
+    (finished, pods)
+}
+
+#[tokio::test]
+async fn kubelet_runs_job_pods_and_reports_their_results_as_a_kubelet_does() {
+    let (fake, client) = start().await;
+    let kubelet = fake.kubelet();
+    kubelet.set_default_job_outcome(JobOutcome::Run(bundle_writer()));
+    let jobs: Api<Job> = Api::namespaced(client.clone(), "coop");
+    let pods: Api<Pod> = Api::namespaced(client, "coop");
+
+    // The default termination-log path is outside the volume: the bundle is written, and the
+    // result is on the log, not in a termination message (the container succeeded).
+    let job = bundle_job(
+        "fine",
+        json!({"terminationMessagePolicy": "FallbackToLogsOnError"}),
+    );
+    jobs.create(&PostParams::default(), &job)
+        .await
+        .expect("create job");
+    let (finished, terminated) = run_to_end(&fake, "fine").await;
+    assert_eq!(finished, "Complete");
+    assert_eq!(
+        terminated,
+        [
+            json!({"exitCode": 0, "reason": "Completed", "startedAt": terminated[0]["startedAt"],
+            "finishedAt": terminated[0]["finishedAt"], "containerID": "containerd://fine-00000-c"})
+        ]
+    );
+    assert_eq!(
+        fake.volume_file("coop", "fine", "bundle/manifest.json")
+            .as_deref(),
+        Some(&b"{\n  \"files\": []\n}\n"[..])
+    );
+    let listed = pods
+        .list(&ListParams::default().labels("job-name=fine"))
+        .await
+        .expect("pods of the job");
+    let pod = listed.items.first().expect("one pod");
+    assert_eq!(
+        pod.metadata.owner_references.as_ref().expect("owned")[0].kind,
+        "Job"
+    );
+    let log = pods
+        .logs("fine-00000", &LogParams::default())
+        .await
+        .expect("the log of the pod");
+    assert_eq!(log, "INFO exporting\n{\"files\":[]}\n");
+    let last = pods
+        .logs(
+            "fine-00000",
+            &LogParams {
+                container: Some("c".to_owned()),
+                tail_lines: Some(1),
+                ..LogParams::default()
+            },
+        )
+        .await
+        .expect("the last line");
+    assert_eq!(last, "{\"files\":[]}\n");
+
+    // A termination-log path inside the bundle directory: the kubelet's mount point is an
+    // empty manifest.json before the program starts, so it refuses, every retry; the failed
+    // container's last log line is its termination message.
+    let job = bundle_job(
+        "mounted",
+        json!({"terminationMessagePath": "/out/bundle/manifest.json",
+            "terminationMessagePolicy": "FallbackToLogsOnError"}),
+    );
+    jobs.create(&PostParams::default(), &job)
+        .await
+        .expect("create job");
+    let (finished, terminated) = run_to_end(&fake, "mounted").await;
+    assert_eq!(finished, "Failed");
+    let refused =
+        "Error: /out/bundle/manifest.json already holds an export; choose an empty directory\n";
+    assert_eq!(terminated.len(), 2, "backoffLimit 1: two pods");
+    for state in &terminated {
+        assert_eq!(
+            (&state["exitCode"], &state["message"]),
+            (&json!(2), &json!(refused))
+        );
+    }
+    assert_eq!(
+        fake.volume_file("coop", "mounted", "bundle/manifest.json")
+            .as_deref(),
+        Some(&b""[..]),
+        "the mount point stays on the volume"
+    );
+    let failed = fake.get::<Job>(Some("coop"), "mounted").expect("the job");
+    let condition = failed
+        .status
+        .and_then(|s| s.conditions)
+        .and_then(|c| c.into_iter().find(|c| c.type_ == "Failed"))
+        .expect("a Failed condition");
+    assert_eq!(condition.reason.as_deref(), Some("BackoffLimitExceeded"));
+
+    // The default policy reports nothing of the log; what the program writes to the
+    // termination-log file is the message, success or not.
+    let job = bundle_job(
+        "silent",
+        json!({"terminationMessagePath": "/out/bundle/manifest.json"}),
+    );
+    jobs.create(&PostParams::default(), &job)
+        .await
+        .expect("create job");
+    let (_, terminated) = run_to_end(&fake, "silent").await;
+    assert!(terminated[0].get("message").is_none(), "{terminated:?}");
+    kubelet.set_job_outcome(
+        "reporting",
+        JobOutcome::Run(Program::new(|container: &mut Container| {
+            let written = container.write("/dev/termination-log", b"all done");
+            i32::from(written.is_err())
+        })),
+    );
+    jobs.create(&PostParams::default(), &bundle_job("reporting", json!({})))
+        .await
+        .expect("create job");
+    let (finished, terminated) = run_to_end(&fake, "reporting").await;
+    assert_eq!(
+        (finished, &terminated[0]["message"]),
+        ("Complete", &json!("all done"))
+    );
 }
