@@ -10,6 +10,7 @@ pub mod chain;
 pub mod cli;
 pub mod devnet;
 pub mod parser;
+pub mod private_data;
 pub mod server;
 pub mod store;
 pub mod telemetry;

@@ -1,0 +1,79 @@
+//! Members' and organizations' personal data, which never goes on chain, starting with the
+//! rules every field must meet before it is stored: [`requisites`] (INN, OGRN, OGRNIP, KPP, BIK
+//! and bank accounts with their check digits) and [`contact`] (phone numbers, e-mail addresses,
+//! calendar dates). Each valid value is a newtype that can only hold a valid value; each invalid
+//! one is an [`Invalid`] reason, named per field by [`FieldError`] so a form can show it next to
+//! the field.
+//!
+//! Pure: no I/O, no clock.
+
+pub mod contact;
+pub mod requisites;
+
+/// Why a value is not valid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Invalid {
+    /// Characters other than the expected ones.
+    #[error("must consist of {expected}")]
+    Characters {
+        /// What is allowed.
+        expected: &'static str,
+    },
+    /// The wrong number of characters.
+    #[error("must be {expected} characters long, not {got}")]
+    Length {
+        /// The lengths allowed.
+        expected: &'static str,
+        /// The length given.
+        got: usize,
+    },
+    /// The check digit (or control key) does not match the other digits.
+    #[error("the check digit does not match: a digit is mistyped")]
+    CheckDigit,
+    /// Not in the expected form.
+    #[error("must be {expected}")]
+    Format {
+        /// The form expected, with an example.
+        expected: &'static str,
+    },
+}
+
+/// An invalid value and the field it was given for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct FieldError {
+    /// The field's name as the caller knows it (`inn`, `bank_account.bik`, …).
+    pub field: String,
+    /// Why its value is not valid.
+    pub reason: Invalid,
+}
+
+/// Checks `value` for `field`, naming the field in the error.
+///
+/// # Errors
+/// [`FieldError`] with the reason `T` gives.
+pub fn field<T>(field: &str, value: Result<T, Invalid>) -> Result<T, FieldError> {
+    value.map_err(|reason| FieldError {
+        field: field.to_owned(),
+        reason,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::requisites::Inn;
+    use super::*;
+
+    #[test]
+    fn a_field_error_names_the_field_and_the_reason() {
+        let error = field("organization.inn", "7707083894".parse::<Inn>()).expect_err("invalid");
+        assert_eq!(error.field, "organization.inn");
+        assert_eq!(error.reason, Invalid::CheckDigit);
+        assert_eq!(
+            error.to_string(),
+            "organization.inn: the check digit does not match: a digit is mistyped"
+        );
+        assert!(field("inn", "7707083893".parse::<Inn>()).is_ok());
+    }
+}
