@@ -34,7 +34,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tracing::{debug, instrument, warn};
 
-use crate::children::migration::{CONTAINER, EXPORT_MOUNT, JobParams, instance_job};
+use crate::children::migration::{CONTAINER, EXPORT_MOUNT, JobParams, instance_job, job_name};
 use crate::children::{Child, ChildConfig, ChildKind, Ctx, MANAGER, target_version};
 use crate::metrics::Metrics;
 use crate::reconcile::{apply_child, apply_status, backoff, error_chain, kube_error, now};
@@ -169,9 +169,10 @@ pub fn export_children(
     Ok(vec![claim, job])
 }
 
-/// Name of the export volume and Job.
+/// Name of the export volume and Job: `<export>-export`, cut and ended with a hash of the
+/// export's name when it does not fit a Job name (see [`job_name`]).
 pub fn claim_name(export_name: &str) -> String {
-    format!("{export_name}-export")
+    job_name(export_name, "export", None)
 }
 
 /// The SHA-256 of `manifest.json` and the parts it lists, from the manifest as `mono export`
@@ -603,6 +604,18 @@ mod tests {
         ] {
             assert_eq!(parse_manifest(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn long_export_names_get_different_jobs_and_volumes() {
+        let shared = "x".repeat(60);
+        let names = [
+            claim_name(&format!("{shared}-before-upgrade")),
+            claim_name(&format!("{shared}-after-upgrade")),
+        ];
+        assert_ne!(names[0], names[1]);
+        assert!(names.iter().all(|name| name.len() <= 63), "{names:?}");
+        assert_eq!(claim_name("move"), "move-export");
     }
 
     #[test]

@@ -3,37 +3,75 @@
 //!
 //! A migration Job is named after its version, so each version's migration runs exactly once
 //! and a failed one stays visible until the spec changes or someone deletes it.
+//!
+//! Job names are DNS-1123 labels of at most 63 characters, since the Job's pods carry the
+//! name as a label value. A name that does not fit is cut and ends with a hash of the whole
+//! name, so two long names never become one (see [`job_name`]).
 
 use serde_json::json;
+use sha2::{Digest, Sha256};
 
 use super::deployment::{INSTANCE_UID, instance_env, instance_resources, instance_volumes};
 use super::{Child, ChildConfig, ChildKind, Ctx, container_security_context, pod_security_context};
 
 /// Longest Kubernetes label value, which a Job name must fit into (its pods carry it).
 const MAX_NAME_LEN: usize = 63;
+/// Hex digits of the SHA-256 that end a name cut to fit: 40 bits, so two names cut from
+/// different inputs are the same only with odds of one in a trillion.
+const NAME_HASH_LEN: usize = 10;
 /// Name of the one container of the Jobs.
 pub(crate) const CONTAINER: &str = "mono";
 /// Mount point of an export volume inside import and export Jobs.
 pub(crate) const EXPORT_MOUNT: &str = "/export";
 
 /// Name of the migration Job of `version`: `<coop>-migrate-<version>` with the version
-/// lower-cased, characters outside `a-z0-9-` replaced by `-`, cut to a valid name.
+/// lower-cased and characters outside `a-z0-9-` replaced by `-`, made to fit by [`job_name`].
 pub(crate) fn migration_job_name(coop_name: &str, version: &str) -> String {
-    let sanitized: String = version
-        .chars()
-        .map(|c| match c.to_ascii_lowercase() {
-            c @ ('a'..='z' | '0'..='9') => c,
-            _ => '-',
-        })
-        .collect();
-    let mut name = format!("{coop_name}-migrate-{sanitized}");
-    name.truncate(MAX_NAME_LEN);
-    name.trim_end_matches('-').to_owned()
+    job_name(coop_name, "migrate", Some(version))
 }
 
-/// Name of the import Job.
+/// Name of the import Job: `<coop>-import`, made to fit by [`job_name`].
 pub(crate) fn import_job_name(coop_name: &str) -> String {
-    format!("{coop_name}-import")
+    job_name(coop_name, "import", None)
+}
+
+/// The name of the Job `purpose` of the object `owner` (and its `version`):
+/// `<owner>-<purpose>[-<version>]`, lower-cased, with characters outside `a-z0-9-` replaced by
+/// `-`, so a DNS-1123 label.
+///
+/// When that is longer than [`MAX_NAME_LEN`], or `owner` itself had to change (a name with a
+/// `.`), it is cut and ends with `-` and [`NAME_HASH_LEN`] hex digits of the SHA-256 of the
+/// unchanged owner, purpose and version: long names sharing their first 63 characters, or
+/// differing only past them, still name different Jobs. Names that fit unchanged, the usual
+/// case, carry no hash and stay readable.
+pub(crate) fn job_name(owner: &str, purpose: &str, version: Option<&str>) -> String {
+    let mut name = format!("{}-{purpose}", label_chars(owner));
+    if let Some(version) = version {
+        name.push('-');
+        name.push_str(&label_chars(version));
+    }
+    let name = name.trim_matches('-').to_owned();
+    if name.len() <= MAX_NAME_LEN && label_chars(owner) == owner {
+        return name;
+    }
+    let identity = format!("{owner}\n{purpose}\n{}", version.unwrap_or_default());
+    let digest = hex::encode(Sha256::digest(identity.as_bytes()));
+    let kept = &name[..name.len().min(MAX_NAME_LEN - 1 - NAME_HASH_LEN)];
+    format!(
+        "{}-{}",
+        kept.trim_end_matches('-'),
+        &digest[..NAME_HASH_LEN]
+    )
+}
+
+/// `text` lower-cased, with every character outside `a-z0-9-` replaced by `-`.
+fn label_chars(text: &str) -> String {
+    text.chars()
+        .map(|c| match c.to_ascii_lowercase() {
+            c @ ('a'..='z' | '0'..='9' | '-') => c,
+            _ => '-',
+        })
+        .collect()
 }
 
 /// What differs between the one-off Jobs.
@@ -152,27 +190,84 @@ mod tests {
         &child.object["spec"]["template"]["spec"]["containers"][0]["args"]
     }
 
+    /// Whether `name` is a DNS-1123 label that fits a label value.
+    fn is_label(name: &str) -> bool {
+        let bytes = name.as_bytes();
+        (1..=MAX_NAME_LEN).contains(&bytes.len())
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+            && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+            && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
+    }
+
     #[test]
     fn migration_job_names() {
         let cases = [
             ("voskhod", "2.4.1", "voskhod-migrate-2-4-1"),
             ("voskhod", "2.5.0-RC.1", "voskhod-migrate-2-5-0-rc-1"),
             ("voskhod", "v3_0", "voskhod-migrate-v3-0"),
+            // Versions that differ only past the 63rd character of the name (#14): each keeps
+            // a hash of the whole name, so they name two Jobs.
             (
                 "a-very-long-cooperative-resource-name",
                 "1.2.3-build.20261122.abcdef",
-                "a-very-long-cooperative-resource-name-migrate-1-2-3-build-20261",
+                "a-very-long-cooperative-resource-name-migrate-1-2-3-4d54eeb288",
             ),
             (
                 "a-very-long-cooperative-resource-name",
                 "1.2.3-build.20261-22",
-                "a-very-long-cooperative-resource-name-migrate-1-2-3-build-20261",
+                "a-very-long-cooperative-resource-name-migrate-1-2-3-7301ee3c2b",
             ),
+            // A name with a dot is not a label: replaced, and hashed since it changed.
+            ("coop.v2", "1.0.0", "coop-v2-migrate-1-0-0-16e2e7ae5c"),
         ];
         for (coop, version, expected) in cases {
             let name = migration_job_name(coop, version);
             assert_eq!(name, expected, "{coop} {version}");
-            assert!(name.len() <= MAX_NAME_LEN);
+            assert!(is_label(&name), "{name}");
+        }
+    }
+
+    #[test]
+    fn long_cooperative_names_sharing_60_characters_get_different_jobs() {
+        let shared = "a-cooperative-whose-resource-name-is-long-enough-to-fill-six";
+        assert_eq!(shared.len(), 60);
+        let (first, second) = (format!("{shared}-one"), format!("{shared}-two"));
+        for version in ["2.4.1", "2.5.0"] {
+            let names = [
+                migration_job_name(&first, version),
+                migration_job_name(&second, version),
+            ];
+            assert_ne!(names[0], names[1], "{version}");
+            assert!(names.iter().all(|name| is_label(name)), "{names:?}");
+        }
+        let imports = [import_job_name(&first), import_job_name(&second)];
+        assert_ne!(imports[0], imports[1]);
+        assert!(imports.iter().all(|name| is_label(name)), "{imports:?}");
+        // And one long Cooperative's versions never share a migration Job.
+        assert_ne!(
+            migration_job_name(&first, "2.4.1"),
+            migration_job_name(&first, "2.5.0")
+        );
+    }
+
+    #[test]
+    fn job_names_that_fit_are_kept() {
+        let cases = [
+            (("voskhod", "import", None), "voskhod-import"),
+            (("move", "export", None), "move-export"),
+            (
+                (
+                    "a23456789012345678901234567890123456789012345678901234",
+                    "import",
+                    None,
+                ),
+                "a23456789012345678901234567890123456789012345678901234-import",
+            ),
+        ];
+        for ((owner, purpose, version), expected) in cases {
+            assert_eq!(job_name(owner, purpose, version), expected);
         }
     }
 

@@ -114,3 +114,61 @@ async fn failed_migration_stops_the_rollout() {
         Some("1.1.0")
     );
 }
+
+/// Regression for #14: every migration Job of a Cooperative whose name fills 60 characters
+/// was cut to the same 63 characters, so an upgrade found the first rollout's completed Job
+/// under its name and rolled out without migrating.
+#[tokio::test]
+async fn long_cooperative_names_migrate_every_version() {
+    const LONG_NAMESPACE: &str = "coop-long";
+    let name = "a-cooperative-whose-resource-name-is-long-enough-to-fill-six";
+    assert_eq!(name.len(), 60);
+    let mut cluster = Cluster::start().await;
+    let mut spec = cooperative(name, "1.0.0", "Retain");
+    spec["spec"]["coopname"] = json!("longcoop");
+    cluster.create_cooperative(LONG_NAMESPACE, spec).await;
+    cluster.ready(LONG_NAMESPACE, name).await;
+    cluster.kubelet.set_default_job_outcome(JobOutcome::Hold);
+    let patch = json!({"spec": {"instance": {"version": "1.1.0"}}});
+    cluster
+        .cooperatives(LONG_NAMESPACE)
+        .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("change version");
+
+    let coop = cluster
+        .eventually("the upgrade to migrate or to roll out", |fake| {
+            let coop = fake.get::<Cooperative>(Some(LONG_NAMESPACE), name)?;
+            let migrating = condition(&coop, "Upgrading")
+                .is_some_and(|c| c.status == "True" && c.reason == "Migrating");
+            let rolled_out = coop.status.as_ref()?.version.as_deref() == Some("1.1.0");
+            (migrating || rolled_out).then_some(coop)
+        })
+        .await;
+    assert_eq!(
+        coop.status.as_ref().and_then(|s| s.version.as_deref()),
+        Some("1.0.0"),
+        "1.1.0 must not roll out before its own migration ran"
+    );
+    let jobs = objects(&cluster.fake, "batch", "jobs", LONG_NAMESPACE);
+    let images: Vec<(String, bool)> = jobs
+        .iter()
+        .map(|job| {
+            let image = job["spec"]["template"]["spec"]["containers"][0]["image"]
+                .as_str()
+                .unwrap_or_default();
+            (
+                image.rsplit(':').next().unwrap_or_default().to_owned(),
+                job_finished(job, "Complete"),
+            )
+        })
+        .collect();
+    assert_eq!(images.len(), 2, "one migration Job per version: {jobs:?}");
+    assert!(images.contains(&("1.0.0".to_owned(), true)), "{images:?}");
+    assert!(images.contains(&("1.1.0".to_owned(), false)), "{images:?}");
+    for job in &jobs {
+        assert!(name_of(job).len() <= 63, "{}", name_of(job));
+    }
+    let image = deployment_image(&cluster.fake, LONG_NAMESPACE).unwrap_or_default();
+    assert!(image.ends_with(":1.0.0"), "{image}");
+}
