@@ -56,8 +56,10 @@
 
 mod codec;
 mod insert;
+mod private_records;
 mod records;
 
+pub use private_records::PrivateVersion;
 pub use records::{
     AbiRecord, AbiVersion, ActionRecord, BlockBatch, BlockRecord, Cursor, DeltaRecord, EventCounts,
     JsonText, Stored, UndecodableKind, UndecodableRecord,
@@ -206,6 +208,20 @@ pub enum Error {
         /// Text found.
         kind: String,
     },
+    /// A private record was written at a block before the start of its version in force.
+    #[error(
+        "{kind} {key:?} cannot change at block {block_num}: its current version starts at block {valid_from_block}"
+    )]
+    PrivateRecordBehind {
+        /// The record's kind.
+        kind: String,
+        /// The record's key.
+        key: String,
+        /// The block of the refused change.
+        block_num: u32,
+        /// Where the version in force starts.
+        valid_from_block: u32,
+    },
     /// Any other database failure.
     #[error("database operation failed")]
     Database {
@@ -295,27 +311,29 @@ const SELECT_ACTION_COLUMNS: &str = "SELECT global_sequence, block_num, trx_id, 
 macro_rules! dispatch {
     ($pool:expr, $db:ident, $body:block) => {
         match $pool {
-            Pool::Postgres($db) => {
+            $crate::store::Pool::Postgres($db) => {
                 #[allow(dead_code, reason = "not every body names the backend")]
                 type Db = sqlx::Postgres;
                 #[allow(dead_code, reason = "only writing bodies open a transaction")]
                 const BEGIN_WRITE: &str = "BEGIN";
                 #[allow(unused_imports, reason = "only committing bodies insert events")]
-                use insert::postgres as insert_events;
+                use $crate::store::insert::postgres as insert_events;
                 $body
             }
-            Pool::Sqlite($db) => {
+            $crate::store::Pool::Sqlite($db) => {
                 #[allow(dead_code, reason = "not every body names the backend")]
                 type Db = sqlx::Sqlite;
                 #[allow(dead_code, reason = "only writing bodies open a transaction")]
                 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
                 #[allow(unused_imports, reason = "only committing bodies insert events")]
-                use insert::sqlite as insert_events;
+                use $crate::store::insert::sqlite as insert_events;
                 $body
             }
         }
     };
 }
+
+pub(crate) use dispatch;
 
 type CursorRow = (i64, Vec<u8>, i64);
 type BlockRow = (i64, Vec<u8>, Vec<u8>, i64);

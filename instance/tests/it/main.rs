@@ -7,6 +7,7 @@ mod devnet;
 mod devnet_flows;
 mod interop;
 mod parser;
+mod private_records;
 mod serve;
 mod ship_frames;
 mod store;

@@ -1,0 +1,211 @@
+//! Versioned personal data (`private_records`): each record, named by a kind (`individual`,
+//! `organization`, `payment_method`, …) and a key, is a chain of versions valid from one block
+//! up to (not including) another. Writing closes the open version and adds the next; deleting
+//! only closes it; history is never rewritten. The state as of block N is the version with
+//! `valid_from_block <= N < valid_to_block` (or no end).
+
+use super::codec::u32_from_db;
+use super::{Error, JsonText, Result, Store, dispatch};
+
+/// One version of a private record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrivateVersion {
+    /// The record's key within its kind (a username, a payment method id, …).
+    pub key: String,
+    /// 1 for the first version, then one more per change.
+    pub version: u64,
+    /// First block at which this version is the record's state.
+    pub valid_from_block: u32,
+    /// First block at which it no longer is; `None` while it is current.
+    pub valid_to_block: Option<u32>,
+    /// The record.
+    pub data: JsonText,
+}
+
+type VersionRow = (String, i64, i64, Option<i64>, String);
+
+const SELECT_VERSION: &str = "SELECT record_key, version, valid_from_block, valid_to_block, \
+     CAST(data AS TEXT) FROM private_records";
+
+fn version_from_row((key, version, from, to, data): VersionRow) -> Result<PrivateVersion> {
+    Ok(PrivateVersion {
+        key,
+        version: u64::try_from(version).map_err(|_| Error::CorruptValue {
+            column: "version",
+            stored: version,
+        })?,
+        valid_from_block: u32_from_db("valid_from_block", from)?,
+        valid_to_block: to.map(|to| u32_from_db("valid_to_block", to)).transpose()?,
+        data: JsonText::from_value(&serde_json::from_str(&data).map_err(|source| {
+            Error::CorruptJson {
+                column: "data",
+                source,
+            }
+        })?),
+    })
+}
+
+/// Closes the open version of `(kind, key)` at `block_num` inside the transaction `$tx`;
+/// evaluates to whether one was open. A macro, as the transaction's type differs by backend.
+macro_rules! close_open_version {
+    ($tx:expr, $kind:expr, $key:expr, $block_num:expr) => {{
+        let open: Option<i64> = sqlx::query_scalar(
+            "SELECT valid_from_block FROM private_records \
+             WHERE kind = $1 AND record_key = $2 AND valid_to_block IS NULL",
+        )
+        .bind($kind)
+        .bind($key)
+        .fetch_optional(&mut *$tx)
+        .await?;
+        match open {
+            None => false,
+            Some(from) if i64::from($block_num) < from => {
+                return Err(Error::PrivateRecordBehind {
+                    kind: $kind.to_owned(),
+                    key: $key.to_owned(),
+                    block_num: $block_num,
+                    valid_from_block: u32_from_db("valid_from_block", from)?,
+                });
+            }
+            Some(_) => {
+                sqlx::query(
+                    "UPDATE private_records SET valid_to_block = $3 \
+                     WHERE kind = $1 AND record_key = $2 AND valid_to_block IS NULL",
+                )
+                .bind($kind)
+                .bind($key)
+                .bind(i64::from($block_num))
+                .execute(&mut *$tx)
+                .await?;
+                true
+            }
+        }
+    }};
+}
+
+impl Store {
+    /// Makes `data` the state of record `(kind, key)` from block `block_num` on, closing the
+    /// version in force; returns the new version's number. A second write in the same block
+    /// replaces the first for every later reader, and both stay in the history.
+    ///
+    /// # Errors
+    /// [`Error::PrivateRecordBehind`] when `block_num` is before the start of the version in
+    /// force (history only moves forward); [`Error::Database`].
+    pub async fn put_private(
+        &self,
+        kind: &str,
+        key: &str,
+        data: &JsonText,
+        block_num: u32,
+    ) -> Result<u64> {
+        dispatch!(&self.pool, db, {
+            let mut tx = db.begin_with(BEGIN_WRITE).await?;
+            let last: Option<i64> = sqlx::query_scalar(
+                "SELECT MAX(version) FROM private_records WHERE kind = $1 AND record_key = $2",
+            )
+            .bind(kind)
+            .bind(key)
+            .fetch_one(&mut *tx)
+            .await?;
+            close_open_version!(tx, kind, key, block_num);
+            let version = last.unwrap_or(0) + 1;
+            sqlx::query(
+                "INSERT INTO private_records \
+                 (kind, record_key, version, valid_from_block, valid_to_block, data) \
+                 VALUES ($1, $2, $3, $4, NULL, $5)",
+            )
+            .bind(kind)
+            .bind(key)
+            .bind(version)
+            .bind(i64::from(block_num))
+            .bind(data.as_str())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(u64::try_from(version).unwrap_or_default())
+        })
+    }
+
+    /// Ends record `(kind, key)` at block `block_num`: its open version closes, nothing
+    /// replaces it. Returns whether a version was open.
+    ///
+    /// # Errors
+    /// As [`Store::put_private`].
+    pub async fn delete_private(&self, kind: &str, key: &str, block_num: u32) -> Result<bool> {
+        dispatch!(&self.pool, db, {
+            let mut tx = db.begin_with(BEGIN_WRITE).await?;
+            let closed = close_open_version!(tx, kind, key, block_num);
+            tx.commit().await?;
+            Ok(closed)
+        })
+    }
+
+    /// Record `(kind, key)` as it was at block `block_num`.
+    ///
+    /// # Errors
+    /// [`Error::Database`] or a `Corrupt…` variant.
+    pub async fn private_at(
+        &self,
+        kind: &str,
+        key: &str,
+        block_num: u32,
+    ) -> Result<Option<PrivateVersion>> {
+        let row = dispatch!(&self.pool, db, {
+            sqlx::query_as::<_, VersionRow>(sqlx::AssertSqlSafe(format!(
+                "{SELECT_VERSION} WHERE kind = $1 AND record_key = $2 AND valid_from_block <= $3 \
+                 AND (valid_to_block IS NULL OR valid_to_block > $3)"
+            )))
+            .bind(kind)
+            .bind(key)
+            .bind(i64::from(block_num))
+            .fetch_optional(db)
+            .await?
+        });
+        row.map(version_from_row).transpose()
+    }
+
+    /// Records of `kind` as they were at block `block_num`, by key, the `limit` first after
+    /// `after` (a page cursor: the last key of the previous page).
+    ///
+    /// # Errors
+    /// [`Error::Database`] or a `Corrupt…` variant.
+    pub async fn private_list_at(
+        &self,
+        kind: &str,
+        block_num: u32,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<PrivateVersion>> {
+        let rows = dispatch!(&self.pool, db, {
+            sqlx::query_as::<_, VersionRow>(sqlx::AssertSqlSafe(format!(
+                "{SELECT_VERSION} WHERE kind = $1 AND record_key > $2 AND valid_from_block <= $3 \
+                 AND (valid_to_block IS NULL OR valid_to_block > $3) \
+                 ORDER BY record_key LIMIT $4"
+            )))
+            .bind(kind)
+            .bind(after.unwrap_or(""))
+            .bind(i64::from(block_num))
+            .bind(i64::from(limit))
+            .fetch_all(db)
+            .await?
+        });
+        rows.into_iter().map(version_from_row).collect()
+    }
+
+    /// Every version of record `(kind, key)`, oldest first.
+    ///
+    /// # Errors
+    /// [`Error::Database`] or a `Corrupt…` variant.
+    pub async fn private_history(&self, kind: &str, key: &str) -> Result<Vec<PrivateVersion>> {
+        let rows = dispatch!(&self.pool, db, {
+            sqlx::query_as::<_, VersionRow>(sqlx::AssertSqlSafe(format!(
+                "{SELECT_VERSION} WHERE kind = $1 AND record_key = $2 ORDER BY version"
+            )))
+            .bind(kind)
+            .bind(key)
+            .fetch_all(db)
+            .await?
+        });
+        rows.into_iter().map(version_from_row).collect()
+    }
+}
