@@ -1,13 +1,16 @@
 //! Members' and organizations' personal data, which never goes on chain, starting with the
 //! rules every field must meet before it is stored: [`requisites`] (INN, OGRN, OGRNIP, KPP, BIK
-//! and bank accounts with their check digits) and [`contact`] (phone numbers, e-mail addresses,
-//! calendar dates). Each valid value is a newtype that can only hold a valid value; each invalid
-//! one is an [`Invalid`] reason, named per field by [`FieldError`] so a form can show it next to
-//! the field.
+//! and bank accounts with their check digits), [`contact`] (phone numbers, e-mail addresses,
+//! calendar dates) and [`records`] (individuals, organizations, entrepreneurs and payment
+//! methods, each checked field by field). Each valid value is a newtype that can only hold a
+//! valid value; each invalid one is an [`Invalid`] reason, named per field by [`FieldError`] so a
+//! form can show it next to the field. The versions of the records live in the store
+//! ([`crate::store::Store::put_private`]).
 //!
 //! Pure: no I/O, no clock.
 
 pub mod contact;
+pub mod records;
 pub mod requisites;
 
 /// Why a value is not valid.
@@ -31,6 +34,9 @@ pub enum Invalid {
     /// The check digit (or control key) does not match the other digits.
     #[error("the check digit does not match: a digit is mistyped")]
     CheckDigit,
+    /// A required field is empty.
+    #[error("is required")]
+    Missing,
     /// Not in the expected form.
     #[error("must be {expected}")]
     Format {
