@@ -11,6 +11,7 @@ pub mod cli;
 pub mod devnet;
 pub mod parser;
 pub mod private_data;
+pub mod registry;
 pub mod server;
 pub mod store;
 pub mod telemetry;

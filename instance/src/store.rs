@@ -778,6 +778,39 @@ impl Store {
         rows.into_iter().map(delta_from_row).collect()
     }
 
+    /// Row `primary_key` of table `(code, scope, table_name)` as of `block_num`: its latest
+    /// delta at or before that block, when that delta left the row present.
+    ///
+    /// # Errors
+    /// [`Error::Database`] or a `Corrupt…` variant.
+    pub async fn table_row_at(
+        &self,
+        code: &str,
+        scope: &str,
+        table_name: &str,
+        primary_key: u64,
+        block_num: u32,
+    ) -> Result<Option<Stored<DeltaRecord>>> {
+        let row = dispatch!(&self.pool, db, {
+            sqlx::query_as::<_, DeltaRow>(
+                "SELECT code, scope, table_name, primary_key, block_num, present, payer, \
+                 CAST(value AS TEXT), raw, abi_hash FROM deltas \
+                 WHERE code = $1 AND scope = $2 AND table_name = $3 AND primary_key = $4 \
+                 AND block_num <= $5 ORDER BY block_num DESC LIMIT 1",
+            )
+            .bind(code)
+            .bind(scope)
+            .bind(table_name)
+            .bind(u64_to_db(primary_key))
+            .bind(i64::from(block_num))
+            .fetch_optional(db)
+            .await?
+        });
+        row.map(delta_from_row)
+            .transpose()
+            .map(|row| row.filter(|row| row.record.present))
+    }
+
     /// Numbers of stored blocks, actions, deltas, ABI versions and undecodable records, all or
     /// only up to block `up_to`.
     ///
