@@ -274,13 +274,43 @@ const DIGEST_PAGE: i64 = DIGEST_PAGE_ROWS as i64;
 
 /// Statements removing every event above a fork point (`$1`), run by [`Store::rollback_to`].
 /// Every table whose rows belong to a block is listed here.
-const ROLLBACK_STATEMENTS: [&str; 5] = [
+const ROLLBACK_STATEMENTS: [&str; 6] = [
     "DELETE FROM actions WHERE block_num > $1",
     "DELETE FROM deltas WHERE block_num > $1",
+    // The row versions the removed blocks had replaced are the latest again.
+    "UPDATE deltas SET valid_to_block = NULL WHERE valid_to_block > $1",
     "DELETE FROM abis WHERE block_num > $1",
     "DELETE FROM undecodable WHERE block_num > $1",
     "DELETE FROM blocks WHERE block_num > $1",
 ];
+
+/// Closes the row versions replaced by a commit whose first new block is `$1`: among the open
+/// versions of every row the commit changed (the old latest and the new ones), each gets the
+/// block of the next as its `valid_to_block`; the newest stays open. Same text on both
+/// backends.
+const CLOSE_REPLACED_ROW_VERSIONS: &str = "UPDATE deltas SET valid_to_block = next.next_block \
+     FROM (SELECT d.code, d.scope, d.table_name, d.primary_key, d.block_num, \
+     LEAD(d.block_num) OVER (PARTITION BY d.code, d.scope, d.table_name, d.primary_key \
+     ORDER BY d.block_num) AS next_block FROM deltas d WHERE d.valid_to_block IS NULL \
+     AND EXISTS (SELECT 1 FROM deltas t WHERE t.block_num >= $1 AND t.code = d.code \
+     AND t.scope = d.scope AND t.table_name = d.table_name AND t.primary_key = d.primary_key)) \
+     AS next WHERE deltas.code = next.code AND deltas.scope = next.scope \
+     AND deltas.table_name = next.table_name AND deltas.primary_key = next.primary_key \
+     AND deltas.block_num = next.block_num AND next.next_block IS NOT NULL";
+
+/// Counts the row versions whose `valid_to_block` is not the block of the row's next version.
+const COUNT_WRONG_ROW_VERSIONS: &str = "SELECT COUNT(*) FROM (SELECT valid_to_block, \
+     LEAD(block_num) OVER (PARTITION BY code, scope, table_name, primary_key \
+     ORDER BY block_num) AS next_block FROM deltas) AS versions \
+     WHERE valid_to_block IS DISTINCT FROM next_block";
+
+/// The columns of a row version, as [`DeltaRow`] reads them.
+const SELECT_DELTA_COLUMNS: &str = "SELECT code, scope, table_name, primary_key, block_num, \
+     present, payer, CAST(value AS TEXT), raw, abi_hash FROM deltas";
+
+/// The row versions in force at block `$4` that left their row present.
+const AS_OF_BLOCK: &str = "block_num <= $4 AND (valid_to_block IS NULL OR valid_to_block > $4) \
+     AND present";
 
 /// Statements removing every chain event and the cursor, run by [`Store::reset`].
 /// Every table written by [`Store::commit_blocks`] is listed here.
@@ -483,6 +513,12 @@ impl Store {
             };
 
             insert_events(&mut tx, new).await?;
+            if new.iter().any(|batch| !batch.deltas.is_empty()) {
+                sqlx::query(CLOSE_REPLACED_ROW_VERSIONS)
+                    .bind(i64::from(new[0].block.block_num))
+                    .execute(&mut *tx)
+                    .await?;
+            }
 
             sqlx::query(UPSERT_CURSOR)
                 .bind(i64::from(head.block.block_num))
@@ -745,9 +781,9 @@ impl Store {
         Ok(batches)
     }
 
-    /// Rows of table `(code, scope, table_name)` as of `block_num`: for each primary key its
-    /// latest delta at or before that block, when that delta left the row present. Ordered by
-    /// primary key (unsigned).
+    /// Rows of table `(code, scope, table_name)` as of `block_num`: the row versions stored
+    /// at or before that block and not yet replaced at it, that left the row present. Ordered
+    /// by primary key (unsigned).
     ///
     /// # Errors
     /// [`Error::Database`] or a `Corrupt…` variant.
@@ -759,15 +795,10 @@ impl Store {
         block_num: u32,
     ) -> Result<Vec<Stored<DeltaRecord>>> {
         let rows = dispatch!(&self.pool, db, {
-            sqlx::query_as::<_, DeltaRow>(
-                "SELECT d.code, d.scope, d.table_name, d.primary_key, d.block_num, d.present, \
-                 d.payer, CAST(d.value AS TEXT), d.raw, d.abi_hash FROM deltas d \
-                 WHERE d.code = $1 AND d.scope = $2 AND d.table_name = $3 AND d.present \
-                 AND d.block_num = (SELECT MAX(x.block_num) FROM deltas x \
-                 WHERE x.code = d.code AND x.scope = d.scope AND x.table_name = d.table_name \
-                 AND x.primary_key = d.primary_key AND x.block_num <= $4) \
-                 ORDER BY d.primary_key",
-            )
+            sqlx::query_as::<_, DeltaRow>(sqlx::AssertSqlSafe(format!(
+                "{SELECT_DELTA_COLUMNS} WHERE code = $1 AND scope = $2 AND table_name = $3 \
+                 AND {AS_OF_BLOCK} ORDER BY primary_key"
+            )))
             .bind(code)
             .bind(scope)
             .bind(table_name)
@@ -778,8 +809,8 @@ impl Store {
         rows.into_iter().map(delta_from_row).collect()
     }
 
-    /// Row `primary_key` of table `(code, scope, table_name)` as of `block_num`: its latest
-    /// delta at or before that block, when that delta left the row present.
+    /// Row `primary_key` of table `(code, scope, table_name)` as of `block_num`, when it was
+    /// present then.
     ///
     /// # Errors
     /// [`Error::Database`] or a `Corrupt…` variant.
@@ -792,23 +823,36 @@ impl Store {
         block_num: u32,
     ) -> Result<Option<Stored<DeltaRecord>>> {
         let row = dispatch!(&self.pool, db, {
-            sqlx::query_as::<_, DeltaRow>(
-                "SELECT code, scope, table_name, primary_key, block_num, present, payer, \
-                 CAST(value AS TEXT), raw, abi_hash FROM deltas \
-                 WHERE code = $1 AND scope = $2 AND table_name = $3 AND primary_key = $4 \
-                 AND block_num <= $5 ORDER BY block_num DESC LIMIT 1",
-            )
+            sqlx::query_as::<_, DeltaRow>(sqlx::AssertSqlSafe(format!(
+                "{SELECT_DELTA_COLUMNS} WHERE code = $1 AND scope = $2 AND table_name = $3 \
+                 AND primary_key = $5 AND {AS_OF_BLOCK}"
+            )))
             .bind(code)
             .bind(scope)
             .bind(table_name)
-            .bind(u64_to_db(primary_key))
             .bind(i64::from(block_num))
+            .bind(u64_to_db(primary_key))
             .fetch_optional(db)
             .await?
         });
-        row.map(delta_from_row)
-            .transpose()
-            .map(|row| row.filter(|row| row.record.present))
+        row.map(delta_from_row).transpose()
+    }
+
+    /// How many stored row versions have a `valid_to_block` other than the block of their
+    /// row's next version: 0 in a consistent store, whatever stopped it.
+    ///
+    /// # Errors
+    /// [`Error::Database`].
+    pub async fn wrong_row_versions(&self) -> Result<u64> {
+        let wrong: i64 = dispatch!(&self.pool, db, {
+            sqlx::query_scalar(COUNT_WRONG_ROW_VERSIONS)
+                .fetch_one(db)
+                .await?
+        });
+        u64::try_from(wrong).map_err(|_| Error::CorruptValue {
+            column: "count",
+            stored: wrong,
+        })
     }
 
     /// Numbers of stored blocks, actions, deltas, ABI versions and undecodable records, all or

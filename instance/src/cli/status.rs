@@ -33,6 +33,10 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
             .events_digest(args.block)
             .await
             .context("computing the events digest")?;
+        let wrong_row_versions = store
+            .wrong_row_versions()
+            .await
+            .context("checking the row versions")?;
         store.close().await;
         anyhow::Ok(json!({
             "cursor_block": cursor.map(|c| c.block_num),
@@ -44,6 +48,7 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
             "abis": counts.abis,
             "undecodable": counts.undecodable,
             "events_digest": digest,
+            "wrong_row_versions": wrong_row_versions,
         }))
     })?;
     print_json(&status);

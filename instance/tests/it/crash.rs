@@ -493,8 +493,9 @@ pub(crate) fn mono_status(url: &str, block: Option<u32>) -> anyhow::Result<Value
     Ok(serde_json::from_slice(&output.stdout)?)
 }
 
-/// The fields two stores must share at the same block: counts and the events digest.
-pub(crate) fn comparable(status: &Value) -> [Value; 6] {
+/// The fields two stores must share at the same block: counts, the events digest, and the
+/// number of row versions whose validity disagrees with their successors (0 in both).
+pub(crate) fn comparable(status: &Value) -> [Value; 7] {
     [
         "blocks",
         "actions",
@@ -502,6 +503,7 @@ pub(crate) fn comparable(status: &Value) -> [Value; 6] {
         "abis",
         "undecodable",
         "events_digest",
+        "wrong_row_versions",
     ]
     .map(|field| status[field].clone())
 }
