@@ -22,6 +22,7 @@ use serde_json::{Map, Value, json};
 
 use crate::{Error, Result};
 
+pub use database::ClaimPlan;
 pub(crate) use database::database_url_env;
 
 /// Field manager and `managed-by` label of everything the operator writes.
@@ -226,6 +227,26 @@ pub fn endpoint(coop: &Cooperative) -> Option<String> {
 /// Name of the database Service, StatefulSet or CloudNativePG Cluster.
 pub fn database_name(coop_name: &str) -> String {
     format!("{coop_name}-db")
+}
+
+/// Name of the claim of the builtin database's volume, made by the StatefulSet controller.
+pub fn database_claim_name(coop_name: &str) -> String {
+    database::claim_name(coop_name)
+}
+
+/// `child` with what its kind cannot change after creation taken from `live`, the object as
+/// it exists: for the builtin database's StatefulSet, its claim templates, selector and
+/// service name. Other kinds are left as they are.
+pub fn keep_created(child: &mut Child, live: &Value) {
+    if child.kind == ChildKind::StatefulSet {
+        database::keep_created(&mut child.object, live);
+    }
+}
+
+/// What `coop`'s `database.storage` asks of `claim`, its builtin database's volume claim as
+/// it exists.
+pub fn claim_plan(coop: &Cooperative, claim: &Value) -> ClaimPlan {
+    database::claim_plan(&coop.spec.database.storage, claim)
 }
 
 /// Label selector matching every child of the Cooperative `coop_name`.

@@ -37,7 +37,9 @@ use tracing::{debug, instrument, warn};
 use crate::children::migration::{CONTAINER, EXPORT_MOUNT, JobParams, instance_job, job_name};
 use crate::children::{Child, ChildConfig, ChildKind, Ctx, MANAGER, target_version};
 use crate::metrics::Metrics;
-use crate::reconcile::{apply_child, apply_status, backoff, error_chain, kube_error, now};
+use crate::reconcile::{
+    apply_child, apply_status, backoff, ensure_job, error_chain, kube_error, now,
+};
 use crate::{Error, Result, Verb};
 
 /// Directory inside the export volume that `mono export` writes to.
@@ -256,9 +258,11 @@ async fn reconcile(export: Arc<CooperativeExport>, ctx: Arc<ExportContext>) -> R
 
     let mut job = None;
     for child in export_children(&export, &coop, &ctx.children)? {
-        let applied = apply_child(&ctx.client, &namespace, &child).await?;
         if child.kind == ChildKind::Job {
-            job = Some(serde_json::from_value::<Job>(applied).map_err(Error::Serialize)?);
+            let found = ensure_job(&ctx.client, &namespace, &child).await?;
+            job = Some(serde_json::from_value::<Job>(found).map_err(Error::Serialize)?);
+        } else {
+            apply_child(&ctx.client, &namespace, &child).await?;
         }
     }
     let job_status = job.and_then(|job| job.status).unwrap_or_default();

@@ -247,11 +247,14 @@ pub(crate) enum Scenario {
     FinalizerAdded(Cooperative),
     /// The first reconcile with the finalizer in place: the generated Secrets are read and
     /// created, no Deployment exists, the children are applied as `mono-operator` (the
-    /// database not ready yet, so no migration Job and no Deployment), and the status is
-    /// applied with `observedGeneration`.
+    /// StatefulSet after finding there is none yet; the database not ready yet, so no
+    /// migration Job and no Deployment), and the status is applied with
+    /// `observedGeneration`.
     FirstReconcile(Cooperative),
-    /// The database is ready and the Secrets exist: the migration Job of the target version
-    /// is applied after the other children, and no Deployment until it completed.
+    /// The database is ready and the Secrets exist: the StatefulSet is applied as it exists,
+    /// its volume's claim is found at the size the spec asks, and the migration Job of the
+    /// target version is created after the other children, since none exists; no Deployment
+    /// until it completed.
     MigrationBeforeDeployment(Cooperative),
     /// Deletion with `deletionPolicy: Retain`: owner references are removed from the
     /// Secrets and volumes, a `DataRetained` Event lists them, then the finalizer goes.
@@ -436,6 +439,9 @@ impl ApiServerVerifier {
         }
         self.no_deployment(coop).await;
         for child in infrastructure(coop) {
+            if child.kind == children::ChildKind::StatefulSet {
+                self.got(&child_path(coop, &child)).await.not_found();
+            }
             let call = self.next().await;
             call.assert_apply(&child_path(coop, &child), &child.object);
             call.echo();
@@ -461,18 +467,34 @@ impl ApiServerVerifier {
         }
         self.no_deployment(coop).await;
         for child in infrastructure(coop) {
+            let mut ready = child.object.clone();
+            ready["status"] = json!({"replicas": 1, "readyReplicas": 1});
+            if child.kind == children::ChildKind::StatefulSet {
+                self.got(&child_path(coop, &child)).await.ok(&ready);
+            }
             let call = self.next().await;
             call.assert_apply(&child_path(coop, &child), &child.object);
             if child.kind == children::ChildKind::StatefulSet {
-                let mut ready = child.object.clone();
-                ready["status"] = json!({"replicas": 1, "readyReplicas": 1});
                 call.ok(&ready);
             } else {
                 call.echo();
             }
         }
+        let claim = children::database_claim_name("voskhod");
+        let call = self
+            .got(&format!(
+                "/api/v1/namespaces/{namespace}/persistentvolumeclaims/{claim}"
+            ))
+            .await;
+        call.ok(&json!({
+            "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+            "metadata": {"name": claim, "namespace": namespace},
+            "spec": {"resources": {"requests": {"storage": coop.spec.database.storage.size}}},
+            "status": {"phase": "Bound", "capacity": {"storage": coop.spec.database.storage.size}},
+        }));
         let version = children::target_version(coop, &test_config()).to_owned();
         let job = children::migration_job(coop, &test_config(), &version).expect("a Job");
+        self.got(&child_path(coop, &job)).await.not_found();
         let call = self.next().await;
         call.assert_apply(&child_path(coop, &job), &job.object);
         call.echo();
@@ -573,6 +595,13 @@ impl ApiServerVerifier {
         assert_eq!(call.content_type, "application/json-patch+json");
         assert_eq!(&call.body, patch);
         call.ok(&serde_json::to_value(patched).expect("JSON"));
+    }
+
+    /// The next request reads the object at `path`; the caller answers it.
+    async fn got(&mut self, path: &str) -> Call {
+        let call = self.next().await;
+        assert_eq!((&call.method, call.path.as_str()), (&Method::GET, path));
+        call
     }
 
     /// The reconciler looks for the instance Deployment and finds none.

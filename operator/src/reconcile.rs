@@ -4,7 +4,10 @@
 //!
 //! Every step is idempotent. Generated Secrets are created once and never rewritten; the
 //! instance Deployment is created, or moved to a new version, only after that version's
-//! migration Job completed. What a person must act on becomes a condition and an Event.
+//! migration Job completed. What the API server never lets change is never re-applied
+//! changed: Jobs are created once, the database StatefulSet keeps its claim templates as
+//! created, and a larger volume is asked of its claim. What a person must act on becomes a
+//! condition and an Event.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -34,11 +37,13 @@ use tokio::net::TcpStream;
 use tracing::{debug, info, instrument, warn};
 
 use crate::children::{
-    self, Child, ChildConfig, ChildKind, INSTANCE_PORT, MANAGER, Rollout, VERSION_LABEL, secrets,
+    self, Child, ChildConfig, ChildKind, ClaimPlan, INSTANCE_PORT, MANAGER, Rollout, VERSION_LABEL,
+    secrets,
 };
 use crate::metrics::Metrics;
 use crate::status::{
     self, DatabaseState, DeploymentState, InstanceReport, JobState, Observed, Severity,
+    StorageState,
 };
 use crate::{Error, Result, Verb};
 
@@ -303,6 +308,7 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
                 reason: "NotProvisioned",
                 message: "nothing is provisioned while the spec is invalid".to_owned(),
             },
+            storage: StorageState::AsRequested,
             import: None,
             migration: None,
             deployment: None,
@@ -336,7 +342,14 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
     };
 
     let mut database = None;
-    for child in children::desired(coop, &ctx.config.children, &infrastructure)? {
+    let mut database_set_existed = false;
+    for mut child in children::desired(coop, &ctx.config.children, &infrastructure)? {
+        if child.kind == ChildKind::StatefulSet
+            && let Some(live) = get_child(&ctx.client, &namespace, &child).await?
+        {
+            children::keep_created(&mut child, &live);
+            database_set_existed = true;
+        }
         match apply_child(&ctx.client, &namespace, &child).await {
             Ok(applied) => match child.kind {
                 ChildKind::StatefulSet => database = Some(stateful_set_state(parse(applied)?)),
@@ -377,6 +390,13 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
         }),
     };
 
+    // The claims exist once the StatefulSet does; a new one gets its template's size.
+    let storage = if database_set_existed {
+        database_storage(coop, &ctx.client, &namespace).await?
+    } else {
+        StorageState::AsRequested
+    };
+
     // A bootstrap import starts once the database accepts connections.
     let mut import_state = None;
     if import
@@ -384,7 +404,7 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
         && let Some(job) = children::import_job(coop, &ctx.config.children)?
     {
         import_state = Some(job_state(&parse(
-            apply_child(&ctx.client, &namespace, &job).await?,
+            ensure_job(&ctx.client, &namespace, &job).await?,
         )?));
     }
 
@@ -400,7 +420,7 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
     {
         let job = children::migration_job(coop, &ctx.config.children, version)?;
         migration_state = Some(job_state(&parse(
-            apply_child(&ctx.client, &namespace, &job).await?,
+            ensure_job(&ctx.client, &namespace, &job).await?,
         )?));
     }
 
@@ -442,6 +462,7 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
     let observed = Observed {
         invalid: None,
         database,
+        storage,
         import: import_state,
         migration: migration_version.zip(migration_state),
         deployment,
@@ -450,8 +471,11 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
         target_version: target,
     };
     let status = publish_status(api, coop, ctx, &observed).await?;
-    let steady = status.phase == Some(mono_crds::Phase::Running)
-        || status.phase == Some(mono_crds::Phase::Suspended);
+    // Claims are not watched: a growing volume is looked at again soon.
+    let expanding = matches!(observed.storage, StorageState::Expanding { .. });
+    let steady = !expanding
+        && (status.phase == Some(mono_crds::Phase::Running)
+            || status.phase == Some(mono_crds::Phase::Suspended));
     Ok(Action::requeue(if steady {
         STEADY_REQUEUE
     } else {
@@ -656,6 +680,89 @@ pub(crate) async fn apply_child(client: &Client, namespace: &str, child: &Child)
         .await
         .map_err(kube_error(Verb::Apply, &resource.kind, &child.name))?;
     serde_json::to_value(applied).map_err(Error::Serialize)
+}
+
+/// The object `child` names as it exists, if it does.
+async fn get_child(client: &Client, namespace: &str, child: &Child) -> Result<Option<Value>> {
+    let resource = child.kind.api_resource();
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource);
+    let found = api.get_opt(&child.name).await.map_err(kube_error(
+        Verb::Get,
+        &resource.kind,
+        &child.name,
+    ))?;
+    found
+        .map(|object| serde_json::to_value(object).map_err(Error::Serialize))
+        .transpose()
+}
+
+/// The Job `child` as it exists, created from `child` when it does not.
+///
+/// An existing Job is never applied again: its pod template cannot change (the API server
+/// refuses that with 422), and one that ran must stay as it ran. A spec change reaches a Job
+/// through a new one (another version's migration), or once someone deletes it to retry.
+pub(crate) async fn ensure_job(client: &Client, namespace: &str, child: &Child) -> Result<Value> {
+    match get_child(client, namespace, child).await? {
+        Some(job) => Ok(job),
+        None => apply_child(client, namespace, child).await,
+    }
+}
+
+/// Compares the builtin database's volume with `database.storage` and grows its claim when
+/// the spec asks for more. The StatefulSet's claim template keeps the size it was created
+/// with, since the API server refuses changes to it.
+async fn database_storage(
+    coop: &Cooperative,
+    client: &Client,
+    namespace: &str,
+) -> Result<StorageState> {
+    let name = children::database_claim_name(&coop.name_any());
+    let api: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), namespace);
+    let Some(claim) =
+        api.get_opt(&name)
+            .await
+            .map_err(kube_error(Verb::Get, "PersistentVolumeClaim", &name))?
+    else {
+        return Ok(StorageState::AsRequested);
+    };
+    let claim = serde_json::to_value(claim).map_err(Error::Serialize)?;
+    let (from, to) = match children::claim_plan(coop, &claim) {
+        ClaimPlan::Observe(state) => return Ok(state),
+        ClaimPlan::Grow { from, to } => (from, to),
+    };
+    let patch = json!({"spec": {"resources": {"requests": {"storage": to}}}});
+    match api
+        .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
+        Ok(_) => {
+            info!(
+                namespace,
+                claim = name,
+                from,
+                to,
+                "database volume asked to grow"
+            );
+            Ok(StorageState::Expanding {
+                claim: name,
+                from,
+                to,
+            })
+        }
+        // Refused by validation or by the resize admission plugin (a StorageClass without
+        // allowVolumeExpansion): a person must act, so it is a condition, not an error.
+        Err(kube::Error::Api(status)) if status.code == 403 || status.code == 422 => {
+            Ok(StorageState::NotExpandable {
+                claim: name,
+                current: from,
+                requested: to,
+                refusal: status.message,
+            })
+        }
+        Err(source) => Err(kube_error(Verb::Patch, "PersistentVolumeClaim", &name)(
+            source,
+        )),
+    }
 }
 
 /// Applies `policy` to the objects matching `selector`: Retain removes their owner
@@ -1416,6 +1523,7 @@ mod tests {
                 reason: "PodsReady",
                 message: "the database pod is ready".to_owned(),
             },
+            storage: StorageState::AsRequested,
             import: None,
             migration: None,
             deployment: Some(DeploymentState {

@@ -20,6 +20,53 @@ pub struct DatabaseState {
     pub message: String,
 }
 
+/// What the reconciler saw of the builtin database's volume, against `database.storage`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum StorageState {
+    /// As the spec asks, or not there yet, or not the operator's to size (other modes).
+    #[default]
+    AsRequested,
+    /// Asked to grow; the storage system has not reached the size yet.
+    Expanding {
+        /// The claim.
+        claim: String,
+        /// The size it has.
+        from: String,
+        /// The size it was asked for.
+        to: String,
+    },
+    /// The spec asks for less than the volume holds; volumes never shrink.
+    ShrinkRefused {
+        /// The claim.
+        claim: String,
+        /// The size it has.
+        current: String,
+        /// The smaller size the spec asks for.
+        requested: String,
+    },
+    /// The API server refused to grow the volume, typically because its StorageClass does
+    /// not allow volume expansion.
+    NotExpandable {
+        /// The claim.
+        claim: String,
+        /// The size it has.
+        current: String,
+        /// The size the spec asks for.
+        requested: String,
+        /// The API server's message.
+        refusal: String,
+    },
+    /// The spec names another StorageClass than the volume's, which cannot change.
+    ClassChangeRefused {
+        /// The claim.
+        claim: String,
+        /// The volume's StorageClass.
+        current: String,
+        /// The one the spec names.
+        requested: String,
+    },
+}
+
 /// State of a one-off Job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobState {
@@ -62,6 +109,8 @@ pub struct Observed {
     pub invalid: Option<String>,
     /// The database.
     pub database: DatabaseState,
+    /// The builtin database's volume against the spec.
+    pub storage: StorageState,
     /// The import Job, when the spec bootstraps from an export.
     pub import: Option<JobState>,
     /// The migration Job and its version, while an upgrade waits for it.
@@ -366,6 +415,12 @@ fn progressing(observed: &Observed, rolled_out: bool) -> Draft {
             format!("the migration Job to version {version} is running"),
         );
     }
+    if let StorageState::Expanding { claim, from, to } = &observed.storage {
+        return busy(
+            "ExpandingStorage",
+            format!("the database volume {claim} grows from {from} to {to}"),
+        );
+    }
     let stalled = observed.database.failed
         || failed_job(observed.import.as_ref()).is_some()
         || matches!(observed.migration, Some((_, JobState::Failed(_))));
@@ -407,6 +462,46 @@ fn degraded(observed: &Observed) -> Draft {
     }
     if observed.database.failed {
         return degraded(observed.database.reason, observed.database.message.clone());
+    }
+    match &observed.storage {
+        StorageState::AsRequested | StorageState::Expanding { .. } => {}
+        StorageState::ShrinkRefused {
+            claim,
+            current,
+            requested,
+        } => {
+            return degraded(
+                "StorageShrinkRefused",
+                format!(
+                    "spec.database.storage.size {requested} is smaller than the database volume {claim} ({current}); volumes cannot shrink: set it to at least {current}"
+                ),
+            );
+        }
+        StorageState::NotExpandable {
+            claim,
+            current,
+            requested,
+            refusal,
+        } => {
+            return degraded(
+                "StorageNotExpandable",
+                format!(
+                    "the database volume {claim} cannot grow from {current} to {requested}: the API server refused it ({refusal}); give its StorageClass allowVolumeExpansion: true, or set spec.database.storage.size back to {current}"
+                ),
+            );
+        }
+        StorageState::ClassChangeRefused {
+            claim,
+            current,
+            requested,
+        } => {
+            return degraded(
+                "StorageClassImmutable",
+                format!(
+                    "the database volume {claim} is of StorageClass {current}, not {requested}; a volume's class cannot change: set spec.database.storage.storageClassName back to {current}"
+                ),
+            );
+        }
     }
     Draft::new(
         "Degraded",
@@ -566,6 +661,7 @@ mod tests {
         Observed {
             invalid: None,
             database: database_ready_state(),
+            storage: StorageState::AsRequested,
             import: None,
             migration: None,
             deployment: Some(deployment("2.4.1", 1)),
@@ -644,6 +740,63 @@ mod tests {
     #[test]
     fn running_instance_is_ready() {
         check(running(), None, &[], Phase::Running, Some("2.4.1"));
+    }
+
+    #[test]
+    fn database_volume_states() {
+        let with = |storage| Observed {
+            storage,
+            ..running()
+        };
+        let claim = || "data-voskhod-db-0".to_owned();
+        check(
+            with(StorageState::Expanding {
+                claim: claim(),
+                from: "10Gi".to_owned(),
+                to: "20Gi".to_owned(),
+            }),
+            Some("2.4.1"),
+            &[("Progressing", "True", "ExpandingStorage")],
+            Phase::Running,
+            Some("2.4.1"),
+        );
+        let refusals = [
+            (
+                StorageState::ShrinkRefused {
+                    claim: claim(),
+                    current: "20Gi".to_owned(),
+                    requested: "15Gi".to_owned(),
+                },
+                "StorageShrinkRefused",
+            ),
+            (
+                StorageState::NotExpandable {
+                    claim: claim(),
+                    current: "10Gi".to_owned(),
+                    requested: "20Gi".to_owned(),
+                    refusal: "forbidden".to_owned(),
+                },
+                "StorageNotExpandable",
+            ),
+            (
+                StorageState::ClassChangeRefused {
+                    claim: claim(),
+                    current: "standard".to_owned(),
+                    requested: "fast".to_owned(),
+                },
+                "StorageClassImmutable",
+            ),
+        ];
+        // A person must act, and the instance keeps running meanwhile.
+        for (storage, reason) in refusals {
+            check(
+                with(storage),
+                Some("2.4.1"),
+                &[("Degraded", "True", reason)],
+                Phase::Degraded,
+                Some("2.4.1"),
+            );
+        }
     }
 
     #[test]

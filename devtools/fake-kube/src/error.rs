@@ -37,6 +37,29 @@ pub enum Error {
         /// The failed rule.
         detail: String,
     },
+    /// A write breaks field rules of the API server's validation, such as an immutable field
+    /// that changed.
+    #[error("{} is invalid: {}", qualified(kind, group, name), joined(causes))]
+    FieldsInvalid {
+        /// API group of the object, empty for core.
+        group: String,
+        /// Kind of the object.
+        kind: String,
+        /// Name of the object.
+        name: String,
+        /// Every broken rule.
+        causes: Vec<Cause>,
+    },
+    /// An admission plugin refused the request.
+    #[error("{plural} {name:?} is forbidden: {detail}")]
+    Forbidden {
+        /// Resource plural, as the real message names it.
+        plural: String,
+        /// Name of the object.
+        name: String,
+        /// Why.
+        detail: String,
+    },
     /// The request itself is malformed.
     #[error("{0}")]
     BadRequest(String),
@@ -62,6 +85,83 @@ pub enum Error {
 /// Result of a store or API operation.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// One broken field rule, as `details.causes` of a `Status` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cause {
+    /// The field's path, such as `spec.template`.
+    pub field: String,
+    /// Whether the value is invalid or the change forbidden.
+    pub kind: CauseKind,
+    /// What is wrong, such as `field is immutable`.
+    pub detail: String,
+}
+
+/// The `reason` of a [`Cause`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CauseKind {
+    /// `FieldValueInvalid`: the field may not take this value.
+    Invalid,
+    /// `FieldValueForbidden`: the field may not be set or changed.
+    Forbidden,
+}
+
+impl Cause {
+    /// A field that may not change.
+    pub(crate) fn immutable(field: &str) -> Self {
+        Self {
+            field: field.to_owned(),
+            kind: CauseKind::Invalid,
+            detail: "field is immutable".to_owned(),
+        }
+    }
+
+    /// A change the rules forbid, with why.
+    pub(crate) fn forbidden(field: &str, detail: &str) -> Self {
+        Self {
+            field: field.to_owned(),
+            kind: CauseKind::Forbidden,
+            detail: detail.to_owned(),
+        }
+    }
+
+    /// The cause's `message`, as the API server writes it (without the field).
+    fn message(&self) -> String {
+        match self.kind {
+            // The real server also prints the rejected value; the fake leaves it out.
+            CauseKind::Invalid => format!("Invalid value: \"object\": {}", self.detail),
+            CauseKind::Forbidden => format!("Forbidden: {}", self.detail),
+        }
+    }
+
+    fn reason(&self) -> &'static str {
+        match self.kind {
+            CauseKind::Invalid => "FieldValueInvalid",
+            CauseKind::Forbidden => "FieldValueForbidden",
+        }
+    }
+}
+
+/// `Kind.group "name"`, as validation messages name an object.
+fn qualified(kind: &str, group: &str, name: &str) -> String {
+    if group.is_empty() {
+        format!("{kind} {name:?}")
+    } else {
+        format!("{kind}.{group} {name:?}")
+    }
+}
+
+/// The causes as one message: alone, or in brackets separated by commas.
+fn joined(causes: &[Cause]) -> String {
+    let texts: Vec<String> = causes
+        .iter()
+        .map(|cause| format!("{}: {}", cause.field, cause.message()))
+        .collect();
+    match texts.as_slice() {
+        [one] => one.clone(),
+        _ => format!("[{}]", texts.join(", ")),
+    }
+}
+
 impl Error {
     /// The `reason` field of the `Status` body.
     pub fn reason(&self) -> &'static str {
@@ -69,7 +169,8 @@ impl Error {
             Self::NotFound { .. } | Self::UnknownResource => "NotFound",
             Self::AlreadyExists { .. } => "AlreadyExists",
             Self::Conflict { .. } => "Conflict",
-            Self::Invalid { .. } => "Invalid",
+            Self::Invalid { .. } | Self::FieldsInvalid { .. } => "Invalid",
+            Self::Forbidden { .. } => "Forbidden",
             Self::BadRequest(_) => "BadRequest",
             Self::Expired { .. } => "Expired",
             Self::MethodNotAllowed => "MethodNotAllowed",
@@ -82,7 +183,8 @@ impl Error {
         match self {
             Self::NotFound { .. } | Self::UnknownResource => StatusCode::NOT_FOUND,
             Self::AlreadyExists { .. } | Self::Conflict { .. } => StatusCode::CONFLICT,
-            Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Invalid { .. } | Self::FieldsInvalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Expired { .. } => StatusCode::GONE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -92,7 +194,7 @@ impl Error {
 
     /// The Kubernetes `Status` object describing this failure.
     pub fn status(&self) -> Value {
-        json!({
+        let mut status = json!({
             "kind": "Status",
             "apiVersion": "v1",
             "metadata": {},
@@ -100,7 +202,29 @@ impl Error {
             "message": self.to_string(),
             "reason": self.reason(),
             "code": self.code().as_u16(),
-        })
+        });
+        match self {
+            Self::FieldsInvalid {
+                group,
+                kind,
+                name,
+                causes,
+            } => {
+                let causes: Vec<Value> = causes
+                    .iter()
+                    .map(|cause| {
+                        json!({"reason": cause.reason(), "message": cause.message(), "field": cause.field})
+                    })
+                    .collect();
+                status["details"] =
+                    json!({"name": name, "group": group, "kind": kind, "causes": causes});
+            }
+            Self::Forbidden { plural, name, .. } => {
+                status["details"] = json!({"name": name, "kind": plural});
+            }
+            _ => {}
+        }
+        status
     }
 }
 
@@ -156,6 +280,25 @@ mod tests {
                 410,
             ),
             (Error::BadRequest("x".into()), "BadRequest", 400),
+            (
+                Error::FieldsInvalid {
+                    group: "batch".into(),
+                    kind: "Job".into(),
+                    name: "a".into(),
+                    causes: vec![Cause::immutable("spec.template")],
+                },
+                "Invalid",
+                422,
+            ),
+            (
+                Error::Forbidden {
+                    plural: "persistentvolumeclaims".into(),
+                    name: "a".into(),
+                    detail: "x".into(),
+                },
+                "Forbidden",
+                403,
+            ),
         ];
         for (error, reason, code) in cases {
             let status = error.status();
@@ -166,5 +309,45 @@ mod tests {
             assert_eq!(status["status"], "Failure");
             assert_eq!(status["message"], error.to_string());
         }
+    }
+}
+
+#[cfg(test)]
+mod status_tests {
+    use super::*;
+
+    #[test]
+    fn field_errors_read_as_the_api_server_writes_them() {
+        let one = Error::FieldsInvalid {
+            group: "batch".into(),
+            kind: "Job".into(),
+            name: "voskhod-import".into(),
+            causes: vec![Cause::immutable("spec.template")],
+        };
+        assert_eq!(
+            one.status(),
+            json!({
+                "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": "Job.batch \"voskhod-import\" is invalid: spec.template: Invalid value: \"object\": field is immutable",
+                "reason": "Invalid",
+                "details": {"name": "voskhod-import", "group": "batch", "kind": "Job", "causes": [
+                    {"reason": "FieldValueInvalid", "message": "Invalid value: \"object\": field is immutable", "field": "spec.template"},
+                ]},
+                "code": 422,
+            })
+        );
+        let two = Error::FieldsInvalid {
+            group: String::new(),
+            kind: "PersistentVolumeClaim".into(),
+            name: "data".into(),
+            causes: vec![
+                Cause::forbidden("spec", "x"),
+                Cause::forbidden("spec.resources.requests.storage", "y"),
+            ],
+        };
+        assert_eq!(
+            two.to_string(),
+            "PersistentVolumeClaim \"data\" is invalid: [spec: Forbidden: x, spec.resources.requests.storage: Forbidden: y]"
+        );
     }
 }

@@ -120,6 +120,7 @@ async fn run(store: Arc<Store>, node: Arc<Node>, policy: Arc<Mutex<Policy>>, wak
                 ("apps", "deployments"),
                 ("apps", "statefulsets"),
                 ("batch", "jobs"),
+                ("", "persistentvolumeclaims"),
             ] {
                 if let Some(rt) = store.type_of(group, plural) {
                     for object in store.list(&rt, None, &all).0 {
@@ -154,6 +155,14 @@ fn play(store: &Store, node: &Node, policy: &Policy, plural: &str, object: &Valu
         }
         "statefulsets" if !workload_ready(object) => {
             let _ = mark_statefulset_ready(store, namespace, name);
+        }
+        "persistentvolumeclaims" if resize_pending(object) => {
+            let _ = write_status(store, "", plural, namespace, name, |claim| {
+                let mut status = claim["status"].clone();
+                status["capacity"]["storage"] =
+                    claim["spec"]["resources"]["requests"]["storage"].clone();
+                status
+            });
         }
         "jobs" => {
             if job_finished(object) {
@@ -346,6 +355,14 @@ fn job_pod(job: &Value, attempt: u64) -> Value {
     })
 }
 
+/// Whether a bound claim asks for another size than it has: the API server let it grow, and
+/// the simulated storage system expands it at once.
+fn resize_pending(claim: &Value) -> bool {
+    claim["status"]["phase"] == "Bound"
+        && claim["status"]["capacity"]["storage"]
+            != claim["spec"]["resources"]["requests"]["storage"]
+}
+
 fn namespace_and_name(object: &Value) -> (&str, &str) {
     (
         object["metadata"]["namespace"].as_str().unwrap_or_default(),
@@ -386,7 +403,8 @@ pub(crate) fn mark_deployment_ready(store: &Store, namespace: &str, name: &str) 
 /// Plays the StatefulSet controller and the kubelet: creates the claims of every replica
 /// from `volumeClaimTemplates` as the controller does (`<template>-<set>-<ordinal>`, owned
 /// by the set only when `persistentVolumeClaimRetentionPolicy.whenDeleted` is `Delete`),
-/// then marks every desired replica current, updated and ready.
+/// bound at once to a volume of the requested size as dynamic provisioning binds them, then
+/// marks every desired replica current, updated and ready.
 ///
 /// # Errors
 /// [`Error::NotFound`] when the StatefulSet does not exist.
@@ -494,7 +512,23 @@ fn create_claims(store: &Store, namespace: &str, name: &str) -> Result<()> {
                 }]);
             }
             match store.create(&claims, Some(namespace), claim) {
-                Ok(_) | Err(Error::AlreadyExists { .. }) => {}
+                Ok(created) => {
+                    let bound = json!({"status": {
+                        "phase": "Bound",
+                        "accessModes": created["spec"]["accessModes"],
+                        "capacity": {"storage": created["spec"]["resources"]["requests"]["storage"]},
+                    }});
+                    let claim_name = created["metadata"]["name"].as_str().unwrap_or_default();
+                    store.patch(
+                        &claims,
+                        Some(namespace),
+                        claim_name,
+                        &PatchKind::Merge,
+                        &bound,
+                        Target::Status,
+                    )?;
+                }
+                Err(Error::AlreadyExists { .. }) => {}
                 Err(other) => return Err(other),
             }
         }

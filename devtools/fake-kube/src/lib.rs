@@ -15,6 +15,10 @@
 //!   finalizers, JSON merge patch, JSON patch, a strategic-merge subset and server-side apply;
 //! - the `/status` subresource, `metadata.generation`, owner-reference garbage collection and
 //!   CRDs registered through the API;
+//! - the real API server's refusals of changes to immutable fields (a Job's `spec.template`
+//!   and `spec.selector`, a StatefulSet's spec but for its few mutable fields, a claim's spec
+//!   but for its requests) and of claims that shrink or grow without an expandable
+//!   StorageClass;
 //! - the logs of pods the [`Kubelet`] ran (`pods/<name>/log`, with `container`, `tailLines`
 //!   and `limitBytes`);
 //! - errors as Kubernetes `Status` bodies.
@@ -22,7 +26,7 @@
 //! Deliberate simplifications: `limit` is ignored (lists are never paginated), apply conflicts
 //! between managers are not detected (every apply behaves as if forced), deletion propagation is
 //! always background, `dryRun` requests are refused rather than silently applied, and no
-//! admission, defaulting or schema validation happens.
+//! admission (but for claim resizes), defaulting or schema validation happens.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -41,9 +45,10 @@ mod resource;
 mod select;
 mod server;
 mod store;
+mod validate;
 
 pub use container::{Container, Program, WriteError};
-pub use error::{Error, Result};
+pub use error::{Cause, CauseKind, Error, Result};
 pub use handle::{FakeKube, Options, StartError};
 pub use kubelet::{JobOutcome, Kubelet};
 pub use resource::ResourceType;

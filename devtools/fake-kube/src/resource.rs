@@ -158,6 +158,14 @@ pub(crate) fn builtin_types() -> Vec<ResourceType> {
             true,
         ),
         rt("coordination.k8s.io", "v1", "leases", "Lease", true, false),
+        rt(
+            "storage.k8s.io",
+            "v1",
+            "storageclasses",
+            "StorageClass",
+            false,
+            false,
+        ),
         rt("events.k8s.io", "v1", "events", "Event", true, false),
         rt(
             "rbac.authorization.k8s.io",

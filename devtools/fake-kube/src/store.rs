@@ -1,6 +1,7 @@
 //! In-memory object storage with Kubernetes write semantics: resourceVersion, uid, generation,
-//! optimistic concurrency, status subresource, finalizers and deletionTimestamp, owner-reference
-//! garbage collection, CRD registration, and a bounded change history for watches.
+//! optimistic concurrency, status subresource, immutable fields (see [`crate::validate`]),
+//! finalizers and deletionTimestamp, owner-reference garbage collection, CRD registration, and a
+//! bounded change history for watches.
 //!
 //! One mutex guards the whole state; every write happens under it and is broadcast to watchers
 //! before the lock is released, so watchers see changes in resourceVersion order.
@@ -15,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::patch::{self, PatchError};
 use crate::resource::{ResourceType, builtin_types};
 use crate::select::Selector;
+use crate::validate;
 
 /// Capacity of the change broadcast; a watcher lagging further is disconnected and resumes.
 const BROADCAST_CAPACITY: usize = 65_536;
@@ -706,6 +708,14 @@ impl State {
         }
         if target == Target::Status {
             new["metadata"] = old["metadata"].clone();
+        } else {
+            validate::update(rt, old, &new, |class| {
+                self.kinds
+                    .get(&("storage.k8s.io".to_owned(), "storageclasses".to_owned()))?
+                    .objects
+                    .get(&(String::new(), class.to_owned()))
+                    .map(|object| (**object).clone())
+            })?;
         }
         if let Some(entries) = managed {
             metadata_mut(&mut new).insert("managedFields".into(), Value::Array(entries));

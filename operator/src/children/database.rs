@@ -1,8 +1,13 @@
 //! The database of an instance: a builtin PostgreSQL StatefulSet with its Service and volume,
 //! a CloudNativePG `Cluster`, or nothing for an external database (whose Secret is only
 //! referenced).
+//!
+//! A StatefulSet's claim templates, selector and service name cannot change once it exists
+//! (the API server refuses the update with 422), so an existing StatefulSet is applied with
+//! those fields as it was created ([`keep_created`]), and a larger `database.storage.size` is
+//! asked of the volume's claim itself ([`claim_plan`]), which may grow but never shrink.
 
-use mono_crds::DatabaseMode;
+use mono_crds::{DatabaseMode, StorageSpec};
 use serde_json::{Value, json};
 
 use super::secrets::{DATABASE_URL_KEY, DATABASE_USER};
@@ -10,9 +15,138 @@ use super::{
     Child, ChildConfig, ChildKind, Ctx, POSTGRES_PORT, container_security_context, database_name,
     pod_security_context,
 };
+use crate::status::StorageState;
 
 /// User id of the `postgres` user in the official PostgreSQL image.
 const POSTGRES_UID: i64 = 999;
+/// Name of the StatefulSet's claim template; its claim is `data-<set>-0`.
+const DATA_TEMPLATE: &str = "data";
+/// The fields of a StatefulSet's spec that may change after creation.
+const STATEFUL_SET_MUTABLE: [&str; 7] = [
+    "replicas",
+    "template",
+    "updateStrategy",
+    "minReadySeconds",
+    "ordinals",
+    "revisionHistoryLimit",
+    "persistentVolumeClaimRetentionPolicy",
+];
+
+/// What to do about the builtin database's volume claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimPlan {
+    /// Nothing to write; the claim is in this state.
+    Observe(StorageState),
+    /// Ask the claim for `to`; it asks for `from` now.
+    Grow {
+        /// The size the claim asks for now.
+        from: String,
+        /// The size the spec asks for.
+        to: String,
+    },
+}
+
+/// Name of the claim the StatefulSet controller makes for the builtin database's only pod.
+pub(crate) fn claim_name(coop_name: &str) -> String {
+    format!("{DATA_TEMPLATE}-{}-0", database_name(coop_name))
+}
+
+/// `set`, the StatefulSet to apply, with every field that cannot change after creation taken
+/// from `live`, the StatefulSet as it exists: its claim templates (and so the size the volume
+/// was created with), selector and service name are sent back unchanged, and none is added.
+pub(crate) fn keep_created(set: &mut Value, live: &Value) {
+    let (Some(spec), Some(live_spec)) = (set["spec"].as_object_mut(), live["spec"].as_object())
+    else {
+        return;
+    };
+    let fixed = |key: &String| !STATEFUL_SET_MUTABLE.contains(&key.as_str());
+    spec.retain(|key, _| !fixed(key) || live_spec.contains_key(key));
+    for (key, value) in live_spec.iter().filter(|(key, _)| fixed(key)) {
+        spec.insert(key.clone(), value.clone());
+    }
+}
+
+/// What `storage` asks of `claim`, the database volume's claim as it exists: grow it, or
+/// nothing because it is as asked, still growing, or asked to shrink or change class (which
+/// no volume can).
+pub(crate) fn claim_plan(storage: &StorageSpec, claim: &Value) -> ClaimPlan {
+    let name = claim["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let class = claim["spec"]["storageClassName"]
+        .as_str()
+        .unwrap_or_default();
+    if let Some(requested) = storage
+        .storage_class_name
+        .as_deref()
+        .filter(|requested| *requested != class)
+    {
+        let current = if class.is_empty() { "(none)" } else { class };
+        return ClaimPlan::Observe(StorageState::ClassChangeRefused {
+            claim: name,
+            current: current.to_owned(),
+            requested: requested.to_owned(),
+        });
+    }
+    let size = claim["spec"]["resources"]["requests"]["storage"]
+        .as_str()
+        .unwrap_or_default();
+    let capacity = claim["status"]["capacity"]["storage"].as_str();
+    let (Some(wanted), Some(asked)) = (quantity(&storage.size), quantity(size)) else {
+        return ClaimPlan::Observe(StorageState::AsRequested);
+    };
+    if wanted > asked {
+        return ClaimPlan::Grow {
+            from: size.to_owned(),
+            to: storage.size.clone(),
+        };
+    }
+    if wanted < asked {
+        return ClaimPlan::Observe(StorageState::ShrinkRefused {
+            claim: name,
+            current: size.to_owned(),
+            requested: storage.size.clone(),
+        });
+    }
+    match capacity {
+        Some(capacity) if quantity(capacity).is_some_and(|has| has < asked) => {
+            ClaimPlan::Observe(StorageState::Expanding {
+                claim: name,
+                from: capacity.to_owned(),
+                to: size.to_owned(),
+            })
+        }
+        _ => ClaimPlan::Observe(StorageState::AsRequested),
+    }
+}
+
+/// Bytes of a Kubernetes quantity such as `10Gi` or `500M` (a decimal number and an optional
+/// binary or decimal suffix); `None` for anything else.
+pub(crate) fn quantity(text: &str) -> Option<f64> {
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, suffix) = text.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let multiplier = match suffix {
+        "" => 1.0,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "P" => 1e15,
+        "E" => 1e18,
+        "Ki" => 1024_f64,
+        "Mi" => 1024_f64.powi(2),
+        "Gi" => 1024_f64.powi(3),
+        "Ti" => 1024_f64.powi(4),
+        "Pi" => 1024_f64.powi(5),
+        "Ei" => 1024_f64.powi(6),
+        _ => return None,
+    };
+    Some(number * multiplier)
+}
 
 /// The `MONO_DATABASE_URL` environment entry, read from the Secret of the database mode.
 pub(crate) fn database_url_env(ctx: &Ctx<'_>) -> Value {
@@ -130,7 +264,7 @@ fn stateful_set(ctx: &Ctx<'_>, config: &ChildConfig) -> Child {
                     },
                 },
                 "volumeClaimTemplates": [{
-                    "metadata": {"name": "data", "labels": ctx.labels("database")},
+                    "metadata": {"name": DATA_TEMPLATE, "labels": ctx.labels("database")},
                     "spec": claim_spec,
                 }],
             },
@@ -164,5 +298,131 @@ fn cnpg_cluster(ctx: &Ctx<'_>) -> Child {
             },
         }),
         name,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn storage(size: &str, class: Option<&str>) -> StorageSpec {
+        StorageSpec {
+            size: size.to_owned(),
+            storage_class_name: class.map(str::to_owned),
+        }
+    }
+
+    fn claim(size: &str, capacity: &str, class: &str) -> Value {
+        json!({
+            "metadata": {"name": "data-voskhod-db-0"},
+            "spec": {"storageClassName": class, "resources": {"requests": {"storage": size}}},
+            "status": {"phase": "Bound", "capacity": {"storage": capacity}},
+        })
+    }
+
+    #[test]
+    fn claim_plans() {
+        let name = || "data-voskhod-db-0".to_owned();
+        let cases = [
+            (
+                storage("10Gi", None),
+                claim("10Gi", "10Gi", "standard"),
+                ClaimPlan::Observe(StorageState::AsRequested),
+            ),
+            // The same size written another way.
+            (
+                storage("10240Mi", None),
+                claim("10Gi", "10Gi", "standard"),
+                ClaimPlan::Observe(StorageState::AsRequested),
+            ),
+            (
+                storage("20Gi", Some("standard")),
+                claim("10Gi", "10Gi", "standard"),
+                ClaimPlan::Grow {
+                    from: "10Gi".to_owned(),
+                    to: "20Gi".to_owned(),
+                },
+            ),
+            (
+                storage("20Gi", None),
+                claim("20Gi", "10Gi", "standard"),
+                ClaimPlan::Observe(StorageState::Expanding {
+                    claim: name(),
+                    from: "10Gi".to_owned(),
+                    to: "20Gi".to_owned(),
+                }),
+            ),
+            (
+                storage("15Gi", None),
+                claim("20Gi", "20Gi", "standard"),
+                ClaimPlan::Observe(StorageState::ShrinkRefused {
+                    claim: name(),
+                    current: "20Gi".to_owned(),
+                    requested: "15Gi".to_owned(),
+                }),
+            ),
+            (
+                storage("10Gi", Some("fast")),
+                claim("10Gi", "10Gi", "standard"),
+                ClaimPlan::Observe(StorageState::ClassChangeRefused {
+                    claim: name(),
+                    current: "standard".to_owned(),
+                    requested: "fast".to_owned(),
+                }),
+            ),
+        ];
+        for (storage, claim, expected) in cases {
+            assert_eq!(
+                claim_plan(&storage, &claim),
+                expected,
+                "{storage:?} {claim}"
+            );
+        }
+    }
+
+    #[test]
+    fn quantities() {
+        let cases = [
+            ("10Gi", Some(10_737_418_240.0)),
+            ("1.5Ti", Some(1.5 * 1024_f64.powi(4))),
+            ("500M", Some(5e8)),
+            ("7", Some(7.0)),
+            ("10GB", None),
+            ("", None),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(quantity(text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn an_existing_stateful_set_keeps_what_cannot_change() {
+        let mut desired = json!({"spec": {
+            "replicas": 1,
+            "serviceName": "voskhod-db",
+            "selector": {"matchLabels": {"app": "new"}},
+            "template": {"spec": {"containers": [{"image": "postgres:18"}]}},
+            "volumeClaimTemplates": [{"spec": {"resources": {"requests": {"storage": "20Gi"}}}}],
+            "podManagementPolicy": "Parallel",
+        }});
+        let live = json!({"spec": {
+            "replicas": 3,
+            "serviceName": "voskhod-db",
+            "selector": {"matchLabels": {"app": "old"}},
+            "template": {"spec": {"containers": [{"image": "postgres:17"}]}},
+            "volumeClaimTemplates": [{"spec": {"resources": {"requests": {"storage": "10Gi"}}}, "status": {"phase": "Pending"}}],
+            "revisionHistoryLimit": 10,
+        }});
+        keep_created(&mut desired, &live);
+        assert_eq!(
+            desired,
+            json!({"spec": {
+                "replicas": 1,
+                "serviceName": "voskhod-db",
+                "selector": {"matchLabels": {"app": "old"}},
+                "template": {"spec": {"containers": [{"image": "postgres:18"}]}},
+                "volumeClaimTemplates": [{"spec": {"resources": {"requests": {"storage": "10Gi"}}}, "status": {"phase": "Pending"}}],
+            }})
+        );
     }
 }

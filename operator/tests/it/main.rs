@@ -7,6 +7,7 @@ mod convergence;
 mod deletion;
 mod duplicate;
 mod export;
+mod immutable;
 mod restart;
 mod suspend;
 mod upgrade;

@@ -6,6 +6,7 @@ mod crd;
 mod kubelet;
 mod lifecycle;
 mod objects;
+mod validation;
 mod watch;
 
 use k8s_openapi::api::core::v1::ConfigMap;
