@@ -284,20 +284,6 @@ const ROLLBACK_STATEMENTS: [&str; 6] = [
     "DELETE FROM blocks WHERE block_num > $1",
 ];
 
-/// Closes the row versions replaced by a commit whose first new block is `$1`: among the open
-/// versions of every row the commit changed (the old latest and the new ones), each gets the
-/// block of the next as its `valid_to_block`; the newest stays open. Same text on both
-/// backends.
-const CLOSE_REPLACED_ROW_VERSIONS: &str = "UPDATE deltas SET valid_to_block = next.next_block \
-     FROM (SELECT d.code, d.scope, d.table_name, d.primary_key, d.block_num, \
-     LEAD(d.block_num) OVER (PARTITION BY d.code, d.scope, d.table_name, d.primary_key \
-     ORDER BY d.block_num) AS next_block FROM deltas d WHERE d.valid_to_block IS NULL \
-     AND EXISTS (SELECT 1 FROM deltas t WHERE t.block_num >= $1 AND t.code = d.code \
-     AND t.scope = d.scope AND t.table_name = d.table_name AND t.primary_key = d.primary_key)) \
-     AS next WHERE deltas.code = next.code AND deltas.scope = next.scope \
-     AND deltas.table_name = next.table_name AND deltas.primary_key = next.primary_key \
-     AND deltas.block_num = next.block_num AND next.next_block IS NOT NULL";
-
 /// Counts the row versions whose `valid_to_block` is not the block of the row's next version.
 const COUNT_WRONG_ROW_VERSIONS: &str = "SELECT COUNT(*) FROM (SELECT valid_to_block, \
      LEAD(block_num) OVER (PARTITION BY code, scope, table_name, primary_key \
@@ -513,12 +499,6 @@ impl Store {
             };
 
             insert_events(&mut tx, new).await?;
-            if new.iter().any(|batch| !batch.deltas.is_empty()) {
-                sqlx::query(CLOSE_REPLACED_ROW_VERSIONS)
-                    .bind(i64::from(new[0].block.block_num))
-                    .execute(&mut *tx)
-                    .await?;
-            }
 
             sqlx::query(UPSERT_CURSOR)
                 .bind(i64::from(head.block.block_num))

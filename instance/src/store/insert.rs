@@ -6,11 +6,18 @@
 //! `VALUES` statements, chunked below its bind limit.
 //!
 //! Both write exactly the same rows; `Store::commit_blocks` calls them inside its transaction.
+//!
+//! Row versions: a delta's `valid_to_block` is the block of its row's next version. The deltas
+//! of a commit get theirs when they are inserted (computed here from the commit itself), and
+//! the version each changed row had before the commit is closed by one primary-key seek per
+//! row, so the cost follows the commit's size, never the table's or a row's history.
 
 use sqlx::{PgConnection, QueryBuilder, Sqlite, SqliteConnection};
 
+use std::collections::HashMap;
+
 use super::codec::u64_to_db;
-use super::{AbiRecord, BlockBatch, JsonText, Result};
+use super::{AbiRecord, BlockBatch, DeltaRecord, JsonText, Result};
 
 /// Most bind parameters in one SQLite statement, below its limit of 32766.
 const MAX_SQLITE_BINDS: usize = 30_000;
@@ -26,10 +33,26 @@ const INSERT_ACTIONS_UNNEST: &str = "INSERT INTO actions (global_sequence, block
      $9::text[], $10::text[], $11::bytea[], $12::bytea[]) AS x(g, b, t, o, c, r, a, n, au, d, raw, h)";
 
 const INSERT_DELTAS_UNNEST: &str = "INSERT INTO deltas (code, scope, table_name, primary_key, \
-     block_num, present, payer, value, raw, abi_hash) \
-     SELECT c, s, t, k, b, p, y, v::json, raw, h FROM UNNEST($1::text[], $2::text[], $3::text[], \
-     $4::int8[], $5::int8[], $6::bool[], $7::text[], $8::text[], $9::bytea[], $10::bytea[]) \
-     AS x(c, s, t, k, b, p, y, v, raw, h)";
+     block_num, present, payer, value, raw, abi_hash, valid_to_block) \
+     SELECT c, s, t, k, b, p, y, v::json, raw, h, vt FROM UNNEST($1::text[], $2::text[], \
+     $3::text[], $4::int8[], $5::int8[], $6::bool[], $7::text[], $8::text[], $9::bytea[], \
+     $10::bytea[], $11::int8[]) AS x(c, s, t, k, b, p, y, v, raw, h, vt)";
+
+/// Closes the latest version before the commit of each row the commit changes, at the first
+/// block that changes it.
+const CLOSE_PREVIOUS_UNNEST: &str = "UPDATE deltas d SET valid_to_block = u.first_change \
+     FROM (SELECT c, s, t, k, f AS first_change, (SELECT MAX(p.block_num) FROM deltas p \
+     WHERE p.code = c AND p.scope = s AND p.table_name = t AND p.primary_key = k \
+     AND p.block_num < f) AS previous FROM UNNEST($1::text[], $2::text[], $3::text[], \
+     $4::int8[], $5::int8[]) AS x(c, s, t, k, f)) AS u \
+     WHERE d.code = u.c AND d.scope = u.s AND d.table_name = u.t AND d.primary_key = u.k \
+     AND d.block_num = u.previous";
+
+/// [`CLOSE_PREVIOUS_UNNEST`] for one row, on SQLite.
+const CLOSE_PREVIOUS_ONE: &str = "UPDATE deltas SET valid_to_block = $5 WHERE code = $1 \
+     AND scope = $2 AND table_name = $3 AND primary_key = $4 AND block_num = \
+     (SELECT MAX(block_num) FROM deltas WHERE code = $1 AND scope = $2 AND table_name = $3 \
+     AND primary_key = $4 AND block_num < $5)";
 
 const INSERT_ABIS_UNNEST: &str = "INSERT INTO abis (account, block_num, abi_hash, abi) \
      SELECT * FROM UNNEST($1::text[], $2::int8[], $3::bytea[], $4::bytea[])";
@@ -103,8 +126,10 @@ pub(super) async fn postgres(tx: &mut PgConnection, new: &[BlockBatch]) -> Resul
 
     let deltas = events(new, |batch| &batch.deltas);
     if !deltas.is_empty() {
+        let versions = RowVersions::of(&deltas);
         let mut columns = DeltaColumns::with_capacity(deltas.len());
-        for (block_num, delta) in &deltas {
+        for ((block_num, delta), valid_to) in deltas.iter().zip(&versions.valid_to) {
+            columns.valid_to_block.push(valid_to.map(i64::from));
             columns.code.push(delta.code.as_str());
             columns.scope.push(delta.scope.as_str());
             columns.table_name.push(delta.table_name.as_str());
@@ -131,6 +156,32 @@ pub(super) async fn postgres(tx: &mut PgConnection, new: &[BlockBatch]) -> Resul
             .bind(columns.value)
             .bind(columns.raw)
             .bind(columns.abi_hash)
+            .bind(columns.valid_to_block)
+            .execute(&mut *tx)
+            .await?;
+        let rows = &versions.first_changes;
+        sqlx::query(CLOSE_PREVIOUS_UNNEST)
+            .bind(
+                rows.iter()
+                    .map(|(d, _)| d.code.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                rows.iter()
+                    .map(|(d, _)| d.scope.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                rows.iter()
+                    .map(|(d, _)| d.table_name.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                rows.iter()
+                    .map(|(d, _)| u64_to_db(d.primary_key))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(rows.iter().map(|(_, b)| i64::from(*b)).collect::<Vec<_>>())
             .execute(&mut *tx)
             .await?;
     }
@@ -215,12 +266,14 @@ pub(super) async fn sqlite(tx: &mut SqliteConnection, new: &[BlockBatch]) -> Res
     }
 
     let deltas = events(new, |batch| &batch.deltas);
-    for chunk in deltas.chunks(MAX_SQLITE_BINDS / 10) {
+    let versions = RowVersions::of(&deltas);
+    let with_valid_to: Vec<_> = deltas.iter().zip(&versions.valid_to).collect();
+    for chunk in with_valid_to.chunks(MAX_SQLITE_BINDS / 11) {
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO deltas (code, scope, table_name, primary_key, block_num, \
-             present, payer, value, raw, abi_hash) ",
+             present, payer, value, raw, abi_hash, valid_to_block) ",
         );
-        insert.push_values(chunk, |mut row, (block_num, delta)| {
+        insert.push_values(chunk, |mut row, ((block_num, delta), valid_to)| {
             row.push_bind(delta.code.as_str())
                 .push_bind(delta.scope.as_str())
                 .push_bind(delta.table_name.as_str())
@@ -230,9 +283,20 @@ pub(super) async fn sqlite(tx: &mut SqliteConnection, new: &[BlockBatch]) -> Res
                 .push_bind(delta.payer.as_str())
                 .push_bind(delta.value.as_ref().map(JsonText::as_str))
                 .push_bind(delta.raw.as_slice())
-                .push_bind(delta.abi_hash.as_ref().map(|hash| &hash[..]));
+                .push_bind(delta.abi_hash.as_ref().map(|hash| &hash[..]))
+                .push_bind(valid_to.map(i64::from));
         });
         insert.build().persistent(false).execute(&mut *tx).await?;
+    }
+    for (delta, first_change) in &versions.first_changes {
+        sqlx::query(CLOSE_PREVIOUS_ONE)
+            .bind(delta.code.as_str())
+            .bind(delta.scope.as_str())
+            .bind(delta.table_name.as_str())
+            .bind(u64_to_db(delta.primary_key))
+            .bind(i64::from(*first_change))
+            .execute(&mut *tx)
+            .await?;
     }
 
     let abis = last_abi_per_account(new);
@@ -312,6 +376,7 @@ struct DeltaColumns<'a> {
     value: Vec<Option<&'a str>>,
     raw: Vec<&'a [u8]>,
     abi_hash: Vec<Option<&'a [u8]>>,
+    valid_to_block: Vec<Option<i64>>,
 }
 
 impl DeltaColumns<'_> {
@@ -327,6 +392,40 @@ impl DeltaColumns<'_> {
             value: Vec::with_capacity(len),
             raw: Vec::with_capacity(len),
             abi_hash: Vec::with_capacity(len),
+            valid_to_block: Vec::with_capacity(len),
+        }
+    }
+}
+
+/// The row versions a commit writes: for each of its deltas (in order) the block of the same
+/// row's next delta in the commit, and each changed row once with the first block changing it.
+struct RowVersions<'a> {
+    valid_to: Vec<Option<u32>>,
+    first_changes: Vec<(&'a DeltaRecord, u32)>,
+}
+
+impl<'a> RowVersions<'a> {
+    fn of(deltas: &[(u32, &'a DeltaRecord)]) -> Self {
+        let key = |delta: &'a DeltaRecord| {
+            (
+                delta.code.as_str(),
+                delta.scope.as_str(),
+                delta.table_name.as_str(),
+                delta.primary_key,
+            )
+        };
+        let mut valid_to = vec![None; deltas.len()];
+        let mut latest: HashMap<_, usize> = HashMap::with_capacity(deltas.len());
+        let mut first_changes = Vec::new();
+        for (idx, (block_num, delta)) in deltas.iter().enumerate() {
+            match latest.insert(key(delta), idx) {
+                Some(previous) => valid_to[previous] = Some(*block_num),
+                None => first_changes.push((*delta, *block_num)),
+            }
+        }
+        Self {
+            valid_to,
+            first_changes,
         }
     }
 }
