@@ -161,36 +161,52 @@ fn days_in_month(year: i64, month: u32) -> u32 {
     }
 }
 
-/// Writes `YYYY-MM-DDTHH:MM:SS` for whole seconds since 1970.
+/// Writes `YYYY-MM-DDTHH:MM:SS` for whole seconds since 1970. A `time_point` spans about
+/// 292,000 years either way, so a year may have more than four digits or a leading `-`.
 fn write_date_time(f: &mut fmt::Formatter<'_>, secs: i64) -> fmt::Result {
     let (year, month, day) = civil_from_days(secs.div_euclid(SECS_PER_DAY));
     let in_day = secs.rem_euclid(SECS_PER_DAY);
+    let sign = if year < 0 { "-" } else { "" };
     write!(
         f,
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
+        "{sign}{:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
+        year.unsigned_abs(),
         in_day / 3600,
         in_day / 60 % 60,
         in_day % 60
     )
 }
 
-/// Parses `YYYY-MM-DDTHH:MM:SS[.f{1,6}][Z]` into microseconds since 1970.
+/// Parses `YYYY-MM-DDTHH:MM:SS[.f{1,6}][Z]` into microseconds since 1970; the year may be
+/// longer than four digits and negative, as [`write_date_time`] writes it.
 fn parse_micros(text: &str) -> Result<i64, ParseTimeError> {
     let format_error = || ParseTimeError::Format {
         text: text.to_owned(),
     };
+    if !text.is_ascii() {
+        return Err(format_error());
+    }
     let body = text.strip_suffix('Z').unwrap_or(text);
     let (date_time, fraction) = match body.split_once('.') {
         Some((date_time, fraction)) => (date_time, Some(fraction)),
         None => (body, None),
     };
+    let (negative, unsigned) = match date_time.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, date_time),
+    };
+    // Everything after the year has a fixed width: `-MM-DDTHH:MM:SS`.
+    let year_digits = unsigned.len().checked_sub(15).ok_or_else(format_error)?;
+    let year_text = &unsigned[..year_digits];
+    let date_time = &unsigned[year_digits..];
     let bytes = date_time.as_bytes();
-    if bytes.len() != 19
-        || bytes[4] != b'-'
-        || bytes[7] != b'-'
-        || bytes[10] != b'T'
-        || bytes[13] != b':'
-        || bytes[16] != b':'
+    if !(4..=6).contains(&year_digits)
+        || !year_text.bytes().all(|b| b.is_ascii_digit())
+        || bytes[0] != b'-'
+        || bytes[3] != b'-'
+        || bytes[6] != b'T'
+        || bytes[9] != b':'
+        || bytes[12] != b':'
     {
         return Err(format_error());
     }
@@ -202,8 +218,10 @@ fn parse_micros(text: &str) -> Result<i64, ParseTimeError> {
             Err(format_error())
         }
     };
-    let (year, month, day) = (i64::from(field(0..4)?), field(5..7)?, field(8..10)?);
-    let (hour, minute, second) = (field(11..13)?, field(14..16)?, field(17..19)?);
+    let year: i64 = year_text.parse().map_err(|_| format_error())?;
+    let year = if negative { -year } else { year };
+    let (month, day) = (field(1..3)?, field(4..6)?);
+    let (hour, minute, second) = (field(7..9)?, field(10..12)?, field(13..15)?);
     let micros_fraction = match fraction {
         None => 0,
         Some(digits)
@@ -227,7 +245,12 @@ fn parse_micros(text: &str) -> Result<i64, ParseTimeError> {
     }
     let secs = days_from_civil(year, month, day) * SECS_PER_DAY
         + i64::from(hour * 3600 + minute * 60 + second);
-    Ok(secs * MICROS_PER_SEC + micros_fraction)
+    // In i128: the whole seconds alone may lie below i64's range when the fraction brings the
+    // total back in (the earliest time points).
+    let micros = i128::from(secs) * i128::from(MICROS_PER_SEC) + i128::from(micros_fraction);
+    i64::try_from(micros).map_err(|_| ParseTimeError::InvalidDate {
+        text: text.to_owned(),
+    })
 }
 
 impl FromStr for TimePoint {
@@ -483,6 +506,33 @@ mod tests {
         assert!(serde_json::from_str::<TimePoint>("\"yesterday\"").is_err());
     }
 
+    /// Found by the `abi_decode` fuzz target: a year past 9999 printed as six digits did not
+    /// parse back.
+    #[test]
+    fn years_beyond_four_digits_round_trip() {
+        for text in [
+            "196060-03-05T09:48:32.246",
+            "-0001-12-31T23:59:59.999",
+            "-196060-03-05T09:48:32.000",
+            "0000-01-01T00:00:00.000",
+        ] {
+            let time: TimePoint = text.parse().expect(text);
+            assert_eq!(time.to_string(), text);
+        }
+        for extreme in [i64::MIN, i64::MAX] {
+            let time = TimePoint::from_micros(extreme / 1000 * 1000);
+            assert_eq!(time.to_string().parse::<TimePoint>(), Ok(time));
+        }
+        for bad in [
+            "196060-3-05T09:48:32",
+            "1960600-03-05T09:48:32",
+            "-96-03-05T09:48:32",
+            "+1970-01-01T00:00:00",
+        ] {
+            assert!(bad.parse::<TimePoint>().is_err(), "{bad}");
+        }
+    }
+
     proptest! {
         #[test]
         fn days_round_trip(days in -1_000_000i64..3_000_000) {
@@ -492,6 +542,13 @@ mod tests {
 
         #[test]
         fn time_point_millis_round_trip(ms in 0i64..253_402_300_800_000) {
+            let time = TimePoint::from_micros(ms * 1000);
+            prop_assert_eq!(time.to_string().parse::<TimePoint>(), Ok(time));
+        }
+
+        /// Over the whole range of a `time_point`, about 292,000 years either way of 1970.
+        #[test]
+        fn every_time_point_millisecond_round_trips(ms in (i64::MIN / 1000)..=(i64::MAX / 1000)) {
             let time = TimePoint::from_micros(ms * 1000);
             prop_assert_eq!(time.to_string().parse::<TimePoint>(), Ok(time));
         }
