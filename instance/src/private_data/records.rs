@@ -267,6 +267,29 @@ fn pattern(text: &str, digits: &[usize], expected: &'static str) -> Result<(), I
     }
 }
 
+/// Whose INN a field holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum InnOf {
+    Organization,
+    Person,
+}
+
+/// An INN of the kind the field needs: 10 digits for an organization, 12 for a person.
+fn inn_of(text: &str, of: InnOf) -> Result<Inn, Invalid> {
+    let inn: Inn = text.parse()?;
+    match (of, inn.is_organization()) {
+        (InnOf::Organization, true) | (InnOf::Person, false) => Ok(inn),
+        (InnOf::Organization, false) => Err(Invalid::Length {
+            expected: "10 (an organization's)",
+            got: inn.as_str().len(),
+        }),
+        (InnOf::Person, true) => Err(Invalid::Length {
+            expected: "12 (a person's)",
+            got: inn.as_str().len(),
+        }),
+    }
+}
+
 /// A bank card number: 16 to 19 digits (spaces allowed) passing the Luhn check.
 fn card_number(text: &str) -> Result<String, Invalid> {
     let digits: String = text.chars().filter(|c| *c != ' ').collect();
@@ -358,15 +381,7 @@ impl Organization {
         checks.normalise("email", &mut self.email, str::parse::<Email>);
         let details = &mut self.details;
         checks.normalise("details.inn", &mut details.inn, |text| {
-            let inn: Inn = text.parse()?;
-            if inn.is_organization() {
-                Ok(inn)
-            } else {
-                Err(Invalid::Length {
-                    expected: "10 (an organization's)",
-                    got: inn.as_str().len(),
-                })
-            }
+            inn_of(text, InnOf::Organization)
         });
         checks.normalise("details.ogrn", &mut details.ogrn, str::parse::<Ogrn>);
         checks.normalise("details.kpp", &mut details.kpp, str::parse::<Kpp>);
@@ -396,15 +411,7 @@ impl Entrepreneur {
         checks.normalise("email", &mut self.email, str::parse::<Email>);
         let details = &mut self.details;
         checks.normalise("details.inn", &mut details.inn, |text| {
-            let inn: Inn = text.parse()?;
-            if inn.is_organization() {
-                Err(Invalid::Length {
-                    expected: "12 (a person's)",
-                    got: inn.as_str().len(),
-                })
-            } else {
-                Ok(inn)
-            }
+            inn_of(text, InnOf::Person)
         });
         checks.normalise("details.ogrn", &mut details.ogrn, str::parse::<Ogrnip>);
         checks.finish(self)
