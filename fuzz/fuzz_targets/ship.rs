@@ -13,24 +13,8 @@ use mono_instance::antelope::ship::{Protocol, ShipResult, TableDelta, Transactio
 use mono_instance::parser::{AbiSet, DEFAULT_CONTRACTS, Filter, decode_block};
 
 fuzz_target!(|bytes: &[u8]| {
-    let spring = Protocol::from_variants(
-        &[
-            "get_status_request_v0",
-            "get_blocks_request_v0",
-            "get_blocks_ack_request_v0",
-            "get_blocks_request_v1",
-            "get_status_request_v1",
-        ],
-        &[
-            "get_status_result_v0",
-            "get_blocks_result_v0",
-            "get_blocks_result_v1",
-            "get_status_result_v1",
-        ],
-    )
-    .expect("Spring's numbering resolves");
     let filter = Filter::new(&DEFAULT_CONTRACTS, Name::from_str_const("voskhod"));
-    for protocol in [Protocol::leap5(), spring] {
+    for protocol in [Protocol::leap5(), Protocol::spring1()] {
         if let Ok(ShipResult::Blocks(result)) = protocol.decode_result(bytes) {
             let _ = decode_block(&result, 0, &filter, &mut AbiSet::default());
         }

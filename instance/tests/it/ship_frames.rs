@@ -180,6 +180,15 @@ fn every_frame_decodes_as_the_independent_encoder_wrote_it() -> anyhow::Result<(
             protocol.requests_v1_blocks() == (name == "spring1"),
             "{name}"
         );
+        let numbering = if name == "spring1" {
+            Protocol::spring1()
+        } else {
+            Protocol::leap5()
+        };
+        ensure!(
+            protocol == numbering,
+            "{name}: the published ABI numbers messages so"
+        );
         let ShipResult::Status(status) = protocol.decode_result(&fixture.status()?)? else {
             anyhow::bail!("{name}: the status frame is a status");
         };

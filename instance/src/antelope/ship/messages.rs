@@ -160,6 +160,21 @@ const LEAP5_REQUESTS: [&str; 3] = [
 ];
 /// Leap 5's `result` alternatives, in its order.
 const LEAP5_RESULTS: [&str; 2] = ["get_status_result_v0", "get_blocks_result_v0"];
+/// Spring 1.x's `request` alternatives, in its order (`libraries/state_history/abi.cpp`).
+const SPRING1_REQUESTS: [&str; 5] = [
+    "get_status_request_v0",
+    "get_blocks_request_v0",
+    "get_blocks_ack_request_v0",
+    "get_blocks_request_v1",
+    "get_status_request_v1",
+];
+/// Spring 1.x's `result` alternatives, in its order.
+const SPRING1_RESULTS: [&str; 4] = [
+    "get_status_result_v0",
+    "get_blocks_result_v0",
+    "get_blocks_result_v1",
+    "get_status_result_v1",
+];
 
 /// How one server numbers its messages: the alternatives of its ABI's `request` and `result`
 /// variants, with the ones this crate understands resolved.
@@ -187,6 +202,12 @@ impl Protocol {
     pub fn leap5() -> Self {
         Self::from_variants(&LEAP5_REQUESTS, &LEAP5_RESULTS)
             .expect("Leap 5 offers every v0 message")
+    }
+
+    /// Spring 1.x's numbering, which appends the `_v1` messages to Leap 5's.
+    pub fn spring1() -> Self {
+        Self::from_variants(&SPRING1_REQUESTS, &SPRING1_RESULTS)
+            .expect("Spring offers both generations")
     }
 
     /// Resolves a server's numbering from the alternatives of its `request` and `result`
@@ -491,25 +512,6 @@ mod tests {
         }
     }
 
-    fn spring() -> Protocol {
-        Protocol::from_variants(
-            &[
-                "get_status_request_v0",
-                "get_blocks_request_v0",
-                "get_blocks_ack_request_v0",
-                "get_blocks_request_v1",
-                "get_status_request_v1",
-            ],
-            &[
-                "get_status_result_v0",
-                "get_blocks_result_v0",
-                "get_blocks_result_v1",
-                "get_status_result_v1",
-            ],
-        )
-        .expect("Spring offers both generations")
-    }
-
     fn blocks_request() -> GetBlocksRequestV0 {
         GetBlocksRequestV0 {
             start_block_num: 2,
@@ -546,7 +548,7 @@ mod tests {
     #[test]
     fn spring_is_asked_for_v1_blocks() {
         let leap5 = Protocol::leap5();
-        let spring = spring();
+        let spring = Protocol::spring1();
         assert!(!leap5.requests_v1_blocks());
         assert!(spring.requests_v1_blocks());
         let request = Request::GetBlocks(blocks_request());
@@ -613,7 +615,9 @@ mod tests {
         status[0] = 3;
         status.extend(2_u32.to_le_bytes());
         status.extend(6_u32.to_le_bytes());
-        let ShipResult::Status(decoded) = spring().decode_result(&status).expect("v1 status")
+        let ShipResult::Status(decoded) = Protocol::spring1()
+            .decode_result(&status)
+            .expect("v1 status")
         else {
             panic!("a status");
         };
@@ -631,7 +635,9 @@ mod tests {
         }));
         blocks[0] = 2;
         blocks.extend([1, 2, 0xaa, 0xbb]);
-        let ShipResult::Blocks(decoded) = spring().decode_result(&blocks).expect("v1 blocks")
+        let ShipResult::Blocks(decoded) = Protocol::spring1()
+            .decode_result(&blocks)
+            .expect("v1 blocks")
         else {
             panic!("blocks");
         };
