@@ -233,6 +233,12 @@ impl Checks {
         }
     }
 
+    /// Checks and normalises a record's `phone` and `email`.
+    fn contacts(&mut self, phone: &mut String, email: &mut String) {
+        self.normalise("phone", phone, str::parse::<Phone>);
+        self.normalise("email", email, str::parse::<Email>);
+    }
+
     fn username(&mut self, text: &str) {
         let parsed = text.parse::<Name>().map_err(|_| Invalid::Format {
             expected: "an account name of up to 12 characters a-z, 1-5 and dots",
@@ -332,8 +338,7 @@ impl Individual {
         checks.required("last_name", &self.last_name);
         checks.date("birthdate", &self.birthdate);
         checks.required("full_address", &self.full_address);
-        checks.normalise("phone", &mut self.phone, str::parse::<Phone>);
-        checks.normalise("email", &mut self.email, str::parse::<Email>);
+        checks.contacts(&mut self.phone, &mut self.email);
         if let Some(passport) = &self.passport {
             checks.check(
                 "passport.series",
@@ -377,8 +382,7 @@ impl Organization {
         ] {
             checks.required(field, text);
         }
-        checks.normalise("phone", &mut self.phone, str::parse::<Phone>);
-        checks.normalise("email", &mut self.email, str::parse::<Email>);
+        checks.contacts(&mut self.phone, &mut self.email);
         let details = &mut self.details;
         checks.normalise("details.inn", &mut details.inn, |text| {
             inn_of(text, InnOf::Organization)
@@ -407,8 +411,7 @@ impl Entrepreneur {
             checks.required(field, text);
         }
         checks.date("birthdate", &self.birthdate);
-        checks.normalise("phone", &mut self.phone, str::parse::<Phone>);
-        checks.normalise("email", &mut self.email, str::parse::<Email>);
+        checks.contacts(&mut self.phone, &mut self.email);
         let details = &mut self.details;
         checks.normalise("details.inn", &mut details.inn, |text| {
             inn_of(text, InnOf::Person)
