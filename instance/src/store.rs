@@ -58,12 +58,14 @@ mod codec;
 mod insert;
 mod private_records;
 mod records;
+mod registry_rows;
 
 pub use private_records::PrivateVersion;
 pub use records::{
     AbiRecord, AbiVersion, ActionRecord, BlockBatch, BlockRecord, Cursor, DeltaRecord, EventCounts,
     JsonText, Stored, UndecodableKind, UndecodableRecord,
 };
+pub use registry_rows::{RegistryVersion, RowQuery};
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -76,6 +78,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use crate::registry::projection::Contracts;
 use codec::{id_from_db, json_from_db, u32_from_db, u64_from_db, u64_to_db};
 
 /// Result of store operations.
@@ -202,6 +205,12 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// A stored registry source is unknown.
+    #[error("stored registry source {stored:?} is unknown")]
+    CorruptSource {
+        /// Text found.
+        stored: String,
+    },
     /// A stored undecodable-record kind is unknown.
     #[error("stored undecodable kind {kind:?} is unknown")]
     CorruptKind {
@@ -254,6 +263,8 @@ impl From<MigrateError> for Error {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: Pool,
+    /// The contracts whose rows the registry projections read.
+    contracts: Contracts,
 }
 
 #[derive(Clone, Debug)]
@@ -300,7 +311,8 @@ const AS_OF_BLOCK: &str = "block_num <= $4 AND (valid_to_block IS NULL OR valid_
 
 /// Statements removing every chain event and the cursor, run by [`Store::reset`].
 /// Every table written by [`Store::commit_blocks`] is listed here.
-const RESET_STATEMENTS: [&str; 6] = [
+const RESET_STATEMENTS: [&str; 7] = [
+    "DELETE FROM registry_rows",
     "DELETE FROM actions",
     "DELETE FROM deltas",
     "DELETE FROM abis",
@@ -322,8 +334,9 @@ const SELECT_ACTION_COLUMNS: &str = "SELECT global_sequence, block_num, trx_id, 
 /// Runs `$body` with `$db` bound to the backend's pool, once per backend, so the body (its SQL
 /// included) is written once. Inside the body, `Db` names the backend and `BEGIN_WRITE` is the
 /// statement opening a write transaction (`BEGIN IMMEDIATE` takes SQLite's write lock up front,
-/// so a concurrent writer waits for the busy timeout instead of failing on lock upgrade), and
-/// `insert_events` is the backend's bulk insert (see [`insert`]).
+/// so a concurrent writer waits for the busy timeout instead of failing on lock upgrade),
+/// `insert_events` is the backend's bulk insert (see [`insert`]) and `write_projections` writes
+/// registry changes (see [`registry_rows`]).
 macro_rules! dispatch {
     ($pool:expr, $db:ident, $body:block) => {
         match $pool {
@@ -334,6 +347,8 @@ macro_rules! dispatch {
                 const BEGIN_WRITE: &str = "BEGIN";
                 #[allow(unused_imports, reason = "only committing bodies insert events")]
                 use $crate::store::insert::postgres as insert_events;
+                #[allow(unused_imports, reason = "only committing bodies write projections")]
+                use $crate::store::registry_rows::write_postgres as write_projections;
                 $body
             }
             $crate::store::Pool::Sqlite($db) => {
@@ -343,6 +358,8 @@ macro_rules! dispatch {
                 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
                 #[allow(unused_imports, reason = "only committing bodies insert events")]
                 use $crate::store::insert::sqlite as insert_events;
+                #[allow(unused_imports, reason = "only committing bodies write projections")]
+                use $crate::store::registry_rows::write_sqlite as write_projections;
                 $body
             }
         }
@@ -429,7 +446,12 @@ impl Store {
             let scheme = url.split(':').next().unwrap_or_default().to_owned();
             return Err(Error::UnsupportedUrl { scheme });
         };
-        Ok(Self { pool })
+        let store = Self {
+            pool,
+            contracts: Contracts::default(),
+        };
+        store.ensure_projections().await?;
+        Ok(store)
     }
 
     /// Closes every connection; later calls fail.
@@ -499,6 +521,11 @@ impl Store {
             };
 
             insert_events(&mut tx, new).await?;
+            write_projections(
+                &mut tx,
+                &registry_rows::project_batches(&self.contracts, new),
+            )
+            .await?;
 
             sqlx::query(UPSERT_CURSOR)
                 .bind(i64::from(head.block.block_num))
@@ -544,7 +571,11 @@ impl Store {
                     block_id: hex::encode(block_id),
                 });
             }
-            for statement in ROLLBACK_STATEMENTS {
+            for statement in ROLLBACK_STATEMENTS
+                .iter()
+                .chain(&registry_rows::ROLLBACK_STATEMENTS)
+                .copied()
+            {
                 sqlx::query(statement)
                     .bind(i64::from(block_num))
                     .execute(&mut *tx)

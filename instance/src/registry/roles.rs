@@ -8,6 +8,7 @@
 use serde::Deserialize;
 
 use crate::antelope::name::Name;
+use crate::registry::projection::Contracts;
 use crate::store::{self, Store};
 
 /// What an account is to the cooperative, from least to most trusted.
@@ -34,24 +35,6 @@ impl Role {
             Self::Member => "member",
             Self::Council => "council",
             Self::Chairman => "chairman",
-        }
-    }
-}
-
-/// The contract accounts the roles are read from (their names differ between networks).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RoleContracts {
-    /// Holds `accounts` (scope: itself).
-    pub registrator: Name,
-    /// Holds `boards` and `participants` (scope: the cooperative).
-    pub soviet: Name,
-}
-
-impl Default for RoleContracts {
-    fn default() -> Self {
-        Self {
-            registrator: Name::from_str_const("registrator"),
-            soviet: Name::from_str_const("soviet"),
         }
     }
 }
@@ -133,7 +116,7 @@ pub enum Error {
 /// [`Error`] when the store fails or a row does not have the contract's layout.
 pub async fn facts_at(
     store: &Store,
-    contracts: RoleContracts,
+    contracts: Contracts,
     coopname: Name,
     account: Name,
     block_num: u32,
@@ -203,7 +186,7 @@ pub async fn facts_at(
 /// As [`facts_at`].
 pub async fn role_at(
     store: &Store,
-    contracts: RoleContracts,
+    contracts: Contracts,
     coopname: Name,
     account: Name,
     block_num: u32,

@@ -9,7 +9,8 @@ use mono_instance::antelope::name::Name;
 use mono_instance::antelope::time::TimePointSec;
 use mono_instance::devnet::Storage;
 use mono_instance::parser::{Filter, Metrics, ParserConfig, Stopped, follow};
-use mono_instance::registry::roles::{Role, RoleContracts, role_at};
+use mono_instance::registry::projection::Contracts;
+use mono_instance::registry::roles::{Role, role_at};
 use mono_instance::store::Store;
 use tokio::sync::watch;
 
@@ -59,9 +60,7 @@ two_database_test!(
             let store = store.clone();
             let account = account.parse::<Name>();
             async move {
-                anyhow::Ok(
-                    role_at(&store, RoleContracts::default(), coop, account?, block_num).await?,
-                )
+                anyhow::Ok(role_at(&store, Contracts::default(), coop, account?, block_num).await?)
             }
         };
         let expected = [

@@ -1,0 +1,600 @@
+//! Registry projections: what one committed block changes in the rows the registries read.
+//!
+//! Each contract table a registry reads is a [`Source`]; every stored version of one of its rows
+//! becomes one registry row version with the columns registries filter and sort on (owner
+//! cooperative, account, status, kind, a reference such as a branch or a hash, creation time,
+//! amount) next to the row itself. Documents carried by actions are a source too: each action
+//! that carries a signed document adds one occurrence of that document.
+//!
+//! Pure: the store calls [`project`] on each block it commits and writes the result in the same
+//! transaction, and `mono registry verify` calls it again on the stored events to check what
+//! was written.
+
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::antelope::asset::Asset;
+use crate::antelope::name::Name;
+use crate::antelope::time::TimePointSec;
+use crate::store::{ActionRecord, BlockBatch, DeltaRecord, JsonText};
+
+/// Version of the projection code. The store rebuilds every projection from the events when
+/// the version that wrote them differs, so raise it whenever a projection changes.
+pub const PROJECTION_VERSION: i64 = 1;
+
+/// The contract accounts the registries read (their names differ between networks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Contracts {
+    /// Accounts, cooperatives and candidates (`accounts`, `coops`, `candidates2`).
+    pub registrator: Name,
+    /// Council and shareholders (`boards`, `participants`, `decisions`, `agreements3`).
+    pub soviet: Name,
+    /// Payments in and out (`incomes`, `outcomes`).
+    pub gateway: Name,
+    /// Share contributions (`deposits`, `withdraws`).
+    pub wallet: Name,
+    /// Branches (`branches`).
+    pub branch: Name,
+    /// Document templates (`drafts`, `translations`).
+    pub draft: Name,
+}
+
+impl Default for Contracts {
+    /// The names on COOPOS networks.
+    fn default() -> Self {
+        Self {
+            registrator: Name::from_str_const("registrator"),
+            soviet: Name::from_str_const("soviet"),
+            gateway: Name::from_str_const("gateway"),
+            wallet: Name::from_str_const("wallet"),
+            branch: Name::from_str_const("branch"),
+            draft: Name::from_str_const("draft"),
+        }
+    }
+}
+
+/// What a registry row version was projected from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Source {
+    /// `registrator::accounts`, by username.
+    Account,
+    /// `registrator::coops`, by cooperative.
+    Coop,
+    /// `registrator::candidates2`, by username.
+    Candidate,
+    /// `soviet::participants`, by username.
+    Participant,
+    /// `soviet::boards`, by id.
+    Board,
+    /// `soviet::decisions`, by id.
+    Decision,
+    /// `soviet::agreements3`, by id.
+    Agreement,
+    /// `gateway::incomes`, by id.
+    Income,
+    /// `gateway::outcomes`, by id.
+    Outcome,
+    /// `wallet::deposits`, by id.
+    Deposit,
+    /// `wallet::withdraws`, by id.
+    Withdraw,
+    /// `branch::branches`, by branch name.
+    Branch,
+    /// A document carried by an action, by `hash:global_sequence`.
+    Document,
+}
+
+impl Source {
+    /// Every source, in the order digests and checks walk them.
+    pub const ALL: [Self; 13] = [
+        Self::Account,
+        Self::Coop,
+        Self::Candidate,
+        Self::Participant,
+        Self::Board,
+        Self::Decision,
+        Self::Agreement,
+        Self::Income,
+        Self::Outcome,
+        Self::Deposit,
+        Self::Withdraw,
+        Self::Branch,
+        Self::Document,
+    ];
+
+    /// The name stored in `registry_rows.source`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Account => "account",
+            Self::Coop => "coop",
+            Self::Candidate => "candidate",
+            Self::Participant => "participant",
+            Self::Board => "board",
+            Self::Decision => "decision",
+            Self::Agreement => "agreement",
+            Self::Income => "income",
+            Self::Outcome => "outcome",
+            Self::Deposit => "deposit",
+            Self::Withdraw => "withdraw",
+            Self::Branch => "branch",
+            Self::Document => "document",
+        }
+    }
+
+    /// The source stored as `text`.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|source| source.as_str() == text)
+    }
+
+    /// The source a contract table feeds, if any.
+    fn of_table(contracts: &Contracts, code: &str, table: &str) -> Option<Self> {
+        let is = |name: Name| name.to_string() == code;
+        let source = if is(contracts.registrator) {
+            match table {
+                "accounts" => Self::Account,
+                "coops" => Self::Coop,
+                "candidates2" => Self::Candidate,
+                _ => return None,
+            }
+        } else if is(contracts.soviet) {
+            match table {
+                "participants" => Self::Participant,
+                "boards" => Self::Board,
+                "decisions" => Self::Decision,
+                "agreements3" => Self::Agreement,
+                _ => return None,
+            }
+        } else if is(contracts.gateway) {
+            match table {
+                "incomes" => Self::Income,
+                "outcomes" => Self::Outcome,
+                _ => return None,
+            }
+        } else if is(contracts.wallet) {
+            match table {
+                "deposits" => Self::Deposit,
+                "withdraws" => Self::Withdraw,
+                _ => return None,
+            }
+        } else if is(contracts.branch) && table == "branches" {
+            Self::Branch
+        } else {
+            return None;
+        };
+        Some(source)
+    }
+
+    /// Whether the table's primary key is a name (otherwise a number).
+    fn keyed_by_name(self) -> bool {
+        matches!(
+            self,
+            Self::Account | Self::Coop | Self::Candidate | Self::Participant | Self::Branch
+        )
+    }
+}
+
+/// The key of a number-keyed row: zero-padded so that keys sort as the numbers do.
+pub fn id_key(id: u64) -> String {
+    format!("{id:020}")
+}
+
+/// One registry row version: the columns registries filter and sort on, and the row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryRow {
+    /// The cooperative the row belongs to.
+    pub coopname: String,
+    /// The account the row is about.
+    pub username: Option<String>,
+    /// The row's status as the contract names it (decisions: `voting`, `approved`,
+    /// `authorized`; documents: `accepted`, `rejected`).
+    pub status: Option<String>,
+    /// The row's type (account type, decision type, action name of a document).
+    pub kind: Option<String>,
+    /// What the row points at: a branch, a payment hash, a document package.
+    pub reference: Option<String>,
+    /// Creation (or last update) time, seconds since 1970.
+    pub created_at: Option<i64>,
+    /// The row's amount in smallest units.
+    pub amount: Option<i64>,
+    /// The row as decoded (a document occurrence for documents).
+    pub data: JsonText,
+}
+
+/// A change to one registry row in one block: a new version, or removal (`row: None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowChange {
+    /// The block of the change.
+    pub block_num: u32,
+    /// What the row is projected from.
+    pub source: Source,
+    /// The row's key within its source.
+    pub key: String,
+    /// The new version, `None` when the row was removed.
+    pub row: Option<RegistryRow>,
+}
+
+/// The registry changes of one block, in the order of its events.
+pub fn project(contracts: &Contracts, batch: &BlockBatch) -> Vec<RowChange> {
+    let block_num = batch.block.block_num;
+    let block_secs = batch.block.timestamp_ms.div_euclid(1000);
+    let mut changes: Vec<RowChange> = batch
+        .deltas
+        .iter()
+        .filter_map(|delta| project_delta(contracts, block_num, delta))
+        .collect();
+    for action in &batch.actions {
+        changes.extend(project_documents(block_num, block_secs, action));
+    }
+    changes
+}
+
+/// The fields registries read from contract rows; every one is optional because each table
+/// has only some of them.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Fields {
+    coopname: Option<String>,
+    username: Option<String>,
+    registrator: Option<String>,
+    referer: Option<String>,
+    parent_username: Option<String>,
+    trustee: Option<String>,
+    status: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    coop_type: Option<String>,
+    braname: Option<String>,
+    created_at: Option<String>,
+    registered_at: Option<String>,
+    updated_at: Option<String>,
+    registration: Option<String>,
+    initial: Option<String>,
+    minimum: Option<String>,
+    initial_amount: Option<String>,
+    quantity: Option<String>,
+    approved: Option<bool>,
+    authorized: Option<bool>,
+    hash: Option<String>,
+    income_hash: Option<String>,
+    outcome_hash: Option<String>,
+    deposit_hash: Option<String>,
+    withdraw_hash: Option<String>,
+    document: Option<DocumentHash>,
+}
+
+#[derive(Deserialize)]
+struct DocumentHash {
+    hash: String,
+}
+
+fn project_delta(contracts: &Contracts, block_num: u32, delta: &DeltaRecord) -> Option<RowChange> {
+    let source = Source::of_table(contracts, &delta.code, &delta.table_name)?;
+    let key = if source.keyed_by_name() {
+        Name::from_u64(delta.primary_key).to_string()
+    } else {
+        id_key(delta.primary_key)
+    };
+    let row = delta
+        .present
+        .then(|| registry_row(source, &delta.scope, delta.value.as_ref()));
+    Some(RowChange {
+        block_num,
+        source,
+        key,
+        row,
+    })
+}
+
+fn registry_row(source: Source, scope: &str, value: Option<&JsonText>) -> RegistryRow {
+    // A row the ABI could not decode is kept (as `null`) so the registry still knows it exists.
+    let fields = value
+        .and_then(|value| serde_json::from_str::<Fields>(value.as_str()).ok())
+        .unwrap_or_default();
+    let data = value
+        .cloned()
+        .unwrap_or_else(|| JsonText::from_value(&json!(null)));
+    let coopname = match source {
+        Source::Account => fields.registrator.clone(),
+        Source::Coop => fields.username.clone(),
+        _ => fields.coopname.clone(),
+    }
+    .unwrap_or_else(|| scope.to_owned());
+    let time = |text: &Option<String>| {
+        text.as_deref()
+            .and_then(|text| text.parse::<TimePointSec>().ok())
+            .map(|time| i64::from(time.as_secs()))
+    };
+    let amount = |text: &Option<String>| {
+        text.as_deref()
+            .and_then(|text| text.parse::<Asset>().ok())
+            .map(|asset| asset.amount())
+    };
+    let lower = |text: &Option<String>| text.as_deref().map(str::to_ascii_lowercase);
+    let mut row = RegistryRow {
+        coopname,
+        username: fields.username.clone(),
+        status: fields.status.clone(),
+        kind: fields.kind.clone(),
+        reference: None,
+        created_at: time(&fields.created_at),
+        amount: None,
+        data,
+    };
+    match source {
+        Source::Account => {
+            row.reference = fields.referer;
+            row.created_at = time(&fields.registered_at);
+        }
+        Source::Coop => {
+            row.kind = fields.coop_type;
+            row.reference = fields.parent_username;
+            row.amount = amount(&fields.registration);
+        }
+        Source::Candidate => {
+            row.reference = fields.braname;
+            row.amount = amount(&fields.initial)
+                .zip(amount(&fields.minimum))
+                .map(|(initial, minimum)| initial + minimum);
+        }
+        Source::Participant => {
+            row.reference = fields.braname;
+            row.amount = amount(&fields.initial_amount);
+        }
+        Source::Board => {}
+        Source::Decision => {
+            row.status = Some(decision_status(fields.approved, fields.authorized).to_owned());
+            row.reference = lower(&fields.hash);
+        }
+        Source::Agreement => {
+            row.reference = fields.document.map(|doc| doc.hash.to_ascii_lowercase());
+            row.created_at = time(&fields.updated_at);
+        }
+        Source::Income => {
+            row.reference = lower(&fields.income_hash);
+            row.amount = amount(&fields.quantity);
+        }
+        Source::Outcome => {
+            row.reference = lower(&fields.outcome_hash);
+            row.amount = amount(&fields.quantity);
+        }
+        Source::Deposit => {
+            row.reference = lower(&fields.deposit_hash);
+            row.amount = amount(&fields.quantity);
+        }
+        Source::Withdraw => {
+            row.reference = lower(&fields.withdraw_hash);
+            row.amount = amount(&fields.quantity);
+        }
+        Source::Branch => {
+            row.username = fields.trustee;
+        }
+        Source::Document => {}
+    }
+    row
+}
+
+/// A decision's stage from its flags: the chairman's authorization follows the council's
+/// approval; before either it is being voted on.
+fn decision_status(approved: Option<bool>, authorized: Option<bool>) -> &'static str {
+    match (approved, authorized) {
+        (_, Some(true)) => "authorized",
+        (Some(true), _) => "approved",
+        _ => "voting",
+    }
+}
+
+/// Actions that reject the document they carry.
+const REJECTING_ACTIONS: [&str; 2] = ["newdeclined", "declinedoc"];
+
+/// The documents an action carries in its top-level fields: `document2` objects (`hash`,
+/// `doc_hash`, `meta_hash`, `signatures`) and legacy `document` objects (`hash`,
+/// `public_key`, `signature`). Notifications repeat their action, so only the trace executed
+/// by the action's own contract counts. An all-zero hash is the contracts' "no document".
+fn project_documents(block_num: u32, block_secs: i64, action: &ActionRecord) -> Vec<RowChange> {
+    if action.receiver != action.account {
+        return Vec::new();
+    }
+    let Some(data) = action.data.as_ref().and_then(|data| {
+        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(data.as_str()).ok()
+    }) else {
+        return Vec::new();
+    };
+    let text = |field: &str| {
+        data.get(field)
+            .and_then(|value| value.as_str())
+            .map(str::to_owned)
+    };
+    let Some(coopname) = text("coopname") else {
+        return Vec::new();
+    };
+    let username = text("username").or_else(|| text("chairman"));
+    let package = text("package").map(|hash| hash.to_ascii_lowercase());
+    let status = if REJECTING_ACTIONS.contains(&action.name.as_str()) {
+        "rejected"
+    } else {
+        "accepted"
+    };
+    let mut changes = Vec::new();
+    for (field, value) in &data {
+        let Some(document) = value.as_object() else {
+            continue;
+        };
+        let is_document2 = ["hash", "doc_hash", "meta_hash", "signatures"]
+            .iter()
+            .all(|key| document.contains_key(*key));
+        let is_legacy = ["hash", "public_key", "signature"]
+            .iter()
+            .all(|key| document.contains_key(*key));
+        let Some(hash) = document.get("hash").and_then(|hash| hash.as_str()) else {
+            continue;
+        };
+        if !(is_document2 || is_legacy) || hash.bytes().all(|byte| byte == b'0') {
+            continue;
+        }
+        let hash = hash.to_ascii_lowercase();
+        let occurrence = json!({
+            "contract": action.account,
+            "action": action.name,
+            "field": field,
+            "global_sequence": action.global_sequence,
+            "document": document,
+        });
+        changes.push(RowChange {
+            block_num,
+            source: Source::Document,
+            key: format!("{hash}:{}", id_key(action.global_sequence)),
+            row: Some(RegistryRow {
+                coopname: coopname.clone(),
+                username: username.clone(),
+                status: Some(status.to_owned()),
+                kind: Some(action.name.clone()),
+                reference: package.clone(),
+                created_at: Some(block_secs),
+                amount: None,
+                data: JsonText::from_value(&occurrence),
+            }),
+        });
+    }
+    changes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::BlockRecord;
+
+    fn batch() -> BlockBatch {
+        BlockBatch::new(
+            BlockRecord {
+                block_num: 7,
+                block_id: [7; 32],
+                previous: [6; 32],
+                timestamp_ms: 1_750_000_000_500,
+            },
+            6,
+        )
+    }
+
+    fn delta(
+        code: &str,
+        scope: &str,
+        table: &str,
+        key: u64,
+        value: Option<serde_json::Value>,
+    ) -> DeltaRecord {
+        DeltaRecord {
+            code: code.to_owned(),
+            scope: scope.to_owned(),
+            table_name: table.to_owned(),
+            primary_key: key,
+            present: value.is_some(),
+            payer: code.to_owned(),
+            value: value.as_ref().map(JsonText::from_value),
+            raw: Vec::new(),
+            abi_hash: None,
+        }
+    }
+
+    fn action(receiver: &str, account: &str, name: &str, data: serde_json::Value) -> ActionRecord {
+        ActionRecord {
+            global_sequence: 42,
+            trx_id: [1; 32],
+            action_ordinal: 1,
+            creator_action_ordinal: 0,
+            receiver: receiver.to_owned(),
+            account: account.to_owned(),
+            name: name.to_owned(),
+            authorization: JsonText::from_value(&json!([])),
+            data: Some(JsonText::from_value(&data)),
+            raw: Vec::new(),
+            abi_hash: None,
+        }
+    }
+
+    #[test]
+    fn rows_get_the_columns_registries_filter_on() {
+        let mut batch = batch();
+        let alice = Name::from_str_const("alice");
+        batch.deltas.push(delta(
+            "soviet",
+            "voskhod",
+            "participants",
+            alice.as_u64(),
+            Some(json!({"username": "alice", "created_at": "2025-06-15T14:13:20", "status": "accepted",
+                        "type": "individual", "braname": "", "initial_amount": "100.0000 RUB"})),
+        ));
+        batch.deltas.push(delta(
+            "soviet",
+            "voskhod",
+            "decisions",
+            3,
+            Some(
+                json!({"id": 3, "coopname": "voskhod", "username": "alice", "type": "joincoop",
+                        "approved": true, "authorized": false, "hash": "ABCD",
+                        "created_at": "2025-06-15T14:13:20"}),
+            ),
+        ));
+        batch
+            .deltas
+            .push(delta("gateway", "voskhod", "incomes", 9, None));
+        batch.deltas.push(delta(
+            "eosio.token",
+            "alice",
+            "accounts",
+            1,
+            Some(json!({})),
+        ));
+        let changes = project(&Contracts::default(), &batch);
+        assert_eq!(changes.len(), 3, "{changes:?}");
+
+        let participant = changes[0].row.as_ref().unwrap();
+        assert_eq!(
+            (changes[0].source, changes[0].key.as_str()),
+            (Source::Participant, "alice")
+        );
+        assert_eq!(participant.coopname, "voskhod");
+        assert_eq!(participant.status.as_deref(), Some("accepted"));
+        assert_eq!(participant.kind.as_deref(), Some("individual"));
+        assert_eq!(participant.amount, Some(1_000_000));
+        assert_eq!(participant.created_at, Some(1_749_996_800));
+
+        let decision = changes[1].row.as_ref().unwrap();
+        assert_eq!(changes[1].key, "00000000000000000003");
+        assert_eq!(decision.status.as_deref(), Some("approved"));
+        assert_eq!(decision.reference.as_deref(), Some("abcd"));
+
+        assert_eq!(
+            (changes[2].source, changes[2].row.as_ref()),
+            (Source::Income, None)
+        );
+    }
+
+    #[test]
+    fn documents_come_from_the_action_that_carries_them() {
+        let document = json!({"version": "1.1.0", "hash": "AB".repeat(32), "doc_hash": "11".repeat(32),
+                              "meta_hash": "22".repeat(32), "meta": "{}", "signatures": []});
+        let empty = json!({"version": "", "hash": "0".repeat(64), "doc_hash": "0".repeat(64),
+                           "meta_hash": "0".repeat(64), "meta": "", "signatures": []});
+        let data = json!({"coopname": "voskhod", "username": "alice", "action": "joincoop",
+                          "package": "CD".repeat(32), "document": document, "other": empty});
+        let mut batch = batch();
+        batch
+            .actions
+            .push(action("soviet", "soviet", "newdeclined", data.clone()));
+        // The same action notified to another contract is not a second occurrence.
+        batch
+            .actions
+            .push(action("registrator", "soviet", "newdeclined", data));
+        let changes = project(&Contracts::default(), &batch);
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        let row = changes[0].row.as_ref().unwrap();
+        assert_eq!(
+            changes[0].key,
+            format!("{}:{}", "ab".repeat(32), id_key(42))
+        );
+        assert_eq!(row.status.as_deref(), Some("rejected"));
+        assert_eq!(row.reference, Some("cd".repeat(32)));
+        assert_eq!(row.created_at, Some(1_750_000_000));
+        assert_eq!(row.username.as_deref(), Some("alice"));
+    }
+}
