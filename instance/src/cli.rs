@@ -12,6 +12,7 @@ mod devnet;
 mod document;
 mod key;
 mod migrate;
+mod registry;
 mod serve;
 mod status;
 mod sync;
@@ -71,6 +72,9 @@ pub enum Command {
     Resync(sync::ResyncArgs),
     /// Print the store's cursor, event counts and events digest as JSON.
     Status(status::StatusArgs),
+    /// Registries for operators: digest, verify, show.
+    #[command(subcommand)]
+    Registry(registry::RegistryCommand),
     /// Write the store into a directory as a bundle another instance can import.
     Export(bundle::ExportArgs),
     /// Read a bundle written by `mono export` into an empty store.
@@ -136,6 +140,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Sync(args) => sync::run_sync(args),
         Command::Resync(args) => sync::run_resync(args),
         Command::Status(args) => status::run(args),
+        Command::Registry(command) => registry::run(command),
     }
 }
 

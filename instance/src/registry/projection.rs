@@ -214,18 +214,218 @@ pub struct RowChange {
 }
 
 /// The registry changes of one block, in the order of its events.
+///
+/// Contracts erase a payment, a candidate or a decision when it is settled; the action that
+/// settles it in the same block says how (see [`CLOSINGS`]), and the row's last version then
+/// stays in the registry with that outcome as its status instead of disappearing.
 pub fn project(contracts: &Contracts, batch: &BlockBatch) -> Vec<RowChange> {
     let block_num = batch.block.block_num;
     let block_secs = batch.block.timestamp_ms.div_euclid(1000);
+    let settled = settlements(contracts, &batch.actions);
     let mut changes: Vec<RowChange> = batch
         .deltas
         .iter()
-        .filter_map(|delta| project_delta(contracts, block_num, delta))
+        .filter_map(|delta| project_delta(contracts, block_num, delta, &settled))
         .collect();
     for action in &batch.actions {
         changes.extend(project_documents(block_num, block_secs, action));
     }
     changes
+}
+
+/// An action that settles a row its contract erases in the same block.
+struct Closing {
+    /// The contract of the action.
+    contract: fn(&Contracts) -> Name,
+    /// The action.
+    action: &'static str,
+    /// The rows it settles.
+    source: Source,
+    /// The action's field naming the row.
+    action_field: &'static str,
+    /// The row's field with the same value.
+    row_field: &'static str,
+    /// The row's status once settled.
+    status: &'static str,
+}
+
+/// How payments, candidates and decisions end.
+const CLOSINGS: [Closing; 15] = [
+    closing(
+        |c| c.gateway,
+        "incomplete",
+        Source::Income,
+        "income_hash",
+        "income_hash",
+        "completed",
+    ),
+    closing(
+        |c| c.gateway,
+        "indecline",
+        Source::Income,
+        "income_hash",
+        "income_hash",
+        "declined",
+    ),
+    closing(
+        |c| c.gateway,
+        "outcomplete",
+        Source::Outcome,
+        "outcome_hash",
+        "outcome_hash",
+        "completed",
+    ),
+    closing(
+        |c| c.gateway,
+        "outdecline",
+        Source::Outcome,
+        "outcome_hash",
+        "outcome_hash",
+        "declined",
+    ),
+    closing(
+        |c| c.wallet,
+        "completedpst",
+        Source::Deposit,
+        "deposit_hash",
+        "deposit_hash",
+        "completed",
+    ),
+    closing(
+        |c| c.wallet,
+        "declinedpst",
+        Source::Deposit,
+        "deposit_hash",
+        "deposit_hash",
+        "declined",
+    ),
+    closing(
+        |c| c.wallet,
+        "completewthd",
+        Source::Withdraw,
+        "withdraw_hash",
+        "withdraw_hash",
+        "completed",
+    ),
+    closing(
+        |c| c.wallet,
+        "declinewthd",
+        Source::Withdraw,
+        "withdraw_hash",
+        "withdraw_hash",
+        "declined",
+    ),
+    closing(
+        |c| c.registrator,
+        "confirmreg",
+        Source::Candidate,
+        "registration_hash",
+        "registration_hash",
+        "registered",
+    ),
+    closing(
+        |c| c.registrator,
+        "declinereg",
+        Source::Candidate,
+        "registration_hash",
+        "registration_hash",
+        "declined",
+    ),
+    closing(
+        |c| c.registrator,
+        "declinepay",
+        Source::Candidate,
+        "registration_hash",
+        "registration_hash",
+        "declined",
+    ),
+    closing(
+        |c| c.soviet,
+        "exec",
+        Source::Decision,
+        "decision_id",
+        "id",
+        "executed",
+    ),
+    closing(
+        |c| c.soviet,
+        "declinedoc",
+        Source::Decision,
+        "hash",
+        "hash",
+        "declined",
+    ),
+    closing(
+        |c| c.soviet,
+        "cancelexprd",
+        Source::Decision,
+        "decision_id",
+        "id",
+        "expired",
+    ),
+    closing(
+        |c| c.soviet,
+        "cancelreg",
+        Source::Candidate,
+        "registration_hash",
+        "registration_hash",
+        "declined",
+    ),
+];
+
+const fn closing(
+    contract: fn(&Contracts) -> Name,
+    action: &'static str,
+    source: Source,
+    action_field: &'static str,
+    row_field: &'static str,
+    status: &'static str,
+) -> Closing {
+    Closing {
+        contract,
+        action,
+        source,
+        action_field,
+        row_field,
+        status,
+    }
+}
+
+/// What the block's actions settle: source, row field, its value (lowercase), and the status.
+type Settlement = (Source, &'static str, String, &'static str);
+
+fn settlements(contracts: &Contracts, actions: &[ActionRecord]) -> Vec<Settlement> {
+    let mut settled = Vec::new();
+    for action in actions
+        .iter()
+        .filter(|action| action.receiver == action.account)
+    {
+        let closings = CLOSINGS.iter().filter(|closing| {
+            closing.action == action.name
+                && (closing.contract)(contracts).to_string() == action.account
+        });
+        for closing in closings {
+            let value = action
+                .data
+                .as_ref()
+                .and_then(|data| field_text(data, closing.action_field));
+            if let Some(value) = value {
+                settled.push((closing.source, closing.row_field, value, closing.status));
+            }
+        }
+    }
+    settled
+}
+
+/// A top-level field of JSON text as lowercase text (strings and numbers alike).
+fn field_text(data: &JsonText, field: &str) -> Option<String> {
+    let object: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(data.as_str()).ok()?;
+    match object.get(field)? {
+        serde_json::Value::String(text) => Some(text.to_ascii_lowercase()),
+        serde_json::Value::Number(number) => Some(number.to_string()),
+        _ => None,
+    }
 }
 
 /// The fields registries read from contract rows; every one is optional because each table
@@ -267,16 +467,34 @@ struct DocumentHash {
     hash: String,
 }
 
-fn project_delta(contracts: &Contracts, block_num: u32, delta: &DeltaRecord) -> Option<RowChange> {
+fn project_delta(
+    contracts: &Contracts,
+    block_num: u32,
+    delta: &DeltaRecord,
+    settled: &[Settlement],
+) -> Option<RowChange> {
     let source = Source::of_table(contracts, &delta.code, &delta.table_name)?;
     let key = if source.keyed_by_name() {
         Name::from_u64(delta.primary_key).to_string()
     } else {
         id_key(delta.primary_key)
     };
-    let row = delta
-        .present
-        .then(|| registry_row(source, &delta.scope, delta.value.as_ref()));
+    let row = if delta.present {
+        Some(registry_row(source, &delta.scope, delta.value.as_ref()))
+    } else {
+        // A removed row carries its last value: settled, it stays with the outcome.
+        let settlement = delta.value.as_ref().and_then(|value| {
+            settled.iter().find(|(settled_source, field, expected, _)| {
+                *settled_source == source
+                    && field_text(value, field).as_deref() == Some(expected.as_str())
+            })
+        });
+        settlement.map(|(_, _, _, status)| {
+            let mut row = registry_row(source, &delta.scope, delta.value.as_ref());
+            row.status = Some((*status).to_owned());
+            row
+        })
+    };
     Some(RowChange {
         block_num,
         source,

@@ -164,6 +164,40 @@ impl Store {
         row.map(version_from_row).transpose()
     }
 
+    /// Records `(kind, key)` for each of `keys` as they were at block `block_num`, by key;
+    /// keys without a record then are left out.
+    ///
+    /// # Errors
+    /// [`Error::Database`] or a `Corrupt…` variant.
+    pub async fn private_many_at(
+        &self,
+        kind: &str,
+        keys: &[String],
+        block_num: u32,
+    ) -> Result<Vec<PrivateVersion>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = dispatch!(&self.pool, db, {
+            let mut select = sqlx::QueryBuilder::<Db>::new(SELECT_VERSION);
+            select
+                .push(" WHERE kind = ")
+                .push_bind(kind)
+                .push(" AND valid_from_block <= ")
+                .push_bind(i64::from(block_num))
+                .push(" AND (valid_to_block IS NULL OR valid_to_block > ")
+                .push_bind(i64::from(block_num))
+                .push(") AND record_key IN (");
+            let mut separated = select.separated(", ");
+            for key in keys {
+                separated.push_bind(key.as_str());
+            }
+            select.push(") ORDER BY record_key");
+            select.build_query_as::<VersionRow>().fetch_all(db).await?
+        });
+        rows.into_iter().map(version_from_row).collect()
+    }
+
     /// Records of `kind` as they were at block `block_num`, by key, the `limit` first after
     /// `after` (a page cursor: the last key of the previous page).
     ///
@@ -207,5 +241,28 @@ impl Store {
             .await?
         });
         rows.into_iter().map(version_from_row).collect()
+    }
+
+    /// Every private record as it was at block `block_num`, of every kind, as
+    /// `(kind, version)` ordered by kind and key.
+    ///
+    /// # Errors
+    /// [`Error::Database`] or a `Corrupt…` variant.
+    pub async fn private_all_at(&self, block_num: u32) -> Result<Vec<(String, PrivateVersion)>> {
+        let rows = dispatch!(&self.pool, db, {
+            sqlx::query_as::<_, (String, String, i64, i64, Option<i64>, String)>(
+                "SELECT kind, record_key, version, valid_from_block, valid_to_block, \
+                 CAST(data AS TEXT) FROM private_records WHERE valid_from_block <= $1 \
+                 AND (valid_to_block IS NULL OR valid_to_block > $1) ORDER BY kind, record_key",
+            )
+            .bind(i64::from(block_num))
+            .fetch_all(db)
+            .await?
+        });
+        rows.into_iter()
+            .map(|(kind, key, version, from, to, data)| {
+                version_from_row((key, version, from, to, data)).map(|version| (kind, version))
+            })
+            .collect()
     }
 }

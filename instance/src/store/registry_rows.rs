@@ -101,6 +101,8 @@ pub struct RowQuery {
     pub after: Option<String>,
     /// Keys from the largest down.
     pub descending: bool,
+    /// Every version up to the block (by key, then block) instead of those in force at it.
+    pub history: bool,
     /// At most this many rows.
     pub limit: u32,
 }
@@ -120,6 +122,7 @@ impl RowQuery {
             keys: None,
             after: None,
             descending: false,
+            history: false,
             limit,
         }
     }
@@ -351,10 +354,13 @@ impl Store {
                 .push(" AND coopname = ")
                 .push_bind(query.coopname.as_str())
                 .push(" AND block_num <= ")
-                .push_bind(i64::from(query.block_num))
-                .push(" AND (valid_to_block IS NULL OR valid_to_block > ")
-                .push_bind(i64::from(query.block_num))
-                .push(")");
+                .push_bind(i64::from(query.block_num));
+            if !query.history {
+                select
+                    .push(" AND (valid_to_block IS NULL OR valid_to_block > ")
+                    .push_bind(i64::from(query.block_num))
+                    .push(")");
+            }
             let columns = [
                 ("username", &query.username),
                 ("status", &query.status),
@@ -399,7 +405,7 @@ impl Store {
                     .push_bind(after.as_str());
             }
             select
-                .push(format_args!(" ORDER BY row_key {order} LIMIT "))
+                .push(format_args!(" ORDER BY row_key {order}, block_num LIMIT "))
                 .push_bind(i64::from(query.limit));
             select.build_query_as::<Row>().fetch_all(db).await?
         });
@@ -478,5 +484,22 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// Every registry row version in force at `block_num`, of every source and cooperative,
+    /// ordered by source and key.
+    ///
+    /// # Errors
+    /// [`Error::Database`] or a `Corrupt…` variant.
+    pub async fn registry_in_force(&self, block_num: u32) -> Result<Vec<RegistryVersion>> {
+        let rows = dispatch!(&self.pool, db, {
+            sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(format!(
+                "{SELECT_ROW} WHERE {IN_FORCE} ORDER BY source, row_key"
+            )))
+            .bind(i64::from(block_num))
+            .fetch_all(db)
+            .await?
+        });
+        rows.into_iter().map(version_from_row).collect()
     }
 }

@@ -1,0 +1,86 @@
+//! Agreements members signed (`soviet::agreements3`) as of a block: per member and type, with
+//! the template they were signed on and the signed document's hash.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::projection::Source;
+use super::{Error, Page, PageRequest, read_page, row_value};
+use crate::store::{RegistryVersion, Store};
+
+/// One agreement as of a block.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Agreement {
+    /// Its id.
+    pub id: u64,
+    /// The member who signed it.
+    pub username: Option<String>,
+    /// Its type (`wallet`, `signature`, `privacy`, `user`, …).
+    pub kind: Option<String>,
+    /// Its status as the contract names it (`confirmed`, `declined`, empty while pending).
+    pub status: Option<String>,
+    /// The registry id of the template it was signed on.
+    pub draft_id: Option<u64>,
+    /// The signed document's hash (lowercase).
+    pub document_hash: Option<String>,
+    /// First block of this version.
+    pub block_num: u32,
+    /// The row.
+    pub row: Value,
+}
+
+/// Which agreements to list.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AgreementFilter {
+    /// Only this member's.
+    pub username: Option<String>,
+    /// Only of this type.
+    pub kind: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Fields {
+    #[serde(default)]
+    draft_id: Option<Value>,
+}
+
+fn agreement(version: &RegistryVersion) -> Result<Agreement, Error> {
+    let fields: Fields =
+        serde_json::from_str(version.row.data.as_str()).map_err(|source| Error::Row {
+            what: "agreements3 row",
+            source,
+        })?;
+    // nodeos writes 64-bit numbers above 2^32 as strings.
+    let draft_id = fields.draft_id.and_then(|id| match id {
+        Value::Number(number) => number.as_u64(),
+        Value::String(text) => text.parse().ok(),
+        _ => None,
+    });
+    Ok(Agreement {
+        id: version.key.parse().unwrap_or_default(),
+        username: version.row.username.clone(),
+        kind: version.row.kind.clone(),
+        status: version.row.status.clone(),
+        draft_id,
+        document_hash: version.row.reference.clone(),
+        block_num: version.block_num,
+        row: row_value(version, "agreements3 row")?,
+    })
+}
+
+/// Agreements in `coopname` as of `block_num`, by id.
+///
+/// # Errors
+/// [`Error`] when the store fails or a row is malformed.
+pub async fn list(
+    store: &Store,
+    coopname: &str,
+    block_num: u32,
+    filter: &AgreementFilter,
+    page: &PageRequest,
+) -> Result<Page<Agreement>, Error> {
+    let mut query = page.query(Source::Agreement, coopname, block_num);
+    query.username.clone_from(&filter.username);
+    query.kind.clone_from(&filter.kind);
+    read_page(store, &query, agreement).await
+}
