@@ -127,6 +127,15 @@ fn row_value(version: &RegistryVersion, what: &'static str) -> Result<Value, Err
         .map_err(|source| Error::Row { what, source })
 }
 
+/// A row's unsigned 64-bit field; nodeos writes those above 2^32 as strings.
+fn u64_field(row: &Value, field: &str) -> Option<u64> {
+    match row.get(field)? {
+        Value::Number(number) => number.as_u64(),
+        Value::String(text) => text.parse().ok(),
+        _ => None,
+    }
+}
+
 /// Reads the rows `query` selects and converts each; the page's cursor is the last row's key.
 async fn read_page<T>(
     store: &Store,

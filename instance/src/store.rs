@@ -78,7 +78,9 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use crate::registry::projection::Contracts;
+use tokio::sync::broadcast;
+
+use crate::registry::projection::{self, Contracts, RegistryEvent};
 use codec::{id_from_db, json_from_db, u32_from_db, u64_from_db, u64_to_db};
 
 /// Result of store operations.
@@ -265,7 +267,13 @@ pub struct Store {
     pool: Pool,
     /// The contracts whose rows the registry projections read.
     contracts: Contracts,
+    /// Tells subscribers what each commit and rollback changed in the registries.
+    registry_events: broadcast::Sender<RegistryEvent>,
 }
+
+/// Registry events kept for a subscriber that has not read them yet; a slower subscriber
+/// learns that it lagged and reads the registries afresh.
+const REGISTRY_EVENTS_BUFFER: usize = 4_096;
 
 #[derive(Clone, Debug)]
 enum Pool {
@@ -449,6 +457,7 @@ impl Store {
         let store = Self {
             pool,
             contracts: Contracts::default(),
+            registry_events: broadcast::channel(REGISTRY_EVENTS_BUFFER).0,
         };
         store.ensure_projections().await?;
         Ok(store)
@@ -521,11 +530,8 @@ impl Store {
             };
 
             insert_events(&mut tx, new).await?;
-            write_projections(
-                &mut tx,
-                &registry_rows::project_batches(&self.contracts, new),
-            )
-            .await?;
+            let changes = registry_rows::project_batches(&self.contracts, new);
+            write_projections(&mut tx, &changes).await?;
 
             sqlx::query(UPSERT_CURSOR)
                 .bind(i64::from(head.block.block_num))
@@ -534,8 +540,19 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
+            let blocks: Vec<u32> = new.iter().map(|batch| batch.block.block_num).collect();
+            for event in projection::events(&blocks, &changes) {
+                // No subscriber is not an error.
+                let _ = self.registry_events.send(event);
+            }
         });
         Ok(())
+    }
+
+    /// Subscribes to what each later commit and rollback changes in the registries, sent once
+    /// the transaction is committed.
+    pub fn subscribe_registry(&self) -> broadcast::Receiver<RegistryEvent> {
+        self.registry_events.subscribe()
     }
 
     /// Removes every event of the blocks after `block_num` and moves the cursor back to it, in
@@ -589,12 +606,15 @@ impl Store {
                 .await?;
             tx.commit().await?;
         });
+        let _ = self
+            .registry_events
+            .send(RegistryEvent::RolledBack { block_num });
         Ok(())
     }
 
-    /// Removes every stored block, event, ABI version, undecodable record and the cursor in one
-    /// transaction, so following starts again from an empty store. Private data and other
-    /// tables are not touched.
+    /// Removes every stored block, event, ABI version, undecodable record, registry projection
+    /// and the cursor in one transaction, so following starts again from an empty store.
+    /// Private data is not touched.
     ///
     /// # Errors
     /// [`Error::Database`]; on error nothing is removed.
@@ -606,6 +626,9 @@ impl Store {
             }
             tx.commit().await?;
         });
+        let _ = self
+            .registry_events
+            .send(RegistryEvent::RolledBack { block_num: 0 });
         Ok(())
     }
 

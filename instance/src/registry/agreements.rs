@@ -1,7 +1,7 @@
 //! Agreements members signed (`soviet::agreements3`) as of a block: per member and type, with
 //! the template they were signed on and the signed document's hash.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 use super::projection::Source;
@@ -38,33 +38,17 @@ pub struct AgreementFilter {
     pub kind: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct Fields {
-    #[serde(default)]
-    draft_id: Option<Value>,
-}
-
 fn agreement(version: &RegistryVersion) -> Result<Agreement, Error> {
-    let fields: Fields =
-        serde_json::from_str(version.row.data.as_str()).map_err(|source| Error::Row {
-            what: "agreements3 row",
-            source,
-        })?;
-    // nodeos writes 64-bit numbers above 2^32 as strings.
-    let draft_id = fields.draft_id.and_then(|id| match id {
-        Value::Number(number) => number.as_u64(),
-        Value::String(text) => text.parse().ok(),
-        _ => None,
-    });
+    let row = row_value(version, "agreements3 row")?;
     Ok(Agreement {
         id: version.key.parse().unwrap_or_default(),
         username: version.row.username.clone(),
         kind: version.row.kind.clone(),
         status: version.row.status.clone(),
-        draft_id,
+        draft_id: super::u64_field(&row, "draft_id"),
         document_hash: version.row.reference.clone(),
         block_num: version.block_num,
-        row: row_value(version, "agreements3 row")?,
+        row,
     })
 }
 

@@ -48,8 +48,9 @@ impl PaymentKind {
 pub struct Payment {
     /// What kind of payment.
     pub kind: PaymentKind,
-    /// Its id in its table.
-    pub id: u64,
+    /// Its id in its table (the contract reuses ids once a payment is settled; the hash
+    /// names a payment for good).
+    pub id: Option<u64>,
     /// The paying or paid member.
     pub username: Option<String>,
     /// `pending`, `authorized` (withdrawals), `completed` or `declined`.
@@ -78,9 +79,10 @@ pub struct PaymentFilter {
 }
 
 fn payment(kind: PaymentKind, version: &RegistryVersion) -> Result<Payment, Error> {
+    let row = row_value(version, "payment row")?;
     Ok(Payment {
         kind,
-        id: version.key.parse().unwrap_or_default(),
+        id: super::u64_field(&row, "id"),
         username: version.row.username.clone(),
         status: version.row.status.clone(),
         purpose: version.row.kind.clone(),
@@ -88,11 +90,11 @@ fn payment(kind: PaymentKind, version: &RegistryVersion) -> Result<Payment, Erro
         amount: version.row.amount,
         created_at: version.row.created_at,
         block_num: version.block_num,
-        row: row_value(version, "payment row")?,
+        row,
     })
 }
 
-/// Payments of `kind` in `coopname` as of `block_num`, by id.
+/// Payments of `kind` in `coopname` as of `block_num`, by hash.
 ///
 /// # Errors
 /// [`Error`] when the store fails or a row is malformed.
@@ -110,13 +112,13 @@ pub async fn list(
     read_page(store, &query, |version| payment(kind, version)).await
 }
 
-/// Every version of payment `id` of `kind`, oldest first.
+/// Every version of the payment of `kind` with `hash`, oldest first.
 ///
 /// # Errors
 /// As [`list`].
-pub async fn history(store: &Store, kind: PaymentKind, id: u64) -> Result<Vec<Payment>, Error> {
+pub async fn history(store: &Store, kind: PaymentKind, hash: &str) -> Result<Vec<Payment>, Error> {
     store
-        .registry_history(kind.source(), &super::projection::id_key(id))
+        .registry_history(kind.source(), &hash.to_ascii_lowercase())
         .await?
         .iter()
         .map(|version| payment(kind, version))

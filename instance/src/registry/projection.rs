@@ -70,13 +70,13 @@ pub enum Source {
     Decision,
     /// `soviet::agreements3`, by id.
     Agreement,
-    /// `gateway::incomes`, by id.
+    /// `gateway::incomes`, by hash.
     Income,
-    /// `gateway::outcomes`, by id.
+    /// `gateway::outcomes`, by hash.
     Outcome,
-    /// `wallet::deposits`, by id.
+    /// `wallet::deposits`, by hash.
     Deposit,
-    /// `wallet::withdraws`, by id.
+    /// `wallet::withdraws`, by hash.
     Withdraw,
     /// `branch::branches`, by branch name.
     Branch,
@@ -164,6 +164,18 @@ impl Source {
         Some(source)
     }
 
+    /// The row field that names a row for good, where the contract reuses primary keys: a
+    /// settled payment's id is given to the next payment, its hash never is.
+    fn key_field(self) -> Option<&'static str> {
+        match self {
+            Self::Income => Some("income_hash"),
+            Self::Outcome => Some("outcome_hash"),
+            Self::Deposit => Some("deposit_hash"),
+            Self::Withdraw => Some("withdraw_hash"),
+            _ => None,
+        }
+    }
+
     /// Whether the table's primary key is a name (otherwise a number).
     fn keyed_by_name(self) -> bool {
         matches!(
@@ -211,6 +223,44 @@ pub struct RowChange {
     pub key: String,
     /// The new version, `None` when the row was removed.
     pub row: Option<RegistryRow>,
+}
+
+/// What one committed block (or a rollback) changed in the registries, as subscribers learn it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegistryEvent {
+    /// A block was committed; `sources` changed in it (possibly none).
+    Committed {
+        /// The block.
+        block_num: u32,
+        /// The sources with a new or closed row version, each once, in [`Source::ALL`] order.
+        sources: Vec<Source>,
+    },
+    /// Every block after `block_num` was rolled back (a fork or a resync).
+    RolledBack {
+        /// The last block kept.
+        block_num: u32,
+    },
+}
+
+/// The event of each block of `changes` (all of `blocks`, in order).
+pub fn events(blocks: &[u32], changes: &[RowChange]) -> Vec<RegistryEvent> {
+    blocks
+        .iter()
+        .map(|block_num| {
+            let sources = Source::ALL
+                .into_iter()
+                .filter(|source| {
+                    changes
+                        .iter()
+                        .any(|change| change.block_num == *block_num && change.source == *source)
+                })
+                .collect();
+            RegistryEvent::Committed {
+                block_num: *block_num,
+                sources,
+            }
+        })
+        .collect()
 }
 
 /// The registry changes of one block, in the order of its events.
@@ -474,10 +524,14 @@ fn project_delta(
     settled: &[Settlement],
 ) -> Option<RowChange> {
     let source = Source::of_table(contracts, &delta.code, &delta.table_name)?;
-    let key = if source.keyed_by_name() {
-        Name::from_u64(delta.primary_key).to_string()
-    } else {
-        id_key(delta.primary_key)
+    let stable_key = source
+        .key_field()
+        .zip(delta.value.as_ref())
+        .and_then(|(field, value)| field_text(value, field));
+    let key = match stable_key {
+        Some(key) => key,
+        None if source.keyed_by_name() => Name::from_u64(delta.primary_key).to_string(),
+        None => id_key(delta.primary_key),
     };
     let row = if delta.present {
         Some(registry_row(source, &delta.scope, delta.value.as_ref()))

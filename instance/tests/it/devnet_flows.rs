@@ -27,7 +27,7 @@ use mono_instance::devnet::state::RowKey;
 const ABI_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/coopos-abi");
 /// 2025-06-15T14:13:20Z, a fixed genesis so runs are reproducible.
 const GENESIS_MICROS: i64 = 1_750_000_000_000_000;
-const COOP: &str = "voskhod";
+pub(crate) const COOP: &str = "voskhod";
 const BOARD: [(&str, &str); 3] = [
     ("chairone", "chairman"),
     ("memberone", "member"),
@@ -47,10 +47,10 @@ fn active(actor: &str) -> PermissionLevel {
 }
 
 /// A devnet chain with the cooperative contracts, stepped by hand.
-struct Devnet {
-    chain: Chain,
+pub(crate) struct Devnet {
+    pub(crate) chain: Chain,
     now: TimePoint,
-    keys: BTreeMap<Name, PrivateKey>,
+    pub(crate) keys: BTreeMap<Name, PrivateKey>,
     abis: BTreeMap<Name, Abi>,
 }
 
@@ -89,12 +89,17 @@ impl Devnet {
         })
     }
 
-    fn now_sec(&self) -> TimePointSec {
+    /// Moves the clock `days` ahead; the next block is produced then.
+    pub(crate) fn advance_days(&mut self, days: i64) {
+        self.now = TimePoint::from_micros(self.now.as_micros() + days * 86_400 * 1_000_000);
+    }
+
+    pub(crate) fn now_sec(&self) -> TimePointSec {
         let secs = self.now.as_micros() / 1_000_000;
         TimePointSec::from_secs(u32::try_from(secs).unwrap_or(u32::MAX))
     }
 
-    fn key(&self, account: &str) -> Result<&PrivateKey> {
+    pub(crate) fn key(&self, account: &str) -> Result<&PrivateKey> {
         self.keys
             .get(&name(account))
             .ok_or_else(|| anyhow!("no key for {account}"))
@@ -102,7 +107,7 @@ impl Devnet {
 
     /// Pushes one action authorized by `actor@active`, signed with the actor's key, and
     /// produces the block on success.
-    fn push(
+    pub(crate) fn push(
         &mut self,
         contract: &str,
         action: &str,
@@ -201,7 +206,7 @@ impl Devnet {
     }
 
     /// The provider cooperative with a three-member council, each member with a fresh key.
-    fn with_council() -> Result<Self> {
+    pub(crate) fn with_council() -> Result<Self> {
         let mut devnet = Self::new()?;
         devnet.push("registrator", "init", "eosio", json!({}))?;
         for (member, _) in BOARD {
@@ -250,7 +255,7 @@ impl Devnet {
     }
 
     /// A signed `document2` by `signer` with the signer's own key.
-    fn own_document(&self, signer: &str) -> Result<Document2> {
+    pub(crate) fn own_document(&self, signer: &str) -> Result<Document2> {
         self.document(signer, self.key(signer)?)
     }
 
@@ -299,7 +304,7 @@ impl Devnet {
     }
 
     /// The gateway confirms the payment of the income `sha_hex(hash)`.
-    fn pay(&mut self, hash: &str) -> Result<PushResult, ChainError> {
+    pub(crate) fn pay(&mut self, hash: &str) -> Result<PushResult, ChainError> {
         self.push(
             "gateway",
             "incomplete",
@@ -309,7 +314,7 @@ impl Devnet {
     }
 
     /// The gateway declines the payment of the income `sha_hex(hash)`.
-    fn decline_payment(&mut self, hash: &str) -> Result<PushResult, ChainError> {
+    pub(crate) fn decline_payment(&mut self, hash: &str) -> Result<PushResult, ChainError> {
         self.push(
             "gateway",
             "indecline",
@@ -318,7 +323,12 @@ impl Devnet {
         )
     }
 
-    fn vote(&mut self, action: &str, member: &str, decision_id: u64) -> Result<PushResult> {
+    pub(crate) fn vote(
+        &mut self,
+        action: &str,
+        member: &str,
+        decision_id: u64,
+    ) -> Result<PushResult> {
         let signed_at = self.now_sec();
         let digest = vote_digest(name(action), name(COOP), decision_id, signed_at);
         let key = self.key(member)?;
@@ -354,7 +364,7 @@ impl Devnet {
     }
 }
 
-fn sha_hex(text: &str) -> String {
+pub(crate) fn sha_hex(text: &str) -> String {
     mono_instance::devnet::contracts::common::sha256(text).to_hex()
 }
 

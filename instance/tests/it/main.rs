@@ -8,6 +8,7 @@ mod devnet_flows;
 mod interop;
 mod parser;
 mod private_records;
+mod registries;
 mod roles;
 mod serve;
 mod ship_frames;
