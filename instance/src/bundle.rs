@@ -1,15 +1,19 @@
 //! Export bundles: the store written to a directory (`mono export`) and read back into another
 //! store, of either backend (`mono import`), to move an instance between clusters.
 //!
-//! A bundle is a directory with two files:
+//! A bundle is a directory with three files:
 //! - `events.jsonl.gz`: gzip of JSON lines, one [`BlockBatch`] per stored block in block order;
-//! - `manifest.json`: the format, the cursor, event counts, the events digest and every file's
-//!   size and SHA-256. It is written last, so a directory without it is an unfinished export.
+//! - `private.jsonl.gz`: gzip of JSON lines, one [`PrivateLine`] per version of every private
+//!   record (members' personal data, payment methods, …), history included;
+//! - `manifest.json`: the format, the cursor, event counts, the events digest, the number of
+//!   private record versions, the registry digest at the cursor and every file's size and
+//!   SHA-256. It is written last, so a directory without it is an unfinished export.
 //!
 //! Import checks every file against the manifest before it writes anything, commits the blocks
 //! in order through [`Store::commit_blocks`] (so a crash leaves a consistent prefix, and running
-//! the import again resumes after it), and finally checks that the store's counts and digest are
-//! the manifest's.
+//! the import again resumes after it), writes the private records in one transaction, and
+//! finally checks that the store's counts and digests are the manifest's. Bundles of the first
+//! format (events only) are still read.
 
 use std::fs::File;
 use std::io::{BufRead as _, BufReader, BufWriter, Read, Write};
@@ -21,14 +25,19 @@ use flate2::write::GzEncoder;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::store::{self, BlockBatch, Cursor, EventCounts, Store};
+use crate::registry::check;
+use crate::store::{self, BlockBatch, Cursor, EventCounts, JsonText, PrivateVersion, Store};
 
-/// The bundle format this build writes and reads.
-pub const FORMAT: &str = "mono-export/1";
+/// The bundle format this build writes.
+pub const FORMAT: &str = "mono-export/2";
+/// The first format, events only, which this build still reads.
+pub const FORMAT_EVENTS_ONLY: &str = "mono-export/1";
 /// The manifest's file name.
 pub const MANIFEST_FILE: &str = "manifest.json";
 /// The events' file name.
 pub const EVENTS_FILE: &str = "events.jsonl.gz";
+/// The private records' file name.
+pub const PRIVATE_FILE: &str = "private.jsonl.gz";
 /// Blocks read from the store, or committed to it, at a time.
 const BLOCKS_PER_STEP: u32 = 500;
 
@@ -132,8 +141,32 @@ pub struct Manifest {
     pub counts: EventCounts,
     /// The store's events digest up to the cursor block (`mono status`'s `events_digest`).
     pub events_digest: String,
+    /// Versions of private records exported.
+    #[serde(default)]
+    pub private_records: u64,
+    /// The registry digest at the cursor block (`mono registry digest`), absent in the first
+    /// format.
+    #[serde(default)]
+    pub registry_digest: Option<String>,
     /// The files of the bundle.
     pub files: Vec<BundleFile>,
+}
+
+/// One version of a private record in `private.jsonl.gz`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PrivateLine {
+    /// The record's kind.
+    pub kind: String,
+    /// The record's key.
+    pub key: String,
+    /// Its version number.
+    pub version: u64,
+    /// First block of the version.
+    pub valid_from_block: u32,
+    /// First block after it, `None` while current.
+    pub valid_to_block: Option<u32>,
+    /// The record.
+    pub data: serde_json::Value,
 }
 
 /// What an import did.
@@ -210,16 +243,29 @@ pub async fn export(store: &Store, dir: &Path) -> Result<Manifest> {
             what: format!("wrote {written:?}, the store holds {counts:?}"),
         });
     }
+    let private = store.private_versions().await?;
+    let registry_digest = check::digest(store, cursor.block_num).await?;
+    let private_file = write_private(dir, &private)?;
+    if store.private_versions().await? != private {
+        return Err(Error::ChangedDuringExport {
+            what: "private records changed".to_owned(),
+        });
+    }
     let manifest = Manifest {
         format: FORMAT.to_owned(),
         cursor,
         counts,
         events_digest: store.events_digest(Some(cursor.block_num)).await?,
-        files: vec![BundleFile {
-            path: EVENTS_FILE.to_owned(),
-            sha256,
-            size,
-        }],
+        private_records: private.len() as u64,
+        registry_digest: Some(registry_digest),
+        files: vec![
+            BundleFile {
+                path: EVENTS_FILE.to_owned(),
+                sha256,
+                size,
+            },
+            private_file,
+        ],
     };
     write_manifest(dir, &manifest)?;
     Ok(manifest)
@@ -297,6 +343,27 @@ pub async fn import(store: &Store, dir: &Path) -> Result<ImportReport> {
             ),
         });
     }
+    if manifest.files.iter().any(|file| file.path == PRIVATE_FILE) {
+        let private = read_private(dir)?;
+        if private.len() as u64 != manifest.private_records {
+            return Err(Error::ImportMismatch {
+                what: format!(
+                    "{} private record versions, the manifest {}",
+                    private.len(),
+                    manifest.private_records
+                ),
+            });
+        }
+        store.import_private_versions(&private).await?;
+    }
+    if let Some(expected) = &manifest.registry_digest {
+        let registry_digest = check::digest(store, manifest.cursor.block_num).await?;
+        if &registry_digest != expected {
+            return Err(Error::ImportMismatch {
+                what: format!("registry digest {registry_digest}, the manifest {expected}"),
+            });
+        }
+    }
     Ok(ImportReport {
         imported_blocks,
         cursor_block: manifest.cursor.block_num,
@@ -327,10 +394,13 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
         path: path.clone(),
         reason: err.to_string(),
     })?;
-    if manifest.format != FORMAT {
+    if manifest.format != FORMAT && manifest.format != FORMAT_EVENTS_ONLY {
         return Err(Error::BadManifest {
             path,
-            reason: format!("format {:?}, this build reads {FORMAT:?}", manifest.format),
+            reason: format!(
+                "format {:?}, this build reads {FORMAT:?} and {FORMAT_EVENTS_ONLY:?}",
+                manifest.format
+            ),
         });
     }
     if !manifest.files.iter().any(|file| file.path == EVENTS_FILE) {
@@ -340,6 +410,71 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
         });
     }
     Ok(manifest)
+}
+
+/// Writes `private.jsonl.gz`, returning its manifest entry.
+fn write_private(dir: &Path, versions: &[(String, PrivateVersion)]) -> Result<BundleFile> {
+    let path = dir.join(PRIVATE_FILE);
+    let partial = dir.join(format!("{PRIVATE_FILE}.partial"));
+    let file = File::create(&partial).map_err(io_error(&partial))?;
+    let mut out = GzEncoder::new(
+        HashingWriter::new(BufWriter::new(file)),
+        Compression::default(),
+    );
+    for (kind, version) in versions {
+        let line = PrivateLine {
+            kind: kind.clone(),
+            key: version.key.clone(),
+            version: version.version,
+            valid_from_block: version.valid_from_block,
+            valid_to_block: version.valid_to_block,
+            data: version
+                .data
+                .to_value()
+                .map_err(|source| io_error(&partial)(source.into()))?,
+        };
+        serde_json::to_writer(&mut out, &line)
+            .map_err(|source| io_error(&partial)(source.into()))?;
+        out.write_all(b"\n").map_err(io_error(&partial))?;
+    }
+    let hashing = out.finish().map_err(io_error(&partial))?;
+    let (sha256, size) = hashing.finish().map_err(io_error(&partial))?;
+    std::fs::rename(&partial, &path).map_err(io_error(&path))?;
+    Ok(BundleFile {
+        path: PRIVATE_FILE.to_owned(),
+        sha256,
+        size,
+    })
+}
+
+/// Reads `private.jsonl.gz`.
+fn read_private(dir: &Path) -> Result<Vec<(String, PrivateVersion)>> {
+    let path = dir.join(PRIVATE_FILE);
+    let file = File::open(&path).map_err(io_error(&path))?;
+    let mut versions = Vec::new();
+    for (idx, line) in BufReader::new(GzDecoder::new(BufReader::new(file)))
+        .lines()
+        .enumerate()
+    {
+        let line = line.map_err(io_error(&path))?;
+        let bad_line = |source| Error::BadLine {
+            path: path.clone(),
+            line: idx as u64 + 1,
+            source,
+        };
+        let line: PrivateLine = serde_json::from_str(&line).map_err(bad_line)?;
+        versions.push((
+            line.kind,
+            PrivateVersion {
+                key: line.key,
+                version: line.version,
+                valid_from_block: line.valid_from_block,
+                valid_to_block: line.valid_to_block,
+                data: JsonText::from_value(&line.data),
+            },
+        ));
+    }
+    Ok(versions)
 }
 
 /// Checks a bundle file's size and SHA-256 against the manifest.
@@ -452,6 +587,8 @@ mod tests {
             },
             counts: EventCounts::default(),
             events_digest: String::new(),
+            private_records: 0,
+            registry_digest: None,
             files,
         }
     }
@@ -469,7 +606,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let cases = [
             (
-                manifest_with("mono-export/2", vec![events_file(EVENTS_FILE)]),
+                manifest_with("mono-export/3", vec![events_file(EVENTS_FILE)]),
                 "format",
             ),
             (manifest_with(FORMAT, Vec::new()), "not listed"),
@@ -483,9 +620,11 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
-        let good = manifest_with(FORMAT, vec![events_file(EVENTS_FILE)]);
-        write_manifest(dir.path(), &good).expect("written");
-        assert_eq!(read_manifest(dir.path()).expect("readable"), good);
+        for format in [FORMAT, FORMAT_EVENTS_ONLY] {
+            let good = manifest_with(format, vec![events_file(EVENTS_FILE)]);
+            write_manifest(dir.path(), &good).expect("written");
+            assert_eq!(read_manifest(dir.path()).expect("readable"), good);
+        }
     }
 
     #[test]

@@ -219,6 +219,12 @@ pub enum Error {
         /// Text found.
         kind: String,
     },
+    /// An import of private records found other private records in the store.
+    #[error("the store already holds {count} other private record versions")]
+    PrivateRecordsPresent {
+        /// Versions found.
+        count: u64,
+    },
     /// A private record was written at a block before the start of its version in force.
     #[error(
         "{kind} {key:?} cannot change at block {block_num}: its current version starts at block {valid_from_block}"

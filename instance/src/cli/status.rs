@@ -1,5 +1,6 @@
-//! `mono status`: the store's cursor, event counts and events digest as one JSON line, all or
-//! only up to a block, so two stores can be compared at the same height.
+//! `mono status`: the store's cursor, event counts, events digest and registry digest as one
+//! JSON line, all or only up to a block, so two stores can be compared at the same height; and
+//! how many row versions and registry rows disagree with the events (0 in a sound store).
 
 use anyhow::Context as _;
 use clap::Args;
@@ -7,6 +8,8 @@ use serde_json::json;
 
 use crate::cli::sync::open_store;
 use crate::cli::{Outcome, print_json};
+use crate::registry::check;
+use crate::registry::projection::Contracts;
 
 /// `mono status`.
 #[derive(Debug, Args)]
@@ -37,6 +40,13 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
             .wrong_row_versions()
             .await
             .context("checking the row versions")?;
+        let registry_block = args.block.or(cursor.map(|c| c.block_num)).unwrap_or(0);
+        let registry_digest = check::digest(&store, registry_block)
+            .await
+            .context("computing the registry digest")?;
+        let registry = check::verify(&store, &Contracts::default())
+            .await
+            .context("checking the registry projections")?;
         store.close().await;
         anyhow::Ok(json!({
             "cursor_block": cursor.map(|c| c.block_num),
@@ -49,6 +59,8 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
             "undecodable": counts.undecodable,
             "events_digest": digest,
             "wrong_row_versions": wrong_row_versions,
+            "registry_digest": registry_digest,
+            "registry_differences": registry.differences.len(),
         }))
     })?;
     print_json(&status);

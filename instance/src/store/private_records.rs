@@ -265,4 +265,68 @@ impl Store {
             })
             .collect()
     }
+
+    /// Every version of every private record, as `(kind, version)` ordered by kind, key and
+    /// version: what an export carries.
+    ///
+    /// # Errors
+    /// [`Error::Database`] or a `Corrupt…` variant.
+    pub async fn private_versions(&self) -> Result<Vec<(String, PrivateVersion)>> {
+        let rows = dispatch!(&self.pool, db, {
+            sqlx::query_as::<_, (String, String, i64, i64, Option<i64>, String)>(
+                "SELECT kind, record_key, version, valid_from_block, valid_to_block, \
+                 CAST(data AS TEXT) FROM private_records ORDER BY kind, record_key, version",
+            )
+            .fetch_all(db)
+            .await?
+        });
+        rows.into_iter()
+            .map(|(kind, key, version, from, to, data)| {
+                version_from_row((key, version, from, to, data)).map(|version| (kind, version))
+            })
+            .collect()
+    }
+
+    /// Writes exported private record versions, exactly as they were, in one transaction.
+    /// A store that already holds exactly these versions (an import that stopped after
+    /// writing them) is left as it is.
+    ///
+    /// # Errors
+    /// [`Error::PrivateRecordsPresent`] when the store holds other private records,
+    /// [`Error::Database`].
+    pub async fn import_private_versions(
+        &self,
+        versions: &[(String, PrivateVersion)],
+    ) -> Result<()> {
+        let present = self.private_versions().await?;
+        if !present.is_empty() {
+            return if present == versions {
+                Ok(())
+            } else {
+                Err(Error::PrivateRecordsPresent {
+                    count: present.len() as u64,
+                })
+            };
+        }
+        dispatch!(&self.pool, db, {
+            let mut tx = db.begin_with(BEGIN_WRITE).await?;
+            for chunk in versions.chunks(5_000) {
+                let mut insert = sqlx::QueryBuilder::<Db>::new(
+                    "INSERT INTO private_records \
+                     (kind, record_key, version, valid_from_block, valid_to_block, data) ",
+                );
+                insert.push_values(chunk, |mut row, (kind, version)| {
+                    row.push_bind(kind.as_str())
+                        .push_bind(version.key.as_str())
+                        .push_bind(i64::try_from(version.version).unwrap_or(i64::MAX))
+                        .push_bind(i64::from(version.valid_from_block))
+                        .push_bind(version.valid_to_block.map(i64::from))
+                        .push_bind(version.data.as_str());
+                });
+                insert.build().persistent(false).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
 }

@@ -53,6 +53,18 @@ async fn moves_between_backends(
             .success()
     );
     devnet.stop().await?;
+    // Personal data with a history: two versions of one record, and a deleted one.
+    let store = mono_instance::store::Store::open(sqlite).await?;
+    for (key, name, block) in [
+        ("alice", "Алиса", 2),
+        ("alice", "Алиса Петрова", 4),
+        ("bob", "Борис", 3),
+    ] {
+        let data = mono_instance::store::JsonText::from_value(&serde_json::json!({"name": name}));
+        store.put_private("individual", key, &data, block).await?;
+    }
+    store.delete_private("individual", "bob", 5).await?;
+    store.close().await;
     let source = mono_status(sqlite, None)?;
     ensure!(source["cursor_block"] == lib, "{source}");
     ensure!(
@@ -68,6 +80,11 @@ async fn moves_between_backends(
     let on_disk: Value =
         serde_json::from_str(&std::fs::read_to_string(bundle.join(MANIFEST_FILE))?)?;
     ensure!(manifest == on_disk, "printed {manifest}, wrote {on_disk}");
+    ensure!(
+        manifest["private_records"] == 3
+            && manifest["registry_digest"] == source["registry_digest"],
+        "{manifest}"
+    );
     ensure!(
         manifest["events_digest"] == source["events_digest"],
         "{manifest}"

@@ -113,6 +113,10 @@ two_database_test!(
             "after {kills} kills: {got} != {expected}"
         );
         ensure!(got["cursor_block"] == stop_after, "{got}");
+        ensure!(
+            got["registry_differences"] == 0,
+            "registries after kills: {got}"
+        );
 
         // The undecodable action is kept with its bytes and the reason, and blocks after it
         // were followed.
@@ -200,6 +204,7 @@ two_database_test!(
                 comparable(&got) == comparable(&expected) && got["cursor_block"] == lib,
                 "resync --from {from}: {got} != {expected}"
             );
+            ensure!(got["registry_differences"] == 0, "{got}");
         }
         devnet.stop().await?;
         Ok(())
@@ -493,9 +498,10 @@ pub(crate) fn mono_status(url: &str, block: Option<u32>) -> anyhow::Result<Value
     Ok(serde_json::from_slice(&output.stdout)?)
 }
 
-/// The fields two stores must share at the same block: counts, the events digest, and the
-/// number of row versions whose validity disagrees with their successors (0 in both).
-pub(crate) fn comparable(status: &Value) -> [Value; 7] {
+/// The fields two stores must share at the same block: counts, the events and registry
+/// digests, and the numbers of row versions and registry rows that disagree with the events
+/// (0 in both).
+pub(crate) fn comparable(status: &Value) -> [Value; 9] {
     [
         "blocks",
         "actions",
@@ -504,6 +510,8 @@ pub(crate) fn comparable(status: &Value) -> [Value; 7] {
         "undecodable",
         "events_digest",
         "wrong_row_versions",
+        "registry_digest",
+        "registry_differences",
     ]
     .map(|field| status[field].clone())
 }

@@ -15,6 +15,8 @@ use mono_instance::chain::api::{ApiOptions, ChainApi};
 use mono_instance::devnet::state::Authority;
 use mono_instance::devnet::{DevnetConfig, ProductionMode, RunningDevnet, Storage, start};
 use mono_instance::parser::{Filter, Metrics, Mode, ParserConfig, Stopped, follow};
+use mono_instance::registry::check;
+use mono_instance::registry::projection::Contracts;
 use mono_instance::store::Store;
 use rand_core::{OsRng, RngCore as _};
 use tokio::sync::watch;
@@ -193,6 +195,13 @@ two_database_test!(
             following.events_digest(None).await? == clean.events_digest(None).await?
                 && following.wrong_row_versions().await? == 0,
             "the forked store equals a clean sync"
+        );
+        ensure!(
+            check::digest(&following, head).await? == check::digest(&clean, head).await?
+                && check::verify(&following, &Contracts::default())
+                    .await?
+                    .is_consistent(),
+            "the forked store's registries equal a clean sync's"
         );
         following.close().await;
         clean.close().await;
