@@ -8,6 +8,7 @@
 
 use anyhow::{Context as _, Result, ensure};
 use mono_instance::antelope::abi::def::AbiDef;
+use mono_instance::antelope::document::{Document2, DocumentVersion};
 use mono_instance::antelope::keys::PrivateKey;
 use mono_instance::antelope::name::Name;
 use mono_instance::antelope::ship::{GetBlocksRequestV0, ShipResult};
@@ -143,6 +144,24 @@ two_database_test!(
         devnet.decline_payment("candidateb")?;
         let declined = devnet.chain.head_num();
 
+        // Candidate D pays; the chairman declines the application with a signed document.
+        apply(&mut devnet, "candidated", "")?;
+        devnet.pay("candidated")?;
+        let meta = json!({"registry_id": 501, "coopname": COOP, "username": "candidated"});
+        let mut refusal = Document2::new(DocumentVersion::V1_1_0, &meta, b"%PDF-1.7 refusal")?;
+        refusal.sign(
+            "chairone".parse()?,
+            devnet.key("chairone")?,
+            devnet.now_sec(),
+        )?;
+        devnet.push(
+            "soviet",
+            "declinedoc",
+            COOP,
+            json!({"coopname": COOP, "username": "chairone", "hash": sha_hex("candidated"), "document": refusal}),
+        )?;
+        let refused = devnet.chain.head_num();
+
         // Candidate C pays; the council never decides, and the decision expires.
         apply(&mut devnet, "candidatec", "")?;
         devnet.pay("candidatec")?;
@@ -206,6 +225,8 @@ two_database_test!(
         );
         ensure!(lifecycle(&store, "candidateb", declined).await? == Some(Lifecycle::Declined));
         ensure!(lifecycle(&store, "candidatec", head).await? == Some(Lifecycle::Paid));
+        ensure!(lifecycle(&store, "candidated", refused - 1).await? == Some(Lifecycle::Paid));
+        ensure!(lifecycle(&store, "candidated", refused).await? == Some(Lifecycle::Declined));
         let history = members::history(&store, COOP, head, "candidatea").await?;
         let steps: Vec<Lifecycle> = history.iter().map(|step| step.lifecycle).collect();
         ensure!(
@@ -246,6 +267,7 @@ two_database_test!(
                     "candidatea",
                     "candidateb",
                     "candidatec",
+                    "candidated",
                     "chairone",
                     "memberone",
                     "membertwo"
@@ -304,9 +326,12 @@ two_database_test!(
             .iter()
             .map(|decision| (decision.id, decision.stage.as_str()))
             .collect();
-        ensure!(stages == [(1, "executed"), (2, "expired")], "{stages:?}");
         ensure!(
-            decisions::get(&store, COOP, pending, 2)
+            stages == [(1, "executed"), (2, "declined"), (3, "expired")],
+            "{stages:?}"
+        );
+        ensure!(
+            decisions::get(&store, COOP, pending, 3)
                 .await?
                 .is_some_and(|decision| decision.stage == "voting"),
             "decision 2 was open before it expired"
@@ -395,6 +420,13 @@ two_database_test!(
             .context("found by an uppercase hash")?;
         ensure!(by_upper.occurrences.len() == statement.occurrences.len());
         ensure!(statement.occurrences.len() >= 2, "{statement:?}");
+        let rejected: Vec<&str> = all
+            .items
+            .iter()
+            .filter(|doc| doc.status == DocumentStatus::Rejected)
+            .map(|doc| doc.occurrences[0].action.as_str())
+            .collect();
+        ensure!(rejected == ["declinedoc"], "{rejected:?}");
 
         // The cooperative's profile and its council.
         let profile = coop::get(&store, COOP, head).await?.context("the coop")?;

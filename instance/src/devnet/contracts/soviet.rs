@@ -1,10 +1,11 @@
 //! The `soviet` contract: the cooperative council. Agenda items become `decisions`, board
 //! members vote with signed votes, the chairman authorizes an approved decision with a signed
-//! protocol, and `exec` fires the callback the item was created with. It also keeps the
+//! protocol, and `exec` fires the callback the item was created with; `declinedoc` declines an
+//! item with the chairman's signed document and fires its decline callback. It also keeps the
 //! `boards`, the `participants` (shareholders), the cooperative agreements (`coagreements`) and
 //! the members' signed agreements (`agreements3`), and relays the document registry
-//! notifications (`newsubmitted`, `newresolved`, `newdecision`, `newpackage`, `newagreement`)
-//! to the cooperative and the member.
+//! notifications (`newsubmitted`, `newresolved`, `newdecision`, `newdeclined`, `newpackage`,
+//! `newagreement`) to the cooperative and the member.
 //!
 //! A vote signs `sha256("<votefor|voteagainst>:<coopname>:<decision_id>:<signed_at seconds>")`
 //! with a key of the member's `active` permission; a decision is approved when
@@ -52,6 +53,8 @@ const NEWRESOLVED: Name = Name::from_str_const("newresolved");
 const NEWDECISION: Name = Name::from_str_const("newdecision");
 const NEWPACKAGE: Name = Name::from_str_const("newpackage");
 const NEWAGREEMENT: Name = Name::from_str_const("newagreement");
+const DECLINEDOC: Name = Name::from_str_const("declinedoc");
+const NEWDECLINED: Name = Name::from_str_const("newdeclined");
 const ADDPARTCPNT: Name = Name::from_str_const("addpartcpnt");
 const CREATEBOARD: Name = Name::from_str_const("createboard");
 const UPDATEBOARD: Name = Name::from_str_const("updateboard");
@@ -277,6 +280,36 @@ chain_struct! {
 }
 
 chain_struct! {
+    /// `declinedoc`: the chairman declines a decision on the agenda (named by its hash) with a
+    /// signed document.
+    pub(crate) struct DeclineDocument = "declinedoc" {
+        coopname: Name => "name",
+        username: Name => "name",
+        hash: Checksum256 => "checksum256",
+        document: Document2 => "document2",
+    }
+}
+
+chain_struct! {
+    /// `newdeclined`: a submitted document was declined by the council.
+    pub(crate) struct NewDeclined = "newdeclined" {
+        coopname: Name => "name",
+        username: Name => "name",
+        package: Checksum256 => "checksum256",
+        document: Document2 => "document2",
+    }
+}
+
+chain_struct! {
+    /// The data of a decision's decline callback: the decision's hash and why.
+    struct DeclineCallback = "decline_callback" {
+        coopname: Name => "name",
+        hash: Checksum256 => "checksum256",
+        reason: String => "string",
+    }
+}
+
+chain_struct! {
     /// `newagreement`: a member signed an agreement.
     pub(crate) struct NewAgreement = "newagreement" {
         coopname: Name => "name",
@@ -382,6 +415,8 @@ impl Contract for Soviet {
             .with_action::<CancelVote>(CANCELVOTE)
             .with_action::<Authorize>(AUTHORIZE)
             .with_action::<Exec>(EXEC)
+            .with_action::<DeclineDocument>(DECLINEDOC)
+            .with_action::<NewDeclined>(NEWDECLINED)
             .with_action::<NewSubmitted>(NEWSUBMITTED)
             .with_action::<NewResolved>(NEWRESOLVED)
             .with_action::<NewDecision>(NEWDECISION)
@@ -407,6 +442,11 @@ impl Contract for Soviet {
             CANCELVOTE => cancel_vote(ctx, ctx.data()?),
             AUTHORIZE => authorize(ctx, ctx.data()?),
             EXEC => exec(ctx, ctx.data()?),
+            DECLINEDOC => decline_document(ctx, ctx.data()?),
+            NEWDECLINED => {
+                let args: NewDeclined = ctx.data()?;
+                relay(ctx, args.coopname, args.username)
+            }
             NEWSUBMITTED | NEWRESOLVED | NEWDECISION | NEWPACKAGE => {
                 let args: NewPackage = ctx.data()?;
                 relay(ctx, args.coopname, args.username)
@@ -713,6 +753,50 @@ fn exec(ctx: &mut ApplyContext<'_>, args: Exec) -> Result<(), ContractError> {
         document: decision.authorization,
     };
     ctx.send_inline_data(SOVIET, NEWDECISION, active(SOVIET), &decided)?;
+    ctx.erase(DECISIONS, args.coopname, decision.id)
+}
+
+/// Declines the decision whose hash the chairman's signed document names: the decision's
+/// contract hears of it through the decline callback, the registry through `newdeclined`, and
+/// the decision leaves the agenda.
+fn decline_document(
+    ctx: &mut ApplyContext<'_>,
+    args: DeclineDocument,
+) -> Result<(), ContractError> {
+    ctx.require_auth(args.coopname)?;
+    let board = soviet_board_or_fail(ctx, args.coopname)?;
+    check(
+        board
+            .members
+            .iter()
+            .any(|member| member.username == args.username && member.position == CHAIRMAN),
+        "Только председатель совета может отклонить решение",
+    )?;
+    verify_document(&args.document, &[args.username])?;
+    let decision = ctx
+        .rows::<Decision>(SOVIET, args.coopname, DECISIONS)?
+        .into_iter()
+        .map(|(_, decision)| decision)
+        .find(|decision| decision.hash == args.hash)
+        .ok_or_else(|| ContractError::Assert("Решение не найдено".to_owned()))?;
+    let callback = DeclineCallback {
+        coopname: args.coopname,
+        hash: decision.hash,
+        reason: "Отклонено советом".to_owned(),
+    };
+    ctx.send_inline_data(
+        decision.callback_contract,
+        decision.decline_callback,
+        active(SOVIET),
+        &callback,
+    )?;
+    let declined = NewDeclined {
+        coopname: args.coopname,
+        username: decision.username,
+        package: decision.hash,
+        document: args.document,
+    };
+    ctx.send_inline_data(SOVIET, NEWDECLINED, active(SOVIET), &declined)?;
     ctx.erase(DECISIONS, args.coopname, decision.id)
 }
 
