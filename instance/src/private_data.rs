@@ -1,8 +1,10 @@
 //! Members' and organizations' personal data, which never goes on chain, starting with the
 //! rules every field must meet before it is stored: [`requisites`] (INN, OGRN, OGRNIP, KPP, BIK
 //! and bank accounts with their check digits), [`contact`] (phone numbers, e-mail addresses,
-//! calendar dates) and [`records`] (individuals, organizations, entrepreneurs and payment
-//! methods, each checked field by field). Each valid value is a newtype that can only hold a
+//! calendar dates), [`records`] (individuals, organizations, entrepreneurs and payment
+//! methods, each checked field by field) and [`cooperative`] (the cooperative's template
+//! variables, projects of free decisions, signature images and the documents it keeps).
+//! Each record type names its store kind and key through [`records::PrivateRecord`]. Each valid value is a newtype that can only hold a
 //! valid value; each invalid one is an [`Invalid`] reason, named per field by [`FieldError`] so a
 //! form can show it next to the field. The versions of the records live in the store
 //! ([`crate::store::Store::put_private`]).
@@ -10,6 +12,7 @@
 //! Pure: no I/O, no clock.
 
 pub mod contact;
+pub mod cooperative;
 pub mod records;
 pub mod requisites;
 

@@ -197,12 +197,57 @@ pub struct PaymentMethod {
     pub details: PaymentDetails,
 }
 
+/// A record the private store keeps: its kind, its key within the kind, and its checks.
+pub trait PrivateRecord: Sized + Serialize {
+    /// The store's `kind` for records of this type.
+    const KIND: &'static str;
+
+    /// The record's key within its kind.
+    fn key(&self) -> String;
+
+    /// The record normalised, or every field error.
+    ///
+    /// # Errors
+    /// One [`FieldError`] per invalid field.
+    fn validated(self) -> Result<Self, Vec<FieldError>>;
+}
+
+macro_rules! private_record {
+    ($type:ty, $kind:literal, |$record:ident| $key:expr) => {
+        impl PrivateRecord for $type {
+            const KIND: &'static str = $kind;
+
+            fn key(&self) -> String {
+                let $record = self;
+                $key
+            }
+
+            fn validated(self) -> Result<Self, Vec<FieldError>> {
+                <$type>::validated(self)
+            }
+        }
+    };
+}
+pub(crate) use private_record;
+
+private_record!(Individual, "individual", |record| record.username.clone());
+private_record!(Organization, "organization", |record| record
+    .username
+    .clone());
+private_record!(Entrepreneur, "entrepreneur", |record| record
+    .username
+    .clone());
+private_record!(PaymentMethod, "payment_method", |record| format!(
+    "{}/{}",
+    record.username, record.method_id
+));
+
 /// Checks fields one by one, keeping every error.
 #[derive(Default)]
-struct Checks(Vec<FieldError>);
+pub(crate) struct Checks(Vec<FieldError>);
 
 impl Checks {
-    fn check<T>(&mut self, field: &str, value: Result<T, Invalid>) -> Option<T> {
+    pub(crate) fn check<T>(&mut self, field: &str, value: Result<T, Invalid>) -> Option<T> {
         match value {
             Ok(value) => Some(value),
             Err(reason) => {
@@ -215,7 +260,7 @@ impl Checks {
         }
     }
 
-    fn required(&mut self, field: &str, text: &str) {
+    pub(crate) fn required(&mut self, field: &str, text: &str) {
         if text.trim().is_empty() {
             self.check::<()>(field, Err(Invalid::Missing));
         }
@@ -234,23 +279,33 @@ impl Checks {
     }
 
     /// Checks and normalises a record's `phone` and `email`.
-    fn contacts(&mut self, phone: &mut String, email: &mut String) {
+    pub(crate) fn contacts(&mut self, phone: &mut String, email: &mut String) {
         self.normalise("phone", phone, str::parse::<Phone>);
-        self.normalise("email", email, str::parse::<Email>);
+        self.email("email", email);
     }
 
-    fn username(&mut self, text: &str) {
+    pub(crate) fn username(&mut self, text: &str) {
+        self.username_at("username", text);
+    }
+
+    /// Checks an account name in `field`.
+    pub(crate) fn username_at(&mut self, field: &str, text: &str) {
         let parsed = text.parse::<Name>().map_err(|_| Invalid::Format {
             expected: "an account name of up to 12 characters a-z, 1-5 and dots",
         });
-        self.check("username", parsed);
+        self.check(field, parsed);
     }
 
-    fn date(&mut self, field: &str, text: &str) {
+    /// Checks and normalises an e-mail address in `field`.
+    pub(crate) fn email(&mut self, field: &str, text: &mut String) {
+        self.normalise(field, text, str::parse::<Email>);
+    }
+
+    pub(crate) fn date(&mut self, field: &str, text: &str) {
         self.check(field, date(text));
     }
 
-    fn finish<T>(self, value: T) -> Result<T, Vec<FieldError>> {
+    pub(crate) fn finish<T>(self, value: T) -> Result<T, Vec<FieldError>> {
         if self.0.is_empty() {
             Ok(value)
         } else {

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::projection::Source;
 use super::{Error, row_value};
+use crate::private_data::records::{Organization, PrivateRecord};
 use crate::store::{RowQuery, Store};
 
 /// The fees a member pays, as the chain writes assets (`"100.0000 RUB"`); the `org_` fees
@@ -115,7 +116,7 @@ pub async fn get(store: &Store, coopname: &str, block_num: u32) -> Result<Option
         })?;
     let council = council(store, coopname, block_num).await?;
     let organization = store
-        .private_at("organization", coopname, block_num)
+        .private_at(Organization::KIND, coopname, block_num)
         .await?
         .map(|record| record.data.to_value())
         .transpose()

@@ -13,10 +13,12 @@ use serde_json::Value;
 
 use super::projection::Source;
 use super::{Error, Page, PageRequest};
+use crate::private_data::cooperative::StoredDocument;
+use crate::private_data::records::PrivateRecord;
 use crate::store::{RegistryVersion, RowQuery, Store};
 
 /// The private-store kind of documents the instance keeps in full (HTML, PDF, meta, status).
-pub const PRIVATE_KIND: &str = "document";
+const PRIVATE_KIND: &str = <StoredDocument as PrivateRecord>::KIND;
 
 /// Where a document stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::projection::Source;
 use super::{Error, Page, PageRequest, row_value};
+use crate::private_data::records::{Entrepreneur, Individual, Organization, PrivateRecord};
 use crate::store::{RegistryVersion, RowQuery, Store};
 
 /// Where an account stands with the cooperative.
@@ -198,7 +199,7 @@ async fn join(
         versions.iter().find(|version| version.key == key).cloned()
     };
     let mut private = Vec::new();
-    for kind in ["individual", "entrepreneur", "organization"] {
+    for kind in [Individual::KIND, Entrepreneur::KIND, Organization::KIND] {
         let keys: Vec<String> = accounts
             .iter()
             .filter(|account| account.row.kind.as_deref() == Some(kind))
