@@ -11,8 +11,9 @@
 //! - `sparse` (500,000 blocks): shaped like a real chain, the same traffic in one block of 50
 //!   and nothing but `onblock` in the others.
 //!
-//! The SHiP stream alone is timed first, so the source's own speed is known. PostgreSQL comes from `MONO_BENCH_DATABASE_URL`, else `MONO_TEST_DATABASE_URL`, else
-//! the local default server; a fresh database is created and dropped.
+//! The SHiP stream alone is timed first, so the source's own speed is known. PostgreSQL comes
+//! from `MONO_BENCH_DATABASE_URL`, else `MONO_TEST_DATABASE_URL`, else the local default
+//! server; a fresh database is created and dropped.
 //!
 //! `MONO_BENCH_BATCH_BLOCKS` sets the most blocks per commit (default: `mono sync`'s 500).
 //!
@@ -21,6 +22,8 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
+
+mod support;
 
 use anyhow::{Context as _, ensure};
 use mono_instance::antelope::binary::{Encode as _, Writer};
@@ -36,8 +39,7 @@ use mono_instance::devnet::state::Authority;
 use mono_instance::devnet::{DevnetConfig, ProductionMode, RunningDevnet, Storage, start};
 use mono_instance::parser::{Filter, Metrics, ParserConfig, Stopped, follow};
 use mono_instance::store::Store;
-use rand_core::{OsRng, RngCore as _};
-use sqlx::Connection as _;
+use support::TempPostgres;
 use tokio::sync::watch;
 
 /// How many blocks of a history carry cooperative traffic.
@@ -74,7 +76,6 @@ impl Shape {
 
 /// A sparse history has cooperative traffic in one block of this many.
 const SPARSE_TRAFFIC_EVERY: u32 = 50;
-const LOCAL_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 /// Marks a data directory whose history was written completely.
 const COMPLETE_MARKER: &str = "complete";
 /// An account is created every this many blocks.
@@ -126,27 +127,9 @@ async fn run() -> anyhow::Result<()> {
     let sqlite_url = format!("sqlite://{}", sqlite_dir.path().join("bench.db").display());
     catch_up("sqlite", &sqlite_url, &devnet, lib).await?;
 
-    let admin_url = std::env::var("MONO_BENCH_DATABASE_URL")
-        .or_else(|_| std::env::var("MONO_TEST_DATABASE_URL"))
-        .unwrap_or_else(|_| LOCAL_POSTGRES.to_owned());
-    let name = format!("mono_bench_{:016x}", OsRng.next_u64());
-    let mut admin = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .context("connecting to PostgreSQL")?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await?;
-    let server = admin_url
-        .rsplit_once('/')
-        .map_or(admin_url.as_str(), |(server, _)| server);
-    let postgres_url = format!("{server}/{name}");
-    let outcome = catch_up("postgres", &postgres_url, &devnet, lib).await;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await?;
-    admin.close().await?;
+    let postgres = TempPostgres::create().await?;
+    let outcome = catch_up("postgres", &postgres.url, &devnet, lib).await;
+    postgres.drop().await?;
     outcome?;
     devnet.stop().await?;
     Ok(())

@@ -475,7 +475,10 @@ fn push_setup_action(node: &Node, setup: &SetupAction) -> Result<(), DevnetError
 
 /// Pushes the synthetic cooperative traffic of the next block: new members of the demo
 /// cooperative, numbered from the block number so names never repeat.
-fn push_synthetic_traffic(node: &Node) -> Result<(), DevnetError> {
+///
+/// # Errors
+/// [`DevnetError::Setup`] when a transaction is refused.
+pub fn push_synthetic_traffic(node: &Node) -> Result<(), DevnetError> {
     let (next_block, created_at) = node.read(|chain| {
         let head = chain.head();
         let secs = head.block.header.timestamp.to_time_point().as_micros() / 1_000_000;
