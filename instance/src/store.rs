@@ -7,7 +7,8 @@
 //!
 //! Architecture invariant: this is the only module that knows SQL. Events are append-only; the
 //! only deletions are [`Store::rollback_to`], which removes whole blocks above a fork point, and
-//! [`Store::reset`], which removes every block and the cursor to rebuild from scratch.
+//! [`Store::reset`], which removes every block and the cursor to rebuild from scratch. Registry
+//! projections are written, rolled back and reset together with the events of their blocks.
 //!
 //! # Schema
 //!
@@ -19,6 +20,9 @@
 //! | `abis`        | `(account, block_num)`                                | `abi_hash` (SHA-256 of `abi`), binary `abi`|
 //! | `undecodable` | `(block_num, kind, locator)`                          | `raw` bytes and `reason`                   |
 //! | `cursor`      | single row                                            | `block_num`, `block_id`, `lib`             |
+//! | `private_records` | `(kind, record_key, version)`                     | `valid_from_block`, `valid_to_block`, `data` |
+//! | `registry_rows` | `(source, row_key, block_num)`                      | `valid_to_block`, filter columns, `data` (see [`crate::registry::projection`]) |
+//! | `registry_state` | single row                                         | the projection version that wrote `registry_rows` |
 //!
 //! Ids and hashes are 32-byte blobs. `u64` keys (`global_sequence`, `primary_key`) are stored as
 //! 64-bit integers with the top bit flipped (`value - 2^63`), a bijection that keeps the order.
