@@ -20,7 +20,7 @@ use crate::store::{ActionRecord, BlockBatch, DeltaRecord, JsonText};
 
 /// Version of the projection code. The store rebuilds every projection from the events when
 /// the version that wrote them differs, so raise it whenever a projection changes.
-pub const PROJECTION_VERSION: i64 = 1;
+pub const PROJECTION_VERSION: i64 = 2;
 
 /// The contract accounts the registries read (their names differ between networks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,13 +80,17 @@ pub enum Source {
     Withdraw,
     /// `branch::branches`, by branch name.
     Branch,
+    /// `draft::drafts` (document templates), by registry id.
+    Draft,
+    /// `draft::translations` (the templates' texts per language), by id.
+    Translation,
     /// A document carried by an action, by `hash:global_sequence`.
     Document,
 }
 
 impl Source {
     /// Every source, in the order digests and checks walk them.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 15] = [
         Self::Account,
         Self::Coop,
         Self::Candidate,
@@ -99,6 +103,8 @@ impl Source {
         Self::Deposit,
         Self::Withdraw,
         Self::Branch,
+        Self::Draft,
+        Self::Translation,
         Self::Document,
     ];
 
@@ -117,6 +123,8 @@ impl Source {
             Self::Deposit => "deposit",
             Self::Withdraw => "withdraw",
             Self::Branch => "branch",
+            Self::Draft => "draft",
+            Self::Translation => "translation",
             Self::Document => "document",
         }
     }
@@ -158,6 +166,12 @@ impl Source {
             }
         } else if is(contracts.branch) && table == "branches" {
             Self::Branch
+        } else if is(contracts.draft) {
+            match table {
+                "drafts" => Self::Draft,
+                "translations" => Self::Translation,
+                _ => return None,
+            }
         } else {
             return None;
         };
@@ -510,6 +524,9 @@ struct Fields {
     deposit_hash: Option<String>,
     withdraw_hash: Option<String>,
     document: Option<DocumentHash>,
+    lang: Option<String>,
+    version: Option<serde_json::Value>,
+    draft_id: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -640,9 +657,25 @@ fn registry_row(source: Source, scope: &str, value: Option<&JsonText>) -> Regist
         Source::Branch => {
             row.username = fields.trustee;
         }
+        Source::Draft => {
+            row.reference = fields.version.as_ref().and_then(number_text);
+        }
+        Source::Translation => {
+            row.kind = fields.lang;
+            row.reference = fields.draft_id.as_ref().and_then(number_text);
+        }
         Source::Document => {}
     }
     row
+}
+
+/// A 64-bit number as text; nodeos writes those above 2^32 as strings.
+fn number_text(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::Number(number) => Some(number.to_string()),
+        serde_json::Value::String(text) => Some(text.clone()),
+        _ => None,
+    }
 }
 
 /// A decision's stage from its flags: the chairman's authorization follows the council's

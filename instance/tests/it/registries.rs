@@ -14,6 +14,7 @@ use mono_instance::antelope::name::Name;
 use mono_instance::antelope::ship::{GetBlocksRequestV0, ShipResult};
 use mono_instance::devnet::ship::blocks_result;
 use mono_instance::parser::{AbiSet, DEFAULT_CONTRACTS, Filter, decode_block};
+use mono_instance::registry::agreements::{self, AgreementFilter};
 use mono_instance::registry::decisions::{self, DecisionFilter};
 use mono_instance::registry::documents::{self, DocumentFilter, DocumentStatus};
 use mono_instance::registry::members::{self, Lifecycle, MemberFilter};
@@ -23,6 +24,7 @@ use mono_instance::registry::{PageRequest, branches, check, coop};
 use mono_instance::store::{JsonText, Store};
 use rand_core::OsRng;
 use serde_json::json;
+use sqlx::Connection as _;
 
 use crate::devnet_flows::{COOP, Devnet, sha_hex};
 use crate::support::two_database_test;
@@ -203,6 +205,31 @@ two_database_test!(
             COOP,
             json!({"coopname": COOP, "braname": "branchone"}),
         )?;
+        // A template is published; a member signs the signature agreement on it.
+        devnet.push(
+            "draft",
+            "createdraft",
+            "draft",
+            json!({"scope": "draft", "username": "draft", "registry_id": 2, "lang": "ru",
+                   "title": "Положение о простой электронной подписи", "description": "",
+                   "context": "<p>{{ name }}</p>", "model": "{}", "translation_data": "{}"}),
+        )?;
+        let agreement = devnet.own_document("memberone")?;
+        devnet.push(
+            "soviet",
+            "sndagreement",
+            "memberone",
+            json!({"coopname": COOP, "administrator": COOP, "username": "memberone",
+                   "agreement_type": "signature", "document": agreement}),
+        )?;
+        let sent = devnet.chain.head_num();
+        devnet.push(
+            "soviet",
+            "confirmagree",
+            COOP,
+            json!({"coopname": COOP, "administrator": COOP, "username": "memberone", "agreement_id": 1}),
+        )?;
+
         let head = sync(&devnet, &store, &mut abis, entered + 1).await?;
 
         // Members: the lifecycle as of each block.
@@ -428,6 +455,28 @@ two_database_test!(
             .collect();
         ensure!(rejected == ["declinedoc"], "{rejected:?}");
 
+        // Agreements: pending when sent, confirmed after, on the template's registry id.
+        for (block, status) in [(sent, ""), (head, "confirmed")] {
+            let signed = agreements::list(
+                &store,
+                COOP,
+                block,
+                &AgreementFilter {
+                    username: Some("memberone".to_owned()),
+                    kind: None,
+                },
+                &PageRequest::first(10),
+            )
+            .await?;
+            ensure!(
+                signed.items.len() == 1
+                    && signed.items[0].status.as_deref() == Some(status)
+                    && signed.items[0].kind.as_deref() == Some("signature")
+                    && signed.items[0].draft_id == Some(2),
+                "{signed:?}"
+            );
+        }
+
         // The cooperative's profile and its council.
         let profile = coop::get(&store, COOP, head).await?.context("the coop")?;
         ensure!(
@@ -472,6 +521,18 @@ two_database_test!(
         ensure!(check::digest(&store, admitted).await? == digests[0]);
         ensure!(check::digest(&store, head).await? == digests[1]);
 
+        // A store whose projections an older build wrote (here: none at all) gets them rebuilt
+        // from its events when it is opened.
+        store.close().await;
+        forget_projections(&urls[0]).await?;
+        let store = Store::open(&urls[0]).await?;
+        ensure!(check::digest(&store, head).await? == digests[1]);
+        ensure!(
+            check::verify(&store, &Contracts::default())
+                .await?
+                .is_consistent()
+        );
+
         // A second database fed the same blocks agrees, whatever the backend.
         let other = Store::open(&urls[1]).await?;
         sync(&devnet, &other, &mut self::abis(&devnet), 1).await?;
@@ -487,3 +548,23 @@ two_database_test!(
         Ok(())
     }
 );
+
+/// Empties the projections and marks them as written by the first projection code.
+async fn forget_projections(url: &str) -> Result<()> {
+    const FORGET: [&str; 2] = [
+        "DELETE FROM registry_rows",
+        "UPDATE registry_state SET projection_version = 1",
+    ];
+    if url.starts_with("sqlite:") {
+        let mut db = sqlx::SqliteConnection::connect(url).await?;
+        for statement in FORGET {
+            sqlx::query(statement).execute(&mut db).await?;
+        }
+    } else {
+        let mut db = sqlx::PgConnection::connect(url).await?;
+        for statement in FORGET {
+            sqlx::query(statement).execute(&mut db).await?;
+        }
+    }
+    Ok(())
+}
