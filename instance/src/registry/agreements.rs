@@ -68,3 +68,16 @@ pub async fn list(
     query.kind.clone_from(&filter.kind);
     read_page(store, &query, agreement).await
 }
+
+/// Every version of agreement `id`, oldest first.
+///
+/// # Errors
+/// As [`list`].
+pub async fn history(store: &Store, id: u64) -> Result<Vec<Agreement>, Error> {
+    store
+        .registry_history(Source::Agreement, &super::projection::id_key(id))
+        .await?
+        .iter()
+        .map(agreement)
+        .collect()
+}

@@ -99,6 +99,20 @@ pub async fn council(store: &Store, coopname: &str, block_num: u32) -> Result<Ve
     Ok(seats)
 }
 
+/// The blocks at which the cooperative's `coops` row changed (its status, fees, counters),
+/// oldest first, each with the status then.
+///
+/// # Errors
+/// [`Error`] when the store fails.
+pub async fn history(store: &Store, coopname: &str) -> Result<Vec<(u32, Option<String>)>, Error> {
+    Ok(store
+        .registry_history(Source::Coop, coopname)
+        .await?
+        .into_iter()
+        .map(|version| (version.block_num, version.row.status))
+        .collect())
+}
+
 /// The profile of `coopname` as of `block_num`, once the registrator registered it.
 ///
 /// # Errors

@@ -477,6 +477,12 @@ two_database_test!(
             );
         }
 
+        let versions = agreements::history(&store, 1).await?;
+        ensure!(
+            versions.len() == 2 && versions[0].block_num == sent,
+            "{versions:?}"
+        );
+
         // The cooperative's profile and its council.
         let profile = coop::get(&store, COOP, head).await?.context("the coop")?;
         ensure!(
@@ -484,6 +490,12 @@ two_database_test!(
             "{profile:?}"
         );
         ensure!(profile.council.len() == 3);
+        // Its `coops` row changed as members were admitted (the participant counter).
+        let changes = coop::history(&store, COOP).await?;
+        ensure!(
+            changes.len() >= 2 && changes.iter().any(|(block, _)| *block == admitted),
+            "{changes:?}"
+        );
 
         // Subscribers heard of every committed block, with what changed.
         let mut heard = Vec::new();
