@@ -33,6 +33,7 @@ pub mod members;
 pub mod payments;
 pub mod projection;
 pub mod roles;
+pub mod templates;
 
 use serde::Serialize;
 use serde_json::Value;

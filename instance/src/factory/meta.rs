@@ -4,7 +4,7 @@
 //! `username`, `created_at` (ISO-8601 UTC with milliseconds), `block_num` (the last
 //! irreversible block at generation: templates and data are read as of it), `timezone`,
 //! `links`, then every scalar field of the input's top level (`type`, `braname`,
-//! `decision_id`, …) in input order. Objects are the private and chain data the document is
+//! `decision_id`, …) in name order. Objects are the private and chain data the document is
 //! built from; they are read again as of `block_num`, never copied into the meta, which goes on
 //! chain. The handwritten `signature` image is kept out as upstream does.
 
@@ -154,11 +154,18 @@ pub fn build(
     meta.insert("timezone".to_owned(), Value::from(timezone));
     meta.insert("links".to_owned(), links);
     if let Some(fields) = input.as_object() {
-        for (key, value) in fields {
-            let scalar = matches!(value, Value::String(_) | Value::Number(_) | Value::Bool(_));
-            if scalar && key != SIGNATURE_KEY && key != META_KEY && !meta.contains_key(key) {
-                meta.insert(key.clone(), value.clone());
-            }
+        // Sorted, so the meta does not depend on the order the input happened to list them in.
+        let scalars: std::collections::BTreeMap<&String, &Value> = fields
+            .iter()
+            .filter(|(key, value)| {
+                matches!(value, Value::String(_) | Value::Number(_) | Value::Bool(_))
+                    && key.as_str() != SIGNATURE_KEY
+                    && key.as_str() != META_KEY
+                    && !BASE_FIELDS.contains(&key.as_str())
+            })
+            .collect();
+        for (key, value) in scalars {
+            meta.insert(key.clone(), value.clone());
         }
     }
     Ok(Value::Object(meta))
@@ -232,7 +239,7 @@ mod tests {
         .expect("builds");
         assert_eq!(
             meta.to_string(),
-            r#"{"registry_id":100,"title":"Заявление","lang":"ru","generator":"mono","version":"0.1.0","coopname":"voskhod","username":"ivanov","created_at":"2025-03-01T12:00:00.000Z","block_num":12,"timezone":"Europe/Moscow","links":[],"type":"individual","braname":""}"#
+            r#"{"registry_id":100,"title":"Заявление","lang":"ru","generator":"mono","version":"0.1.0","coopname":"voskhod","username":"ivanov","created_at":"2025-03-01T12:00:00.000Z","block_num":12,"timezone":"Europe/Moscow","links":[],"braname":"","type":"individual"}"#
         );
         let rebuilt = build(
             &draft(),
