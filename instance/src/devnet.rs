@@ -404,9 +404,19 @@ pub async fn start(config: DevnetConfig) -> Result<RunningDevnet, DevnetError> {
 /// Synthetic transactions pushed before each block in [`ProductionMode::Fast`].
 const FAST_TRANSACTIONS_PER_BLOCK: u64 = 10;
 
-/// Pushes the demo cooperative's set-up actions and produces them in block 2.
+/// Pushes the demo cooperative's set-up actions and the project's document templates and
+/// produces them in block 2.
 fn set_up_cooperative(node: &Node) -> Result<(), DevnetError> {
-    let actions = node.bootstrap().cooperative_setup();
+    let mut actions = node.bootstrap().cooperative_setup();
+    actions.extend(
+        node.bootstrap()
+            .template_setup()
+            .map_err(|error| DevnetError::Setup {
+                contract: Name::from_str_const("draft"),
+                action: Name::from_str_const("createdraft"),
+                source: error.into(),
+            })?,
+    );
     if actions.is_empty() {
         return Ok(());
     }

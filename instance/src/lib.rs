@@ -9,6 +9,7 @@ pub mod bundle;
 pub mod chain;
 pub mod cli;
 pub mod devnet;
+pub mod factory;
 pub mod parser;
 pub mod private_data;
 pub mod registry;

@@ -12,6 +12,8 @@
 //! - [`payments`]: gateway incomes and outcomes, wallet deposits and withdrawals, totals.
 //! - [`branches`]: branches with their trustees.
 //! - [`agreements`]: the agreements members signed, by type.
+//! - [`templates`]: the document drafts and their translations in force at a block, which the
+//!   document factory renders.
 //! - [`roles`]: what an account is to the cooperative at a block (stranger, user, member,
 //!   council member, chairman), from the council board and the shareholders on chain.
 //! - [`check`]: the digest of every registry as of a block, and the check of the stored
@@ -33,6 +35,7 @@ pub mod members;
 pub mod payments;
 pub mod projection;
 pub mod roles;
+pub mod templates;
 
 use serde::Serialize;
 use serde_json::Value;

@@ -22,9 +22,10 @@ use crate::antelope::checksum::Checksum256;
 use crate::antelope::keys::{KeyError, PrivateKey, PublicKey};
 use crate::antelope::name::Name;
 use crate::antelope::time::{BlockTimestamp, TimePointSec};
-use crate::devnet::contracts::common::{REGISTRATOR, SOVIET};
+use crate::devnet::contracts::common::{DRAFT, REGISTRATOR, SOVIET};
 use crate::devnet::contracts::system::new_account;
 use crate::devnet::state::{Account, Authority, EOSIO};
+use crate::factory::templates::{self, TemplateFilesError};
 
 /// The demo cooperative.
 pub const DEMO_COOPNAME: Name = Name::from_str_const("voskhod");
@@ -293,6 +294,31 @@ impl Bootstrap {
 }
 
 impl Bootstrap {
+    /// The project's document templates (`templates/`), each published by the `draft` account
+    /// into its own scope with `draft::createdraft` and its Russian translation, as COOPOS
+    /// holds the standard set; documents then render from the chain's rows.
+    ///
+    /// # Errors
+    /// [`TemplateFilesError`] if a built-in template is broken.
+    pub fn template_setup(&self) -> Result<Vec<SetupAction>, TemplateFilesError> {
+        let mut actions = Vec::new();
+        for (draft, _) in templates::builtin()? {
+            let translation = draft.translations.get("ru").cloned().unwrap_or_default();
+            actions.push(SetupAction {
+                contract: DRAFT,
+                action: Name::from_str_const("createdraft"),
+                actor: DRAFT,
+                data: json!({
+                    "scope": DRAFT, "username": DRAFT, "registry_id": draft.registry_id, "lang": "ru",
+                    "title": draft.title, "description": draft.description, "context": draft.context,
+                    "model": draft.model.to_string(),
+                    "translation_data": Value::from(serde_json::to_string(&translation).unwrap_or_default()),
+                }),
+            });
+        }
+        Ok(actions)
+    }
+
     /// `registrator::adduser` of an individual member by the cooperative.
     fn add_user(&self, username: Name, created_at: TimePointSec) -> SetupAction {
         let registration_hash =
@@ -377,6 +403,11 @@ mod tests {
             bootstrap.accounts.len() - council
         );
         assert_eq!(bootstrap.cooperative_setup().len(), 1 + 2 * council + 1);
+        let drafts = bootstrap
+            .template_setup()
+            .expect("built-in templates are valid");
+        assert_eq!(drafts.len(), templates::BUILTIN.len());
+        assert!(drafts.iter().all(|setup| setup.actor == DRAFT));
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod cli;
 mod crash;
 mod devnet;
 mod devnet_flows;
+mod factory;
 mod interop;
 mod parser;
 mod private_records;
