@@ -2,13 +2,15 @@
 //! from the devnet moves from SQLite to PostgreSQL and back with its cursor, counts, events
 //! digest, ABI history and undecodable records intact; a broken bundle, a directory that holds
 //! an export and a store holding other data are refused with exit code 2 and nothing written;
-//! an interrupted import resumes.
+//! an interrupted import resumes. Personal data travels encrypted under a passphrase: a wrong
+//! or missing passphrase, a bundle of another cooperative or chain, a flipped byte, a truncated
+//! or a missing file are refused before anything is written.
 
 use std::path::Path;
 use std::process::{Command, Output};
 
 use anyhow::{Context as _, ensure};
-use mono_instance::bundle::{EVENTS_FILE, MANIFEST_FILE};
+use mono_instance::bundle::{EVENTS_FILE, MANIFEST_FILE, PRIVATE_FILE_ENCRYPTED};
 use mono_instance::devnet::Storage;
 use mono_instance::store::{BlockBatch, BlockRecord};
 use serde_json::Value;
@@ -236,4 +238,233 @@ fn mono(args: &[&str]) -> anyhow::Result<Output> {
 
 fn path(path: &Path) -> anyhow::Result<&str> {
     path.to_str().context("a UTF-8 temporary path")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personal_data_travels_encrypted_and_only_the_right_passphrase_opens_it()
+-> anyhow::Result<()> {
+    let postgres = TestDb::create(Backend::Postgres).await?;
+    let sqlite = TestDb::create(Backend::Sqlite).await?;
+    let refused = TestDb::create(Backend::Sqlite).await?;
+    let bare = TestDb::create(Backend::Postgres).await?;
+    let outcome = encrypted_round_trip(&postgres.url, &sqlite.url, &refused.url, &bare.url).await;
+    for db in [postgres, sqlite, refused, bare] {
+        db.destroy().await?;
+    }
+    outcome
+}
+
+async fn encrypted_round_trip(
+    postgres: &str,
+    sqlite: &str,
+    refused: &str,
+    bare: &str,
+) -> anyhow::Result<()> {
+    // A cooperative with a member, personal data with a history, and a kept document.
+    let mut devnet = crate::devnet_flows::Devnet::with_council()?;
+    let store = mono_instance::store::Store::open(postgres).await?;
+    let head =
+        crate::registries::sync(&devnet, &store, &mut crate::registries::abis(&devnet), 1).await?;
+    let person = serde_json::json!({"username": "memberone", "first_name": "Мария",
+                                    "last_name": "Соколова", "phone": "+79161234567"});
+    let document =
+        serde_json::json!({"hash": "ab".repeat(32), "html": "<p>Заявление Соколовой</p>"});
+    for (kind, key, data, block) in [
+        ("individual", "memberone", person.clone(), head - 1),
+        ("individual", "memberone", person.clone(), head),
+        ("document", "ab".repeat(32).as_str(), document, head),
+    ] {
+        store
+            .put_private(
+                kind,
+                key,
+                &mono_instance::store::JsonText::from_value(&data),
+                block,
+            )
+            .await?;
+    }
+    store.close().await;
+    devnet.advance_days(1);
+    let source = mono_status(postgres, None)?;
+
+    let dir = tempfile::tempdir()?;
+    let key = dir.path().join("passphrase");
+    std::fs::write(&key, "correct horse battery staple\n")?;
+    let wrong_key = dir.path().join("wrong");
+    std::fs::write(&wrong_key, "incorrect horse\n")?;
+    let bundle = dir.path().join("bundle");
+    let exported = mono(&[
+        "export",
+        "--database",
+        postgres,
+        "--out",
+        path(&bundle)?,
+        "--key-file",
+        path(&key)?,
+        "--coopname",
+        "voskhod",
+        "--chain-id",
+        &"0c".repeat(32),
+    ])?;
+    ensure!(exported.status.success(), "export: {exported:?}");
+    let manifest: Value = serde_json::from_slice(&exported.stdout)?;
+    ensure!(
+        manifest["encryption"]["scheme"] == "age-v1-scrypt"
+            && manifest["encryption"]["files"] == serde_json::json!([PRIVATE_FILE_ENCRYPTED])
+            && manifest["coopname"] == "voskhod"
+            && manifest["private_records"] == 3
+            && manifest["registry_digest"] == source["registry_digest"]
+            && manifest["created_at"]
+                .as_str()
+                .is_some_and(|at| at.ends_with('Z')),
+        "{manifest}"
+    );
+    // Nothing personal can be read from the bundle without the passphrase.
+    let sealed = std::fs::read(bundle.join(PRIVATE_FILE_ENCRYPTED))?;
+    ensure!(sealed.starts_with(b"age-encryption.org/v1\n"));
+    ensure!(!bundle.join("private.jsonl.gz").exists());
+
+    // Refused, with nothing written: no passphrase, a wrong one, another cooperative or chain,
+    // a flipped byte, a truncated file, a missing file.
+    let broken = |name: &str,
+                  damage: &dyn Fn(&Path) -> anyhow::Result<()>|
+     -> anyhow::Result<std::path::PathBuf> {
+        let copy = dir.path().join(name);
+        std::fs::create_dir_all(&copy)?;
+        for entry in std::fs::read_dir(&bundle)? {
+            let entry = entry?;
+            std::fs::copy(entry.path(), copy.join(entry.file_name()))?;
+        }
+        damage(&copy)?;
+        Ok(copy)
+    };
+    let flipped = broken("flipped", &|dir| {
+        let file = dir.join(PRIVATE_FILE_ENCRYPTED);
+        let mut bytes = std::fs::read(&file)?;
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        Ok(std::fs::write(file, bytes)?)
+    })?;
+    let truncated = broken("truncated", &|dir| {
+        let file = dir.join(EVENTS_FILE);
+        let bytes = std::fs::read(&file)?;
+        Ok(std::fs::write(file, &bytes[..bytes.len() / 2])?)
+    })?;
+    let missing = broken("missing", &|dir| {
+        Ok(std::fs::remove_file(dir.join(PRIVATE_FILE_ENCRYPTED))?)
+    })?;
+    let other_chain = "0d".repeat(32);
+    let cases: [(&Path, Vec<&str>, &str); 7] = [
+        (&bundle, vec![], "is encrypted"),
+        (
+            &bundle,
+            vec!["--key-file", path(&wrong_key)?],
+            "cannot be decrypted",
+        ),
+        (
+            &bundle,
+            vec!["--key-file", path(&key)?, "--coopname", "zarya"],
+            "cooperative voskhod",
+        ),
+        (
+            &bundle,
+            vec!["--key-file", path(&key)?, "--chain-id", &other_chain],
+            "of chain",
+        ),
+        (
+            &flipped,
+            vec!["--key-file", path(&key)?],
+            "does not match the manifest",
+        ),
+        (
+            &truncated,
+            vec!["--key-file", path(&key)?],
+            "does not match the manifest",
+        ),
+        (
+            &missing,
+            vec!["--key-file", path(&key)?],
+            "private.jsonl.gz.age",
+        ),
+    ];
+    for (from, extra, says) in cases {
+        let mut args = vec!["import", "--database", refused, "--from", path(from)?];
+        args.extend(extra.iter().copied());
+        let output = mono(&args)?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        ensure!(
+            output.status.code() == Some(2) && stderr.contains(says),
+            "{args:?}: {output:?}"
+        );
+        let untouched = mono_status(refused, None)?;
+        ensure!(
+            untouched["cursor_block"].is_null()
+                && untouched["registry_digest"] == mono_status(bare, None)?["registry_digest"],
+            "{args:?} wrote something: {untouched}"
+        );
+    }
+
+    // The right passphrase: PostgreSQL -> SQLite, the same registries and personal data.
+    let imported = mono(&[
+        "import",
+        "--database",
+        sqlite,
+        "--from",
+        path(&bundle)?,
+        "--key-file",
+        path(&key)?,
+        "--coopname",
+        "voskhod",
+    ])?;
+    ensure!(imported.status.success(), "import: {imported:?}");
+    let report: Value = serde_json::from_slice(&imported.stdout)?;
+    ensure!(report["private_records"] == 3, "{report}");
+    let target = mono_status(sqlite, None)?;
+    ensure!(
+        comparable(&target) == comparable(&source),
+        "{target} != {source}"
+    );
+    let store = mono_instance::store::Store::open(sqlite).await?;
+    let history = store.private_history("individual", "memberone").await?;
+    ensure!(
+        history.len() == 2 && history[0].valid_to_block == Some(head),
+        "{history:?}"
+    );
+    store.close().await;
+
+    // Without events: only what the chain cannot give back travels; the events come by resync.
+    let light = dir.path().join("light");
+    let exported = mono(&[
+        "export",
+        "--database",
+        sqlite,
+        "--out",
+        path(&light)?,
+        "--without-events",
+        "--key-file",
+        path(&key)?,
+    ])?;
+    ensure!(
+        exported.status.success(),
+        "export without events: {exported:?}"
+    );
+    ensure!(!light.join(EVENTS_FILE).exists());
+    let imported = mono(&[
+        "import",
+        "--database",
+        bare,
+        "--from",
+        path(&light)?,
+        "--key-file",
+        path(&key)?,
+    ])?;
+    ensure!(
+        imported.status.success(),
+        "import without events: {imported:?}"
+    );
+    let store = mono_instance::store::Store::open(bare).await?;
+    ensure!(store.cursor().await?.is_none());
+    ensure!(store.private_versions().await?.len() == 3);
+    store.close().await;
+    Ok(())
 }
