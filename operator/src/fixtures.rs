@@ -220,6 +220,8 @@ pub(crate) fn mock_context() -> (Arc<Context>, ApiServerVerifier) {
         children: test_config(),
         watch_namespace: None,
         probe_instances: true,
+        probe_interval: Duration::from_secs(30),
+        status_address: crate::reconcile::DEFAULT_STATUS_ADDRESS.to_owned(),
         concurrency: 1,
     };
     let (store, _writer) = kube::runtime::reflector::store::<Cooperative>();

@@ -11,6 +11,7 @@ pub mod export;
 mod fixtures;
 pub mod leader;
 pub mod metrics;
+pub mod probe;
 pub mod reconcile;
 pub mod status;
 pub mod telemetry;

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
 use axum::Router;
@@ -153,6 +154,13 @@ struct RunArgs {
     /// Read each ready instance's `/status` for the Synced condition.
     #[arg(long, env = "MONO_OPERATOR_PROBE_INSTANCES", default_value_t = true, action = ArgAction::Set)]
     probe_instances: bool,
+    /// Seconds between two reads of each ready instance's `/status`.
+    #[arg(long, env = "MONO_OPERATOR_PROBE_INTERVAL", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    probe_interval: u64,
+    /// `host:port` of an instance's `/status`; `{name}` and `{namespace}` stand for the
+    /// Cooperative's. Change it only when the operator runs outside the cluster.
+    #[arg(long, env = "MONO_OPERATOR_STATUS_ADDRESS", default_value = reconcile::DEFAULT_STATUS_ADDRESS)]
+    status_address: String,
     /// Most Cooperatives reconciled at once (0: no limit).
     #[arg(long, env = "MONO_OPERATOR_CONCURRENCY", default_value_t = 64)]
     concurrency: u16,
@@ -286,7 +294,11 @@ async fn run(args: RunArgs) -> Result<(), Failure> {
         .await
         .with_context(|| format!("listening on {}", args.metrics_addr))
         .map_err(Failure::input)?;
-    info!(addr = %args.metrics_addr, "serving /metrics and /healthz");
+    let metrics_addr = listener
+        .local_addr()
+        .with_context(|| format!("reading the address bound for {}", args.metrics_addr))
+        .map_err(Failure::input)?;
+    info!(addr = %metrics_addr, "serving /metrics and /healthz");
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let app = Router::new()
         .route("/metrics", get(serve_metrics))
@@ -338,6 +350,8 @@ async fn run(args: RunArgs) -> Result<(), Failure> {
         children: children.clone(),
         watch_namespace: args.watch_namespace.clone(),
         probe_instances: args.probe_instances,
+        probe_interval: Duration::from_secs(args.probe_interval),
+        status_address: args.status_address.clone(),
         concurrency: args.concurrency,
     };
     let controllers = async {

@@ -11,10 +11,12 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::future::Either;
+use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret};
@@ -24,26 +26,24 @@ use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams
 use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::events::{Event, EventType, Recorder};
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
-use kube::runtime::reflector::Store;
-use kube::runtime::watcher;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{PredicateConfig, WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
 use mono_crds::{Cooperative, CooperativeStatus, DatabaseMode, DeletionPolicy, validate_coopname};
 use rand_core::OsRng;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tracing::{debug, info, instrument, warn};
 
 use crate::children::{
-    self, Child, ChildConfig, ChildKind, ClaimPlan, INSTANCE_PORT, MANAGER, Rollout, VERSION_LABEL,
-    secrets,
+    self, Child, ChildConfig, ChildKind, ClaimPlan, MANAGER, Rollout, VERSION_LABEL, secrets,
 };
 use crate::metrics::Metrics;
+use crate::probe::{self, PROBE_TIMEOUT, Probed, Probes, probe_instance};
 use crate::status::{
-    self, DatabaseState, DeploymentState, InstanceReport, JobState, Observed, Severity,
-    StorageState,
+    self, DatabaseState, DeploymentState, JobState, Observed, Severity, StorageState,
 };
 use crate::{Error, Result, Verb};
 
@@ -55,10 +55,6 @@ const STEADY_REQUEUE: Duration = Duration::from_secs(300);
 const PROGRESS_REQUEUE: Duration = Duration::from_secs(30);
 /// Upper bound of the error back-off.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
-/// How long a connection check (external database, instance `/status`) may take.
-const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
-/// Largest `/status` response read from an instance.
-const MAX_STATUS_BYTES: usize = 64 * 1024;
 
 /// Settings of [`run`].
 #[derive(Debug, Clone)]
@@ -69,11 +65,28 @@ pub struct ControllerConfig {
     pub watch_namespace: Option<String>,
     /// Whether to read each ready instance's `/status` for the `Synced` condition.
     pub probe_instances: bool,
+    /// How often each ready instance's `/status` is read.
+    pub probe_interval: Duration,
+    /// `host:port` of an instance's `/status`, `{name}` and `{namespace}` standing for the
+    /// Cooperative's.
+    pub status_address: String,
     /// Most Cooperatives reconciled at once (0: no limit).
     pub concurrency: u16,
 }
 
-/// Shared state of the reconcilers.
+/// Address of an instance's `/status` inside the cluster, as [`ControllerConfig::status_address`].
+pub const DEFAULT_STATUS_ADDRESS: &str = "{name}.{namespace}.svc:8080";
+
+impl ControllerConfig {
+    /// `host:port` of the `/status` of the Cooperative `name` in `namespace`.
+    pub fn status_address(&self, name: &str, namespace: &str) -> String {
+        self.status_address
+            .replace("{name}", name)
+            .replace("{namespace}", namespace)
+    }
+}
+
+/// Shared state of the reconcilers and the probe loop.
 pub struct Context {
     client: Client,
     config: ControllerConfig,
@@ -81,6 +94,7 @@ pub struct Context {
     metrics: Arc<Metrics>,
     store: Store<Cooperative>,
     failures: Mutex<HashMap<String, u32>>,
+    pub(crate) probes: Probes,
 }
 
 impl Context {
@@ -100,8 +114,31 @@ impl Context {
             metrics,
             store,
             failures: Mutex::new(HashMap::new()),
+            probes: Probes::default(),
         }
     }
+
+    /// The client every request goes through.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Every Cooperative the controller sees, as of the last watch event.
+    pub fn store(&self) -> &Store<Cooperative> {
+        &self.store
+    }
+}
+
+/// What makes a Cooperative worth reconciling: its spec (through `metadata.generation`),
+/// finalizers, deletion and annotations. Status writes, the probe loop's included, change
+/// none of them, so they do not trigger reconciles.
+pub fn reconcile_trigger(coop: &Cooperative) -> Option<u64> {
+    let mut hasher = DefaultHasher::new();
+    coop.meta().generation.hash(&mut hasher);
+    coop.finalizers().hash(&mut hasher);
+    coop.meta().deletion_timestamp.is_some().hash(&mut hasher);
+    coop.annotations().hash(&mut hasher);
+    Some(hasher.finish())
 }
 
 /// Runs the Cooperative controller until `shutdown` resolves.
@@ -115,16 +152,33 @@ pub async fn run(
     let cooperatives: Api<Cooperative> = scoped_api(&client, config.watch_namespace.as_deref());
     let children =
         watcher::Config::default().labels(&format!("app.kubernetes.io/managed-by={MANAGER}"));
-    let controller = Controller::new(cooperatives, watcher::Config::default().any_semantic());
+    // The store sees every change; reconciles are triggered only by those that matter.
+    let (store, writer) = reflector::store();
+    let triggers = watcher(cooperatives, watcher::Config::default().any_semantic())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(reconcile_trigger, PredicateConfig::default());
+    let controller = Controller::for_stream(triggers, store.clone());
     let ctx = Arc::new(Context::new(
         client.clone(),
         config.clone(),
         recorder,
         metrics,
-        controller.store(),
+        store,
     ));
+    let shutdown = shutdown.shared();
+    let probing = if config.probe_instances {
+        Either::Left(probe::run(
+            ctx.clone(),
+            config.probe_interval,
+            shutdown.clone(),
+        ))
+    } else {
+        Either::Right(std::future::ready(()))
+    };
     let namespace = config.watch_namespace.as_deref();
-    controller
+    let controller = controller
         .owns(
             scoped_api::<Deployment>(&client, namespace),
             children.clone(),
@@ -142,8 +196,8 @@ pub async fn run(
                 Ok((object, action)) => debug!(name = %object.name, ?action, "reconciled"),
                 Err(err) => debug!(error = %error_chain(&err), "reconcile not run"),
             }
-        })
-        .await;
+        });
+    tokio::join!(controller, probing);
 }
 
 /// Reconciles one Cooperative.
@@ -158,9 +212,9 @@ pub async fn reconcile(coop: Arc<Cooperative>, ctx: Arc<Context>) -> Result<Acti
     let ours = coop.finalizers().iter().any(|f| f == FINALIZER);
     let state = ctx.store.state();
     if !ours && let Some(winner) = namespace_winner(&coop, state.iter().map(|c| c.as_ref())) {
+        ctx.probes.forget(&key);
         if coop.meta().deletion_timestamp.is_none() {
             report_duplicate(&api, &coop, &namespace, &winner, &ctx).await?;
-            ctx.metrics.set_phase(&key, Some(mono_crds::Phase::Failed));
         }
         return Ok(Action::await_change());
     }
@@ -316,7 +370,8 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
             suspended: coop.spec.suspend,
             target_version: target,
         };
-        publish_status(api, coop, ctx, &observed).await?;
+        ctx.probes.forget(&format!("{namespace}/{name}"));
+        publish_status(api, coop, ctx, None, &observed).await?;
         return Ok(Action::await_change());
     }
 
@@ -444,25 +499,32 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
         }
     }
 
-    // An unreadable `/status` is an observation (Synced=Unknown), never a reconcile error.
-    let instance = match &deployment {
-        _ if !ctx.config.probe_instances => {
+    // The probe loop keeps the instance's report current; a reconcile reads `/status` itself
+    // only when the loop has no report of this instance yet. An unreadable `/status` is an
+    // observation (Synced=Unknown), never a reconcile error.
+    let key = format!("{namespace}/{name}");
+    let slot = ctx.probes.slot(&key);
+    let mut probed = slot.lock().await;
+    let address = (ctx.config.probe_instances && deployment.as_ref().is_some_and(|d| d.ready > 0))
+        .then(|| ctx.config.status_address(&name, &namespace));
+    let instance = match (&address, probed.as_ref()) {
+        (None, _) if !ctx.config.probe_instances => {
             Err("the operator runs with --probe-instances false".to_owned())
         }
-        Some(d) if d.ready > 0 => {
-            let host = format!("{name}.{namespace}.svc");
-            let report = probe_instance(&host, INSTANCE_PORT as u16, PROBE_TIMEOUT).await;
+        (None, _) => Err("no instance pod is ready".to_owned()),
+        (Some(address), Some(last)) if last.address == *address => last.observed.instance.clone(),
+        (Some(address), _) => {
+            let report = probe_instance(address, PROBE_TIMEOUT).await;
             if let Err(why) = &report {
                 debug!(namespace, name, why, "instance /status unreadable");
             }
             report
         }
-        _ => Err("no instance pod is ready".to_owned()),
     };
     let observed = Observed {
         invalid: None,
         database,
-        storage,
+        storage: storage.clone(),
         import: import_state,
         migration: migration_version.zip(migration_state),
         deployment,
@@ -470,9 +532,18 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
         suspended: coop.spec.suspend,
         target_version: target,
     };
-    let status = publish_status(api, coop, ctx, &observed).await?;
+    let previous = probed.as_ref().map(|p| &p.status);
+    let status = publish_status(api, coop, ctx, previous, &observed).await?;
+    *probed = address.map(|address| Probed {
+        address,
+        observed,
+        status: status.clone(),
+        generation: coop.meta().generation,
+        endpoint: children::endpoint(coop),
+    });
+    drop(probed);
     // Claims are not watched: a growing volume is looked at again soon.
-    let expanding = matches!(observed.storage, StorageState::Expanding { .. });
+    let expanding = matches!(storage, StorageState::Expanding { .. });
     let steady = !expanding
         && (status.phase == Some(mono_crds::Phase::Running)
             || status.phase == Some(mono_crds::Phase::Suspended));
@@ -520,6 +591,7 @@ async fn cleanup(coop: &Cooperative, ctx: &Context) -> Result<Action> {
     };
     info!(namespace, name, reason, "cooperative deleted");
     publish_event(ctx, coop, Severity::Normal, reason, note).await;
+    ctx.probes.forget(&format!("{namespace}/{name}"));
     ctx.metrics.set_phase(&format!("{namespace}/{name}"), None);
     Ok(Action::await_change())
 }
@@ -538,48 +610,51 @@ async fn report_duplicate(
         coop.status.as_ref(),
         &now(),
     );
-    write_status(api, coop, ctx, status).await.map(|_| ())
+    write_status(api, coop, ctx, None, status).await.map(|_| ())
 }
 
+/// Writes the status `observed` leads to; `previous` is the status last written when it is
+/// newer than the one `coop` carries.
 async fn publish_status(
     api: &Api<Cooperative>,
     coop: &Cooperative,
     ctx: &Context,
+    previous: Option<&CooperativeStatus>,
     observed: &Observed,
 ) -> Result<CooperativeStatus> {
+    let previous = previous.or(coop.status.as_ref());
     let status = status::status(
         observed,
         coop.meta().generation,
-        coop.status.as_ref(),
+        previous,
         children::endpoint(coop),
         &now(),
     );
+    write_status(api, coop, ctx, previous, status).await
+}
+
+/// Writes `status` by server-side apply when it differs from `previous` (the status last
+/// written, or else the one `coop` carries), records its phase and publishes Events for the
+/// condition changes.
+pub(crate) async fn write_status(
+    api: &Api<Cooperative>,
+    coop: &Cooperative,
+    ctx: &Context,
+    previous: Option<&CooperativeStatus>,
+    status: CooperativeStatus,
+) -> Result<CooperativeStatus> {
     let key = format!(
         "{}/{}",
         coop.namespace().unwrap_or_default(),
         coop.name_any()
     );
     ctx.metrics.set_phase(&key, status.phase);
-    write_status(api, coop, ctx, status).await
-}
-
-/// Writes `status` by server-side apply when it differs from the stored one, and publishes
-/// Events for the condition changes.
-async fn write_status(
-    api: &Api<Cooperative>,
-    coop: &Cooperative,
-    ctx: &Context,
-    status: CooperativeStatus,
-) -> Result<CooperativeStatus> {
-    if coop.status.as_ref() == Some(&status) {
+    let previous = previous.or(coop.status.as_ref());
+    if previous == Some(&status) {
         return Ok(status);
     }
     apply_status(api, coop, &status).await?;
-    let previous = coop
-        .status
-        .as_ref()
-        .map(|s| s.conditions.as_slice())
-        .unwrap_or(&[]);
+    let previous = previous.map(|s| s.conditions.as_slice()).unwrap_or(&[]);
     for note in status::events(previous, &status.conditions) {
         publish_event(ctx, coop, note.severity, &note.reason, note.note).await;
     }
@@ -902,63 +977,6 @@ pub fn database_address(url: &str) -> Option<(String, u16)> {
     Some((host.to_owned(), port))
 }
 
-/// Reads `GET /status` from `host:port` within `timeout`; the error says why it could not.
-pub async fn probe_instance(
-    host: &str,
-    port: u16,
-    timeout: Duration,
-) -> Result<InstanceReport, String> {
-    let fetch = async {
-        let mut stream = TcpStream::connect((host, port))
-            .await
-            .map_err(|err| format!("cannot connect to {host}:{port}: {err}"))?;
-        let request =
-            format!("GET /status HTTP/1.0\r\nHost: {host}\r\nAccept: application/json\r\n\r\n");
-        stream
-            .write_all(request.as_bytes())
-            .await
-            .map_err(|err| format!("sending the request to {host}:{port}: {err}"))?;
-        let mut response = Vec::new();
-        stream
-            .take(MAX_STATUS_BYTES as u64)
-            .read_to_end(&mut response)
-            .await
-            .map_err(|err| format!("reading the answer of {host}:{port}: {err}"))?;
-        Ok::<_, String>(response)
-    };
-    let response = tokio::time::timeout(timeout, fetch)
-        .await
-        .map_err(|_| format!("no answer from {host}:{port} within {timeout:?}"))??;
-    parse_status_response(&response)
-}
-
-/// The synced and head block of an HTTP response to `GET /status`: a 200 answer whose JSON
-/// body has the non-negative integers `synced_block` and `head_block` (camelCase accepted);
-/// other fields are ignored. The error says what was wrong.
-pub fn parse_status_response(response: &[u8]) -> Result<InstanceReport, String> {
-    let text = std::str::from_utf8(response).map_err(|_| "the answer is not UTF-8".to_owned())?;
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| "the answer is not HTTP".to_owned())?;
-    let status = head.split(' ').nth(1).unwrap_or_default();
-    if !head.starts_with("HTTP/1.") {
-        return Err("the answer is not HTTP".to_owned());
-    }
-    if status != "200" {
-        return Err(format!("GET /status answered HTTP {status}"));
-    }
-    let json: Value = serde_json::from_str(body).map_err(|_| "the body is not JSON".to_owned())?;
-    let number = |keys: [&str; 2]| {
-        keys.iter()
-            .find_map(|key| json.get(*key).and_then(Value::as_u64))
-            .ok_or_else(|| format!("the body has no {} number", keys[0]))
-    };
-    Ok(InstanceReport {
-        synced_block: number(["synced_block", "syncedBlock"])?,
-        head_block: number(["head_block", "headBlock"])?,
-    })
-}
-
 fn deployed_version(deployment: &Deployment) -> Option<String> {
     deployment
         .spec
@@ -1232,6 +1250,8 @@ mod tests {
             children: test_config(),
             watch_namespace: None,
             probe_instances: false,
+            probe_interval: Duration::from_secs(30),
+            status_address: DEFAULT_STATUS_ADDRESS.to_owned(),
             concurrency: 4,
         };
         let reporter = Reporter {
@@ -1463,210 +1483,6 @@ mod tests {
                 "{url}"
             );
         }
-    }
-
-    #[test]
-    fn instance_status_responses() {
-        let ok = |synced_block, head_block| {
-            Ok(InstanceReport {
-                synced_block,
-                head_block,
-            })
-        };
-        let cases: [(&str, Result<InstanceReport, String>); 8] = [
-            (
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\"synced_block\":90,\"head_block\":100}",
-                ok(90, 100),
-            ),
-            (
-                "HTTP/1.0 200 OK\r\n\r\n{\"syncedBlock\":7,\"headBlock\":9,\"extra\":true}",
-                ok(7, 9),
-            ),
-            (
-                "HTTP/1.1 503 Service Unavailable\r\n\r\n{\"synced_block\":1,\"head_block\":2}",
-                Err("GET /status answered HTTP 503".to_owned()),
-            ),
-            (
-                "HTTP/1.1 200 OK\r\n\r\nnot json",
-                Err("the body is not JSON".to_owned()),
-            ),
-            (
-                "HTTP/1.1 200 OK\r\n\r\n{\"synced_block\":1}",
-                Err("the body has no head_block number".to_owned()),
-            ),
-            (
-                "HTTP/1.1 200 OK\r\n\r\n{\"synced_block\":-1,\"head_block\":2}",
-                Err("the body has no synced_block number".to_owned()),
-            ),
-            (
-                "SSH-2.0-OpenSSH_9.6\r\n\r\n",
-                Err("the answer is not HTTP".to_owned()),
-            ),
-            ("", Err("the answer is not HTTP".to_owned())),
-        ];
-        for (response, expected) in cases {
-            assert_eq!(
-                parse_status_response(response.as_bytes()),
-                expected,
-                "{response}"
-            );
-        }
-    }
-
-    /// A running instance whose `/status` gave `instance`.
-    fn observed_instance(instance: Result<InstanceReport, String>) -> Observed {
-        Observed {
-            invalid: None,
-            database: DatabaseState {
-                ready: true,
-                failed: false,
-                reason: "PodsReady",
-                message: "the database pod is ready".to_owned(),
-            },
-            storage: StorageState::AsRequested,
-            import: None,
-            migration: None,
-            deployment: Some(DeploymentState {
-                version: "2.4.1".to_owned(),
-                replicas: 1,
-                ready: 1,
-                updated: 1,
-                observed: true,
-            }),
-            instance,
-            suspended: false,
-            target_version: "2.4.1".to_owned(),
-        }
-    }
-
-    /// Status, reason and message of the `Synced` condition for `instance`.
-    fn synced(instance: Result<InstanceReport, String>) -> (String, String, String) {
-        let status = status::status(&observed_instance(instance), Some(1), None, None, &now());
-        let synced = status
-            .conditions
-            .into_iter()
-            .find(|c| c.type_ == "Synced")
-            .expect("a Synced condition");
-        (synced.status, synced.reason, synced.message)
-    }
-
-    #[test]
-    fn synced_condition_from_status_bodies() {
-        let http =
-            |body: &str| format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{body}");
-        let cases = [
-            (
-                http(r#"{"synced_block":1000,"head_block":1005,"version":"2.4.1"}"#),
-                ("True", "CaughtUp", "synced to block 1000"),
-            ),
-            (
-                http(r#"{"synced_block":1000,"head_block":1010}"#),
-                ("True", "CaughtUp", "synced to block 1000"),
-            ),
-            (
-                http(r#"{"synced_block":1000,"head_block":1011}"#),
-                (
-                    "False",
-                    "CatchingUp",
-                    "block 1000 of 1011, 11 blocks behind",
-                ),
-            ),
-            (
-                http(r#"{"synced_block":0,"head_block":0}"#),
-                ("True", "CaughtUp", "synced to block 0"),
-            ),
-            (
-                // A head behind the synced block (another node answered) is not "behind".
-                http(r#"{"synced_block":50,"head_block":40}"#),
-                ("True", "CaughtUp", "synced to block 50"),
-            ),
-            (
-                "HTTP/1.1 503 Service Unavailable\r\n\r\n{}".to_owned(),
-                (
-                    "Unknown",
-                    "StatusUnavailable",
-                    "the instance's /status could not be read: GET /status answered HTTP 503",
-                ),
-            ),
-            (
-                http(r#"{"synced":1000}"#),
-                (
-                    "Unknown",
-                    "StatusUnavailable",
-                    "the instance's /status could not be read: the body has no synced_block number",
-                ),
-            ),
-        ];
-        for (response, (status, reason, message)) in cases {
-            let found = synced(parse_status_response(response.as_bytes()));
-            assert_eq!(
-                found,
-                (status.to_owned(), reason.to_owned(), message.to_owned()),
-                "{response}"
-            );
-        }
-    }
-
-    #[tokio::test]
-    async fn unreachable_instance_is_an_observation_not_an_error() {
-        let timeout = Duration::from_millis(300);
-        // Nothing listens: connection refused.
-        let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = closed.local_addr().unwrap().port();
-        drop(closed);
-        let refused = probe_instance("127.0.0.1", port, timeout)
-            .await
-            .unwrap_err();
-        assert!(
-            refused.starts_with(&format!("cannot connect to 127.0.0.1:{port}: ")),
-            "{refused}"
-        );
-        // Something accepts and never answers: the probe gives up at its timeout.
-        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = silent.local_addr().unwrap().port();
-        let hung = probe_instance("127.0.0.1", port, timeout)
-            .await
-            .unwrap_err();
-        assert_eq!(
-            hung,
-            format!("no answer from 127.0.0.1:{port} within 300ms")
-        );
-        drop(silent);
-        // Either way the Cooperative gets Synced=Unknown with the reason in its message.
-        for why in [refused, hung] {
-            let (status, reason, message) = synced(Err(why.clone()));
-            assert_eq!(
-                (status.as_str(), reason.as_str()),
-                ("Unknown", "StatusUnavailable")
-            );
-            assert!(message.ends_with(&why), "{message}");
-        }
-
-        // An instance serving its status is read.
-        let server = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = server.local_addr().unwrap().port();
-        let serve = tokio::spawn(async move {
-            let (mut stream, _) = server.accept().await.unwrap();
-            let mut request = [0u8; 1024];
-            let read = stream.read(&mut request).await.unwrap();
-            let body = r#"{"synced_block":41,"head_block":42}"#;
-            let answer = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-                body.len()
-            );
-            stream.write_all(answer.as_bytes()).await.unwrap();
-            String::from_utf8_lossy(&request[..read]).into_owned()
-        });
-        let report = probe_instance("127.0.0.1", port, Duration::from_secs(5)).await;
-        assert_eq!(
-            report,
-            Ok(InstanceReport {
-                synced_block: 41,
-                head_block: 42
-            })
-        );
-        let request = serve.await.unwrap();
-        assert!(request.starts_with("GET /status HTTP/1.0\r\n"), "{request}");
     }
 
     #[test]

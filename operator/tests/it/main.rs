@@ -9,10 +9,11 @@ mod duplicate;
 mod export;
 mod immutable;
 mod restart;
+mod steady;
 mod suspend;
 mod upgrade;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -24,20 +25,20 @@ use kube::{Client, ResourceExt};
 use mono_crds::Cooperative;
 use mono_fake_kube::{FakeKube, Kubelet};
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
 
 /// How long any convergence may take before a test fails.
 const DEADLINE: Duration = Duration::from_secs(60);
-/// The operator's command line: one replica, metrics on a free loopback port, and no probing
-/// of instance pods, which never run against the fake.
-const OPERATOR_ARGS: [&str; 6] = [
+/// The operator's command line: one replica and metrics on a free loopback port.
+const OPERATOR_ARGS: [&str; 4] = [
     "run",
     "--leader-election=false",
     "--metrics-addr",
     "127.0.0.1:0",
-    "--probe-instances",
-    "false",
 ];
+/// What most tests add: no probing of instance pods, which never run against the fake.
+const NO_PROBES: [&str; 2] = ["--probe-instances", "false"];
 /// A chain id of the right shape; the instance never runs, so no chain is contacted.
 const CHAIN_ID: &str = "6e37f9ac0f0ea717bfbed3ef2e2bd7e0ba0ee9d4d0f57a1f0d1e8e1e2a5b8d2c";
 
@@ -50,11 +51,17 @@ struct Cluster {
     kubeconfig: PathBuf,
     log: PathBuf,
     starts: u32,
+    extra_args: Vec<String>,
 }
 
 impl Cluster {
-    /// Starts the fake, installs the CRDs and starts the operator.
+    /// Starts the fake, installs the CRDs and starts the operator, which probes no instance.
     async fn start() -> Self {
+        Self::start_with(&NO_PROBES).await
+    }
+
+    /// Starts the fake, installs the CRDs and starts the operator with `extra_args`.
+    async fn start_with(extra_args: &[&str]) -> Self {
         let fake = FakeKube::start().await.expect("fake API server starts");
         let client = fake.client().expect("client");
         let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
@@ -77,6 +84,7 @@ impl Cluster {
             kubeconfig,
             log: dir.join("operator.log"),
             starts: 0,
+            extra_args: extra_args.iter().map(|&arg| arg.to_owned()).collect(),
         };
         cluster.start_operator();
         cluster
@@ -93,6 +101,7 @@ impl Cluster {
         let stderr = log.try_clone().expect("operator log handle");
         let child = Command::new(env!("CARGO_BIN_EXE_mono-operator"))
             .args(OPERATOR_ARGS)
+            .args(&self.extra_args)
             .env("KUBECONFIG", &self.kubeconfig)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
@@ -174,6 +183,35 @@ impl Cluster {
         );
     }
 
+    /// The value of the counter `name` on the operator's `/metrics`, read from the address its
+    /// log says it serves on.
+    async fn metric(&mut self, name: &str) -> u64 {
+        let log = self.log.clone();
+        let address = self
+            .eventually("the operator to log its metrics address", move |_| {
+                metrics_address(&log)
+            })
+            .await;
+        let mut stream = tokio::net::TcpStream::connect(&address)
+            .await
+            .expect("connect to the operator's /metrics");
+        stream
+            .write_all(b"GET /metrics HTTP/1.0\r\nHost: operator\r\n\r\n")
+            .await
+            .expect("request /metrics");
+        let mut response = String::new();
+        stream
+            .read_to_string(&mut response)
+            .await
+            .expect("read /metrics");
+        let prefix = format!("{name} ");
+        response
+            .lines()
+            .find_map(|line| line.strip_prefix(&prefix))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no counter {name} in\n{response}"))
+    }
+
     /// Waits until the Cooperative is Ready for its current generation and returns it.
     async fn ready(&mut self, namespace: &str, name: &str) -> Cooperative {
         let what = format!("cooperative {namespace}/{name} to be Ready at its generation");
@@ -183,6 +221,22 @@ impl Cluster {
         })
         .await
     }
+}
+
+/// The `/metrics` address in the operator's log (of its latest start).
+fn metrics_address(log: &Path) -> Option<String> {
+    let log = std::fs::read_to_string(log).ok()?;
+    let line = log
+        .lines()
+        .rev()
+        .find(|line| line.contains("serving /metrics"))?;
+    let address = line.split("addr=").nth(1)?;
+    Some(
+        address
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+            .collect(),
+    )
 }
 
 /// A Cooperative with the given version and deletion policy.
