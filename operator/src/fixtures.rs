@@ -258,6 +258,14 @@ pub(crate) enum Scenario {
     /// target version is created after the other children, since none exists; no Deployment
     /// until it completed.
     MigrationBeforeDeployment(Cooperative),
+    /// As [`Scenario::FirstReconcile`], but the API server forbids the NetworkPolicy: every
+    /// other child is still applied, the status names the refused one (`Reconciled=False`,
+    /// `Degraded=True`, reason `ApplyFailed`) and a Warning Event says so.
+    PartialApply(Cooperative),
+    /// Reading the first generated Secret fails (HTTP 500): the status gets
+    /// `Reconciled=False` with reason `GetFailed` and the error, and a `ReconcileFailed`
+    /// Warning Event follows.
+    SecretReadFails(Cooperative),
     /// Deletion with `deletionPolicy: Retain`: owner references are removed from the
     /// Secrets and volumes, a `DataRetained` Event lists them, then the finalizer goes.
     RetainDeletion(Cooperative),
@@ -288,6 +296,16 @@ impl Call {
             .body(Body::from(bytes))
             .expect("a valid response");
         self.respond.send_response(response);
+    }
+
+    /// Answers with a Status of `code` and `reason`.
+    fn fail(self, code: u16, reason: &str, message: &str) {
+        let status = json!({
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "reason": reason, "code": code, "message": message,
+        });
+        let code = StatusCode::from_u16(code).expect("a valid status code");
+        self.reply(code, &status);
     }
 
     fn ok(self, body: &Value) {
@@ -336,6 +354,8 @@ impl ApiServerVerifier {
                     self.migration_before_deployment(&coop).await
                 }
                 Scenario::RetainDeletion(coop) => self.retain_deletion(&coop).await,
+                Scenario::PartialApply(coop) => self.partial_apply(&coop).await,
+                Scenario::SecretReadFails(coop) => self.secret_read_fails(&coop).await,
             };
             verifier.no_more_requests().await;
         })
@@ -453,6 +473,119 @@ impl ApiServerVerifier {
         assert_eq!(condition(&status, "Ready")["reason"], "DatabaseNotReady");
         assert_eq!(condition(&status, "DatabaseReady")["status"], "False");
         self
+    }
+
+    async fn partial_apply(mut self, coop: &Cooperative) -> Self {
+        let namespace = namespace(coop);
+        let generated = secrets::generated(coop).expect("secret templates");
+        for secret in &generated {
+            let path = format!("/api/v1/namespaces/{namespace}/secrets/{}", secret.name);
+            let found = json!({"apiVersion": "v1", "kind": "Secret", "metadata": secret.object["metadata"]});
+            self.got(&path).await.ok(&found);
+        }
+        self.no_deployment(coop).await;
+        let mut applied = Vec::new();
+        for child in infrastructure(coop) {
+            if child.kind == children::ChildKind::StatefulSet {
+                self.got(&child_path(coop, &child)).await.not_found();
+            }
+            let call = self.next().await;
+            call.assert_apply(&child_path(coop, &child), &child.object);
+            if child.kind == children::ChildKind::NetworkPolicy && child.name == "voskhod-egress" {
+                call.fail(
+                    403,
+                    "Forbidden",
+                    "networkpolicies.networking.k8s.io is forbidden",
+                );
+            } else {
+                applied.push(child.kind);
+                call.echo();
+            }
+        }
+        assert!(
+            applied.contains(&children::ChildKind::ResourceQuota)
+                && applied.contains(&children::ChildKind::Service)
+                && applied.contains(&children::ChildKind::NetworkPolicy),
+            "children after the refused one are applied: {applied:?}"
+        );
+        let status = self.status_applied(coop).await;
+        let reconciled = condition(&status, "Reconciled");
+        assert_eq!(reconciled["status"], "False");
+        assert_eq!(reconciled["reason"], "ApplyFailed");
+        let message = reconciled["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with("1 child could not be applied")
+                && message.contains(
+                    "apply NetworkPolicy voskhod-egress: networkpolicies.networking.k8s.io is forbidden (HTTP 403 Forbidden)"
+                ),
+            "{message}"
+        );
+        assert_eq!(condition(&status, "Degraded")["reason"], "ApplyFailed");
+        assert_eq!(status["phase"], "Degraded");
+        let event = self.event_posted(coop).await;
+        assert_eq!(
+            (&event["type"], &event["reason"]),
+            (&json!("Warning"), &json!("ApplyFailed"))
+        );
+        self
+    }
+
+    async fn secret_read_fails(mut self, coop: &Cooperative) -> Self {
+        let namespace = namespace(coop);
+        let generated = secrets::generated(coop).expect("secret templates");
+        let path = format!(
+            "/api/v1/namespaces/{namespace}/secrets/{}",
+            generated[0].name
+        );
+        self.got(&path)
+            .await
+            .fail(500, "InternalError", "etcdserver: request timed out");
+        let call = self.next().await;
+        let status_path = format!("{}/status", cooperative_path(coop));
+        assert_eq!(
+            (&call.method, call.path.as_str()),
+            (&Method::PATCH, status_path.as_str())
+        );
+        let status = call.body["status"].clone();
+        let reconciled = condition(&status, "Reconciled");
+        assert_eq!(
+            (&reconciled["status"], &reconciled["reason"]),
+            (&json!("False"), &json!("GetFailed"))
+        );
+        let message = reconciled["message"].as_str().unwrap_or_default();
+        assert!(
+            message.ends_with(&format!(
+                "get Secret {}: etcdserver: request timed out (HTTP 500 InternalError)",
+                generated[0].name
+            )),
+            "{message}"
+        );
+        let mut stored = serde_json::to_value(coop).expect("JSON");
+        stored["status"] = status;
+        call.ok(&stored);
+        let event = self.event_posted(coop).await;
+        assert_eq!(
+            (&event["type"], &event["reason"]),
+            (&json!("Warning"), &json!("ReconcileFailed"))
+        );
+        self
+    }
+
+    /// An Event about the Cooperative is created; returns it.
+    async fn event_posted(&mut self, coop: &Cooperative) -> Value {
+        let call = self.next().await;
+        let path = format!(
+            "/apis/events.k8s.io/v1/namespaces/{}/events",
+            namespace(coop)
+        );
+        assert_eq!(
+            (&call.method, call.path.as_str()),
+            (&Method::POST, path.as_str())
+        );
+        assert_eq!(call.body["regarding"]["name"], json!(coop.metadata.name));
+        let event = call.body.clone();
+        call.echo();
+        event
     }
 
     async fn migration_before_deployment(mut self, coop: &Cooperative) -> Self {

@@ -46,6 +46,10 @@ pub enum Error {
     /// Children could not be written as YAML.
     #[error("writing YAML")]
     Yaml(#[source] serde_norway::Error),
+    /// The API server refused some children; the others were applied and the status names
+    /// the refused ones.
+    #[error("{} not applied: {}", .0.len(), .0.join("; "))]
+    ChildrenNotApplied(Vec<String>),
 }
 
 /// The kind of request to the Kubernetes API that failed.
@@ -100,10 +104,52 @@ impl Error {
                 Verb::Patch => "kube_patch",
                 Verb::Delete => "kube_delete",
             },
-            Error::Finalizer(_) => "finalizer",
+            // A failure inside the finalizer's apply or cleanup is labelled by its own kind.
+            Error::Finalizer(inner) => match inner.as_ref() {
+                kube::runtime::finalizer::Error::ApplyFailed(err)
+                | kube::runtime::finalizer::Error::CleanupFailed(err) => err.metric_label(),
+                _ => "finalizer",
+            },
             Error::MissingObjectKey(_) => "missing_object_key",
             Error::Serialize(_) => "serialize",
             Error::Yaml(_) => "yaml",
+            Error::ChildrenNotApplied(_) => "children_not_applied",
+        }
+    }
+
+    /// CamelCase reason of the `Reconciled=False` condition this error leads to.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Error::Kube { verb, .. } => match verb {
+                Verb::Get => "GetFailed",
+                Verb::List => "ListFailed",
+                Verb::Apply => "ApplyFailed",
+                Verb::Create => "CreateFailed",
+                Verb::Patch => "PatchFailed",
+                Verb::Delete => "DeleteFailed",
+            },
+            Error::Finalizer(inner) => match inner.as_ref() {
+                kube::runtime::finalizer::Error::ApplyFailed(err)
+                | kube::runtime::finalizer::Error::CleanupFailed(err) => err.reason(),
+                _ => "FinalizerFailed",
+            },
+            Error::MissingObjectKey(_) => "MissingObjectKey",
+            Error::Serialize(_) => "SerializeFailed",
+            Error::Yaml(_) => "YamlFailed",
+            Error::ChildrenNotApplied(_) => "ApplyFailed",
+        }
+    }
+
+    /// Whether the status already says what failed (a partial apply writes it before it
+    /// returns the error).
+    pub fn in_status(&self) -> bool {
+        match self {
+            Error::ChildrenNotApplied(_) => true,
+            Error::Finalizer(inner) => matches!(
+                inner.as_ref(),
+                kube::runtime::finalizer::Error::ApplyFailed(err) if err.in_status()
+            ),
+            _ => false,
         }
     }
 }
@@ -161,6 +207,22 @@ mod tests {
             (
                 Error::MissingObjectKey("metadata.namespace"),
                 "missing_object_key",
+            ),
+            (
+                Error::Finalizer(Box::new(kube::runtime::finalizer::Error::ApplyFailed(
+                    kube_error(Verb::Get),
+                ))),
+                "kube_get",
+            ),
+            (
+                Error::Finalizer(Box::new(kube::runtime::finalizer::Error::AddFinalizer(
+                    kube::Error::LinesCodecMaxLineLengthExceeded,
+                ))),
+                "finalizer",
+            ),
+            (
+                Error::ChildrenNotApplied(vec!["apply Ingress voskhod: x".to_owned()]),
+                "children_not_applied",
             ),
         ];
         for (err, expected) in cases {

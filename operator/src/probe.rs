@@ -280,6 +280,7 @@ mod tests {
             instance,
             suspended: false,
             target_version: "2.4.1".to_owned(),
+            failures: Vec::new(),
         }
     }
 

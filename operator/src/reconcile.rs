@@ -233,15 +233,10 @@ pub async fn reconcile(coop: Arc<Cooperative>, ctx: Arc<Context>) -> Result<Acti
         }
         Err(err) => {
             // Failures persist until someone fixes RBAC, quotas or the spec: say so where
-            // `kubectl describe` shows it, not only in the operator's log.
-            publish_event(
-                &ctx,
-                &coop,
-                Severity::Warning,
-                "ReconcileFailed",
-                error_chain(&err),
-            )
-            .await;
+            // `kubectl get` and `kubectl describe` show it, not only in the operator's log.
+            if !err.in_status() {
+                report_failure(&api, &coop, &ctx, &err).await;
+            }
             Err(err)
         }
     }
@@ -331,6 +326,31 @@ pub fn instance_version(gate: &Gate<'_>) -> Option<String> {
     }
 }
 
+/// What a person reads about a failure: for a request the API server answered, its own
+/// message and code rather than the client's rendering of the whole answer.
+pub fn failure_text(err: &Error) -> String {
+    match err {
+        Error::Kube {
+            verb,
+            kind,
+            name,
+            source,
+        } => match source.as_ref() {
+            kube::Error::Api(status) => format!(
+                "{verb} {kind} {name}: {} (HTTP {} {})",
+                status.message, status.code, status.reason
+            ),
+            _ => error_chain(err),
+        },
+        Error::Finalizer(inner) => match inner.as_ref() {
+            kube::runtime::finalizer::Error::ApplyFailed(err)
+            | kube::runtime::finalizer::Error::CleanupFailed(err) => failure_text(err),
+            _ => error_chain(err),
+        },
+        _ => error_chain(err),
+    }
+}
+
 /// One line with an error and all its causes.
 pub fn error_chain(err: &dyn std::error::Error) -> String {
     let mut line = err.to_string();
@@ -369,6 +389,7 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
             instance: Err("the spec is invalid".to_owned()),
             suspended: coop.spec.suspend,
             target_version: target,
+            failures: Vec::new(),
         };
         ctx.probes.forget(&format!("{namespace}/{name}"));
         publish_status(api, coop, ctx, None, &observed).await?;
@@ -396,6 +417,9 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
         import: false,
     };
 
+    // A child the API server refuses does not keep the others from being applied; the
+    // status names it and the reconcile fails afterwards, so it is retried with back-off.
+    let mut failures = Vec::new();
     let mut database = None;
     let mut database_set_existed = false;
     for mut child in children::desired(coop, &ctx.config.children, &infrastructure)? {
@@ -432,7 +456,21 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
                     name, "ServiceMonitor kind not found; skipping monitoring"
                 );
             }
-            Err(err) => return Err(err),
+            Err(err) => {
+                warn!(namespace, name, error = %error_chain(&err), "child not applied");
+                if matches!(child.kind, ChildKind::StatefulSet | ChildKind::CnpgCluster) {
+                    database = Some(DatabaseState {
+                        ready: false,
+                        failed: true,
+                        reason: "ApplyFailed",
+                        message: format!(
+                            "the database could not be applied: {}",
+                            failure_text(&err)
+                        ),
+                    });
+                }
+                failures.push(failure_text(&err));
+            }
         }
     }
     let database = match coop.spec.database.mode {
@@ -494,8 +532,13 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
         };
         let children = children::desired(coop, &ctx.config.children, &rollout)?;
         if let Some(child) = children.iter().find(|c| c.kind == ChildKind::Deployment) {
-            let applied: Deployment = parse(apply_child(&ctx.client, &namespace, child).await?)?;
-            deployment = Some(deployment_state(&applied));
+            match apply_child(&ctx.client, &namespace, child).await {
+                Ok(applied) => deployment = Some(deployment_state(&parse(applied)?)),
+                Err(err) => {
+                    warn!(namespace, name, error = %error_chain(&err), "child not applied");
+                    failures.push(failure_text(&err));
+                }
+            }
         }
     }
 
@@ -531,9 +574,11 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
         instance,
         suspended: coop.spec.suspend,
         target_version: target,
+        failures,
     };
     let previous = probed.as_ref().map(|p| &p.status);
     let status = publish_status(api, coop, ctx, previous, &observed).await?;
+    let observed_failures = observed.failures.clone();
     *probed = address.map(|address| Probed {
         address,
         observed,
@@ -542,6 +587,9 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
         endpoint: children::endpoint(coop),
     });
     drop(probed);
+    if !observed_failures.is_empty() {
+        return Err(Error::ChildrenNotApplied(observed_failures));
+    }
     // Claims are not watched: a growing volume is looked at again soon.
     let expanding = matches!(storage, StorageState::Expanding { .. });
     let steady = !expanding
@@ -594,6 +642,38 @@ async fn cleanup(coop: &Cooperative, ctx: &Context) -> Result<Action> {
     ctx.probes.forget(&format!("{namespace}/{name}"));
     ctx.metrics.set_phase(&format!("{namespace}/{name}"), None);
     Ok(Action::await_change())
+}
+
+/// Sets `Reconciled=False` with the error's reason (an Event follows the condition change);
+/// when even that cannot be written, publishes the Event alone.
+async fn report_failure(api: &Api<Cooperative>, coop: &Cooperative, ctx: &Context, err: &Error) {
+    let status = status::reconcile_failed(
+        coop.status.as_ref(),
+        coop.meta().generation,
+        err.reason(),
+        failure_text(err),
+        &now(),
+    );
+    let previous = coop.status.as_ref();
+    if previous == Some(&status) {
+        return;
+    }
+    if let Err(write_err) = apply_status(api, coop, &status).await {
+        warn!(name = coop.name_any(), error = %error_chain(&write_err), "failure not written to status");
+        publish_event(
+            ctx,
+            coop,
+            Severity::Warning,
+            "ReconcileFailed",
+            error_chain(err),
+        )
+        .await;
+        return;
+    }
+    let conditions = previous.map(|s| s.conditions.as_slice()).unwrap_or(&[]);
+    for note in status::events(conditions, &status.conditions) {
+        publish_event(ctx, coop, note.severity, &note.reason, note.note).await;
+    }
 }
 
 async fn report_duplicate(
@@ -1149,6 +1229,35 @@ mod tests {
         let action =
             reconcile_against(coop.clone(), Scenario::MigrationBeforeDeployment(coop)).await;
         assert_eq!(action, Action::requeue(PROGRESS_REQUEUE));
+    }
+
+    /// Runs one reconcile that must fail against the mock API server playing `scenario`;
+    /// returns the error.
+    async fn failing_reconcile_against(coop: Cooperative, scenario: Scenario) -> Error {
+        let (ctx, verifier) = mock_context();
+        let server = verifier.run(scenario);
+        let err = tokio::time::timeout(Duration::from_secs(1), reconcile(Arc::new(coop), ctx))
+            .await
+            .expect("reconcile finished within 1 s")
+            .expect_err("reconcile failed");
+        within_1s(server).await;
+        err
+    }
+
+    #[tokio::test]
+    async fn refused_child_does_not_stop_the_others_and_is_in_status() {
+        let coop = test_cooperative().finalized();
+        let err = failing_reconcile_against(coop.clone(), Scenario::PartialApply(coop)).await;
+        assert_eq!(err.metric_label(), "children_not_applied");
+        assert!(err.in_status());
+    }
+
+    #[tokio::test]
+    async fn failed_reconcile_is_in_status() {
+        let coop = test_cooperative().finalized();
+        let err = failing_reconcile_against(coop.clone(), Scenario::SecretReadFails(coop)).await;
+        assert_eq!(err.reason(), "GetFailed");
+        assert!(!err.in_status());
     }
 
     #[tokio::test]

@@ -124,6 +124,9 @@ pub struct Observed {
     pub suspended: bool,
     /// Version the spec asks for.
     pub target_version: String,
+    /// Children the API server refused, as `<verb> <kind> <name>: <why>`; the others were
+    /// applied.
+    pub failures: Vec<String>,
 }
 
 /// Blocks an instance may lag behind the head and still count as synced (5 s of blocks).
@@ -186,6 +189,7 @@ pub fn status(
         database_ready(observed),
         synced(observed),
         upgrading(observed, rolled_out, lagging, upgrade),
+        reconciled(observed),
     ];
     let conditions: Vec<Condition> = drafts
         .into_iter()
@@ -229,6 +233,35 @@ pub fn duplicate_status(
     }
 }
 
+/// `previous` with `Reconciled=False`: a reconcile failed before it could observe anything,
+/// for the reason `reason` (CamelCase) and with the error as `message`. Everything else stays
+/// as the last complete reconcile left it, `observedGeneration` included.
+pub fn reconcile_failed(
+    previous: Option<&CooperativeStatus>,
+    generation: Option<i64>,
+    reason: &'static str,
+    message: String,
+    now: &Time,
+) -> CooperativeStatus {
+    let mut status = previous.cloned().unwrap_or_default();
+    let draft = Draft::new(
+        "Reconciled",
+        Some(false),
+        reason,
+        format!("the last reconcile failed and is retried with back-off: {message}"),
+    );
+    let condition = draft.into_condition(generation, &status.conditions, now);
+    match status
+        .conditions
+        .iter_mut()
+        .find(|c| c.type_ == condition.type_)
+    {
+        Some(existing) => *existing = condition,
+        None => status.conditions.push(condition),
+    }
+    status
+}
+
 /// Events for condition changes a person cares about.
 pub fn events(previous: &[Condition], current: &[Condition]) -> Vec<EventNote> {
     let mut notes = Vec::new();
@@ -247,6 +280,9 @@ pub fn events(previous: &[Condition], current: &[Condition]) -> Vec<EventNote> {
         };
         match (condition.type_.as_str(), condition.status.as_str()) {
             ("Degraded", "True") => notes.push(note(Severity::Warning, &condition.reason)),
+            ("Reconciled", "False") if condition.reason != "ApplyFailed" => {
+                notes.push(note(Severity::Warning, "ReconcileFailed"));
+            }
             ("Ready", "False")
                 if condition.reason == "DuplicateCooperative"
                     || condition.reason == "InvalidSpec" =>
@@ -463,6 +499,9 @@ fn degraded(observed: &Observed) -> Draft {
     if observed.database.failed {
         return degraded(observed.database.reason, observed.database.message.clone());
     }
+    if !observed.failures.is_empty() {
+        return degraded("ApplyFailed", not_applied(&observed.failures));
+    }
     match &observed.storage {
         StorageState::AsRequested | StorageState::Expanding { .. } => {}
         StorageState::ShrinkRefused {
@@ -509,6 +548,35 @@ fn degraded(observed: &Observed) -> Draft {
         "AsExpected",
         "nothing needs attention".to_owned(),
     )
+}
+
+fn not_applied(failures: &[String]) -> String {
+    format!(
+        "{} could not be applied and the other children were: {}; the operator retries with back-off",
+        match failures.len() {
+            1 => "1 child".to_owned(),
+            n => format!("{n} children"),
+        },
+        failures.join("; ")
+    )
+}
+
+fn reconciled(observed: &Observed) -> Draft {
+    if observed.failures.is_empty() {
+        Draft::new(
+            "Reconciled",
+            Some(true),
+            "Applied",
+            "every child is applied as the spec asks".to_owned(),
+        )
+    } else {
+        Draft::new(
+            "Reconciled",
+            Some(false),
+            "ApplyFailed",
+            not_applied(&observed.failures),
+        )
+    }
 }
 
 fn database_ready(observed: &Observed) -> Draft {
@@ -671,6 +739,7 @@ mod tests {
             }),
             suspended: false,
             target_version: "2.4.1".to_owned(),
+            failures: Vec::new(),
         }
     }
 
@@ -689,16 +758,17 @@ mod tests {
 
     /// `(type, status, reason)` of every condition of a running instance that caught up, in
     /// the order the status lists them.
-    const STEADY: [(&str, &str, &str); 6] = [
+    const STEADY: [(&str, &str, &str); 7] = [
         ("Ready", "True", "InstanceReady"),
         ("Progressing", "False", "Stable"),
         ("Degraded", "False", "AsExpected"),
         ("DatabaseReady", "True", "PodsReady"),
         ("Synced", "True", "CaughtUp"),
         ("Upgrading", "False", "UpToDate"),
+        ("Reconciled", "True", "Applied"),
     ];
 
-    /// Checks all six conditions, the phase and the version of the status of `observed`. A
+    /// Checks all seven conditions, the phase and the version of the status of `observed`. A
     /// case lists only the conditions that differ from [`STEADY`], so what it changes stands
     /// out; every other condition must be as in [`STEADY`].
     fn check(
@@ -1148,5 +1218,118 @@ mod tests {
                 .message
                 .contains("namespace coop-a already has Cooperative first")
         );
+    }
+
+    #[test]
+    fn children_the_api_server_refused_are_named() {
+        let one = Observed {
+            failures: vec!["apply NetworkPolicy voskhod: forbidden".to_owned()],
+            ..running()
+        };
+        check(
+            one.clone(),
+            Some("2.4.1"),
+            &[
+                ("Degraded", "True", "ApplyFailed"),
+                ("Reconciled", "False", "ApplyFailed"),
+            ],
+            Phase::Degraded,
+            Some("2.4.1"),
+        );
+        let status = status(&one, Some(3), None, None, &at(100));
+        let reconciled = status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "Reconciled")
+            .expect("a Reconciled condition");
+        assert_eq!(
+            reconciled.message,
+            "1 child could not be applied and the other children were: apply NetworkPolicy voskhod: forbidden; the operator retries with back-off"
+        );
+        let two = Observed {
+            failures: vec![
+                "apply Ingress voskhod: a".to_owned(),
+                "apply Service voskhod: b".to_owned(),
+            ],
+            ..running()
+        };
+        let status = super::status(&two, Some(3), None, None, &at(100));
+        let degraded = &status.conditions[2];
+        assert!(
+            degraded
+                .message
+                .starts_with("2 children could not be applied")
+                && degraded
+                    .message
+                    .contains("apply Ingress voskhod: a; apply Service voskhod: b"),
+            "{}",
+            degraded.message
+        );
+        // A more specific cause of degradation comes first; Reconciled still says it.
+        let failed_migration = Observed {
+            migration: Some(("2.5.0".to_owned(), JobState::Failed("Deadline".to_owned()))),
+            target_version: "2.5.0".to_owned(),
+            ..two
+        };
+        let status = super::status(&failed_migration, Some(3), None, None, &at(100));
+        let reasons: Vec<(&str, &str)> = status
+            .conditions
+            .iter()
+            .map(|c| (c.type_.as_str(), c.reason.as_str()))
+            .filter(|(t, _)| *t == "Degraded" || *t == "Reconciled")
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                ("Degraded", "MigrationFailed"),
+                ("Reconciled", "ApplyFailed")
+            ]
+        );
+    }
+
+    #[test]
+    fn failed_reconcile_keeps_the_last_observation() {
+        let steady = status(&running(), Some(3), None, None, &at(100));
+        let failed = reconcile_failed(
+            Some(&steady),
+            Some(4),
+            "GetFailed",
+            "get Deployment voskhod: connection refused".to_owned(),
+            &at(200),
+        );
+        assert_eq!(failed.observed_generation, Some(3));
+        assert_eq!(failed.phase, Some(Phase::Running));
+        assert_eq!(failed.conditions[..6], steady.conditions[..6]);
+        let reconciled = &failed.conditions[6];
+        assert_eq!(
+            (
+                reconciled.type_.as_str(),
+                reconciled.status.as_str(),
+                reconciled.reason.as_str(),
+                reconciled.observed_generation,
+                &reconciled.last_transition_time,
+            ),
+            ("Reconciled", "False", "GetFailed", Some(4), &at(200))
+        );
+        assert_eq!(
+            reconciled.message,
+            "the last reconcile failed and is retried with back-off: get Deployment voskhod: connection refused"
+        );
+        let notes = events(&steady.conditions, &failed.conditions);
+        assert_eq!(
+            notes
+                .iter()
+                .map(|n| (n.severity, n.reason.as_str()))
+                .collect::<Vec<_>>(),
+            [(Severity::Warning, "ReconcileFailed")]
+        );
+        // A first reconcile that fails leaves a status with only that condition.
+        let first = reconcile_failed(None, Some(1), "ApplyFailed", "x".to_owned(), &at(300));
+        assert_eq!(first.conditions.len(), 1);
+        assert_eq!(first.phase, None);
+        // The next complete reconcile sets it back to True.
+        let recovered = status(&running(), Some(4), Some(&failed), None, &at(400));
+        assert_eq!(recovered.conditions[6].status, "True");
+        assert_eq!(recovered.conditions[6].last_transition_time, at(400));
     }
 }
