@@ -9,6 +9,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use base64::Engine as _;
+use base64::prelude::BASE64_STANDARD;
 use serde_json::{Map, Value, json};
 use tokio::sync::{broadcast, watch};
 
@@ -621,6 +623,7 @@ impl State {
         if is_crd(rt) {
             self.register_crd(&mut object);
         }
+        merge_string_data(rt, &mut object);
         let object = Arc::new(object);
         self.kinds
             .entry(rt.storage_key())
@@ -727,6 +730,7 @@ impl State {
         if is_crd(rt) {
             self.register_crd(&mut new);
         }
+        merge_string_data(rt, &mut new);
         if new == **old {
             return Ok((new, Vec::new()));
         }
@@ -945,6 +949,25 @@ impl State {
                 });
             }
         }
+    }
+}
+
+/// A Secret's `stringData` is write-only: the API server merges it into `data` (base64),
+/// over keys of the same name, and never stores it.
+fn merge_string_data(rt: &ResourceType, object: &mut Value) {
+    if !(rt.group.is_empty() && rt.plural == "secrets") {
+        return;
+    }
+    let Some(Value::Object(strings)) = object.as_object_mut().and_then(|o| o.remove("stringData"))
+    else {
+        return;
+    };
+    if !object["data"].is_object() {
+        object["data"] = json!({});
+    }
+    for (key, value) in strings {
+        let text = value.as_str().unwrap_or_default();
+        object["data"][key] = json!(BASE64_STANDARD.encode(text));
     }
 }
 

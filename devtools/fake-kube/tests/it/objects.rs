@@ -232,3 +232,46 @@ async fn generation_follows_spec_and_status_is_a_subresource() {
         (Some(3), Some(3), Some(3), Some(2))
     );
 }
+
+#[tokio::test]
+async fn secret_string_data_is_stored_as_data() {
+    let (_fake, client) = start().await;
+    let api: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(client, "coop");
+    let secret = serde_json::from_value(json!({
+        "metadata": {"name": "pg"},
+        "data": {"kept": "a2VwdA==", "url": "b2xk"},
+        "stringData": {"url": "postgres://db:6432/x"},
+    }))
+    .expect("a Secret");
+    let created = api
+        .create(&PostParams::default(), &secret)
+        .await
+        .expect("create");
+    let text = |secret: &k8s_openapi::api::core::v1::Secret, key: &str| {
+        secret
+            .data
+            .as_ref()
+            .and_then(|data| data.get(key))
+            .map(|bytes| String::from_utf8_lossy(&bytes.0).into_owned())
+    };
+    assert_eq!(
+        text(&created, "url").as_deref(),
+        Some("postgres://db:6432/x")
+    );
+    assert_eq!(text(&created, "kept").as_deref(), Some("kept"));
+    assert_eq!(created.string_data, None);
+    let patched = api
+        .patch(
+            "pg",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"stringData": {"extra": "e"}})),
+        )
+        .await
+        .expect("patch");
+    assert_eq!(text(&patched, "extra").as_deref(), Some("e"));
+    assert_eq!(
+        text(&patched, "url").as_deref(),
+        Some("postgres://db:6432/x")
+    );
+    assert_eq!(api.get("pg").await.expect("get").string_data, None);
+}
