@@ -7,6 +7,7 @@
 
 mod database;
 mod deployment;
+pub mod egress;
 mod ingress;
 pub(crate) mod migration;
 mod network_policy;
@@ -21,6 +22,7 @@ use mono_crds::{Cooperative, DatabaseMode};
 use serde_json::{Map, Value, json};
 
 use crate::{Error, Result};
+use egress::EgressConfig;
 
 pub use database::ClaimPlan;
 pub(crate) use database::database_url_env;
@@ -57,10 +59,22 @@ pub struct ChildConfig {
     pub operator_namespace: String,
     /// Whether the ServiceMonitor kind exists in the cluster.
     pub service_monitor: bool,
+    /// Where instances may connect to.
+    pub egress: EgressConfig,
 }
 
-/// What the instance Deployment and the one-off Jobs should be at this step of a rollout.
+/// Host and port of a database, from its URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseAddress {
+    /// Host name or IP address.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+}
+
+/// What the instance Deployment and the one-off Jobs should be at this step of a rollout, and
+/// what else was observed that shapes children.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Rollout {
     /// Version the Deployment runs; `None` while an import must finish first.
     pub instance_version: Option<String>,
@@ -69,6 +83,9 @@ pub struct Rollout {
     pub migration_version: Option<String>,
     /// Whether the import Job of `bootstrap.fromExport` is part of the children.
     pub import: bool,
+    /// Where the external database is, once its Secret has been read; the egress rule to it
+    /// takes its port (and its address when that is an IP).
+    pub external_database: Option<DatabaseAddress>,
 }
 
 /// The kinds of child object the operator manages.
@@ -165,6 +182,7 @@ impl Rollout {
             instance_version: Some(version.clone()),
             migration_version: Some(version),
             import: coop.spec.bootstrap.is_some(),
+            external_database: None,
         }
     }
 }
@@ -175,7 +193,11 @@ impl Rollout {
 pub fn desired(coop: &Cooperative, config: &ChildConfig, rollout: &Rollout) -> Result<Vec<Child>> {
     let ctx = Ctx::new(coop)?;
     let mut children = vec![quota::resource_quota(&ctx), quota::limit_range(&ctx)];
-    children.extend(network_policy::policies(&ctx, config));
+    children.extend(network_policy::policies(
+        &ctx,
+        config,
+        rollout.external_database.as_ref(),
+    ));
     children.extend(database::database(&ctx, config));
     if rollout.import {
         children.extend(migration::import_job(&ctx, config));
@@ -404,7 +426,13 @@ mod tests {
             ),
         ];
         for (file, coop) in cases {
-            let rollout = Rollout::first(&coop, &config);
+            let mut rollout = Rollout::first(&coop, &config);
+            if coop.spec.database.mode == DatabaseMode::External {
+                rollout.external_database = Some(DatabaseAddress {
+                    host: "192.0.2.10".to_owned(),
+                    port: 6432,
+                });
+            }
             check_golden(file, &render_rollout(&coop, &config, &rollout));
         }
     }
@@ -416,7 +444,7 @@ mod tests {
         let rollout = Rollout {
             instance_version: Some("2.4.1".to_owned()),
             migration_version: Some("2.5.0".to_owned()),
-            import: false,
+            ..Rollout::default()
         };
         check_golden("migrating.yaml", &render_rollout(&coop, &config, &rollout));
     }
@@ -442,6 +470,8 @@ mod tests {
                 "NetworkPolicy",
                 "NetworkPolicy",
                 "NetworkPolicy",
+                "NetworkPolicy",
+                // The example's TLS certificate comes from a ClusterIssuer: the solver is let in.
                 "NetworkPolicy",
                 "Service",
                 "StatefulSet",

@@ -21,6 +21,7 @@ use mono_crds::{
 use rand_core::{RngCore, impls};
 use serde_json::{Value, json};
 
+use crate::children::egress::{Cidr, EgressConfig, EgressProxy, parse_selector};
 use crate::children::{self, ChildConfig, MANAGER, Rollout, secrets};
 use crate::metrics::Metrics;
 use crate::reconcile::{Context, ControllerConfig, FINALIZER};
@@ -57,7 +58,25 @@ pub(crate) fn test_config() -> ChildConfig {
         cnpg_namespace: "cnpg-system".to_owned(),
         operator_namespace: "mono-system".to_owned(),
         service_monitor: true,
+        egress: test_egress(),
     }
+}
+
+/// Egress as staff might configure it: one chain network, the pod range cut out, a proxy.
+pub(crate) fn test_egress() -> EgressConfig {
+    let cidr = |text: &str| text.parse::<Cidr>().expect("a CIDR");
+    EgressConfig::new(
+        &[cidr("203.0.113.0/24")],
+        &[cidr("10.244.0.0/16"), cidr("10.96.0.0/12")],
+        Some(EgressProxy {
+            namespace: "egress".to_owned(),
+            selector: parse_selector("app=chain-proxy").expect("a selector"),
+            ports: vec![3128],
+        }),
+        "kube-system",
+        parse_selector("k8s-app=kube-dns").expect("a selector"),
+    )
+    .expect("a valid egress configuration")
 }
 
 /// Cooperative `voskhod` in `coop-voskhod`: builtin database, no domain, version 2.4.1.
@@ -791,12 +810,7 @@ impl ApiServerVerifier {
 /// The children applied before the rollout decisions: everything but the Jobs and the
 /// Deployment, in order.
 fn infrastructure(coop: &Cooperative) -> Vec<children::Child> {
-    let rollout = Rollout {
-        instance_version: None,
-        migration_version: None,
-        import: false,
-    };
-    children::desired(coop, &test_config(), &rollout).expect("children")
+    children::desired(coop, &test_config(), &Rollout::default()).expect("children")
 }
 
 fn namespace(coop: &Cooperative) -> String {

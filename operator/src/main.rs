@@ -21,6 +21,7 @@ use kube::Client;
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::runtime::events::{Recorder, Reporter};
 use mono_crds::Cooperative;
+use mono_operator::children::egress::{Cidr, EgressConfig, EgressProxy, parse_selector};
 use mono_operator::children::{self, ChildConfig, ChildKind, MANAGER};
 use mono_operator::leader::{self, LeaderConfig};
 use mono_operator::metrics::Metrics;
@@ -104,6 +105,43 @@ struct ChildArgs {
     /// Namespace the operator runs in, allowed to read instances' `/status`.
     #[arg(long, env = "MONO_OPERATOR_NAMESPACE", default_value = "mono-system")]
     operator_namespace: String,
+    /// CIDRs the chain endpoints live in, comma-separated; instances may connect to them on
+    /// their chain URLs' ports, and nowhere else outside the cluster. None by default.
+    #[arg(long, env = "MONO_OPERATOR_CHAIN_CIDRS", value_delimiter = ',')]
+    chain_cidrs: Vec<Cidr>,
+    /// The cluster's pod and service CIDRs, comma-separated; cut out of every chain CIDR so
+    /// instances never reach other tenants' pods.
+    #[arg(long, env = "MONO_OPERATOR_CLUSTER_CIDRS", value_delimiter = ',')]
+    cluster_cidrs: Vec<Cidr>,
+    /// Namespace of the egress proxy instances may reach their chain through.
+    #[arg(long, env = "MONO_OPERATOR_EGRESS_PROXY_NAMESPACE")]
+    egress_proxy_namespace: Option<String>,
+    /// Labels of the egress proxy's pods (`key=value[,key=value]`); all pods of its namespace
+    /// when empty.
+    #[arg(long, env = "MONO_OPERATOR_EGRESS_PROXY_SELECTOR", default_value = "")]
+    egress_proxy_selector: String,
+    /// Ports of the egress proxy, comma-separated.
+    #[arg(
+        long,
+        env = "MONO_OPERATOR_EGRESS_PROXY_PORTS",
+        value_delimiter = ',',
+        default_value = "3128"
+    )]
+    egress_proxy_ports: Vec<u16>,
+    /// Namespace of the cluster DNS.
+    #[arg(
+        long,
+        env = "MONO_OPERATOR_DNS_NAMESPACE",
+        default_value = "kube-system"
+    )]
+    dns_namespace: String,
+    /// Labels of the cluster DNS pods (`key=value[,key=value]`).
+    #[arg(
+        long,
+        env = "MONO_OPERATOR_DNS_SELECTOR",
+        default_value = "k8s-app=kube-dns"
+    )]
+    dns_selector: String,
 }
 
 /// Whether to create ServiceMonitors.
@@ -227,8 +265,25 @@ impl Failure {
 }
 
 impl ChildArgs {
-    fn config(&self, service_monitor: bool) -> ChildConfig {
-        ChildConfig {
+    fn config(&self, service_monitor: bool) -> anyhow::Result<ChildConfig> {
+        let proxy = match &self.egress_proxy_namespace {
+            Some(namespace) => Some(EgressProxy {
+                namespace: namespace.clone(),
+                selector: parse_selector(&self.egress_proxy_selector)
+                    .context("reading --egress-proxy-selector")?,
+                ports: self.egress_proxy_ports.clone(),
+            }),
+            None => None,
+        };
+        let egress = EgressConfig::new(
+            &self.chain_cidrs,
+            &self.cluster_cidrs,
+            proxy,
+            &self.dns_namespace,
+            parse_selector(&self.dns_selector).context("reading --dns-selector")?,
+        )
+        .context("checking --chain-cidrs")?;
+        Ok(ChildConfig {
             instance_image: self.instance_image.clone(),
             default_version: self.instance_version.clone(),
             postgres_image: self.postgres_image.clone(),
@@ -237,7 +292,8 @@ impl ChildArgs {
             cnpg_namespace: self.cnpg_namespace.clone(),
             operator_namespace: self.operator_namespace.clone(),
             service_monitor,
-        }
+            egress,
+        })
     }
 }
 
@@ -264,7 +320,10 @@ fn render(args: &RenderArgs) -> Result<(), Failure> {
     if coop.metadata.namespace.is_none() {
         coop.metadata.namespace = Some("default".to_owned());
     }
-    let config = args.children.config(args.service_monitor);
+    let config = args
+        .children
+        .config(args.service_monitor)
+        .map_err(Failure::input)?;
     let yaml = children::render(&coop, &config)
         .with_context(|| format!("rendering the children of {}", args.file.display()))
         .map_err(Failure::input)?;
@@ -283,7 +342,10 @@ async fn run(args: RunArgs) -> Result<(), Failure> {
         ServiceMonitorMode::Never => false,
         ServiceMonitorMode::Auto => service_monitor_kind_exists(&client).await,
     };
-    let children = args.children.config(service_monitor);
+    let children = args
+        .children
+        .config(service_monitor)
+        .map_err(Failure::input)?;
     let identity = args
         .identity
         .clone()

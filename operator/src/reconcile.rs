@@ -38,7 +38,8 @@ use tokio::net::TcpStream;
 use tracing::{debug, info, instrument, warn};
 
 use crate::children::{
-    self, Child, ChildConfig, ChildKind, ClaimPlan, MANAGER, Rollout, VERSION_LABEL, secrets,
+    self, Child, ChildConfig, ChildKind, ClaimPlan, DatabaseAddress, MANAGER, Rollout,
+    VERSION_LABEL, secrets,
 };
 use crate::metrics::Metrics;
 use crate::probe::{self, PROBE_TIMEOUT, Probed, Probes, probe_instance};
@@ -411,10 +412,14 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
         .and_then(|s| s.version.as_ref())
         .is_none();
     let import = coop.spec.bootstrap.is_some() && never_ran;
+    // An external database's address comes from its Secret; the egress rule to it needs it.
+    let external = match coop.spec.database.mode {
+        DatabaseMode::External => Some(external_database_address(coop, ctx, &namespace).await?),
+        DatabaseMode::Builtin | DatabaseMode::Cloudnativepg => None,
+    };
     let infrastructure = Rollout {
-        instance_version: None,
-        migration_version: None,
-        import: false,
+        external_database: external.clone().and_then(Result::ok),
+        ..Rollout::default()
     };
 
     // A child the API server refuses does not keep the others from being applied; the
@@ -473,9 +478,10 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
             }
         }
     }
-    let database = match coop.spec.database.mode {
-        DatabaseMode::External => external_database_state(coop, ctx, &namespace).await?,
-        DatabaseMode::Builtin | DatabaseMode::Cloudnativepg => database.unwrap_or(DatabaseState {
+    let database = match external {
+        Some(Ok(address)) => external_database_state(&address).await,
+        Some(Err(state)) => state,
+        None => database.unwrap_or(DatabaseState {
             ready: false,
             failed: false,
             reason: "Provisioning",
@@ -527,8 +533,7 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
     if let Some(version) = instance_version {
         let rollout = Rollout {
             instance_version: Some(version),
-            migration_version: None,
-            import: false,
+            ..infrastructure.clone()
         };
         let children = children::desired(coop, &ctx.config.children, &rollout)?;
         if let Some(child) = children.iter().find(|c| c.kind == ChildKind::Deployment) {
@@ -959,22 +964,28 @@ where
     Ok(names)
 }
 
-async fn external_database_state(
-    coop: &Cooperative,
-    ctx: &Context,
-    namespace: &str,
-) -> Result<DatabaseState> {
-    let failed = |reason, message: String| DatabaseState {
+fn database_failed(reason: &'static str, message: String) -> DatabaseState {
+    DatabaseState {
         ready: false,
         failed: true,
         reason,
         message,
-    };
+    }
+}
+
+/// Where the external database is, from the URL in its Secret; or the state saying what is
+/// wrong with the Secret.
+async fn external_database_address(
+    coop: &Cooperative,
+    ctx: &Context,
+    namespace: &str,
+) -> Result<Result<DatabaseAddress, DatabaseState>> {
+    let failed = |reason, message| Ok(Err(database_failed(reason, message)));
     let Some(external) = &coop.spec.database.external else {
-        return Ok(failed(
+        return failed(
             "ExternalSecretMissing",
             "database mode external needs spec.database.external.secretRef".to_owned(),
-        ));
+        );
     };
     let reference = &external.secret_ref;
     let api: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
@@ -988,26 +999,33 @@ async fn external_database_state(
         .and_then(|data| data.get(&reference.key).cloned())
         .and_then(|bytes| String::from_utf8(bytes.0).ok());
     let Some(url) = url else {
-        return Ok(failed(
+        return failed(
             "ExternalSecretMissing",
             format!(
                 "Secret {} has no key {}; create it with the database's postgres:// URL",
                 reference.name, reference.key
             ),
-        ));
+        );
     };
     let Some((host, port)) = database_address(&url) else {
-        return Ok(failed(
+        return failed(
             "ExternalUrlInvalid",
             format!(
                 "Secret {} key {} is not a postgres:// URL with a host",
                 reference.name, reference.key
             ),
-        ));
+        );
     };
+    Ok(Ok(DatabaseAddress { host, port }))
+}
+
+/// Whether the external database at `address` accepts connections.
+async fn external_database_state(address: &DatabaseAddress) -> DatabaseState {
+    let DatabaseAddress { host, port } = address;
+    let failed = database_failed;
     let connected =
-        tokio::time::timeout(PROBE_TIMEOUT, TcpStream::connect((host.as_str(), port))).await;
-    Ok(match connected {
+        tokio::time::timeout(PROBE_TIMEOUT, TcpStream::connect((host.as_str(), *port))).await;
+    match connected {
         Ok(Ok(_)) => DatabaseState {
             ready: true,
             failed: false,
@@ -1027,7 +1045,7 @@ async fn external_database_state(
                 PROBE_TIMEOUT.as_secs()
             ),
         ),
-    })
+    }
 }
 
 /// Host and port of a `postgres://` or `postgresql://` URL (port 5432 when absent).

@@ -1,13 +1,19 @@
 //! NetworkPolicies: deny everything in the namespace by default, then allow only what an
-//! instance needs — the ingress controller, monitoring and the operator in, the database, DNS and the chain
-//! endpoints out.
+//! instance needs — the ingress controller, monitoring and the operator in; the database, the
+//! cluster DNS, and the chain through the CIDRs or the proxy staff configured out
+//! ([`EgressConfig`]); cert-manager's HTTP-01 solver in while a certificate is issued.
 
 use std::collections::BTreeSet;
+use std::net::IpAddr;
 
 use mono_crds::DatabaseMode;
 use serde_json::{Value, json};
 
-use super::{Child, ChildConfig, ChildKind, Ctx, INSTANCE_PORT, POSTGRES_PORT, database_name};
+use super::egress::EgressConfig;
+use super::{
+    Child, ChildConfig, ChildKind, Ctx, DatabaseAddress, INSTANCE_PORT, POSTGRES_PORT,
+    database_name,
+};
 
 /// Components whose pods run the instance image and talk to the database and the chain.
 const CLIENT_COMPONENTS: [&str; 4] = ["instance", "migration", "import", "export"];
@@ -15,17 +21,37 @@ const CLIENT_COMPONENTS: [&str; 4] = ["instance", "migration", "import", "export
 const API_SERVER_PORTS: [u16; 2] = [443, 6443];
 /// Status port of CloudNativePG's instance manager.
 const CNPG_STATUS_PORT: i32 = 8000;
+/// Port of cert-manager's HTTP-01 solver pods.
+const ACME_SOLVER_PORT: i32 = 8089;
+/// Label cert-manager puts on its HTTP-01 solver pods.
+const ACME_SOLVER_LABEL: &str = "acme.cert-manager.io/http01-solver";
 
-pub(crate) fn policies(ctx: &Ctx<'_>, config: &ChildConfig) -> Vec<Child> {
+/// The policies of `ctx`'s namespace; `external` is where an external database is, when its
+/// Secret has been read.
+pub(crate) fn policies(
+    ctx: &Ctx<'_>,
+    config: &ChildConfig,
+    external: Option<&DatabaseAddress>,
+) -> Vec<Child> {
     let mut policies = vec![
         default_deny(ctx),
         instance_ingress(ctx, config),
-        egress(ctx),
+        egress(ctx, &config.egress, external),
     ];
     match ctx.database_mode() {
         DatabaseMode::Builtin => policies.push(builtin_database(ctx)),
         DatabaseMode::Cloudnativepg => policies.push(cnpg_database(ctx, config)),
         DatabaseMode::External => {}
+    }
+    let issued = ctx
+        .coop
+        .spec
+        .domain
+        .as_ref()
+        .and_then(|domain| domain.tls.as_ref())
+        .is_some_and(|tls| tls.cluster_issuer.is_some());
+    if issued {
+        policies.push(acme_solver(ctx, config));
     }
     policies
 }
@@ -83,9 +109,13 @@ fn clients_selector(ctx: &Ctx<'_>) -> Value {
     })
 }
 
-fn dns_rule() -> Value {
+fn dns_rule(egress: &EgressConfig) -> Value {
+    let mut peer = namespace_peer(egress.dns_namespace());
+    if !egress.dns_selector().is_empty() {
+        peer["podSelector"] = json!({"matchLabels": egress.dns_selector()});
+    }
     json!({
-        "to": [namespace_peer("kube-system")],
+        "to": [peer],
         "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
     })
 }
@@ -117,7 +147,7 @@ fn instance_ingress(ctx: &Ctx<'_>, config: &ChildConfig) -> Child {
     )
 }
 
-fn egress(ctx: &Ctx<'_>) -> Child {
+fn egress(ctx: &Ctx<'_>, config: &EgressConfig, external: Option<&DatabaseAddress>) -> Child {
     let chain = &ctx.coop.spec.chain;
     let chain_ports: BTreeSet<u16> = [&chain.api_url, &chain.ship_url]
         .into_iter()
@@ -132,20 +162,65 @@ fn egress(ctx: &Ctx<'_>) -> Child {
             "to": [{"podSelector": {"matchLabels": {"cnpg.io/cluster": database_name(ctx.name)}}}],
             "ports": [tcp(POSTGRES_PORT)],
         }),
-        // The address of an external database is not known here, only its usual port.
-        DatabaseMode::External => json!({"ports": [tcp(POSTGRES_PORT)]}),
+        // The port of the URL in the database's Secret, and its address when that is an IP
+        // (a host name can point anywhere); the usual port until the Secret has been read.
+        DatabaseMode::External => match external {
+            Some(address) => match address.host.parse::<IpAddr>() {
+                Ok(ip) => {
+                    let bits = if ip.is_ipv4() { 32 } else { 128 };
+                    json!({
+                        "to": [{"ipBlock": {"cidr": format!("{ip}/{bits}")}}],
+                        "ports": [tcp(i32::from(address.port))],
+                    })
+                }
+                Err(_) => json!({"ports": [tcp(i32::from(address.port))]}),
+            },
+            None => json!({"ports": [tcp(POSTGRES_PORT)]}),
+        },
     };
-    let chain_rule = json!({
-        "to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}, {"ipBlock": {"cidr": "::/0"}}],
-        "ports": chain_ports.iter().map(|port| tcp(i32::from(*port))).collect::<Vec<_>>(),
-    });
+    let mut rules = vec![dns_rule(config), database_rule];
+    let chain_peers = config.chain_peers();
+    if !chain_peers.is_empty() {
+        rules.push(json!({
+            "to": chain_peers,
+            "ports": chain_ports.iter().map(|port| tcp(i32::from(*port))).collect::<Vec<_>>(),
+        }));
+    }
+    if let Some(proxy) = config.proxy() {
+        let mut peer = namespace_peer(&proxy.namespace);
+        if !proxy.selector.is_empty() {
+            peer["podSelector"] = json!({"matchLabels": proxy.selector});
+        }
+        rules.push(json!({
+            "to": [peer],
+            "ports": proxy.ports.iter().map(|port| tcp(i32::from(*port))).collect::<Vec<_>>(),
+        }));
+    }
     policy(
         ctx,
         "egress",
         json!({
             "podSelector": clients_selector(ctx),
             "policyTypes": ["Egress"],
-            "egress": [dns_rule(), database_rule, chain_rule],
+            "egress": rules,
+        }),
+    )
+}
+
+/// cert-manager answers the HTTP-01 challenge from solver pods it starts in the
+/// Cooperative's namespace; the ingress controller must reach them while a certificate is
+/// issued or renewed.
+fn acme_solver(ctx: &Ctx<'_>, config: &ChildConfig) -> Child {
+    policy(
+        ctx,
+        "acme-solver",
+        json!({
+            "podSelector": {"matchLabels": {ACME_SOLVER_LABEL: "true"}},
+            "policyTypes": ["Ingress"],
+            "ingress": [{
+                "from": [namespace_peer(&config.ingress_namespace)],
+                "ports": [tcp(ACME_SOLVER_PORT)],
+            }],
         }),
     )
 }
@@ -179,7 +254,7 @@ fn cnpg_database(ctx: &Ctx<'_>, config: &ChildConfig) -> Child {
                 {"from": [namespace_peer(&config.cnpg_namespace)], "ports": [tcp(POSTGRES_PORT), tcp(CNPG_STATUS_PORT)]},
             ],
             "egress": [
-                dns_rule(),
+                dns_rule(&config.egress),
                 {"to": [{"podSelector": cluster}], "ports": [tcp(POSTGRES_PORT), tcp(CNPG_STATUS_PORT)]},
                 {"ports": API_SERVER_PORTS.iter().map(|port| tcp(i32::from(*port))).collect::<Vec<_>>()},
             ],
@@ -190,6 +265,151 @@ fn cnpg_database(ctx: &Ctx<'_>, config: &ChildConfig) -> Child {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::children::egress::{Cidr, EgressConfig, parse_selector};
+    use crate::fixtures::{CooperativeFixture, test_config, test_cooperative};
+
+    fn egress_rules(
+        coop: &mono_crds::Cooperative,
+        config: &ChildConfig,
+        external: Option<&DatabaseAddress>,
+    ) -> Vec<Value> {
+        let ctx = Ctx::new(coop).unwrap();
+        let policy = egress(&ctx, &config.egress, external);
+        policy.object["spec"]["egress"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn staff(chain: &[&str], cluster: &[&str]) -> ChildConfig {
+        let cidrs = |texts: &[&str]| {
+            texts
+                .iter()
+                .map(|t| t.parse::<Cidr>().unwrap())
+                .collect::<Vec<_>>()
+        };
+        ChildConfig {
+            egress: EgressConfig::new(
+                &cidrs(chain),
+                &cidrs(cluster),
+                None,
+                "dns-system",
+                parse_selector("app=coredns,tier=dns").unwrap(),
+            )
+            .unwrap(),
+            ..test_config()
+        }
+    }
+
+    #[test]
+    fn chain_egress_only_to_staff_networks() {
+        let coop = test_cooperative();
+        // Nothing configured: DNS and the database, no way out to the world.
+        let closed = egress_rules(&coop, &staff(&[], &[]), None);
+        assert_eq!(closed.len(), 2, "{closed:?}");
+        assert_eq!(
+            closed[0]["to"],
+            json!([{
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "dns-system"}},
+                "podSelector": {"matchLabels": {"app": "coredns", "tier": "dns"}},
+            }])
+        );
+        // Even the whole Internet, when staff allow it, leaves out link-local and the cluster.
+        let open = egress_rules(
+            &coop,
+            &staff(&["0.0.0.0/0", "::/0"], &["10.244.0.0/16"]),
+            None,
+        );
+        assert_eq!(
+            open[2],
+            json!({
+                "to": [
+                    {"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.0.0/16", "10.244.0.0/16"]}},
+                    {"ipBlock": {"cidr": "::/0", "except": ["fe80::/10"]}},
+                ],
+                "ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 8443}],
+            })
+        );
+        // No rule anywhere lets a pod out without a destination, but the external database's.
+        for rule in closed.iter().chain(&open) {
+            assert!(rule.get("to").is_some(), "{rule}");
+        }
+    }
+
+    #[test]
+    fn external_database_port_comes_from_its_url() {
+        let coop = test_cooperative().external_db();
+        let config = test_config();
+        let by_name = DatabaseAddress {
+            host: "pg.example.org".to_owned(),
+            port: 6432,
+        };
+        let by_ip = DatabaseAddress {
+            host: "2001:db8::7".to_owned(),
+            port: 5433,
+        };
+        let cases = [
+            (None, json!({"ports": [{"protocol": "TCP", "port": 5432}]})),
+            (
+                Some(&by_name),
+                json!({"ports": [{"protocol": "TCP", "port": 6432}]}),
+            ),
+            (
+                Some(&by_ip),
+                json!({
+                    "to": [{"ipBlock": {"cidr": "2001:db8::7/128"}}],
+                    "ports": [{"protocol": "TCP", "port": 5433}],
+                }),
+            ),
+        ];
+        for (address, expected) in cases {
+            assert_eq!(
+                egress_rules(&coop, &config, address)[1],
+                expected,
+                "{address:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn acme_solver_is_let_in_only_for_issued_certificates() {
+        let config = test_config();
+        let names = |coop: &mono_crds::Cooperative| -> Vec<String> {
+            let ctx = Ctx::new(coop).unwrap();
+            policies(&ctx, &config, None)
+                .into_iter()
+                .map(|p| p.name)
+                .collect()
+        };
+        let mut own_secret = test_cooperative().with_domain_tls();
+        if let Some(tls) = own_secret.spec.domain.as_mut().and_then(|d| d.tls.as_mut()) {
+            tls.cluster_issuer = None;
+        }
+        let cases = [
+            (test_cooperative(), false),
+            (test_cooperative().with_domain(), false),
+            (own_secret, false),
+            (test_cooperative().with_domain_tls(), true),
+        ];
+        for (coop, expected) in cases {
+            let found = names(&coop).contains(&"voskhod-acme-solver".to_owned());
+            assert_eq!(found, expected, "{:?}", coop.spec.domain);
+        }
+        let ctx_coop = test_cooperative().with_domain_tls();
+        let ctx = Ctx::new(&ctx_coop).unwrap();
+        let solver = acme_solver(&ctx, &config);
+        assert_eq!(
+            solver.object["spec"]["ingress"],
+            json!([{
+                "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}],
+                "ports": [{"protocol": "TCP", "port": 8089}],
+            }])
+        );
+        assert_eq!(
+            solver.object["spec"]["podSelector"],
+            json!({"matchLabels": {"acme.cert-manager.io/http01-solver": "true"}})
+        );
+    }
 
     #[test]
     fn ports_of_chain_urls() {

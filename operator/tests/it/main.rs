@@ -6,6 +6,7 @@ mod bootstrap;
 mod convergence;
 mod deletion;
 mod duplicate;
+mod egress;
 mod export;
 mod immutable;
 mod restart;
