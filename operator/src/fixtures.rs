@@ -240,6 +240,7 @@ pub(crate) fn mock_context() -> (Arc<Context>, ApiServerVerifier) {
         watch_namespace: None,
         probe_instances: true,
         probe_interval: Duration::from_secs(30),
+        guardrails: crate::guardrails::Guardrails::default(),
         status_address: crate::reconcile::DEFAULT_STATUS_ADDRESS.to_owned(),
         concurrency: 1,
     };

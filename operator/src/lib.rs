@@ -9,12 +9,14 @@ pub mod children;
 pub mod export;
 #[cfg(test)]
 mod fixtures;
+pub mod guardrails;
 pub mod leader;
 pub mod metrics;
 pub mod probe;
 pub mod reconcile;
 pub mod status;
 pub mod telemetry;
+pub mod uniqueness;
 
 use thiserror::Error;
 

@@ -23,6 +23,7 @@ use kube::runtime::events::{Recorder, Reporter};
 use mono_crds::Cooperative;
 use mono_operator::children::egress::{Cidr, EgressConfig, EgressProxy, parse_selector};
 use mono_operator::children::{self, ChildConfig, ChildKind, MANAGER};
+use mono_operator::guardrails::Guardrails;
 use mono_operator::leader::{self, LeaderConfig};
 use mono_operator::metrics::Metrics;
 use mono_operator::reconcile::{self, ControllerConfig};
@@ -55,11 +56,11 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the controllers against the cluster of KUBECONFIG (or the in-cluster account).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Print the CustomResourceDefinitions as multi-document YAML.
     Crd,
     /// Print every child object of a Cooperative as multi-document YAML, without a cluster.
-    Render(RenderArgs),
+    Render(Box<RenderArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -108,11 +109,11 @@ struct ChildArgs {
     /// CIDRs the chain endpoints live in, comma-separated; instances may connect to them on
     /// their chain URLs' ports, and nowhere else outside the cluster. None by default.
     #[arg(long, env = "MONO_OPERATOR_CHAIN_CIDRS", value_delimiter = ',')]
-    chain_cidrs: Vec<Cidr>,
+    chain_cidrs: Vec<String>,
     /// The cluster's pod and service CIDRs, comma-separated; cut out of every chain CIDR so
     /// instances never reach other tenants' pods.
     #[arg(long, env = "MONO_OPERATOR_CLUSTER_CIDRS", value_delimiter = ',')]
-    cluster_cidrs: Vec<Cidr>,
+    cluster_cidrs: Vec<String>,
     /// Namespace of the egress proxy instances may reach their chain through.
     #[arg(long, env = "MONO_OPERATOR_EGRESS_PROXY_NAMESPACE")]
     egress_proxy_namespace: Option<String>,
@@ -199,12 +200,60 @@ struct RunArgs {
     /// Cooperative's. Change it only when the operator runs outside the cluster.
     #[arg(long, env = "MONO_OPERATOR_STATUS_ADDRESS", default_value = reconcile::DEFAULT_STATUS_ADDRESS)]
     status_address: String,
+    #[command(flatten)]
+    guardrails: GuardrailArgs,
     /// Most Cooperatives reconciled at once (0: no limit).
     #[arg(long, env = "MONO_OPERATOR_CONCURRENCY", default_value_t = 64)]
     concurrency: u16,
     /// Create ServiceMonitors: auto (when the kind exists), always or never.
     #[arg(long, env = "MONO_OPERATOR_SERVICE_MONITOR", value_enum, default_value_t = ServiceMonitorMode::Auto)]
     service_monitor: ServiceMonitorMode,
+}
+
+/// What hosting staff allow tenants to ask for; an empty list allows anything of its kind.
+#[derive(Debug, Args)]
+struct GuardrailArgs {
+    /// DNS suffixes a Cooperative's `domain.host` must be under, comma-separated.
+    #[arg(
+        long,
+        env = "MONO_OPERATOR_ALLOWED_HOST_SUFFIXES",
+        value_delimiter = ','
+    )]
+    allowed_host_suffixes: Vec<String>,
+    /// cert-manager ClusterIssuers a Cooperative may name, comma-separated.
+    #[arg(
+        long,
+        env = "MONO_OPERATOR_ALLOWED_CLUSTER_ISSUERS",
+        value_delimiter = ','
+    )]
+    allowed_cluster_issuers: Vec<String>,
+    /// URL prefixes both chain URLs must start with, comma-separated.
+    #[arg(
+        long,
+        env = "MONO_OPERATOR_ALLOWED_CHAIN_ENDPOINTS",
+        value_delimiter = ','
+    )]
+    allowed_chain_endpoints: Vec<String>,
+    /// Instance versions a Cooperative may name, comma-separated.
+    #[arg(long, env = "MONO_OPERATOR_ALLOWED_VERSIONS", value_delimiter = ',')]
+    allowed_versions: Vec<String>,
+}
+
+impl GuardrailArgs {
+    fn guardrails(&self) -> Guardrails {
+        let clean = |list: &[String]| {
+            list.iter()
+                .map(|item| item.trim().to_owned())
+                .filter(|item| !item.is_empty())
+                .collect()
+        };
+        Guardrails {
+            host_suffixes: clean(&self.allowed_host_suffixes),
+            cluster_issuers: clean(&self.allowed_cluster_issuers),
+            chain_endpoints: clean(&self.allowed_chain_endpoints),
+            versions: clean(&self.allowed_versions),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -226,7 +275,7 @@ fn main() -> ExitCode {
         Command::Crd => print_crds(),
         Command::Render(args) => render(&args),
         Command::Run(args) => match tokio::runtime::Runtime::new() {
-            Ok(runtime) => runtime.block_on(run(args)),
+            Ok(runtime) => runtime.block_on(run(*args)),
             Err(err) => Err(Failure::input(
                 anyhow!(err).context("starting the async runtime"),
             )),
@@ -275,9 +324,18 @@ impl ChildArgs {
             }),
             None => None,
         };
+        let cidrs = |texts: &[String]| -> anyhow::Result<Vec<Cidr>> {
+            texts
+                .iter()
+                .filter(|text| !text.trim().is_empty())
+                .map(|text| Ok(text.parse::<Cidr>()?))
+                .collect()
+        };
+        let chain_cidrs = cidrs(&self.chain_cidrs).context("reading --chain-cidrs")?;
+        let cluster_cidrs = cidrs(&self.cluster_cidrs).context("reading --cluster-cidrs")?;
         let egress = EgressConfig::new(
-            &self.chain_cidrs,
-            &self.cluster_cidrs,
+            &chain_cidrs,
+            &cluster_cidrs,
             proxy,
             &self.dns_namespace,
             parse_selector(&self.dns_selector).context("reading --dns-selector")?,
@@ -413,6 +471,7 @@ async fn run(args: RunArgs) -> Result<(), Failure> {
         watch_namespace: args.watch_namespace.clone(),
         probe_instances: args.probe_instances,
         probe_interval: Duration::from_secs(args.probe_interval),
+        guardrails: args.guardrails.guardrails(),
         status_address: args.status_address.clone(),
         concurrency: args.concurrency,
     };

@@ -66,13 +66,17 @@ impl Probes {
         slots.entry(key.to_owned()).or_default().clone()
     }
 
-    /// Stops probing the Cooperative `key` (deleted, refused or invalid).
-    pub fn forget(&self, key: &str) {
-        let mut slots = self
+    /// Stops probing the Cooperative `key` (deleted, refused or invalid); a round under way
+    /// writes nothing more for it.
+    pub async fn forget(&self, key: &str) {
+        let slot = self
             .slots
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        slots.remove(key);
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(key);
+        if let Some(slot) = slot {
+            *slot.lock().await = None;
+        }
     }
 
     fn all(&self) -> Vec<(String, Arc<tokio::sync::Mutex<Option<Probed>>>)> {

@@ -15,6 +15,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender};
 use futures::future::Either;
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
@@ -26,7 +27,7 @@ use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams
 use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::events::{Event, EventType, Recorder};
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
-use kube::runtime::reflector::{self, Store};
+use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{PredicateConfig, WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
 use mono_crds::{Cooperative, CooperativeStatus, DatabaseMode, DeletionPolicy, validate_coopname};
@@ -41,11 +42,13 @@ use crate::children::{
     self, Child, ChildConfig, ChildKind, ClaimPlan, DatabaseAddress, MANAGER, Rollout,
     VERSION_LABEL, secrets,
 };
+use crate::guardrails::Guardrails;
 use crate::metrics::Metrics;
 use crate::probe::{self, PROBE_TIMEOUT, Probed, Probes, probe_instance};
 use crate::status::{
     self, DatabaseState, DeploymentState, JobState, Observed, Severity, StorageState,
 };
+use crate::uniqueness::{Claims, Conflict};
 use crate::{Error, Result, Verb};
 
 /// Finalizer that applies `spec.deletionPolicy` before a Cooperative goes away.
@@ -68,6 +71,8 @@ pub struct ControllerConfig {
     pub probe_instances: bool,
     /// How often each ready instance's `/status` is read.
     pub probe_interval: Duration,
+    /// What hosting staff allow tenants to ask for.
+    pub guardrails: Guardrails,
     /// `host:port` of an instance's `/status`, `{name}` and `{namespace}` standing for the
     /// Cooperative's.
     pub status_address: String,
@@ -96,6 +101,9 @@ pub struct Context {
     store: Store<Cooperative>,
     failures: Mutex<HashMap<String, u32>>,
     pub(crate) probes: Probes,
+    claims: Claims,
+    retrigger: UnboundedSender<ObjectRef<Cooperative>>,
+    retriggers: Mutex<Option<UnboundedReceiver<ObjectRef<Cooperative>>>>,
 }
 
 impl Context {
@@ -108,6 +116,7 @@ impl Context {
         metrics: Arc<Metrics>,
         store: Store<Cooperative>,
     ) -> Context {
+        let (retrigger, retriggers) = futures::channel::mpsc::unbounded();
         Context {
             client,
             config,
@@ -116,6 +125,9 @@ impl Context {
             store,
             failures: Mutex::new(HashMap::new()),
             probes: Probes::default(),
+            claims: Claims::default(),
+            retrigger,
+            retriggers: Mutex::new(Some(retriggers)),
         }
     }
 
@@ -160,14 +172,19 @@ pub async fn run(
         .reflect(writer)
         .applied_objects()
         .predicate_filter(reconcile_trigger, PredicateConfig::default());
-    let controller = Controller::for_stream(triggers, store.clone());
     let ctx = Arc::new(Context::new(
         client.clone(),
         config.clone(),
         recorder,
         metrics,
-        store,
+        store.clone(),
     ));
+    // Cooperatives refused for a conflict are reconciled again when the winner goes.
+    let retriggers = lock(&ctx.retriggers)
+        .take()
+        .map(StreamExt::boxed)
+        .unwrap_or_else(|| futures::stream::empty().boxed());
+    let controller = Controller::for_stream(triggers, store).reconcile_on(retriggers);
     let shutdown = shutdown.shared();
     let probing = if config.probe_instances {
         Either::Left(probe::run(
@@ -210,14 +227,24 @@ pub async fn reconcile(coop: Arc<Cooperative>, ctx: Arc<Context>) -> Result<Acti
         .ok_or(Error::MissingObjectKey("metadata.namespace"))?;
     let key = format!("{namespace}/{}", coop.name_any());
     let api: Api<Cooperative> = Api::namespaced(ctx.client.clone(), &namespace);
-    let ours = coop.finalizers().iter().any(|f| f == FINALIZER);
+    let ours = has_finalizer(&coop);
     let state = ctx.store.state();
-    if !ours && let Some(winner) = namespace_winner(&coop, state.iter().map(|c| c.as_ref())) {
-        ctx.probes.forget(&key);
+    let conflict = if ours {
+        // Served already: it keeps its namespace and coopname.
+        ctx.claims.claim(&coop);
+        None
+    } else {
+        ctx.claims
+            .decide(&coop, state.iter().map(AsRef::as_ref), has_finalizer)
+    };
+    if let Some(conflict) = conflict {
+        ctx.probes.forget(&key).await;
         if coop.meta().deletion_timestamp.is_none() {
-            report_duplicate(&api, &coop, &namespace, &winner, &ctx).await?;
+            report_duplicate(&api, &coop, &conflict, &ctx).await?;
         }
-        return Ok(Action::await_change());
+        // The winner's cleanup names this one for another reconcile; the requeue is the
+        // safety net for a winner that went without it.
+        return Ok(Action::requeue(STEADY_REQUEUE));
     }
     let result = finalizer(&api, FINALIZER, coop.clone(), |event| async {
         match event {
@@ -275,25 +302,8 @@ pub fn backoff(attempts: u32) -> Duration {
     Duration::from_secs(5u64 << exponent).min(MAX_BACKOFF)
 }
 
-/// The Cooperative that serves `coop`'s namespace when it is not `coop` itself: the oldest
-/// one not being deleted (by creation time, then name).
-pub fn namespace_winner<'a>(
-    coop: &'a Cooperative,
-    all: impl Iterator<Item = &'a Cooperative>,
-) -> Option<String> {
-    let namespace = coop.namespace();
-    let order = |c: &Cooperative| {
-        (
-            c.meta().creation_timestamp.as_ref().map(|t| t.0),
-            c.name_any(),
-        )
-    };
-    let winner = all
-        .chain(std::iter::once(coop))
-        .filter(|c| c.namespace() == namespace && c.meta().deletion_timestamp.is_none())
-        .min_by_key(|c| order(c))?;
-    let winner = winner.name_any();
-    (winner != coop.name_any()).then_some(winner)
+fn has_finalizer(coop: &Cooperative) -> bool {
+    coop.finalizers().iter().any(|f| f == FINALIZER)
 }
 
 /// What decides the version the instance Deployment may run.
@@ -392,8 +402,22 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
             target_version: target,
             failures: Vec::new(),
         };
-        ctx.probes.forget(&format!("{namespace}/{name}"));
+        ctx.probes.forget(&format!("{namespace}/{name}")).await;
         publish_status(api, coop, ctx, None, &observed).await?;
+        return Ok(Action::await_change());
+    }
+    let running = coop.status.as_ref().and_then(|s| s.version.as_deref());
+    let refusals = ctx.config.guardrails.refusals(coop, running);
+    if !refusals.is_empty() {
+        // What runs keeps running; nothing is changed for a spec staff do not allow.
+        ctx.probes.forget(&format!("{namespace}/{name}")).await;
+        let status = status::refused_status(
+            coop.status.as_ref(),
+            coop.meta().generation,
+            &refusals,
+            &now(),
+        );
+        write_status(api, coop, ctx, None, status).await?;
         return Ok(Action::await_change());
     }
 
@@ -644,8 +668,13 @@ async fn cleanup(coop: &Cooperative, ctx: &Context) -> Result<Action> {
     };
     info!(namespace, name, reason, "cooperative deleted");
     publish_event(ctx, coop, Severity::Normal, reason, note).await;
-    ctx.probes.forget(&format!("{namespace}/{name}"));
+    ctx.probes.forget(&format!("{namespace}/{name}")).await;
     ctx.metrics.set_phase(&format!("{namespace}/{name}"), None);
+    let state = ctx.store.state();
+    for other in ctx.claims.release(coop, state.iter().map(AsRef::as_ref)) {
+        // The receiver lives as long as the controller; a send fails only while stopping.
+        let _ = ctx.retrigger.unbounded_send(other);
+    }
     Ok(Action::await_change())
 }
 
@@ -684,13 +713,11 @@ async fn report_failure(api: &Api<Cooperative>, coop: &Cooperative, ctx: &Contex
 async fn report_duplicate(
     api: &Api<Cooperative>,
     coop: &Cooperative,
-    namespace: &str,
-    winner: &str,
+    conflict: &Conflict,
     ctx: &Context,
 ) -> Result<()> {
     let status = status::duplicate_status(
-        namespace,
-        winner,
+        conflict,
         coop.meta().generation,
         coop.status.as_ref(),
         &now(),
@@ -1205,7 +1232,6 @@ mod tests {
     use k8s_openapi::api::core::v1::Namespace;
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-    use k8s_openapi::jiff::Timestamp;
     use kube::runtime::events::Reporter;
     use mono_fake_kube::FakeKube;
 
@@ -1378,6 +1404,7 @@ mod tests {
             watch_namespace: None,
             probe_instances: false,
             probe_interval: Duration::from_secs(30),
+            guardrails: Guardrails::default(),
             status_address: DEFAULT_STATUS_ADDRESS.to_owned(),
             concurrency: 4,
         };
@@ -1545,43 +1572,6 @@ mod tests {
                 "attempt {attempts}"
             );
         }
-    }
-
-    fn coop(name: &str, namespace: &str, created: i64) -> Cooperative {
-        let mut coop = test_cooperative();
-        coop.metadata.name = Some(name.to_owned());
-        coop.metadata.namespace = Some(namespace.to_owned());
-        coop.metadata.creation_timestamp = Some(Time(Timestamp::from_second(created).unwrap()));
-        coop
-    }
-
-    #[test]
-    fn oldest_cooperative_serves_the_namespace() {
-        let first = coop("first", "a", 100);
-        let second = coop("second", "a", 200);
-        let other = coop("other", "b", 50);
-        let tie = coop("early", "a", 100);
-        let mut deleting = coop("deleting", "a", 10);
-        deleting.metadata.deletion_timestamp = Some(Time(Timestamp::from_second(300).unwrap()));
-        let all = [&first, &second, &other, &deleting];
-        let cases = [
-            (&first, None),
-            (&second, Some("first")),
-            (&other, None),
-            (&tie, None),
-        ];
-        for (candidate, expected) in cases {
-            assert_eq!(
-                namespace_winner(candidate, all.iter().copied()),
-                expected.map(str::to_owned),
-                "{}",
-                candidate.name_any()
-            );
-        }
-        assert_eq!(
-            namespace_winner(&first, [&first, &tie].into_iter()),
-            Some("early".to_owned())
-        );
     }
 
     #[test]

@@ -7,6 +7,8 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use mono_crds::{CooperativeStatus, Phase};
 
+use crate::uniqueness::Conflict;
+
 /// What the reconciler saw of the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatabaseState {
@@ -107,6 +109,7 @@ pub struct InstanceReport {
 pub struct Observed {
     /// Why the spec cannot be acted on, if it cannot.
     pub invalid: Option<String>,
+
     /// The database.
     pub database: DatabaseState,
     /// The builtin database's volume against the spec.
@@ -207,24 +210,36 @@ pub fn status(
     }
 }
 
-/// Status of a Cooperative that is not reconciled because `winner` already serves the
-/// namespace.
+/// Status of a Cooperative that is not reconciled because of `conflict`.
 pub fn duplicate_status(
-    namespace: &str,
-    winner: &str,
+    conflict: &Conflict,
     generation: Option<i64>,
     previous: Option<&CooperativeStatus>,
     now: &Time,
 ) -> CooperativeStatus {
     let previous_conditions = previous.map(|s| s.conditions.as_slice()).unwrap_or(&[]);
-    let draft = Draft::new(
-        "Ready",
-        Some(false),
-        "DuplicateCooperative",
-        format!(
-            "namespace {namespace} already has Cooperative {winner}; only one Cooperative per namespace is served, delete this one or move it to its own namespace"
+    let draft = match conflict {
+        Conflict::Namespace { namespace, winner } => Draft::new(
+            "Ready",
+            Some(false),
+            "DuplicateCooperative",
+            format!(
+                "namespace {namespace} already has Cooperative {winner}; only one Cooperative per namespace is served, delete this one or move it to its own namespace"
+            ),
         ),
-    );
+        Conflict::Coopname {
+            coopname,
+            namespace,
+            winner,
+        } => Draft::new(
+            "Ready",
+            Some(false),
+            "DuplicateCoopname",
+            format!(
+                "coopname {coopname} is served by Cooperative {winner} in namespace {namespace}; a coopname is served once in the cluster, delete one of them"
+            ),
+        ),
+    };
     CooperativeStatus {
         observed_generation: generation,
         phase: Some(Phase::Failed),
@@ -262,6 +277,50 @@ pub fn reconcile_failed(
     status
 }
 
+/// `previous` with the spec of `generation` refused: what it asks for that hosting staff do
+/// not allow (`refusals`) makes `Ready=False` and `Progressing=False` with reason `NotAllowed`
+/// and the phase `Failed`; what runs keeps running as it was, and the other conditions say
+/// how.
+pub fn refused_status(
+    previous: Option<&CooperativeStatus>,
+    generation: Option<i64>,
+    refusals: &[String],
+    now: &Time,
+) -> CooperativeStatus {
+    let mut status = previous.cloned().unwrap_or_default();
+    let drafts = [
+        Draft::new(
+            "Ready",
+            Some(false),
+            "NotAllowed",
+            format!(
+                "hosting staff do not allow this spec: {}; nothing is changed until it asks for what is allowed",
+                refusals.join("; ")
+            ),
+        ),
+        Draft::new(
+            "Progressing",
+            Some(false),
+            "NotAllowed",
+            "nothing is changed until the spec asks for what is allowed".to_owned(),
+        ),
+    ];
+    for draft in drafts {
+        let condition = draft.into_condition(generation, &status.conditions, now);
+        match status
+            .conditions
+            .iter_mut()
+            .find(|c| c.type_ == condition.type_)
+        {
+            Some(existing) => *existing = condition,
+            None => status.conditions.push(condition),
+        }
+    }
+    status.observed_generation = generation;
+    status.phase = Some(Phase::Failed);
+    status
+}
+
 /// Events for condition changes a person cares about.
 pub fn events(previous: &[Condition], current: &[Condition]) -> Vec<EventNote> {
     let mut notes = Vec::new();
@@ -284,8 +343,10 @@ pub fn events(previous: &[Condition], current: &[Condition]) -> Vec<EventNote> {
                 notes.push(note(Severity::Warning, "ReconcileFailed"));
             }
             ("Ready", "False")
-                if condition.reason == "DuplicateCooperative"
-                    || condition.reason == "InvalidSpec" =>
+                if matches!(
+                    condition.reason.as_str(),
+                    "DuplicateCooperative" | "DuplicateCoopname" | "InvalidSpec" | "NotAllowed"
+                ) =>
             {
                 notes.push(note(Severity::Warning, &condition.reason));
             }
@@ -366,6 +427,7 @@ fn ready(observed: &Observed) -> Draft {
             format!("the spec cannot be acted on: {invalid}; fix the Cooperative"),
         );
     }
+
     if observed.suspended {
         return not_ready(
             "Suspended",
@@ -436,6 +498,7 @@ fn progressing(observed: &Observed, rolled_out: bool) -> Draft {
             "nothing is changed until the spec is fixed".to_owned(),
         );
     }
+
     if !observed.database.ready && !observed.database.failed {
         return busy("ProvisioningDatabase", observed.database.message.clone());
     }
@@ -1099,6 +1162,46 @@ mod tests {
             Phase::Failed,
             Some("2.4.1"),
         );
+        let running_status = status(&running(), Some(3), None, None, &at(50));
+        let refused = refused_status(
+            Some(&running_status),
+            Some(4),
+            &["host a.example is not under coops.example.org".to_owned()],
+            &at(100),
+        );
+        assert_eq!(
+            summary(&refused),
+            (
+                [
+                    ("Ready", "False", "NotAllowed"),
+                    ("Progressing", "False", "NotAllowed"),
+                    STEADY[2],
+                    STEADY[3],
+                    STEADY[4],
+                    STEADY[5],
+                    STEADY[6],
+                ]
+                .iter()
+                .map(|(t, s, r)| ((*t).to_owned(), (*s).to_owned(), (*r).to_owned()))
+                .collect(),
+                Some(Phase::Failed),
+                Some("2.4.1".to_owned())
+            )
+        );
+        assert_eq!(refused.observed_generation, Some(4));
+        assert_eq!(refused.synced_block, running_status.synced_block);
+        let ready = refused.conditions[0].clone();
+        assert_eq!(
+            ready.message,
+            "hosting staff do not allow this spec: host a.example is not under coops.example.org; nothing is changed until it asks for what is allowed"
+        );
+        assert_eq!(
+            events(&[], &[ready])
+                .into_iter()
+                .map(|n| (n.severity, n.reason))
+                .collect::<Vec<_>>(),
+            [(Severity::Warning, "NotAllowed".to_owned())]
+        );
         let lagging = Observed {
             instance: Ok(InstanceReport {
                 synced_block: 100,
@@ -1202,7 +1305,11 @@ mod tests {
 
     #[test]
     fn duplicate_cooperative_is_failed_with_a_clear_message() {
-        let status = duplicate_status("coop-a", "first", Some(1), None, &at(100));
+        let conflict = Conflict::Namespace {
+            namespace: "coop-a".to_owned(),
+            winner: "first".to_owned(),
+        };
+        let status = duplicate_status(&conflict, Some(1), None, &at(100));
         assert_eq!(status.phase, Some(Phase::Failed));
         let ready = &status.conditions[0];
         assert_eq!(

@@ -90,3 +90,69 @@ async fn second_cooperative_in_a_namespace_is_refused() {
         .await;
     cluster.ready(NAMESPACE, "sever").await;
 }
+
+/// Two Cooperatives for one coopname in two namespaces, created together: exactly one is
+/// served, and the other takes over when it is deleted (#14).
+#[tokio::test]
+async fn coopname_is_served_once_in_the_cluster() {
+    let mut cluster = Cluster::start().await;
+    cluster.create_namespace("coop-vostok-a").await;
+    cluster.create_namespace("coop-vostok-b").await;
+    let mut second = cooperative("vostok-b", "1.0.0", "Delete");
+    second["spec"]["coopname"] = serde_json::json!("vostok");
+    let mut first = cooperative("vostok-a", "1.0.0", "Delete");
+    first["spec"]["coopname"] = serde_json::json!("vostok");
+    tokio::join!(
+        cluster.create_in("coop-vostok-a", first),
+        cluster.create_in("coop-vostok-b", second),
+    );
+    let both = [("coop-vostok-a", "vostok-a"), ("coop-vostok-b", "vostok-b")];
+    let served = |coop: &Cooperative| {
+        coop.metadata
+            .finalizers
+            .as_ref()
+            .is_some_and(|f| !f.is_empty())
+    };
+    let refused = |coop: &Cooperative| {
+        condition(coop, "Ready").is_some_and(|c| c.reason == "DuplicateCoopname")
+    };
+    let (winner, loser) = cluster
+        .eventually("one served and one refused", |fake| {
+            let found: Vec<Cooperative> = both
+                .iter()
+                .filter_map(|(ns, name)| fake.get::<Cooperative>(Some(ns), name))
+                .collect();
+            match found.as_slice() {
+                [x, y] if served(x) && refused(y) => Some((x.clone(), y.clone())),
+                [x, y] if served(y) && refused(x) => Some((y.clone(), x.clone())),
+                _ => None,
+            }
+        })
+        .await;
+    assert!(!served(&loser), "the refused one has no finalizer");
+    let message = condition(&loser, "Ready")
+        .map(|c| c.message.clone())
+        .unwrap_or_default();
+    let winner_ns = winner.metadata.namespace.clone().unwrap_or_default();
+    let winner_name = winner.metadata.name.clone().unwrap_or_default();
+    assert!(
+        message.contains(&format!(
+            "coopname vostok is served by Cooperative {winner_name} in namespace {winner_ns}"
+        )),
+        "{message}"
+    );
+    let loser_ns = loser.metadata.namespace.clone().unwrap_or_default();
+    assert!(
+        objects(&cluster.fake, "apps", "statefulsets", &loser_ns).is_empty(),
+        "nothing is provisioned for the refused one"
+    );
+
+    // Deleting the winner lets the other one in, without touching it.
+    cluster
+        .cooperatives(&winner_ns)
+        .delete(&winner_name, &DeleteParams::default())
+        .await
+        .expect("delete the winner");
+    let loser_name = loser.metadata.name.clone().unwrap_or_default();
+    cluster.ready(&loser_ns, &loser_name).await;
+}

@@ -8,6 +8,7 @@ mod deletion;
 mod duplicate;
 mod egress;
 mod export;
+mod guardrails;
 mod immutable;
 mod restart;
 mod steady;
