@@ -7,6 +7,9 @@
 //! The report is computed by [`StatusReport::new`], a pure function of the cursor and what the
 //! follower last heard from the chain.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -33,6 +36,8 @@ pub struct ServerState {
     pub mode: Mode,
     /// The cooperative this instance serves.
     pub coopname: Name,
+    /// Whether this process holds the database's follower lock and follows the chain.
+    pub follower: Arc<AtomicBool>,
 }
 
 /// The body of `/status`.
@@ -54,19 +59,24 @@ pub struct StatusReport {
     pub behind_blocks: u32,
     /// Whether `/ready` answers 200.
     pub ready: bool,
+    /// Whether this replica follows the chain (holds the database's follower lock); the others
+    /// serve the same store and wait to take over.
+    pub follower: bool,
     /// Version of this binary.
     pub version: &'static str,
 }
 
 impl StatusReport {
     /// The report for a store at `cursor` while the chain is at `head_block` with
-    /// `lib_block` irreversible (both 0 when not heard yet).
+    /// `lib_block` irreversible (both 0 when not heard yet); `follower` says whether this
+    /// replica follows.
     pub fn new(
         coopname: Name,
         mode: Mode,
         cursor: Option<Cursor>,
         head_block: u32,
         lib_block: u32,
+        follower: bool,
     ) -> Self {
         let synced_block = cursor.map_or(0, |cursor| cursor.block_num);
         let target = match mode {
@@ -86,6 +96,7 @@ impl StatusReport {
             lib_block,
             behind_blocks,
             ready: head_block > 0 && behind_blocks <= READY_LAG_BLOCKS,
+            follower,
             version: env!("CARGO_PKG_VERSION"),
         }
     }
@@ -151,6 +162,7 @@ async fn current_report(state: &ServerState) -> Result<StatusReport, Response> {
         cursor,
         block(&state.metrics.head_block),
         block(&state.metrics.lib_block),
+        state.follower.load(Ordering::Relaxed),
     ))
 }
 
@@ -183,7 +195,7 @@ mod tests {
             (Mode::Head, cursor(140), 130, 100, true, 0),
         ];
         for (idx, (mode, cursor, head, lib, ready, behind)) in cases.into_iter().enumerate() {
-            let report = StatusReport::new(COOP, mode, cursor, head, lib);
+            let report = StatusReport::new(COOP, mode, cursor, head, lib, true);
             assert_eq!(report.ready, ready, "case {idx}");
             assert_eq!(report.behind_blocks, behind, "case {idx}");
         }
@@ -191,7 +203,7 @@ mod tests {
 
     #[test]
     fn the_report_carries_what_the_operator_reads() {
-        let report = StatusReport::new(COOP, Mode::Irreversible, cursor(42), 50, 45);
+        let report = StatusReport::new(COOP, Mode::Irreversible, cursor(42), 50, 45, false);
         let body = serde_json::to_value(&report).expect("serializes");
         assert_eq!(body["synced_block"], 42);
         assert_eq!(body["head_block"], 50);
@@ -199,5 +211,6 @@ mod tests {
         assert_eq!(body["synced_block_id"], "ab".repeat(32));
         assert_eq!(body["coopname"], "voskhod");
         assert_eq!(body["mode"], "irreversible");
+        assert_eq!(body["follower"], false);
     }
 }

@@ -59,6 +59,7 @@
 //! at the same height whatever their backend.
 
 mod codec;
+pub mod follower_lock;
 mod insert;
 mod private_records;
 mod records;

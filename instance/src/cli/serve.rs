@@ -1,20 +1,39 @@
-//! `mono serve`: the instance as it runs in production. It follows the chain into the store, as
-//! `mono sync` does, and serves the platform's endpoints on one address: `/health`, `/ready`,
-//! `/status` and `/metrics` (see [`crate::server`]).
+//! `mono serve`: the instance as it runs in production. It serves the platform's endpoints on
+//! one address (`/health`, `/ready`, `/status`, `/metrics`, see [`crate::server`]) and follows
+//! the chain into the store, as `mono sync` does, while it holds the database's follower lock.
+//!
+//! Replicas sharing a database all serve; one follows. A replica without the lock asks for it
+//! every [`STANDBY_RETRY`] and meanwhile reads the chain's head and irreversible block, so its
+//! `/ready` tells whether the shared store is current. It takes over within seconds of the
+//! holder's death, whatever killed it. On SQLite the single process always holds the lock.
 //!
 //! SIGTERM or Ctrl-C commits the blocks already read and exits 0; a fatal follower error exits
 //! non-zero so the platform restarts the instance.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
+use anyhow::Context as _;
 use clap::Args;
+use tokio::sync::watch;
 
+use crate::chain::api::{ApiOptions, ChainApi};
+use crate::chain::tls::TlsRoots;
 use crate::cli::Outcome;
 use crate::cli::sync::{
-    ConnectionArgs, follow, metrics_server, open_store, parser_config, runtime,
+    ConnectionArgs, metrics_server, open_store, parser_config, runtime, serve_http, wait_for_signal,
 };
-use crate::parser::Metrics;
+use crate::parser::{self, Metrics, ParserConfig, Stopped};
 use crate::server::{self, ServerState};
+use crate::store::Store;
+use crate::store::follower_lock::FollowerLock;
+
+/// How often a replica without the follower lock asks for it.
+pub const STANDBY_RETRY: Duration = Duration::from_secs(2);
+/// How often the holder checks that the lock's connection still answers.
+const LOCK_CHECK: Duration = Duration::from_secs(5);
 
 /// `mono serve`.
 #[derive(Debug, Args)]
@@ -32,16 +51,154 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     runtime()?.block_on(async {
         let store = open_store(&args.connection.database).await?;
         let metrics = Metrics::default();
+        let follower = Arc::new(AtomicBool::new(false));
         let routes = server::router(ServerState {
             store: store.clone(),
             metrics: metrics.clone(),
             mode: config.mode,
             coopname: config.filter.coopname(),
+            follower: follower.clone(),
         });
-        let mut http = vec![(args.listen, routes)];
-        http.extend(metrics_server(&args.connection, &metrics));
-        follow(&store, &config, &metrics, http).await
+        let mut servers = vec![serve_http(args.listen, routes).await?];
+        for (addr, routes) in metrics_server(&args.connection, &metrics) {
+            servers.push(serve_http(addr, routes).await?);
+        }
+        let (stop, shutdown) = watch::channel(false);
+        let signals = tokio::spawn(async move {
+            wait_for_signal().await;
+            let _receiver_gone = stop.send(true);
+        });
+        let outcome = follow_while_holding(&store, &config, &metrics, &follower, shutdown).await;
+        signals.abort();
+        for server in servers {
+            server.abort();
+        }
+        store.close().await;
+        match outcome? {
+            Stopped::Shutdown => tracing::info!("stopped"),
+            Stopped::Reached(block_num) => {
+                tracing::info!(block_num, "reached the last block asked");
+            }
+        }
+        Ok(Outcome::Success)
     })
+}
+
+/// How one term as the follower ended.
+enum Term {
+    /// The follower stopped: shut down, reached the last block, or failed.
+    Ended(anyhow::Result<Stopped>),
+    /// The lock's connection broke; wait for the lock again.
+    LockLost,
+}
+
+/// Waits for the follower lock, follows while holding it, and waits again when it is lost,
+/// until `shutdown` or the follower stops.
+async fn follow_while_holding(
+    store: &Store,
+    config: &ParserConfig,
+    metrics: &Metrics,
+    follower: &AtomicBool,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<Stopped> {
+    let roots = TlsRoots::new(config.ca_file.as_deref()).context("reading the chain CA file")?;
+    // One quick attempt per retry: a standby must not stall on a chain that is away.
+    let options = ApiOptions {
+        max_attempts: 1,
+        timeout: STANDBY_RETRY,
+        ..config.api
+    };
+    let api = ChainApi::with_roots(&config.chain_api_url, options, &roots)
+        .context("building the chain API client")?;
+    loop {
+        let Some(lock) = wait_for_lock(store, metrics, &api, &mut shutdown).await else {
+            return Ok(Stopped::Shutdown);
+        };
+        tracing::info!("holding the follower lock: following the chain");
+        follower.store(true, Ordering::Relaxed);
+        let (term, lock) = follow_one_term(store, config, metrics, lock, &mut shutdown).await;
+        follower.store(false, Ordering::Relaxed);
+        lock.release().await;
+        match term {
+            Term::Ended(outcome) => return outcome,
+            Term::LockLost => continue,
+        }
+    }
+}
+
+/// Asks for the lock every [`STANDBY_RETRY`] until it is taken (`None` on shutdown), keeping
+/// the chain's position in `metrics` meanwhile.
+async fn wait_for_lock(
+    store: &Store,
+    metrics: &Metrics,
+    api: &ChainApi,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Option<FollowerLock> {
+    let mut announced = false;
+    loop {
+        if *shutdown.borrow() {
+            return None;
+        }
+        match store.try_follower_lock().await {
+            Ok(Some(lock)) => return Some(lock),
+            Ok(None) if !announced => {
+                tracing::info!("another replica follows this database; serving and standing by");
+                announced = true;
+            }
+            Ok(None) => {}
+            Err(err) => tracing::warn!(error = %err, "the follower lock cannot be asked for"),
+        }
+        match api.get_info().await {
+            Ok(info) => {
+                metrics.head_block.set(i64::from(info.head_block_num));
+                metrics
+                    .lib_block
+                    .set(i64::from(info.last_irreversible_block_num));
+            }
+            Err(err) => tracing::debug!(error = %err, "standby: chain position unknown"),
+        }
+        tokio::select! {
+            _ = shutdown.changed() => {}
+            () = tokio::time::sleep(STANDBY_RETRY) => {}
+        }
+    }
+}
+
+/// Follows while `lock` holds; returns how the term ended and the lock to release.
+async fn follow_one_term(
+    store: &Store,
+    config: &ParserConfig,
+    metrics: &Metrics,
+    mut lock: FollowerLock,
+    shutdown: &mut watch::Receiver<bool>,
+) -> (Term, FollowerLock) {
+    let (stop, follower_shutdown) = watch::channel(false);
+    let followed = parser::follow(store, config, metrics, follower_shutdown);
+    tokio::pin!(followed);
+    enum Event {
+        Followed(Result<Stopped, parser::Error>),
+        Lost(crate::store::follower_lock::Error),
+        Shutdown,
+    }
+    let event = tokio::select! {
+        outcome = &mut followed => Event::Followed(outcome),
+        err = lock.lost(LOCK_CHECK) => Event::Lost(err),
+        _ = shutdown.wait_for(|stop| *stop) => Event::Shutdown,
+    };
+    let term = match event {
+        Event::Followed(outcome) => Term::Ended(outcome.context("following the chain")),
+        Event::Lost(err) => {
+            tracing::warn!(error = %err, "follower lock lost; the follower stops and waits for it");
+            let _receiver_gone = stop.send(true);
+            let _stopped = followed.await;
+            Term::LockLost
+        }
+        Event::Shutdown => {
+            let _receiver_gone = stop.send(true);
+            Term::Ended(followed.await.context("following the chain"))
+        }
+    };
+    (term, lock)
 }
 
 #[cfg(test)]

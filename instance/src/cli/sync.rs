@@ -251,7 +251,7 @@ pub(crate) async fn follow(
 }
 
 /// Serves `routes` on `addr` until the returned task is aborted.
-async fn serve_http(
+pub(crate) async fn serve_http(
     addr: SocketAddr,
     routes: axum::Router,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
@@ -267,7 +267,7 @@ async fn serve_http(
 }
 
 /// Resolves on SIGTERM or Ctrl-C.
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

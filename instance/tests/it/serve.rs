@@ -12,7 +12,7 @@ use crate::crash::{
     DEADLINE, POLL, address, mono_following, produce, restart, restartable_devnet, terminate,
     wait_exit,
 };
-use crate::support::two_database_test;
+use crate::support::{Backend, TestDb, two_database_test, with_database};
 
 two_database_test!(
     serve_turns_ready_once_synced_and_reports_progress,
@@ -60,6 +60,10 @@ two_database_test!(
             })
             .await?;
             ensure!(status["ready"] == true, "{status}");
+            ensure!(
+                status["follower"] == true,
+                "the only replica follows: {status}"
+            );
             ensure!(status["lib_block"] == lib, "{status}");
             ensure!(
                 status["head_block"].as_u64() >= Some(u64::from(lib)),
@@ -100,6 +104,90 @@ two_database_test!(
         Ok(())
     }
 );
+
+/// Two `mono serve` on one PostgreSQL database: exactly one follows while both serve; when the
+/// follower is killed with SIGKILL the other takes over (#14).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_follower_per_database_and_takeover_after_sigkill() -> anyhow::Result<()> {
+    with_database(Backend::Postgres, |db: TestDb| async move {
+        let (_data, _storage, devnet) = restartable_devnet().await?;
+        produce(&devnet, 5)?;
+        let ports = [free_loopback_port()?, free_loopback_port()?];
+        let mut children = Vec::new();
+        for port in ports {
+            let mut command = mono_following(&devnet, "serve", &db.url);
+            command.args(["--listen", &port.to_string()]);
+            children.push(Some(command.spawn()?));
+        }
+        let _already_installed = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(5))
+            .build()?;
+        let urls = ports.map(|port| format!("http://{port}/status"));
+        let outcome = async {
+            // Both answer; exactly one follows, and it brings the shared store up to the chain.
+            let lib = devnet.node().read(|chain| chain.lib_num());
+            let until = Instant::now() + DEADLINE;
+            let holder = loop {
+                let a = get(&client, &urls[0])
+                    .await
+                    .map(|(_, body)| body)
+                    .unwrap_or(Value::Null);
+                let b = get(&client, &urls[1])
+                    .await
+                    .map(|(_, body)| body)
+                    .unwrap_or(Value::Null);
+                ensure!(
+                    !(a["follower"] == true && b["follower"] == true),
+                    "two followers: {a} {b}"
+                );
+                let synced = |body: &Value| body["synced_block"] == lib;
+                if a["follower"] == true && b["follower"] == false && synced(&a) && synced(&b) {
+                    break 0;
+                }
+                if b["follower"] == true && a["follower"] == false && synced(&a) && synced(&b) {
+                    break 1;
+                }
+                ensure!(
+                    Instant::now() < until,
+                    "no single follower in {DEADLINE:?}: {a} {b}"
+                );
+                tokio::time::sleep(POLL).await;
+            };
+            let standby = 1 - holder;
+            // The standby reads the chain's position itself, so it is ready on the shared store.
+            poll(&client, &urls[standby], |_, body| body["ready"] == true).await?;
+
+            // SIGKILL: no chance to release anything; the standby takes over.
+            if let Some(mut killed) = children[holder].take() {
+                killed.kill()?;
+                killed.wait()?;
+            }
+            poll(&client, &urls[standby], |_, body| body["follower"] == true).await?;
+            produce(&devnet, 5)?;
+            let lib = devnet.node().read(|chain| chain.lib_num());
+            poll(&client, &urls[standby], |_, body| {
+                body["synced_block"] == lib
+            })
+            .await?;
+            anyhow::Ok(standby)
+        }
+        .await;
+        let mut exits = Vec::new();
+        for child in children.iter_mut().filter_map(Option::take) {
+            terminate(&child)?;
+            exits.push(wait_exit(child).await?);
+        }
+        devnet.stop().await?;
+        outcome?;
+        ensure!(
+            exits.iter().all(|status| status.code() == Some(0)),
+            "SIGTERM exits: {exits:?}"
+        );
+        Ok(())
+    })
+    .await
+}
 
 /// A loopback address with a port that was free a moment ago.
 fn free_loopback_port() -> anyhow::Result<SocketAddr> {
