@@ -64,6 +64,7 @@ mod insert;
 mod private_records;
 mod records;
 mod registry_rows;
+mod usage;
 
 pub use private_records::PrivateVersion;
 pub use records::{

@@ -58,6 +58,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
             mode: config.mode,
             coopname: config.filter.coopname(),
             follower: follower.clone(),
+            traffic: server::Traffic::default(),
         });
         let mut servers = vec![serve_http(args.listen, routes).await?];
         for (addr, routes) in metrics_server(&args.connection, &metrics) {

@@ -75,6 +75,23 @@ two_database_test!(
             );
             let (code, _) = get(&client, &format!("{base}/ready")).await?;
             ensure!(code == 200, "not ready once synced");
+
+            // Usage: the database's size, no documents on this chain, and the traffic so far,
+            // the previous answer included.
+            let (_, first) = get(&client, &format!("{base}/status")).await?;
+            let (_, second) = get(&client, &format!("{base}/status")).await?;
+            let usage = |body: &Value, field: &str| body["usage"][field].as_u64().unwrap_or(0);
+            ensure!(usage(&first, "database_bytes") > 0, "{first}");
+            ensure!(first["usage"]["documents"] == 0, "{first}");
+            ensure!(
+                usage(&second, "api_requests") > usage(&first, "api_requests"),
+                "{first} then {second}"
+            );
+            let first_len = serde_json::to_string(&first)?.len() as u64;
+            ensure!(
+                usage(&second, "bytes_sent") >= usage(&first, "bytes_sent") + first_len,
+                "{first} ({first_len} bytes) then {second}"
+            );
             let metrics = client
                 .get(format!("{base}/metrics"))
                 .send()
