@@ -28,6 +28,8 @@ use crate::coopname::COOPNAME_PATTERN;
     printcolumn = r#"{"name":"Phase","type":"string","jsonPath":".status.phase"}"#,
     printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
     printcolumn = r#"{"name":"Synced","type":"integer","jsonPath":".status.syncedBlock"}"#,
+    printcolumn = r#"{"name":"Storage","type":"string","jsonPath":".status.usage.storage"}"#,
+    printcolumn = r#"{"name":"Documents","type":"integer","jsonPath":".status.usage.documents"}"#,
     printcolumn = r#"{"name":"Endpoint","type":"string","priority":1,"jsonPath":".status.endpoint"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
@@ -281,6 +283,26 @@ pub struct CooperativeStatus {
     /// Chain head block seen by the instance, from its `/status`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub head_block: Option<u64>,
+    /// What the cooperative uses, as its instance last reported it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<CooperativeUsage>,
+}
+
+/// Usage of one cooperative, the basis of metering stored, processed and transmitted
+/// information.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct CooperativeUsage {
+    /// Bytes its database takes.
+    pub storage_bytes: u64,
+    /// The same, readable (`512Mi`, `1.5Gi`).
+    pub storage: String,
+    /// Documents its actions carried on chain.
+    pub documents: u64,
+    /// HTTP requests the instance replica that answered served since it started.
+    pub api_requests: u64,
+    /// Response bytes that replica sent since it started.
+    pub bytes_sent: u64,
 }
 
 /// Summary of a Cooperative's state.

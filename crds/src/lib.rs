@@ -13,9 +13,9 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::CustomResourceExt;
 
 pub use cooperative::{
-    Bootstrap, ChainSpec, Cooperative, CooperativeSpec, CooperativeStatus, DatabaseMode,
-    DatabaseSpec, DeletionPolicy, DomainSpec, ExternalDatabase, FromExport, InstanceSpec, Phase,
-    QuotaSpec, SecretKeyRef, SecretsSpec, StorageSpec, TlsSpec,
+    Bootstrap, ChainSpec, Cooperative, CooperativeSpec, CooperativeStatus, CooperativeUsage,
+    DatabaseMode, DatabaseSpec, DeletionPolicy, DomainSpec, ExternalDatabase, FromExport,
+    InstanceSpec, Phase, QuotaSpec, SecretKeyRef, SecretsSpec, StorageSpec, TlsSpec,
 };
 pub use coopname::{CoopnameError, validate_coopname};
 pub use export::{

@@ -1,13 +1,15 @@
 //! The operator's Prometheus metrics, served in OpenMetrics text on `/metrics`.
 //!
-//! Labels stay low-cardinality: error kinds from [`Error::metric_label`] and phases, never
-//! cooperative names.
+//! Labels stay low-cardinality: error kinds from [`Error::metric_label`] and phases. The one
+//! exception is usage metering, which is per cooperative by purpose: its gauges carry the
+//! Cooperative's namespace and name, bounded by the number of Cooperatives, and go when the
+//! Cooperative does.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use mono_crds::Phase;
+use mono_crds::{CooperativeUsage, Phase};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -31,9 +33,22 @@ pub struct PhaseLabels {
     pub phase: &'static str,
 }
 
+/// Labels of the per-cooperative usage gauges.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CooperativeLabels {
+    /// The Cooperative's namespace.
+    pub namespace: String,
+    /// The Cooperative's name.
+    pub name: String,
+}
+
 /// Every metric of the operator and the registry that serves them.
 pub struct Metrics {
     registry: Registry,
+    storage_bytes: Family<CooperativeLabels, Gauge>,
+    documents: Family<CooperativeLabels, Gauge>,
+    api_requests: Family<CooperativeLabels, Gauge>,
+    bytes_sent: Family<CooperativeLabels, Gauge>,
     reconciliations: Counter,
     errors: Family<ErrorLabels, Counter>,
     duration: Histogram,
@@ -83,8 +98,37 @@ impl Metrics {
                 })
                 .set(0);
         }
+        let usage = |registry: &mut Registry, name: &str, help: &str| {
+            let family = Family::<CooperativeLabels, Gauge>::default();
+            registry.register(name, help, family.clone());
+            family
+        };
+        let storage_bytes = usage(
+            &mut registry,
+            "cooperative_storage_bytes",
+            "Bytes a cooperative's database takes, as its instance reported",
+        );
+        let documents = usage(
+            &mut registry,
+            "cooperative_documents",
+            "Documents a cooperative's actions carried, as its instance reported",
+        );
+        let api_requests = usage(
+            &mut registry,
+            "cooperative_api_requests",
+            "HTTP requests the answering instance replica served since it started",
+        );
+        let bytes_sent = usage(
+            &mut registry,
+            "cooperative_sent_bytes",
+            "Response bytes the answering instance replica sent since it started",
+        );
         Metrics {
             registry,
+            storage_bytes,
+            documents,
+            api_requests,
+            bytes_sent,
             reconciliations,
             errors,
             duration,
@@ -128,6 +172,33 @@ impl Metrics {
                     phase: candidate.as_str(),
                 })
                 .set(i64::try_from(count).unwrap_or(i64::MAX));
+        }
+    }
+
+    /// Records the usage of the Cooperative `name` in `namespace`, or forgets it when `None`
+    /// (deleted, or nothing reported yet).
+    pub fn set_usage(&self, namespace: &str, name: &str, usage: Option<&CooperativeUsage>) {
+        let labels = CooperativeLabels {
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+        };
+        let gauges = [
+            (&self.storage_bytes, usage.map(|u| u.storage_bytes)),
+            (&self.documents, usage.map(|u| u.documents)),
+            (&self.api_requests, usage.map(|u| u.api_requests)),
+            (&self.bytes_sent, usage.map(|u| u.bytes_sent)),
+        ];
+        for (family, value) in gauges {
+            match value {
+                Some(value) => {
+                    family
+                        .get_or_create(&labels)
+                        .set(i64::try_from(value).unwrap_or(i64::MAX));
+                }
+                None => {
+                    family.remove(&labels);
+                }
+            }
         }
     }
 
@@ -205,5 +276,31 @@ mod tests {
         for (prefix, expected) in cases {
             assert_eq!(line(&text, prefix), expected);
         }
+    }
+
+    #[test]
+    fn usage_per_cooperative_until_it_goes() {
+        let metrics = Metrics::new();
+        let usage = CooperativeUsage {
+            storage_bytes: 8_600_000,
+            storage: "8.2Mi".to_owned(),
+            documents: 12,
+            api_requests: 340,
+            bytes_sent: 91_000,
+        };
+        metrics.set_usage("coop-voskhod", "voskhod", Some(&usage));
+        let text = metrics.encode();
+        let labels = "{namespace=\"coop-voskhod\",name=\"voskhod\"}";
+        for (metric, value) in [
+            ("mono_operator_cooperative_storage_bytes", 8_600_000),
+            ("mono_operator_cooperative_documents", 12),
+            ("mono_operator_cooperative_api_requests", 340),
+            ("mono_operator_cooperative_sent_bytes", 91_000),
+        ] {
+            let prefix = format!("{metric}{labels}");
+            assert_eq!(line(&text, &prefix), format!("{prefix} {value}"));
+        }
+        metrics.set_usage("coop-voskhod", "voskhod", None);
+        assert!(!metrics.encode().contains("coop-voskhod"));
     }
 }

@@ -23,7 +23,7 @@ use tokio::net::TcpStream;
 use tracing::{debug, warn};
 
 use crate::reconcile::{Context, error_chain, now, write_status};
-use crate::status::{self, InstanceReport, Observed};
+use crate::status::{self, InstanceReport, InstanceUsage, Observed};
 
 /// How long reading one instance's `/status` may take.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -180,7 +180,8 @@ pub async fn probe_instance(address: &str, timeout: Duration) -> Result<Instance
 }
 
 /// The synced and head block of an HTTP response to `GET /status`: a 200 answer whose JSON
-/// body has the non-negative integers `synced_block` and `head_block` (camelCase accepted);
+/// body has the non-negative integers `synced_block` and `head_block` (camelCase accepted),
+/// and the usage counters when it has a `usage` object (a counter it lacks counts as 0);
 /// other fields are ignored. The error says what was wrong.
 pub fn parse_status_response(response: &[u8]) -> Result<InstanceReport, String> {
     let text = std::str::from_utf8(response).map_err(|_| "the answer is not UTF-8".to_owned())?;
@@ -200,9 +201,19 @@ pub fn parse_status_response(response: &[u8]) -> Result<InstanceReport, String> 
             .find_map(|key| json.get(*key).and_then(Value::as_u64))
             .ok_or_else(|| format!("the body has no {} number", keys[0]))
     };
+    let usage = json.get("usage").and_then(Value::as_object).map(|usage| {
+        let counter = |key: &str| usage.get(key).and_then(Value::as_u64).unwrap_or(0);
+        InstanceUsage {
+            database_bytes: counter("database_bytes"),
+            documents: counter("documents"),
+            api_requests: counter("api_requests"),
+            bytes_sent: counter("bytes_sent"),
+        }
+    });
     Ok(InstanceReport {
         synced_block: number(["synced_block", "syncedBlock"])?,
         head_block: number(["head_block", "headBlock"])?,
+        usage,
     })
 }
 
@@ -219,9 +230,33 @@ mod tests {
             Ok(InstanceReport {
                 synced_block,
                 head_block,
+                usage: None,
             })
         };
-        let cases: [(&str, Result<InstanceReport, String>); 8] = [
+        let with_usage = |usage| {
+            Ok(InstanceReport {
+                synced_block: 5,
+                head_block: 6,
+                usage: Some(usage),
+            })
+        };
+        let cases: [(&str, Result<InstanceReport, String>); 10] = [
+            (
+                "HTTP/1.0 200 OK\r\n\r\n{\"synced_block\":5,\"head_block\":6,\"usage\":{\"database_bytes\":8192000,\"documents\":3,\"api_requests\":17,\"bytes_sent\":4096}}",
+                with_usage(InstanceUsage {
+                    database_bytes: 8_192_000,
+                    documents: 3,
+                    api_requests: 17,
+                    bytes_sent: 4096,
+                }),
+            ),
+            (
+                "HTTP/1.0 200 OK\r\n\r\n{\"synced_block\":5,\"head_block\":6,\"usage\":{\"database_bytes\":10}}",
+                with_usage(InstanceUsage {
+                    database_bytes: 10,
+                    ..InstanceUsage::default()
+                }),
+            ),
             (
                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\"synced_block\":90,\"head_block\":100}",
                 ok(90, 100),
@@ -411,7 +446,8 @@ mod tests {
             report,
             Ok(InstanceReport {
                 synced_block: 41,
-                head_block: 42
+                head_block: 42,
+                usage: None,
             })
         );
         let request = serve.await.unwrap();

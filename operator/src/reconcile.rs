@@ -670,6 +670,7 @@ async fn cleanup(coop: &Cooperative, ctx: &Context) -> Result<Action> {
     publish_event(ctx, coop, Severity::Normal, reason, note).await;
     ctx.probes.forget(&format!("{namespace}/{name}")).await;
     ctx.metrics.set_phase(&format!("{namespace}/{name}"), None);
+    ctx.metrics.set_usage(&namespace, &name, None);
     let state = ctx.store.state();
     for other in ctx.claims.release(coop, state.iter().map(AsRef::as_ref)) {
         // The receiver lives as long as the controller; a send fails only while stopping.
@@ -761,6 +762,11 @@ pub(crate) async fn write_status(
         coop.name_any()
     );
     ctx.metrics.set_phase(&key, status.phase);
+    ctx.metrics.set_usage(
+        &coop.namespace().unwrap_or_default(),
+        &coop.name_any(),
+        status.usage.as_ref(),
+    );
     let previous = previous.or(coop.status.as_ref());
     if previous == Some(&status) {
         return Ok(status);

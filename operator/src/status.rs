@@ -5,7 +5,7 @@
 //! an identical status on every reconcile.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
-use mono_crds::{CooperativeStatus, Phase};
+use mono_crds::{CooperativeStatus, CooperativeUsage, Phase};
 
 use crate::uniqueness::Conflict;
 
@@ -102,6 +102,54 @@ pub struct InstanceReport {
     pub synced_block: u64,
     /// Chain head known to the instance.
     pub head_block: u64,
+    /// Its usage counters, when it reports them.
+    pub usage: Option<InstanceUsage>,
+}
+
+/// The usage counters of an instance's `/status`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InstanceUsage {
+    /// Bytes its database takes.
+    pub database_bytes: u64,
+    /// Documents its actions carried.
+    pub documents: u64,
+    /// HTTP requests the answering replica served.
+    pub api_requests: u64,
+    /// Response bytes the answering replica sent.
+    pub bytes_sent: u64,
+}
+
+impl InstanceUsage {
+    /// As the status keeps it.
+    pub fn to_status(self) -> CooperativeUsage {
+        CooperativeUsage {
+            storage_bytes: self.database_bytes,
+            storage: readable_bytes(self.database_bytes),
+            documents: self.documents,
+            api_requests: self.api_requests,
+            bytes_sent: self.bytes_sent,
+        }
+    }
+}
+
+/// `bytes` in binary units as Kubernetes quantities print them: `512`, `8.2Mi`, `123Mi`,
+/// `1.5Gi` (one decimal below 10 of a unit).
+pub fn readable_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["Ki", "Mi", "Gi", "Ti", "Pi", "Ei"];
+    if bytes < 1024 {
+        return bytes.to_string();
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if value < 10.0 {
+        format!("{value:.1}{}", UNITS[unit])
+    } else {
+        format!("{value:.0}{}", UNITS[unit])
+    }
 }
 
 /// Everything one reconcile observed.
@@ -207,6 +255,13 @@ pub fn status(
         version,
         synced_block: observed.instance.as_ref().ok().map(|i| i.synced_block),
         head_block: observed.instance.as_ref().ok().map(|i| i.head_block),
+        // An instance that cannot be read keeps its last known usage.
+        usage: match &observed.instance {
+            Ok(InstanceReport {
+                usage: Some(usage), ..
+            }) => Some(usage.to_status()),
+            _ => previous.and_then(|s| s.usage.clone()),
+        },
     }
 }
 
@@ -799,6 +854,7 @@ mod tests {
             instance: Ok(InstanceReport {
                 synced_block: 1000,
                 head_block: 1005,
+                usage: None,
             }),
             suspended: false,
             target_version: "2.4.1".to_owned(),
@@ -1010,6 +1066,7 @@ mod tests {
             instance: Ok(InstanceReport {
                 synced_block: 100,
                 head_block: 500,
+                usage: None,
             }),
             target_version: "2.5.0".to_owned(),
             ..running()
@@ -1206,6 +1263,7 @@ mod tests {
             instance: Ok(InstanceReport {
                 synced_block: 100,
                 head_block: 5000,
+                usage: None,
             }),
             ..running()
         };
@@ -1438,5 +1496,64 @@ mod tests {
         let recovered = status(&running(), Some(4), Some(&failed), None, &at(400));
         assert_eq!(recovered.conditions[6].status, "True");
         assert_eq!(recovered.conditions[6].last_transition_time, at(400));
+    }
+
+    #[test]
+    fn bytes_read_as_quantities() {
+        let cases = [
+            (0, "0"),
+            (1023, "1023"),
+            (1024, "1.0Ki"),
+            (8_600_000, "8.2Mi"),
+            (129_000_000, "123Mi"),
+            (1_610_612_736, "1.5Gi"),
+            (u64::MAX, "16Ei"),
+        ];
+        for (bytes, expected) in cases {
+            assert_eq!(readable_bytes(bytes), expected, "{bytes}");
+        }
+    }
+
+    #[test]
+    fn usage_comes_from_the_report_and_outlives_an_unreadable_instance() {
+        let usage = InstanceUsage {
+            database_bytes: 8_600_000,
+            documents: 12,
+            api_requests: 340,
+            bytes_sent: 91_000,
+        };
+        let reporting = Observed {
+            instance: Ok(InstanceReport {
+                synced_block: 1000,
+                head_block: 1005,
+                usage: Some(usage),
+            }),
+            ..running()
+        };
+        let first = status(&reporting, Some(3), None, None, &at(100));
+        assert_eq!(
+            first.usage,
+            Some(CooperativeUsage {
+                storage_bytes: 8_600_000,
+                storage: "8.2Mi".to_owned(),
+                documents: 12,
+                api_requests: 340,
+                bytes_sent: 91_000,
+            })
+        );
+        let unreadable = Observed {
+            instance: Err("connection refused".to_owned()),
+            ..running()
+        };
+        let second = status(&unreadable, Some(3), Some(&first), None, &at(200));
+        assert_eq!(second.usage, first.usage);
+        assert_eq!(second.synced_block, None);
+        // An instance that reports no usage keeps the last known one too.
+        let third = status(&running(), Some(3), Some(&first), None, &at(300));
+        assert_eq!(third.usage, first.usage);
+        assert_eq!(
+            status(&running(), Some(3), None, None, &at(300)).usage,
+            None
+        );
     }
 }

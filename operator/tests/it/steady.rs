@@ -29,7 +29,11 @@ async fn moving_instance() -> (String, Arc<AtomicU64>) {
             let mut request = [0u8; 1024];
             let _ = stream.read(&mut request).await;
             let synced = 1000 + read * 10;
-            let body = format!(r#"{{"synced_block":{synced},"head_block":{}}}"#, synced + 2);
+            let body = format!(
+                r#"{{"synced_block":{synced},"head_block":{},"usage":{{"database_bytes":8600000,"documents":3,"api_requests":{read},"bytes_sent":{}}}}}"#,
+                synced + 2,
+                read * 100
+            );
             let answer = format!(
                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
                 body.len()
@@ -84,5 +88,34 @@ async fn steady_cooperative_is_not_reconciled_while_its_instance_moves() {
         cluster.metric(RECONCILES).await,
         reconciles,
         "the instance's progress alone triggered reconciles"
+    );
+
+    // The instance's usage reaches the status and the per-cooperative metrics.
+    let coop = cluster
+        .fake
+        .get::<Cooperative>(Some(NAMESPACE), "rassvet")
+        .expect("the Cooperative");
+    let usage = coop
+        .status
+        .and_then(|status| status.usage)
+        .expect("usage in the status");
+    assert_eq!(
+        (usage.storage_bytes, usage.storage.as_str(), usage.documents),
+        (8_600_000, "8.2Mi", 3)
+    );
+    assert!(usage.api_requests >= later, "{usage:?}");
+    assert_eq!(usage.bytes_sent, usage.api_requests * 100);
+    let labels = format!("{{namespace=\"{NAMESPACE}\",name=\"rassvet\"}}");
+    assert_eq!(
+        cluster
+            .metric(&format!("mono_operator_cooperative_documents{labels}"))
+            .await,
+        3
+    );
+    assert_eq!(
+        cluster
+            .metric(&format!("mono_operator_cooperative_storage_bytes{labels}"))
+            .await,
+        8_600_000
     );
 }
