@@ -52,6 +52,14 @@ pub enum Error {
     /// the refused ones.
     #[error("{} not applied: {}", .0.len(), .0.join("; "))]
     ChildrenNotApplied(Vec<String>),
+    /// The Cooperative is being deleted while its deletion-protection annotation is set.
+    #[error(
+        "deletion is held: the annotation {annotation} is \"true\"; remove it to let the Cooperative go"
+    )]
+    DeletionProtected {
+        /// The annotation holding the deletion.
+        annotation: &'static str,
+    },
 }
 
 /// The kind of request to the Kubernetes API that failed.
@@ -116,6 +124,7 @@ impl Error {
             Error::Serialize(_) => "serialize",
             Error::Yaml(_) => "yaml",
             Error::ChildrenNotApplied(_) => "children_not_applied",
+            Error::DeletionProtected { .. } => "deletion_protected",
         }
     }
 
@@ -139,6 +148,7 @@ impl Error {
             Error::Serialize(_) => "SerializeFailed",
             Error::Yaml(_) => "YamlFailed",
             Error::ChildrenNotApplied(_) => "ApplyFailed",
+            Error::DeletionProtected { .. } => "DeletionProtected",
         }
     }
 

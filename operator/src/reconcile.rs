@@ -53,6 +53,12 @@ use crate::{Error, Result, Verb};
 
 /// Finalizer that applies `spec.deletionPolicy` before a Cooperative goes away.
 pub const FINALIZER: &str = "mono.coopenomics.io/cleanup";
+/// Annotation that, set to `"true"`, pauses reconciliation: nothing is applied or changed
+/// until it is removed; deletion still proceeds.
+pub const PAUSED_ANNOTATION: &str = "mono.coopenomics.io/paused";
+/// Annotation that, set to `"true"`, holds the Cooperative's deletion (and with it its data)
+/// until it is removed.
+pub const DELETION_PROTECTION_ANNOTATION: &str = "mono.coopenomics.io/deletion-protection";
 /// Requeue interval of a healthy Cooperative (drift safety net).
 const STEADY_REQUEUE: Duration = Duration::from_secs(300);
 /// Requeue interval while something converges.
@@ -248,7 +254,15 @@ pub async fn reconcile(coop: Arc<Cooperative>, ctx: Arc<Context>) -> Result<Acti
     }
     let result = finalizer(&api, FINALIZER, coop.clone(), |event| async {
         match event {
+            FinalizerEvent::Apply(coop) if annotated(&coop, PAUSED_ANNOTATION) => {
+                pause(&coop, &ctx, &api).await
+            }
             FinalizerEvent::Apply(coop) => apply(&coop, &ctx, &api).await,
+            FinalizerEvent::Cleanup(coop) if annotated(&coop, DELETION_PROTECTION_ANNOTATION) => {
+                Err(Error::DeletionProtected {
+                    annotation: DELETION_PROTECTION_ANNOTATION,
+                })
+            }
             FinalizerEvent::Cleanup(coop) => cleanup(&coop, &ctx).await,
         }
     })
@@ -300,6 +314,37 @@ pub fn error_policy(coop: Arc<Cooperative>, err: &Error, ctx: Arc<Context>) -> A
 pub fn backoff(attempts: u32) -> Duration {
     let exponent = attempts.saturating_sub(1).min(16);
     Duration::from_secs(5u64 << exponent).min(MAX_BACKOFF)
+}
+
+/// Whether `coop` has the annotation `key` set to `"true"`.
+pub fn annotated(coop: &Cooperative, key: &str) -> bool {
+    coop.annotations()
+        .get(key)
+        .is_some_and(|value| value == "true")
+}
+
+/// Reports the pause and changes nothing else; the annotation's removal triggers the next
+/// reconcile.
+async fn pause(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Result<Action> {
+    let status = status::paused_status(
+        coop.status.as_ref(),
+        coop.meta().generation,
+        PAUSED_ANNOTATION,
+        &now(),
+    );
+    let slot = ctx.probes.slot(&format!(
+        "{}/{}",
+        coop.namespace().unwrap_or_default(),
+        coop.name_any()
+    ));
+    // The probe loop keeps refreshing the sync state, from a status that says so.
+    let mut probed = slot.lock().await;
+    let previous = probed.as_ref().map(|p| p.status.clone());
+    let written = write_status(api, coop, ctx, previous.as_ref(), status).await?;
+    if let Some(probed) = probed.as_mut() {
+        probed.status = written;
+    }
+    Ok(Action::await_change())
 }
 
 fn has_finalizer(coop: &Cooperative) -> bool {

@@ -376,6 +376,35 @@ pub fn refused_status(
     status
 }
 
+/// `previous` with `Reconciled=False` reason `Paused`: the annotation `annotation` pauses
+/// reconciliation; everything else stays as the last reconcile left it.
+pub fn paused_status(
+    previous: Option<&CooperativeStatus>,
+    generation: Option<i64>,
+    annotation: &str,
+    now: &Time,
+) -> CooperativeStatus {
+    let mut status = previous.cloned().unwrap_or_default();
+    let draft = Draft::new(
+        "Reconciled",
+        Some(false),
+        "Paused",
+        format!(
+            "reconciliation is paused by the annotation {annotation}; nothing is applied until it is removed"
+        ),
+    );
+    let condition = draft.into_condition(generation, &status.conditions, now);
+    match status
+        .conditions
+        .iter_mut()
+        .find(|c| c.type_ == condition.type_)
+    {
+        Some(existing) => *existing = condition,
+        None => status.conditions.push(condition),
+    }
+    status
+}
+
 /// Events for condition changes a person cares about.
 pub fn events(previous: &[Condition], current: &[Condition]) -> Vec<EventNote> {
     let mut notes = Vec::new();
@@ -394,6 +423,12 @@ pub fn events(previous: &[Condition], current: &[Condition]) -> Vec<EventNote> {
         };
         match (condition.type_.as_str(), condition.status.as_str()) {
             ("Degraded", "True") => notes.push(note(Severity::Warning, &condition.reason)),
+            ("Reconciled", "False") if condition.reason == "Paused" => {
+                notes.push(note(Severity::Normal, "Paused"));
+            }
+            ("Reconciled", "False") if condition.reason == "DeletionProtected" => {
+                notes.push(note(Severity::Warning, "DeletionProtected"));
+            }
             ("Reconciled", "False") if condition.reason != "ApplyFailed" => {
                 notes.push(note(Severity::Warning, "ReconcileFailed"));
             }

@@ -2,6 +2,7 @@
 //! starts a fake cluster, installs the CRDs, runs the real operator process with a kubeconfig
 //! pointing at the fake, plays the kubelet, and asserts only through the API state.
 
+mod annotations;
 mod bootstrap;
 mod convergence;
 mod deletion;
