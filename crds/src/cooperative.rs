@@ -4,7 +4,9 @@
 //! Defaults live here so that `kubectl get -o yaml`, the operator and `mono-operator render`
 //! agree on them; rules the API server can check statically are CEL rules on the schema.
 
-use k8s_openapi::api::core::v1::ResourceRequirements;
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{ResourceRequirements, Toleration};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
@@ -71,6 +73,32 @@ pub struct CooperativeSpec {
     /// Namespace budget enforced with a ResourceQuota and LimitRange.
     #[serde(default)]
     pub quota: QuotaSpec,
+    /// Where the cooperative's pods run and how their images are pulled (staff only).
+    #[serde(default, skip_serializing_if = "SchedulingSpec::is_empty")]
+    pub scheduling: SchedulingSpec,
+}
+
+/// Placement and image pulling of every pod of the cooperative: instance, Jobs and builtin
+/// database (staff only).
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SchedulingSpec {
+    /// Secrets (in the Cooperative's namespace) with credentials of private registries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub image_pull_secrets: Vec<String>,
+    /// Labels the nodes must have.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub node_selector: BTreeMap<String, String>,
+    /// Taints the pods tolerate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tolerations: Vec<Toleration>,
+}
+
+impl SchedulingSpec {
+    /// Whether nothing is set.
+    pub fn is_empty(&self) -> bool {
+        self == &SchedulingSpec::default()
+    }
 }
 
 /// Chain endpoints of a COOPOS (Antelope) network.

@@ -7,6 +7,7 @@
 
 mod database;
 mod deployment;
+mod disruption_budget;
 pub mod egress;
 mod ingress;
 pub(crate) mod migration;
@@ -113,6 +114,8 @@ pub enum ChildKind {
     LimitRange,
     /// Prometheus Operator scrape configuration.
     ServiceMonitor,
+    /// How many instance pods a voluntary disruption may take at once.
+    PodDisruptionBudget,
     /// The volume an export is written to.
     PersistentVolumeClaim,
 }
@@ -150,6 +153,12 @@ impl ChildKind {
             ChildKind::PersistentVolumeClaim => {
                 ("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims")
             }
+            ChildKind::PodDisruptionBudget => (
+                "policy",
+                "v1",
+                "PodDisruptionBudget",
+                "poddisruptionbudgets",
+            ),
             ChildKind::ServiceMonitor => (
                 "monitoring.coreos.com",
                 "v1",
@@ -213,7 +222,19 @@ pub fn desired(coop: &Cooperative, config: &ChildConfig, rollout: &Rollout) -> R
     if config.service_monitor {
         children.push(service_monitor::service_monitor(&ctx));
     }
+    children.push(disruption_budget::instance_budget(&ctx));
+    for child in &mut children {
+        if matches!(child.kind, ChildKind::Deployment | ChildKind::StatefulSet) {
+            schedule(&ctx, child);
+        }
+    }
     Ok(children)
+}
+
+/// Puts `spec.scheduling` into the pod template of `child` (a Deployment, StatefulSet or Job).
+pub(crate) fn schedule(ctx: &Ctx<'_>, child: &mut Child) {
+    let pod = child.object["spec"]["template"]["spec"].take();
+    child.object["spec"]["template"]["spec"] = with_scheduling(ctx, pod);
 }
 
 /// The migration Job of `version`, which must complete before the Deployment runs `version`.
@@ -388,6 +409,25 @@ pub(crate) fn container_security_context() -> Value {
 }
 
 /// Pod security context for a non-root user `uid`.
+/// Adds `spec.scheduling` (pull secrets, node selector, tolerations) to a pod spec.
+pub(crate) fn with_scheduling(ctx: &Ctx<'_>, mut pod: Value) -> Value {
+    let scheduling = &ctx.coop.spec.scheduling;
+    if !scheduling.image_pull_secrets.is_empty() {
+        pod["imagePullSecrets"] = scheduling
+            .image_pull_secrets
+            .iter()
+            .map(|name| json!({"name": name}))
+            .collect();
+    }
+    if !scheduling.node_selector.is_empty() {
+        pod["nodeSelector"] = json!(scheduling.node_selector);
+    }
+    if !scheduling.tolerations.is_empty() {
+        pod["tolerations"] = json!(scheduling.tolerations);
+    }
+    pod
+}
+
 pub(crate) fn pod_security_context(uid: i64) -> Value {
     json!({
         "runAsNonRoot": true,
@@ -424,6 +464,7 @@ mod tests {
                 "from-export.yaml",
                 test_cooperative().bootstrapped_from_export(),
             ),
+            ("scheduled.yaml", test_cooperative().scheduled()),
         ];
         for (file, coop) in cases {
             let mut rollout = Rollout::first(&coop, &config);
@@ -480,6 +521,7 @@ mod tests {
                 "Service",
                 "Ingress",
                 "ServiceMonitor",
+                "PodDisruptionBudget",
             ]
         );
     }

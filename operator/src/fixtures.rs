@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{Method, Request, Response, StatusCode, header};
+use k8s_openapi::api::core::v1::Toleration;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use k8s_openapi::jiff::Timestamp;
 use kube::Client;
@@ -16,7 +17,8 @@ use kube::client::Body;
 use kube::runtime::events::{Recorder, Reporter};
 use mono_crds::{
     Bootstrap, ChainSpec, Cooperative, CooperativeSpec, DatabaseMode, DatabaseSpec, DomainSpec,
-    ExternalDatabase, FromExport, InstanceSpec, QuotaSpec, SecretKeyRef, SecretsSpec, TlsSpec,
+    ExternalDatabase, FromExport, InstanceSpec, QuotaSpec, SchedulingSpec, SecretKeyRef,
+    SecretsSpec, TlsSpec,
 };
 use rand_core::{RngCore, impls};
 use serde_json::{Value, json};
@@ -108,6 +110,7 @@ pub(crate) fn test_cooperative() -> Cooperative {
             suspend: false,
             bootstrap: None,
             quota: QuotaSpec::default(),
+            scheduling: SchedulingSpec::default(),
         },
     );
     coop.metadata = ObjectMeta {
@@ -129,6 +132,7 @@ pub(crate) trait CooperativeFixture: Sized {
     fn with_domain_tls(self) -> Self;
     fn bootstrapped_from_export(self) -> Self;
     fn version(self, version: &str) -> Self;
+    fn scheduled(self) -> Self;
     fn finalized(self) -> Self;
     fn deleting(self) -> Self;
 }
@@ -188,6 +192,20 @@ impl CooperativeFixture for Cooperative {
 
     fn version(mut self, version: &str) -> Self {
         self.spec.instance.version = Some(version.to_owned());
+        self
+    }
+
+    fn scheduled(mut self) -> Self {
+        self.spec.scheduling = SchedulingSpec {
+            image_pull_secrets: vec!["registry-coopenomics".to_owned()],
+            node_selector: [("mono.coopenomics.io/pool".to_owned(), "tenants".to_owned())].into(),
+            tolerations: vec![Toleration {
+                key: Some("mono.coopenomics.io/tenants".to_owned()),
+                operator: Some("Exists".to_owned()),
+                effect: Some("NoSchedule".to_owned()),
+                ..Toleration::default()
+            }],
+        };
         self
     }
 

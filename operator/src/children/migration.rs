@@ -12,7 +12,9 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::deployment::{INSTANCE_UID, instance_env, instance_resources, instance_volumes};
-use super::{Child, ChildConfig, ChildKind, Ctx, container_security_context, pod_security_context};
+use super::{
+    Child, ChildConfig, ChildKind, Ctx, container_security_context, pod_security_context, schedule,
+};
 
 /// Longest Kubernetes label value, which a Job name must fit into (its pods carry it).
 const MAX_NAME_LEN: usize = 63;
@@ -115,7 +117,7 @@ pub(crate) fn instance_job(ctx: &Ctx<'_>, config: &ChildConfig, params: JobParam
         "terminationMessagePolicy": "FallbackToLogsOnError",
     });
     let labels = ctx.labels(params.component);
-    Child {
+    let mut job = Child {
         kind: ChildKind::Job,
         name: params.name.to_owned(),
         object: json!({
@@ -138,7 +140,9 @@ pub(crate) fn instance_job(ctx: &Ctx<'_>, config: &ChildConfig, params: JobParam
                 },
             },
         }),
-    }
+    };
+    schedule(ctx, &mut job);
+    job
 }
 
 pub(crate) fn migration_job(ctx: &Ctx<'_>, config: &ChildConfig, version: &str) -> Child {

@@ -10,7 +10,7 @@ use crate::{
 
 /// Group, plural and the least number of objects a builtin-database Cooperative with a domain
 /// must own.
-const CHILDREN: [(&str, &str, usize); 9] = [
+const CHILDREN: [(&str, &str, usize); 10] = [
     ("", "secrets", 1),
     ("apps", "statefulsets", 1),
     ("batch", "jobs", 1),
@@ -20,6 +20,7 @@ const CHILDREN: [(&str, &str, usize); 9] = [
     ("networking.k8s.io", "networkpolicies", 1),
     ("", "resourcequotas", 1),
     ("", "limitranges", 1),
+    ("policy", "poddisruptionbudgets", 1),
 ];
 
 fn owned_by(object: &Value, owner_uid: &str) -> bool {
