@@ -259,6 +259,7 @@ pub(crate) fn mock_context() -> (Arc<Context>, ApiServerVerifier) {
         probe_instances: true,
         probe_interval: Duration::from_secs(30),
         guardrails: crate::guardrails::Guardrails::default(),
+        max_concurrent_upgrades: 0,
         status_address: crate::reconcile::DEFAULT_STATUS_ADDRESS.to_owned(),
         concurrency: 1,
     };

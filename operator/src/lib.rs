@@ -17,6 +17,7 @@ pub mod reconcile;
 pub mod status;
 pub mod telemetry;
 pub mod uniqueness;
+pub mod upgrades;
 
 use thiserror::Error;
 

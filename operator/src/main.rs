@@ -202,6 +202,14 @@ struct RunArgs {
     status_address: String,
     #[command(flatten)]
     guardrails: GuardrailArgs,
+    /// Most Cooperatives upgrading (migrating and rolling out) at once, as when the default
+    /// version changes; 0: no limit.
+    #[arg(
+        long,
+        env = "MONO_OPERATOR_MAX_CONCURRENT_UPGRADES",
+        default_value_t = 10
+    )]
+    max_concurrent_upgrades: u16,
     /// Most Cooperatives reconciled at once (0: no limit).
     #[arg(long, env = "MONO_OPERATOR_CONCURRENCY", default_value_t = 64)]
     concurrency: u16,
@@ -472,6 +480,7 @@ async fn run(args: RunArgs) -> Result<(), Failure> {
         probe_instances: args.probe_instances,
         probe_interval: Duration::from_secs(args.probe_interval),
         guardrails: args.guardrails.guardrails(),
+        max_concurrent_upgrades: args.max_concurrent_upgrades,
         status_address: args.status_address.clone(),
         concurrency: args.concurrency,
     };

@@ -320,6 +320,7 @@ mod tests {
             suspended: false,
             target_version: "2.4.1".to_owned(),
             failures: Vec::new(),
+            upgrade_queued: false,
         }
     }
 

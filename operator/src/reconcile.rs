@@ -49,6 +49,7 @@ use crate::status::{
     self, DatabaseState, DeploymentState, JobState, Observed, Severity, StorageState,
 };
 use crate::uniqueness::{Claims, Conflict};
+use crate::upgrades::UpgradeSlots;
 use crate::{Error, Result, Verb};
 
 /// Finalizer that applies `spec.deletionPolicy` before a Cooperative goes away.
@@ -79,6 +80,8 @@ pub struct ControllerConfig {
     pub probe_interval: Duration,
     /// What hosting staff allow tenants to ask for.
     pub guardrails: Guardrails,
+    /// Most Cooperatives upgrading (migrating and rolling out) at once; 0: no limit.
+    pub max_concurrent_upgrades: u16,
     /// `host:port` of an instance's `/status`, `{name}` and `{namespace}` standing for the
     /// Cooperative's.
     pub status_address: String,
@@ -108,6 +111,7 @@ pub struct Context {
     failures: Mutex<HashMap<String, u32>>,
     pub(crate) probes: Probes,
     claims: Claims,
+    upgrades: UpgradeSlots,
     retrigger: UnboundedSender<ObjectRef<Cooperative>>,
     retriggers: Mutex<Option<UnboundedReceiver<ObjectRef<Cooperative>>>>,
 }
@@ -123,6 +127,7 @@ impl Context {
         store: Store<Cooperative>,
     ) -> Context {
         let (retrigger, retriggers) = futures::channel::mpsc::unbounded();
+        let upgrades = UpgradeSlots::new(usize::from(config.max_concurrent_upgrades));
         Context {
             client,
             config,
@@ -132,6 +137,7 @@ impl Context {
             failures: Mutex::new(HashMap::new()),
             probes: Probes::default(),
             claims: Claims::default(),
+            upgrades,
             retrigger,
             retriggers: Mutex::new(Some(retriggers)),
         }
@@ -347,6 +353,18 @@ async fn pause(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
     Ok(Action::await_change())
 }
 
+/// Frees the upgrade slot of `key`, and reconciles the Cooperatives that waited for one.
+fn release_upgrade_slot(ctx: &Context, key: &str) {
+    for waiting in ctx.upgrades.release(key) {
+        if let Some((namespace, name)) = waiting.split_once('/') {
+            // The receiver lives as long as the controller; a send fails only while stopping.
+            let _ = ctx
+                .retrigger
+                .unbounded_send(ObjectRef::new(name).within(namespace));
+        }
+    }
+}
+
 fn has_finalizer(coop: &Cooperative) -> bool {
     coop.finalizers().iter().any(|f| f == FINALIZER)
 }
@@ -446,6 +464,7 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
             suspended: coop.spec.suspend,
             target_version: target,
             failures: Vec::new(),
+            upgrade_queued: false,
         };
         ctx.probes.forget(&format!("{namespace}/{name}")).await;
         publish_status(api, coop, ctx, None, &observed).await?;
@@ -578,8 +597,22 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
 
     // Every rollout, the first included, waits for the target version's migration Job. It
     // starts once the database accepts connections and a bootstrap import has completed.
-    let migration_version =
+    let mut migration_version =
         (deployed_version.as_deref() != Some(target.as_str())).then(|| target.clone());
+    // An upgrade (not the first rollout) waits for one of the fleet's upgrade slots.
+    let key = format!("{namespace}/{name}");
+    let mut upgrade_queued = false;
+    match (&deployed_version, &migration_version) {
+        (Some(_), Some(version)) => {
+            let job = children::migration_job(coop, &ctx.config.children, version)?;
+            let started = get_child(&ctx.client, &namespace, &job).await?.is_some();
+            if !ctx.upgrades.acquire(&key, started) {
+                upgrade_queued = true;
+                migration_version = None;
+            }
+        }
+        _ => release_upgrade_slot(ctx, &key),
+    }
     let imported = !import || import_state == Some(JobState::Complete);
     let mut migration_state = None;
     if let Some(version) = &migration_version
@@ -649,6 +682,7 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
         suspended: coop.spec.suspend,
         target_version: target,
         failures,
+        upgrade_queued,
     };
     let previous = probed.as_ref().map(|p| &p.status);
     let status = publish_status(api, coop, ctx, previous, &observed).await?;
@@ -716,6 +750,7 @@ async fn cleanup(coop: &Cooperative, ctx: &Context) -> Result<Action> {
     ctx.probes.forget(&format!("{namespace}/{name}")).await;
     ctx.metrics.set_phase(&format!("{namespace}/{name}"), None);
     ctx.metrics.set_usage(&namespace, &name, None);
+    release_upgrade_slot(ctx, &format!("{namespace}/{name}"));
     let state = ctx.store.state();
     for other in ctx.claims.release(coop, state.iter().map(AsRef::as_ref)) {
         // The receiver lives as long as the controller; a send fails only while stopping.
@@ -1456,6 +1491,7 @@ mod tests {
             probe_instances: false,
             probe_interval: Duration::from_secs(30),
             guardrails: Guardrails::default(),
+            max_concurrent_upgrades: 0,
             status_address: DEFAULT_STATUS_ADDRESS.to_owned(),
             concurrency: 4,
         };

@@ -178,6 +178,8 @@ pub struct Observed {
     /// Children the API server refused, as `<verb> <kind> <name>: <why>`; the others were
     /// applied.
     pub failures: Vec<String>,
+    /// Whether the upgrade to the target version waits for one of the fleet's upgrade slots.
+    pub upgrade_queued: bool,
 }
 
 /// Blocks an instance may lag behind the head and still count as synced (5 s of blocks).
@@ -613,6 +615,15 @@ fn progressing(observed: &Observed, rolled_out: bool) -> Draft {
     let stalled = observed.database.failed
         || failed_job(observed.import.as_ref()).is_some()
         || matches!(observed.migration, Some((_, JobState::Failed(_))));
+    if observed.upgrade_queued && !observed.suspended {
+        return busy(
+            "UpgradeQueued",
+            format!(
+                "version {} waits for an upgrade slot",
+                observed.target_version
+            ),
+        );
+    }
     if !stalled && !rolled_out && !observed.suspended {
         return busy(
             "RollingOut",
@@ -804,6 +815,16 @@ fn upgrading(observed: &Observed, rolled_out: bool, lagging: bool, upgrade: bool
         }
         Some((_, JobState::Complete)) | None => {}
     }
+    if observed.upgrade_queued {
+        return Draft::new(
+            "Upgrading",
+            Some(true),
+            "Queued",
+            format!(
+                "version {target} waits for an upgrade slot: the operator upgrades a limited number of cooperatives at once (--max-concurrent-upgrades)"
+            ),
+        );
+    }
     if upgrade && !rolled_out {
         return Draft::new(
             "Upgrading",
@@ -894,6 +915,7 @@ mod tests {
             suspended: false,
             target_version: "2.4.1".to_owned(),
             failures: Vec::new(),
+            upgrade_queued: false,
         }
     }
 
@@ -1589,6 +1611,25 @@ mod tests {
         assert_eq!(
             status(&running(), Some(3), None, None, &at(300)).usage,
             None
+        );
+    }
+
+    #[test]
+    fn a_queued_upgrade_keeps_the_old_version_serving() {
+        let queued = Observed {
+            target_version: "2.5.0".to_owned(),
+            upgrade_queued: true,
+            ..running()
+        };
+        check(
+            queued,
+            Some("2.4.1"),
+            &[
+                ("Progressing", "True", "UpgradeQueued"),
+                ("Upgrading", "True", "Queued"),
+            ],
+            Phase::Upgrading,
+            Some("2.4.1"),
         );
     }
 }

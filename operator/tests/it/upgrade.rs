@@ -172,3 +172,93 @@ async fn long_cooperative_names_migrate_every_version() {
     let image = deployment_image(&cluster.fake, LONG_NAMESPACE).unwrap_or_default();
     assert!(image.ends_with(":1.0.0"), "{image}");
 }
+
+/// A new default version upgrades the fleet at most `--max-concurrent-upgrades` Cooperatives
+/// at a time; the others say they wait for a slot (#14).
+#[tokio::test]
+async fn default_version_rolls_through_the_fleet_one_at_a_time() {
+    let args = |version: &'static str| {
+        vec![
+            "--probe-instances",
+            "false",
+            "--max-concurrent-upgrades",
+            "1",
+            "--instance-version",
+            version,
+        ]
+    };
+    let mut cluster = crate::Cluster::start_with(&args("1.0.0")).await;
+    let fleet = [("coop-flota", "flota"), ("coop-flotb", "flotb")];
+    for (namespace, name) in fleet {
+        let mut spec = crate::cooperative(name, "1.0.0", "Retain");
+        spec["spec"]["instance"] = serde_json::json!({});
+        cluster.create_cooperative(namespace, spec).await;
+    }
+    for (namespace, name) in fleet {
+        cluster.ready(namespace, name).await;
+    }
+
+    cluster
+        .kubelet
+        .set_default_job_outcome(mono_fake_kube::JobOutcome::Hold);
+    cluster.kill_operator().await;
+    cluster.extra_args = args("1.1.0").iter().map(|a| (*a).to_owned()).collect();
+    cluster.start_operator();
+    let job = |name: &str| format!("{name}-migrate-1-1-0");
+    let (first, second) = cluster
+        .eventually("one upgrade started and the other queued", |fake| {
+            let started: Vec<_> = fleet
+                .iter()
+                .filter(|(ns, name)| {
+                    fake.get_value("batch", "jobs", Some(ns), &job(name))
+                        .is_some()
+                })
+                .collect();
+            let queued: Vec<_> = fleet
+                .iter()
+                .filter(|(ns, name)| {
+                    fake.get::<Cooperative>(Some(ns), name).is_some_and(|coop| {
+                        crate::condition(&coop, "Upgrading").is_some_and(|c| c.reason == "Queued")
+                    })
+                })
+                .collect();
+            match (started.as_slice(), queued.as_slice()) {
+                ([started], [queued]) if started != queued => Some((**started, **queued)),
+                _ => None,
+            }
+        })
+        .await;
+    assert!(
+        cluster
+            .fake
+            .get_value("batch", "jobs", Some(second.0), &job(second.1))
+            .is_none(),
+        "the queued Cooperative got a migration Job"
+    );
+
+    // Once the first upgrade is done, the second takes the slot.
+    cluster
+        .kubelet
+        .set_job_outcome(&job(first.1), mono_fake_kube::JobOutcome::Complete);
+    cluster
+        .eventually("the second upgrade to start", |fake| {
+            fake.get_value("batch", "jobs", Some(second.0), &job(second.1))
+        })
+        .await;
+    cluster
+        .kubelet
+        .set_job_outcome(&job(second.1), mono_fake_kube::JobOutcome::Complete);
+    for (namespace, name) in fleet {
+        let coop = cluster
+            .eventually("the fleet on 1.1.0", |fake| {
+                fake.get::<Cooperative>(Some(namespace), name)
+                    .filter(|coop| {
+                        coop.status
+                            .as_ref()
+                            .is_some_and(|s| s.version.as_deref() == Some("1.1.0"))
+                    })
+            })
+            .await;
+        assert!(crate::is_ready(&coop), "{name} ready on 1.1.0");
+    }
+}
