@@ -9,47 +9,53 @@
 //! created, and a larger volume is asked of its claim. What a person must act on becomes a
 //! condition and an Event.
 
-use std::collections::HashMap;
+mod api;
+mod cleanup;
+mod context;
+mod database;
+mod generated;
+mod rollout;
+mod status_write;
+
+pub(crate) use api::{apply_child, ensure_job, kube_error, now};
+pub use context::{Context, ControllerConfig, DEFAULT_STATUS_ADDRESS};
+pub use database::database_address;
+pub use rollout::{Gate, instance_version};
+pub(crate) use status_write::{apply_status, write_status};
+
+use api::{get_child, lock, parse, scoped_api};
+use cleanup::cleanup;
+use database::{
+    cnpg_state, database_storage, external_database_address, external_database_state,
+    stateful_set_state,
+};
+use generated::ensure_secrets;
+use rollout::{deployed_version, deployment_state, job_state};
+use status_write::{pause, publish_status, report_duplicate, report_failure};
+
 use std::future::Future;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender};
 use futures::future::Either;
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::api::Api;
 use kube::runtime::controller::{self, Action, Controller};
-use kube::runtime::events::{Event, EventType, Recorder};
+use kube::runtime::events::Recorder;
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
-use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::{PredicateConfig, WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
-use mono_crds::{Cooperative, CooperativeStatus, DatabaseMode, DeletionPolicy, validate_coopname};
-use rand_core::OsRng;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
-use tokio::net::TcpStream;
-use tracing::{debug, info, instrument, warn};
+use mono_crds::{Cooperative, DatabaseMode, validate_coopname};
+use tracing::{debug, instrument, warn};
 
-use crate::children::{
-    self, Child, ChildConfig, ChildKind, ClaimPlan, DatabaseAddress, MANAGER, Rollout,
-    VERSION_LABEL, secrets,
-};
-use crate::guardrails::Guardrails;
+use crate::children::{self, ChildKind, MANAGER, Rollout};
 use crate::metrics::Metrics;
-use crate::probe::{self, PROBE_TIMEOUT, Probed, Probes, probe_instance};
-use crate::status::{
-    self, DatabaseState, DeploymentState, JobState, Observed, Severity, StorageState,
-};
-use crate::uniqueness::{Claims, Conflict};
-use crate::upgrades::UpgradeSlots;
+use crate::probe::{self, PROBE_TIMEOUT, Probed, probe_instance};
+use crate::status::{self, DatabaseState, JobState, Observed, StorageState};
 use crate::{Error, Result, Verb};
 
 /// Finalizer that applies `spec.deletionPolicy` before a Cooperative goes away.
@@ -66,93 +72,6 @@ const STEADY_REQUEUE: Duration = Duration::from_secs(300);
 const PROGRESS_REQUEUE: Duration = Duration::from_secs(30);
 /// Upper bound of the error back-off.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
-
-/// Settings of [`run`].
-#[derive(Debug, Clone)]
-pub struct ControllerConfig {
-    /// What shapes the children.
-    pub children: ChildConfig,
-    /// Namespace to watch; every namespace when `None`.
-    pub watch_namespace: Option<String>,
-    /// Whether to read each ready instance's `/status` for the `Synced` condition.
-    pub probe_instances: bool,
-    /// How often each ready instance's `/status` is read.
-    pub probe_interval: Duration,
-    /// What hosting staff allow tenants to ask for.
-    pub guardrails: Guardrails,
-    /// Most Cooperatives upgrading (migrating and rolling out) at once; 0: no limit.
-    pub max_concurrent_upgrades: u16,
-    /// `host:port` of an instance's `/status`, `{name}` and `{namespace}` standing for the
-    /// Cooperative's.
-    pub status_address: String,
-    /// Most Cooperatives reconciled at once (0: no limit).
-    pub concurrency: u16,
-}
-
-/// Address of an instance's `/status` inside the cluster, as [`ControllerConfig::status_address`].
-pub const DEFAULT_STATUS_ADDRESS: &str = "{name}.{namespace}.svc:8080";
-
-impl ControllerConfig {
-    /// `host:port` of the `/status` of the Cooperative `name` in `namespace`.
-    pub fn status_address(&self, name: &str, namespace: &str) -> String {
-        self.status_address
-            .replace("{name}", name)
-            .replace("{namespace}", namespace)
-    }
-}
-
-/// Shared state of the reconcilers and the probe loop.
-pub struct Context {
-    client: Client,
-    config: ControllerConfig,
-    recorder: Recorder,
-    metrics: Arc<Metrics>,
-    store: Store<Cooperative>,
-    failures: Mutex<HashMap<String, u32>>,
-    pub(crate) probes: Probes,
-    claims: Claims,
-    upgrades: UpgradeSlots,
-    retrigger: UnboundedSender<ObjectRef<Cooperative>>,
-    retriggers: Mutex<Option<UnboundedReceiver<ObjectRef<Cooperative>>>>,
-}
-
-impl Context {
-    /// State shared by [`reconcile`] and [`error_policy`]; `store` holds every Cooperative the
-    /// controller sees, to find a namespace's first one.
-    pub fn new(
-        client: Client,
-        config: ControllerConfig,
-        recorder: Recorder,
-        metrics: Arc<Metrics>,
-        store: Store<Cooperative>,
-    ) -> Context {
-        let (retrigger, retriggers) = futures::channel::mpsc::unbounded();
-        let upgrades = UpgradeSlots::new(usize::from(config.max_concurrent_upgrades));
-        Context {
-            client,
-            config,
-            recorder,
-            metrics,
-            store,
-            failures: Mutex::new(HashMap::new()),
-            probes: Probes::default(),
-            claims: Claims::default(),
-            upgrades,
-            retrigger,
-            retriggers: Mutex::new(Some(retriggers)),
-        }
-    }
-
-    /// The client every request goes through.
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    /// Every Cooperative the controller sees, as of the last watch event.
-    pub fn store(&self) -> &Store<Cooperative> {
-        &self.store
-    }
-}
 
 /// What makes a Cooperative worth reconciling: its spec (through `metadata.generation`),
 /// finalizers, deletion and annotations. Status writes, the probe loop's included, change
@@ -329,30 +248,6 @@ pub fn annotated(coop: &Cooperative, key: &str) -> bool {
         .is_some_and(|value| value == "true")
 }
 
-/// Reports the pause and changes nothing else; the annotation's removal triggers the next
-/// reconcile.
-async fn pause(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Result<Action> {
-    let status = status::paused_status(
-        coop.status.as_ref(),
-        coop.meta().generation,
-        PAUSED_ANNOTATION,
-        &now(),
-    );
-    let slot = ctx.probes.slot(&format!(
-        "{}/{}",
-        coop.namespace().unwrap_or_default(),
-        coop.name_any()
-    ));
-    // The probe loop keeps refreshing the sync state, from a status that says so.
-    let mut probed = slot.lock().await;
-    let previous = probed.as_ref().map(|p| p.status.clone());
-    let written = write_status(api, coop, ctx, previous.as_ref(), status).await?;
-    if let Some(probed) = probed.as_mut() {
-        probed.status = written;
-    }
-    Ok(Action::await_change())
-}
-
 /// Frees the upgrade slot of `key`, and reconciles the Cooperatives that waited for one.
 fn release_upgrade_slot(ctx: &Context, key: &str) {
     for waiting in ctx.upgrades.release(key) {
@@ -367,37 +262,6 @@ fn release_upgrade_slot(ctx: &Context, key: &str) {
 
 fn has_finalizer(coop: &Cooperative) -> bool {
     coop.finalizers().iter().any(|f| f == FINALIZER)
-}
-
-/// What decides the version the instance Deployment may run.
-#[derive(Debug, Clone, Copy)]
-pub struct Gate<'a> {
-    /// Version the spec asks for.
-    pub target: &'a str,
-    /// Version the existing Deployment runs, if there is one.
-    pub deployed: Option<&'a str>,
-    /// The import Job's state when the spec still bootstraps from an export
-    /// (`Some(None)`: not observed yet).
-    pub import: Option<Option<&'a JobState>>,
-    /// The state of the target version's migration Job, once it was started.
-    pub migration: Option<&'a JobState>,
-}
-
-/// The version the Deployment may run now. The target once its migration Job completed (and,
-/// before the first start, the import too); until then the deployed version, or no
-/// Deployment at all before the first start.
-pub fn instance_version(gate: &Gate<'_>) -> Option<String> {
-    let importing = gate
-        .import
-        .is_some_and(|state| state != Some(&JobState::Complete));
-    let migrated = gate.migration == Some(&JobState::Complete);
-    match gate.deployed {
-        Some(deployed) if deployed == gate.target => Some(deployed.to_owned()),
-        None if importing || !migrated => None,
-        None => Some(gate.target.to_owned()),
-        Some(_) if migrated => Some(gate.target.to_owned()),
-        Some(deployed) => Some(deployed.to_owned()),
-    }
 }
 
 /// What a person reads about a failure: for a request the API server answered, its own
@@ -710,611 +574,15 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
     }))
 }
 
-/// Applies the Deletion policy, then lets the finalizer go.
-async fn cleanup(coop: &Cooperative, ctx: &Context) -> Result<Action> {
-    let namespace = coop
-        .namespace()
-        .ok_or(Error::MissingObjectKey("metadata.namespace"))?;
-    let name = coop.name_any();
-    let selector = children::selector(&name);
-    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
-    let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), &namespace);
-    let policy = coop.spec.deletion_policy;
-    let mut data = dispose(&secrets, "Secret", &selector, policy).await?;
-    data.extend(dispose(&claims, "PersistentVolumeClaim", &selector, policy).await?);
-    let (reason, note) = match policy {
-        DeletionPolicy::Retain => {
-            if coop.spec.database.mode == DatabaseMode::Cloudnativepg {
-                let clusters: Api<DynamicObject> = Api::namespaced_with(
-                    ctx.client.clone(),
-                    &namespace,
-                    &ChildKind::CnpgCluster.api_resource(),
-                );
-                data.extend(dispose(&clusters, "Cluster", &selector, policy).await?);
-            }
-            (
-                "DataRetained",
-                format!(
-                    "deletionPolicy Retain kept {}; delete them by hand when no longer needed",
-                    data.join(", ")
-                ),
-            )
-        }
-        DeletionPolicy::Delete => (
-            "DataDeleted",
-            format!("deletionPolicy Delete removed {}", data.join(", ")),
-        ),
-    };
-    info!(namespace, name, reason, "cooperative deleted");
-    publish_event(ctx, coop, Severity::Normal, reason, note).await;
-    ctx.probes.forget(&format!("{namespace}/{name}")).await;
-    ctx.metrics.set_phase(&format!("{namespace}/{name}"), None);
-    ctx.metrics.set_usage(&namespace, &name, None);
-    release_upgrade_slot(ctx, &format!("{namespace}/{name}"));
-    let state = ctx.store.state();
-    for other in ctx.claims.release(coop, state.iter().map(AsRef::as_ref)) {
-        // The receiver lives as long as the controller; a send fails only while stopping.
-        let _ = ctx.retrigger.unbounded_send(other);
-    }
-    Ok(Action::await_change())
-}
-
-/// Sets `Reconciled=False` with the error's reason (an Event follows the condition change);
-/// when even that cannot be written, publishes the Event alone.
-async fn report_failure(api: &Api<Cooperative>, coop: &Cooperative, ctx: &Context, err: &Error) {
-    let status = status::reconcile_failed(
-        coop.status.as_ref(),
-        coop.meta().generation,
-        err.reason(),
-        failure_text(err),
-        &now(),
-    );
-    let previous = coop.status.as_ref();
-    if previous == Some(&status) {
-        return;
-    }
-    if let Err(write_err) = apply_status(api, coop, &status).await {
-        warn!(name = coop.name_any(), error = %error_chain(&write_err), "failure not written to status");
-        publish_event(
-            ctx,
-            coop,
-            Severity::Warning,
-            "ReconcileFailed",
-            error_chain(err),
-        )
-        .await;
-        return;
-    }
-    let conditions = previous.map(|s| s.conditions.as_slice()).unwrap_or(&[]);
-    for note in status::events(conditions, &status.conditions) {
-        publish_event(ctx, coop, note.severity, &note.reason, note.note).await;
-    }
-}
-
-async fn report_duplicate(
-    api: &Api<Cooperative>,
-    coop: &Cooperative,
-    conflict: &Conflict,
-    ctx: &Context,
-) -> Result<()> {
-    let status = status::duplicate_status(
-        conflict,
-        coop.meta().generation,
-        coop.status.as_ref(),
-        &now(),
-    );
-    write_status(api, coop, ctx, None, status).await.map(|_| ())
-}
-
-/// Writes the status `observed` leads to; `previous` is the status last written when it is
-/// newer than the one `coop` carries.
-async fn publish_status(
-    api: &Api<Cooperative>,
-    coop: &Cooperative,
-    ctx: &Context,
-    previous: Option<&CooperativeStatus>,
-    observed: &Observed,
-) -> Result<CooperativeStatus> {
-    let previous = previous.or(coop.status.as_ref());
-    let status = status::status(
-        observed,
-        coop.meta().generation,
-        previous,
-        children::endpoint(coop),
-        &now(),
-    );
-    write_status(api, coop, ctx, previous, status).await
-}
-
-/// Writes `status` by server-side apply when it differs from `previous` (the status last
-/// written, or else the one `coop` carries), records its phase and publishes Events for the
-/// condition changes.
-pub(crate) async fn write_status(
-    api: &Api<Cooperative>,
-    coop: &Cooperative,
-    ctx: &Context,
-    previous: Option<&CooperativeStatus>,
-    status: CooperativeStatus,
-) -> Result<CooperativeStatus> {
-    let key = format!(
-        "{}/{}",
-        coop.namespace().unwrap_or_default(),
-        coop.name_any()
-    );
-    ctx.metrics.set_phase(&key, status.phase);
-    ctx.metrics.set_usage(
-        &coop.namespace().unwrap_or_default(),
-        &coop.name_any(),
-        status.usage.as_ref(),
-    );
-    let previous = previous.or(coop.status.as_ref());
-    if previous == Some(&status) {
-        return Ok(status);
-    }
-    apply_status(api, coop, &status).await?;
-    let previous = previous.map(|s| s.conditions.as_slice()).unwrap_or(&[]);
-    for note in status::events(previous, &status.conditions) {
-        publish_event(ctx, coop, note.severity, &note.reason, note.note).await;
-    }
-    Ok(status)
-}
-
-/// Writes `status` to the status subresource of `object` by server-side apply.
-pub(crate) async fn apply_status<K>(api: &Api<K>, object: &K, status: &impl Serialize) -> Result<()>
-where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
-{
-    let name = object.name_any();
-    let kind = K::kind(&());
-    let patch = json!({
-        "apiVersion": K::api_version(&()),
-        "kind": kind,
-        "status": status,
-    });
-    api.patch_status(
-        &name,
-        &PatchParams::apply(MANAGER).force(),
-        &Patch::Apply(&patch),
-    )
-    .await
-    .map_err(kube_error(Verb::Patch, &kind, &name))?;
-    Ok(())
-}
-
-async fn publish_event(
-    ctx: &Context,
-    coop: &Cooperative,
-    severity: Severity,
-    reason: &str,
-    note: String,
-) {
-    let event = Event {
-        type_: match severity {
-            Severity::Normal => EventType::Normal,
-            Severity::Warning => EventType::Warning,
-        },
-        reason: reason.to_owned(),
-        note: Some(note),
-        action: "Reconcile".to_owned(),
-        secondary: None,
-    };
-    // Events are best effort: a failure to record one must not fail the reconcile.
-    if let Err(err) = ctx.recorder.publish(&event, &coop.object_ref(&())).await {
-        warn!(name = coop.name_any(), reason, error = %error_chain(&err), "event not recorded");
-    }
-}
-
-/// Creates the generated Secrets that do not exist yet; existing ones are never touched.
-async fn ensure_secrets(client: &Client, coop: &Cooperative, namespace: &str) -> Result<()> {
-    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
-    let mut missing = Vec::new();
-    for template in secrets::generated(coop)? {
-        let found = api.get_opt(&template.name).await.map_err(kube_error(
-            Verb::Get,
-            "Secret",
-            &template.name,
-        ))?;
-        if found.is_none() {
-            missing.push(template.name);
-        }
-    }
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let params = PostParams {
-        field_manager: Some(MANAGER.to_owned()),
-        ..PostParams::default()
-    };
-    for child in secrets::generate(coop, &mut OsRng)? {
-        if !missing.contains(&child.name) {
-            continue;
-        }
-        let secret: Secret = serde_json::from_value(child.object).map_err(Error::Serialize)?;
-        match api.create(&params, &secret).await {
-            Ok(_) => info!(namespace, secret = child.name, "generated secret created"),
-            // Another replica or an earlier attempt won the race; keep its values.
-            Err(kube::Error::Api(status)) if status.code == 409 => {}
-            Err(source) => return Err(kube_error(Verb::Create, "Secret", &child.name)(source)),
-        }
-    }
-    Ok(())
-}
-
-/// Applies `child` by server-side apply; returns the object the API server stored.
-pub(crate) async fn apply_child(client: &Client, namespace: &str, child: &Child) -> Result<Value> {
-    let resource = child.kind.api_resource();
-    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource);
-    let applied = api
-        .patch(
-            &child.name,
-            &PatchParams::apply(MANAGER).force(),
-            &Patch::Apply(&child.object),
-        )
-        .await
-        .map_err(kube_error(Verb::Apply, &resource.kind, &child.name))?;
-    serde_json::to_value(applied).map_err(Error::Serialize)
-}
-
-/// The object `child` names as it exists, if it does.
-async fn get_child(client: &Client, namespace: &str, child: &Child) -> Result<Option<Value>> {
-    let resource = child.kind.api_resource();
-    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource);
-    let found = api.get_opt(&child.name).await.map_err(kube_error(
-        Verb::Get,
-        &resource.kind,
-        &child.name,
-    ))?;
-    found
-        .map(|object| serde_json::to_value(object).map_err(Error::Serialize))
-        .transpose()
-}
-
-/// The Job `child` as it exists, created from `child` when it does not.
-///
-/// An existing Job is never applied again: its pod template cannot change (the API server
-/// refuses that with 422), and one that ran must stay as it ran. A spec change reaches a Job
-/// through a new one (another version's migration), or once someone deletes it to retry.
-pub(crate) async fn ensure_job(client: &Client, namespace: &str, child: &Child) -> Result<Value> {
-    match get_child(client, namespace, child).await? {
-        Some(job) => Ok(job),
-        None => apply_child(client, namespace, child).await,
-    }
-}
-
-/// Compares the builtin database's volume with `database.storage` and grows its claim when
-/// the spec asks for more. The StatefulSet's claim template keeps the size it was created
-/// with, since the API server refuses changes to it.
-async fn database_storage(
-    coop: &Cooperative,
-    client: &Client,
-    namespace: &str,
-) -> Result<StorageState> {
-    let name = children::database_claim_name(&coop.name_any());
-    let api: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), namespace);
-    let Some(claim) =
-        api.get_opt(&name)
-            .await
-            .map_err(kube_error(Verb::Get, "PersistentVolumeClaim", &name))?
-    else {
-        return Ok(StorageState::AsRequested);
-    };
-    let claim = serde_json::to_value(claim).map_err(Error::Serialize)?;
-    let (from, to) = match children::claim_plan(coop, &claim) {
-        ClaimPlan::Observe(state) => return Ok(state),
-        ClaimPlan::Grow { from, to } => (from, to),
-    };
-    let patch = json!({"spec": {"resources": {"requests": {"storage": to}}}});
-    match api
-        .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-    {
-        Ok(_) => {
-            info!(
-                namespace,
-                claim = name,
-                from,
-                to,
-                "database volume asked to grow"
-            );
-            Ok(StorageState::Expanding {
-                claim: name,
-                from,
-                to,
-            })
-        }
-        // Refused by validation or by the resize admission plugin (a StorageClass without
-        // allowVolumeExpansion): a person must act, so it is a condition, not an error.
-        Err(kube::Error::Api(status)) if status.code == 403 || status.code == 422 => {
-            Ok(StorageState::NotExpandable {
-                claim: name,
-                current: from,
-                requested: to,
-                refusal: status.message,
-            })
-        }
-        Err(source) => Err(kube_error(Verb::Patch, "PersistentVolumeClaim", &name)(
-            source,
-        )),
-    }
-}
-
-/// Applies `policy` to the objects matching `selector`: Retain removes their owner
-/// references so garbage collection keeps them, Delete deletes them. Returns them as
-/// `"<kind> <name>"`.
-async fn dispose<K>(
-    api: &Api<K>,
-    kind: &str,
-    selector: &str,
-    policy: DeletionPolicy,
-) -> Result<Vec<String>>
-where
-    K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
-{
-    let objects = api
-        .list(&ListParams::default().labels(selector))
-        .await
-        .map_err(kube_error(Verb::List, kind, ""))?;
-    let mut names = Vec::new();
-    for object in objects {
-        let name = object.meta().name.clone().unwrap_or_default();
-        match policy {
-            DeletionPolicy::Retain => {
-                if !object.owner_references().is_empty() {
-                    let patch = json!({"metadata": {"ownerReferences": null}});
-                    api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-                        .await
-                        .map_err(kube_error(Verb::Patch, kind, &name))?;
-                }
-            }
-            DeletionPolicy::Delete => match api.delete(&name, &DeleteParams::default()).await {
-                Ok(_) => {}
-                Err(kube::Error::Api(status)) if status.code == 404 => {}
-                Err(source) => return Err(kube_error(Verb::Delete, kind, &name)(source)),
-            },
-        }
-        names.push(format!("{kind} {name}"));
-    }
-    Ok(names)
-}
-
-fn database_failed(reason: &'static str, message: String) -> DatabaseState {
-    DatabaseState {
-        ready: false,
-        failed: true,
-        reason,
-        message,
-    }
-}
-
-/// Where the external database is, from the URL in its Secret; or the state saying what is
-/// wrong with the Secret.
-async fn external_database_address(
-    coop: &Cooperative,
-    ctx: &Context,
-    namespace: &str,
-) -> Result<Result<DatabaseAddress, DatabaseState>> {
-    let failed = |reason, message| Ok(Err(database_failed(reason, message)));
-    let Some(external) = &coop.spec.database.external else {
-        return failed(
-            "ExternalSecretMissing",
-            "database mode external needs spec.database.external.secretRef".to_owned(),
-        );
-    };
-    let reference = &external.secret_ref;
-    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
-    let secret = api.get_opt(&reference.name).await.map_err(kube_error(
-        Verb::Get,
-        "Secret",
-        &reference.name,
-    ))?;
-    let url = secret
-        .and_then(|s| s.data)
-        .and_then(|data| data.get(&reference.key).cloned())
-        .and_then(|bytes| String::from_utf8(bytes.0).ok());
-    let Some(url) = url else {
-        return failed(
-            "ExternalSecretMissing",
-            format!(
-                "Secret {} has no key {}; create it with the database's postgres:// URL",
-                reference.name, reference.key
-            ),
-        );
-    };
-    let Some((host, port)) = database_address(&url) else {
-        return failed(
-            "ExternalUrlInvalid",
-            format!(
-                "Secret {} key {} is not a postgres:// URL with a host",
-                reference.name, reference.key
-            ),
-        );
-    };
-    Ok(Ok(DatabaseAddress { host, port }))
-}
-
-/// Whether the external database at `address` accepts connections.
-async fn external_database_state(address: &DatabaseAddress) -> DatabaseState {
-    let DatabaseAddress { host, port } = address;
-    let failed = database_failed;
-    let connected =
-        tokio::time::timeout(PROBE_TIMEOUT, TcpStream::connect((host.as_str(), *port))).await;
-    match connected {
-        Ok(Ok(_)) => DatabaseState {
-            ready: true,
-            failed: false,
-            reason: "ExternalReachable",
-            message: format!("the external database at {host}:{port} accepts connections"),
-        },
-        Ok(Err(err)) => failed(
-            "ExternalUnreachable",
-            format!(
-                "cannot connect to the external database at {host}:{port}: {err}; check the URL and network access"
-            ),
-        ),
-        Err(_) => failed(
-            "ExternalUnreachable",
-            format!(
-                "no answer from the external database at {host}:{port} within {} s",
-                PROBE_TIMEOUT.as_secs()
-            ),
-        ),
-    }
-}
-
-/// Host and port of a `postgres://` or `postgresql://` URL (port 5432 when absent).
-pub fn database_address(url: &str) -> Option<(String, u16)> {
-    let rest = url
-        .strip_prefix("postgres://")
-        .or_else(|| url.strip_prefix("postgresql://"))?;
-    let authority = rest.split(['/', '?']).next()?;
-    let host_port = authority.rsplit('@').next()?;
-    let (host, port) = match host_port.strip_prefix('[') {
-        Some(bracketed) => {
-            let (host, after) = bracketed.split_once(']')?;
-            (host, after.strip_prefix(':'))
-        }
-        None => match host_port.split_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (host_port, None),
-        },
-    };
-    if host.is_empty() {
-        return None;
-    }
-    let port = match port {
-        Some(port) => port.parse().ok()?,
-        None => 5432,
-    };
-    Some((host.to_owned(), port))
-}
-
-fn deployed_version(deployment: &Deployment) -> Option<String> {
-    deployment
-        .spec
-        .as_ref()?
-        .template
-        .metadata
-        .as_ref()?
-        .labels
-        .as_ref()?
-        .get(VERSION_LABEL)
-        .cloned()
-}
-
-fn deployment_state(deployment: &Deployment) -> DeploymentState {
-    let status = deployment.status.clone().unwrap_or_default();
-    let replicas = deployment
-        .spec
-        .as_ref()
-        .and_then(|s| s.replicas)
-        .unwrap_or(1);
-    DeploymentState {
-        version: deployed_version(deployment).unwrap_or_default(),
-        replicas,
-        ready: status.ready_replicas.unwrap_or(0),
-        updated: status.updated_replicas.unwrap_or(0),
-        observed: status
-            .observed_generation
-            .is_some_and(|g| Some(g) >= deployment.metadata.generation),
-    }
-}
-
-fn stateful_set_state(set: StatefulSet) -> DatabaseState {
-    let ready = set.status.and_then(|s| s.ready_replicas).unwrap_or(0) >= 1;
-    DatabaseState {
-        ready,
-        failed: false,
-        reason: if ready { "PodsReady" } else { "PodsNotReady" },
-        message: if ready {
-            "the database pod is ready".to_owned()
-        } else {
-            "the database pod is not ready yet".to_owned()
-        },
-    }
-}
-
-fn cnpg_state(cluster: &Value) -> DatabaseState {
-    let wanted = cluster["spec"]["instances"].as_i64().unwrap_or(1);
-    let ready = cluster["status"]["readyInstances"].as_i64().unwrap_or(0) >= wanted;
-    let phase = cluster["status"]["phase"].as_str().unwrap_or("unknown");
-    DatabaseState {
-        ready,
-        failed: false,
-        reason: if ready {
-            "ClusterReady"
-        } else {
-            "ClusterNotReady"
-        },
-        message: format!("CloudNativePG cluster phase: {phase}"),
-    }
-}
-
-fn job_state(job: &Job) -> JobState {
-    let Some(status) = &job.status else {
-        return JobState::Running;
-    };
-    let condition = |type_: &str| {
-        status
-            .conditions
-            .iter()
-            .flatten()
-            .find(|c| c.type_ == type_ && c.status == "True")
-    };
-    if condition("Complete").is_some() || status.succeeded.unwrap_or(0) > 0 {
-        JobState::Complete
-    } else if let Some(failed) = condition("Failed") {
-        let reason = failed.reason.clone().unwrap_or_else(|| "Failed".to_owned());
-        JobState::Failed(match &failed.message {
-            Some(message) => format!("{reason}: {message}"),
-            None => reason,
-        })
-    } else {
-        JobState::Running
-    }
-}
-
-fn parse<K: DeserializeOwned>(value: Value) -> Result<K> {
-    serde_json::from_value(value).map_err(Error::Serialize)
-}
-
-fn scoped_api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
-where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
-    <K as Resource>::DynamicType: Default,
-{
-    match namespace {
-        Some(namespace) => Api::namespaced(client.clone(), namespace),
-        None => Api::all(client.clone()),
-    }
-}
-
-pub(crate) fn kube_error<'a>(
-    verb: Verb,
-    kind: &'a str,
-    name: &'a str,
-) -> impl FnOnce(kube::Error) -> Error + 'a {
-    move |source| Error::Kube {
-        verb,
-        kind: kind.to_owned(),
-        name: name.to_owned(),
-        source: Box::new(source),
-    }
-}
-
-/// The current time at whole seconds, as the API server stores it.
-pub(crate) fn now() -> Time {
-    let now = Timestamp::now();
-    Time(Timestamp::from_second(now.as_second()).unwrap_or(now))
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 #[cfg(test)]
 mod tests {
+    use k8s_openapi::api::core::v1::Secret;
+    use kube::api::PostParams;
+    use mono_crds::DeletionPolicy;
+    use serde_json::{Value, json};
+
+    use super::cleanup::dispose;
+    use crate::guardrails::Guardrails;
     use k8s_openapi::api::core::v1::Namespace;
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
