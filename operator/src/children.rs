@@ -286,6 +286,15 @@ pub fn keep_created(child: &mut Child, live: &Value) {
     }
 }
 
+/// `child`, the builtin database's StatefulSet, keeping the PostgreSQL image of `live` when
+/// the desired one is of another major version; returns `(kept image, refused image)` then.
+pub fn keep_postgres_major(child: &mut Child, live: &Value) -> Option<(String, String)> {
+    if child.kind != ChildKind::StatefulSet {
+        return None;
+    }
+    database::keep_postgres_major(&mut child.object, live)
+}
+
 /// What `coop`'s `database.storage` asks of `claim`, its builtin database's volume claim as
 /// it exists.
 pub fn claim_plan(coop: &Cooperative, claim: &Value) -> ClaimPlan {

@@ -329,6 +329,7 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
             target_version: target,
             failures: Vec::new(),
             upgrade_queued: false,
+            postgres_major_refused: None,
         };
         ctx.probes.forget(&format!("{namespace}/{name}")).await;
         publish_status(api, coop, ctx, None, &observed).await?;
@@ -379,11 +380,13 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
     let mut failures = Vec::new();
     let mut database = None;
     let mut database_set_existed = false;
+    let mut postgres_major_refused = None;
     for mut child in children::desired(coop, &ctx.config.children, &infrastructure)? {
         if child.kind == ChildKind::StatefulSet
             && let Some(live) = get_child(&ctx.client, &namespace, &child).await?
         {
             children::keep_created(&mut child, &live);
+            postgres_major_refused = children::keep_postgres_major(&mut child, &live);
             database_set_existed = true;
         }
         match apply_child(&ctx.client, &namespace, &child).await {
@@ -547,6 +550,7 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
         target_version: target,
         failures,
         upgrade_queued,
+        postgres_major_refused,
     };
     let previous = probed.as_ref().map(|p| &p.status);
     let status = publish_status(api, coop, ctx, previous, &observed).await?;

@@ -180,6 +180,9 @@ pub struct Observed {
     pub failures: Vec<String>,
     /// Whether the upgrade to the target version waits for one of the fleet's upgrade slots.
     pub upgrade_queued: bool,
+    /// The builtin database's image kept, and the one refused for being of another
+    /// PostgreSQL major version.
+    pub postgres_major_refused: Option<(String, String)>,
 }
 
 /// Blocks an instance may lag behind the head and still count as synced (5 s of blocks).
@@ -663,6 +666,14 @@ fn degraded(observed: &Observed) -> Draft {
     if observed.database.failed {
         return degraded(observed.database.reason, observed.database.message.clone());
     }
+    if let Some((kept, refused)) = &observed.postgres_major_refused {
+        return degraded(
+            "PostgresMajorChangeRefused",
+            format!(
+                "the builtin database runs {kept}; {refused} is another PostgreSQL major version, whose server cannot open this data directory, so the database keeps {kept}; move the cooperative to a new database (export, then bootstrap a Cooperative from it) before giving it the new major version"
+            ),
+        );
+    }
     if !observed.failures.is_empty() {
         return degraded("ApplyFailed", not_applied(&observed.failures));
     }
@@ -916,6 +927,7 @@ mod tests {
             target_version: "2.4.1".to_owned(),
             failures: Vec::new(),
             upgrade_queued: false,
+            postgres_major_refused: None,
         }
     }
 
@@ -1630,6 +1642,29 @@ mod tests {
             ],
             Phase::Upgrading,
             Some("2.4.1"),
+        );
+    }
+
+    #[test]
+    fn another_postgres_major_is_refused_and_said() {
+        let refused = Observed {
+            postgres_major_refused: Some(("postgres:17.6".to_owned(), "postgres:18.1".to_owned())),
+            ..running()
+        };
+        check(
+            refused.clone(),
+            Some("2.4.1"),
+            &[("Degraded", "True", "PostgresMajorChangeRefused")],
+            Phase::Degraded,
+            Some("2.4.1"),
+        );
+        let status = status(&refused, Some(3), None, None, &at(100));
+        assert!(
+            status.conditions[2]
+                .message
+                .starts_with("the builtin database runs postgres:17.6; postgres:18.1 is another PostgreSQL major version"),
+            "{}",
+            status.conditions[2].message
         );
     }
 }

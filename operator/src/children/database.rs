@@ -66,6 +66,39 @@ pub(crate) fn keep_created(set: &mut Value, live: &Value) {
     }
 }
 
+/// The PostgreSQL major version of an image reference: the leading number of its tag
+/// (`postgres:17.6` → 17, `postgres:18-alpine@sha256:…` → 18); `None` without a numeric tag.
+pub(crate) fn postgres_major(image: &str) -> Option<u32> {
+    let reference = image.split('@').next()?;
+    let (_, tag) = reference.rsplit_once(':')?;
+    // A registry port (`registry:5000/postgres`) is not a tag.
+    if tag.contains('/') {
+        return None;
+    }
+    let digits: String = tag.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// Keeps the PostgreSQL image of `live` in `set` when the desired one is of another major
+/// version: a server of another major version cannot open the data directory, and
+/// `pg_upgrade` is not something a rollout can do. Returns `(live image, refused image)`
+/// when it kept it.
+pub(crate) fn keep_postgres_major(set: &mut Value, live: &Value) -> Option<(String, String)> {
+    let path =
+        |object: &Value| object["spec"]["template"]["spec"]["containers"][0]["image"].clone();
+    let live_image = path(live).as_str()?.to_owned();
+    let desired_image = path(set).as_str()?.to_owned();
+    let (live_major, desired_major) = (
+        postgres_major(&live_image)?,
+        postgres_major(&desired_image)?,
+    );
+    if live_major == desired_major {
+        return None;
+    }
+    set["spec"]["template"]["spec"]["containers"][0]["image"] = Value::String(live_image.clone());
+    Some((live_image, desired_image))
+}
+
 /// What `storage` asks of `claim`, the database volume's claim as it exists: grow it, or
 /// nothing because it is as asked, still growing, or asked to shrink or change class (which
 /// no volume can).
@@ -424,5 +457,35 @@ mod tests {
                 "volumeClaimTemplates": [{"spec": {"resources": {"requests": {"storage": "10Gi"}}}, "status": {"phase": "Pending"}}],
             }})
         );
+    }
+
+    #[test]
+    fn postgres_major_versions() {
+        let cases = [
+            ("docker.io/library/postgres:17.6", Some(17)),
+            ("postgres:18", Some(18)),
+            ("postgres:18-alpine@sha256:0123", Some(18)),
+            ("registry:5000/postgres", None),
+            ("postgres:latest", None),
+            ("postgres", None),
+        ];
+        for (image, expected) in cases {
+            assert_eq!(postgres_major(image), expected, "{image}");
+        }
+    }
+
+    #[test]
+    fn another_postgres_major_is_never_rolled_out() {
+        let set = |image: &str| json!({"spec": {"template": {"spec": {"containers": [{"image": image}]}}}});
+        let live = set("postgres:17.6");
+        let mut minor = set("postgres:17.7");
+        assert_eq!(keep_postgres_major(&mut minor, &live), None);
+        assert_eq!(minor, set("postgres:17.7"), "a minor update is applied");
+        let mut major = set("postgres:18.1");
+        assert_eq!(
+            keep_postgres_major(&mut major, &live),
+            Some(("postgres:17.6".to_owned(), "postgres:18.1".to_owned()))
+        );
+        assert_eq!(major, set("postgres:17.6"), "the running major is kept");
     }
 }

@@ -262,3 +262,63 @@ async fn default_version_rolls_through_the_fleet_one_at_a_time() {
         assert!(crate::is_ready(&coop), "{name} ready on 1.1.0");
     }
 }
+
+/// A new PostgreSQL image of another major version is not rolled out to a builtin database,
+/// which its server could not open; a minor one is (#14).
+#[tokio::test]
+async fn postgres_major_change_is_refused_on_builtin_databases() {
+    const NS: &str = "coop-baza";
+    let args = |image: &'static str| vec!["--probe-instances", "false", "--postgres-image", image];
+    let mut cluster = crate::Cluster::start_with(&args("postgres:17.6")).await;
+    cluster
+        .create_cooperative(NS, crate::cooperative("baza", "1.0.0", "Retain"))
+        .await;
+    cluster.ready(NS, "baza").await;
+    let image = |fake: &FakeKube| {
+        fake.get_value("apps", "statefulsets", Some(NS), "baza-db")
+            .and_then(|set| {
+                set["spec"]["template"]["spec"]["containers"][0]["image"]
+                    .as_str()
+                    .map(str::to_owned)
+            })
+    };
+
+    cluster.kill_operator().await;
+    cluster.extra_args = args("postgres:18.1")
+        .iter()
+        .map(|a| (*a).to_owned())
+        .collect();
+    cluster.start_operator();
+    let coop = cluster
+        .eventually("Degraded reason PostgresMajorChangeRefused", |fake| {
+            fake.get::<Cooperative>(Some(NS), "baza").filter(|coop| {
+                crate::condition(coop, "Degraded")
+                    .is_some_and(|c| c.reason == "PostgresMajorChangeRefused")
+            })
+        })
+        .await;
+    assert_eq!(image(&cluster.fake).as_deref(), Some("postgres:17.6"));
+    assert_eq!(
+        crate::condition(&coop, "Degraded").map(|c| c.status.as_str()),
+        Some("True")
+    );
+
+    cluster.kill_operator().await;
+    cluster.extra_args = args("postgres:17.7")
+        .iter()
+        .map(|a| (*a).to_owned())
+        .collect();
+    cluster.start_operator();
+    cluster
+        .eventually("the minor update rolled out", |fake| {
+            (image(fake).as_deref() == Some("postgres:17.7")).then_some(())
+        })
+        .await;
+    cluster
+        .eventually("Degraded cleared", |fake| {
+            fake.get::<Cooperative>(Some(NS), "baza").filter(|coop| {
+                crate::condition(coop, "Degraded").is_some_and(|c| c.status == "False")
+            })
+        })
+        .await;
+}
