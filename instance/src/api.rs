@@ -76,7 +76,7 @@ pub struct ApiConfig {
 pub struct Limits {
     /// Deepest selection nesting.
     pub depth: usize,
-    /// Largest query complexity (each field counts 1, lists by their page size).
+    /// Largest query complexity (each selected field counts 1).
     pub complexity: usize,
     /// Largest request body in bytes.
     pub body_bytes: usize,
