@@ -13,6 +13,7 @@ mod document;
 mod key;
 mod migrate;
 mod registry;
+mod schema;
 mod serve;
 mod status;
 mod sync;
@@ -63,9 +64,12 @@ pub enum Command {
     Devnet(crate::devnet::DevnetArgs),
     /// Bring the database schema up to this version and exit.
     Migrate(migrate::MigrateArgs),
-    /// Run the instance: follow the chain into the store and serve `/health`, `/ready`,
-    /// `/status` and `/metrics` (SIGTERM: finish the block, exit 0).
+    /// Run the instance: follow the chain into the store and serve the GraphQL API at
+    /// `/v1/graphql`, `/health`, `/ready`, `/status` and `/metrics` (SIGTERM: finish the block,
+    /// exit 0).
     Serve(serve::ServeArgs),
+    /// Print the GraphQL API's schema (SDL).
+    Schema(schema::SchemaArgs),
     /// Follow the chain into the store until stopped (SIGTERM: finish the block, exit 0).
     Sync(sync::SyncArgs),
     /// Roll the store back to before a block, then follow again from there.
@@ -135,6 +139,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Devnet(args) => devnet::run(args),
         Command::Migrate(args) => migrate::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Schema(args) => schema::run(args),
         Command::Export(args) => bundle::run_export(args),
         Command::Import(args) => bundle::run_import(args),
         Command::Sync(args) => sync::run_sync(args),

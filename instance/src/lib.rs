@@ -5,6 +5,7 @@
 //! See `docs/architecture.md` for the map of modules and the invariants between them.
 
 pub mod antelope;
+pub mod api;
 pub mod bundle;
 pub mod chain;
 pub mod cli;

@@ -1,5 +1,6 @@
 //! The instance's HTTP endpoints for the platform around it: liveness (`/health`), readiness
-//! (`/ready`), the sync report (`/status`) and Prometheus metrics (`/metrics`).
+//! (`/ready`), the sync report (`/status`) and Prometheus metrics (`/metrics`, the follower's
+//! and the API's).
 //!
 //! `/status` always answers with the report when the store can be read; `/ready` answers 200 only
 //! once the store has caught up with the chain (within [`READY_LAG_BLOCKS`] of the followed
@@ -21,6 +22,7 @@ use futures::StreamExt as _;
 use serde::Serialize;
 
 use crate::antelope::name::Name;
+use crate::api::ApiMetrics;
 use crate::parser::{Metrics, Mode};
 use crate::store::{Cursor, Store};
 
@@ -35,6 +37,8 @@ pub struct ServerState {
     pub store: Store,
     /// The follower's metrics (head and LIB as last heard from the chain).
     pub metrics: Metrics,
+    /// The API's metrics.
+    pub api_metrics: ApiMetrics,
     /// Which blocks the follower follows.
     pub mode: Mode,
     /// The cooperative this instance serves.
@@ -209,7 +213,13 @@ async fn status(State(state): State<ServerState>) -> Response {
 }
 
 async fn metrics(State(state): State<ServerState>) -> String {
-    state.metrics.render()
+    let mut registry = prometheus_client::registry::Registry::with_prefix("mono");
+    state.metrics.register(&mut registry);
+    state.api_metrics.register(&mut registry);
+    let mut text = String::new();
+    // Writing into a String cannot fail.
+    let _infallible = prometheus_client::encoding::text::encode(&mut text, &registry);
+    text
 }
 
 /// The report now, with the usage counters when `with_usage`, or a 503 naming why the store

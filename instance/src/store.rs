@@ -23,6 +23,8 @@
 //! | `private_records` | `(kind, record_key, version)`                     | `valid_from_block`, `valid_to_block`, `data` |
 //! | `registry_rows` | `(source, row_key, block_num)`                      | `valid_to_block`, filter columns, `data` (see [`crate::registry::projection`]) |
 //! | `registry_state` | single row                                         | the projection version that wrote `registry_rows` |
+//! | `auth_challenges` | `challenge`                                       | `username`, `expires_at` (see [`sessions`]) |
+//! | `refresh_tokens` | `token_hash` (SHA-256 of the token)                | `family`, `username`, expiry, `spent`, `revoked` |
 //!
 //! Ids and hashes are 32-byte blobs. `u64` keys (`global_sequence`, `primary_key`) are stored as
 //! 64-bit integers with the top bit flipped (`value - 2^63`), a bijection that keeps the order.
@@ -58,12 +60,14 @@
 //! With a block limit only events of blocks up to it are dumped, so two stores can be compared
 //! at the same height whatever their backend.
 
+mod account_keys;
 mod codec;
 pub mod follower_lock;
 mod insert;
 mod private_records;
 mod records;
 mod registry_rows;
+mod sessions;
 mod usage;
 
 pub use private_records::PrivateVersion;
@@ -72,6 +76,7 @@ pub use records::{
     JsonText, Stored, UndecodableKind, UndecodableRecord,
 };
 pub use registry_rows::{RegistryVersion, RowQuery};
+pub use sessions::{NewRefreshToken, Rotation};
 
 use std::collections::HashMap;
 use std::str::FromStr;

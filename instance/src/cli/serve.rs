@@ -1,6 +1,8 @@
-//! `mono serve`: the instance as it runs in production. It serves the platform's endpoints on
-//! one address (`/health`, `/ready`, `/status`, `/metrics`, see [`crate::server`]) and follows
-//! the chain into the store, as `mono sync` does, while it holds the database's follower lock.
+//! `mono serve`: the instance as it runs in production. It serves on one address the GraphQL
+//! API at `/v1/graphql` (see [`crate::api`]) and the platform's endpoints (`/health`, `/ready`,
+//! `/status`, `/metrics`, see [`crate::server`]), and follows the chain into the store, as
+//! `mono sync` does, while it holds the database's follower lock. With `--no-sync` it only
+//! serves, reading a store another instance keeps in sync (an API-only replica).
 //!
 //! Replicas sharing a database all serve; one follows. A replica without the lock asks for it
 //! every [`STANDBY_RETRY`] and meanwhile reads the chain's head and irreversible block, so its
@@ -11,20 +13,25 @@
 //! non-zero so the platform restarts the instance.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
+use rand_core::RngCore;
 use tokio::sync::watch;
+
+use crate::api::{self, ApiConfig, ApiState, Secret};
 
 use crate::chain::api::{ApiOptions, ChainApi};
 use crate::chain::tls::TlsRoots;
-use crate::cli::Outcome;
 use crate::cli::sync::{
-    ConnectionArgs, metrics_server, open_store, parser_config, runtime, serve_http, wait_for_signal,
+    ConnectionArgs, metrics_server, open_store, parser_config, runtime, serve_http, serve_only,
+    wait_for_signal,
 };
+use crate::cli::{BadInputExt, Outcome};
 use crate::parser::{self, Metrics, ParserConfig, Stopped};
 use crate::server::{self, ServerState};
 use crate::store::Store;
@@ -40,28 +47,71 @@ const LOCK_CHECK: Duration = Duration::from_secs(5);
 pub struct ServeArgs {
     #[command(flatten)]
     connection: ConnectionArgs,
-    /// Address of the HTTP endpoints.
+    /// Address of the HTTP endpoints and the API.
     #[arg(long, env = "MONO_LISTEN", default_value = "0.0.0.0:8080")]
     listen: SocketAddr,
+    /// File holding the key of access tokens (at least 32 bytes). Replicas serving one
+    /// cooperative share it; without it a random key lives as long as the process.
+    #[arg(long, env = "MONO_JWT_SECRET_FILE")]
+    jwt_secret_file: Option<PathBuf>,
+    /// File holding the bearer credential of the service role (at least 32 bytes); without it
+    /// no caller is the service.
+    #[arg(long, env = "MONO_SERVICE_TOKEN_FILE")]
+    service_token_file: Option<PathBuf>,
+    /// Serve the API and the endpoints from the store without following the chain.
+    #[arg(long, env = "MONO_NO_SYNC")]
+    no_sync: bool,
+}
+
+/// The API's configuration from the flags: secrets read from their files.
+fn api_config(args: &ServeArgs) -> anyhow::Result<ApiConfig> {
+    let jwt_secret = match &args.jwt_secret_file {
+        Some(path) => Secret::from_file(path).bad_input("reading --jwt-secret-file")?,
+        None => {
+            tracing::warn!(
+                "no --jwt-secret-file: access tokens are signed with a key that dies with this process"
+            );
+            let mut key = vec![0_u8; 32];
+            rand_core::OsRng.fill_bytes(&mut key);
+            Secret::new(key)
+        }
+    };
+    let service_token = args
+        .service_token_file
+        .as_deref()
+        .map(Secret::from_file)
+        .transpose()
+        .bad_input("reading --service-token-file")?;
+    Ok(ApiConfig::new(jwt_secret, service_token))
 }
 
 /// Runs `mono serve`.
 pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     let config = parser_config(&args.connection)?;
-    runtime()?.block_on(async {
+    let runtime = runtime()?;
+    let api_config = api_config(&args)?;
+    runtime.block_on(async {
         let store = open_store(&args.connection.database).await?;
         let metrics = Metrics::default();
         let follower = Arc::new(AtomicBool::new(false));
+        let api_state = ApiState::new(store.clone(), config.filter.coopname(), api_config);
         let routes = server::router(ServerState {
             store: store.clone(),
             metrics: metrics.clone(),
+            api_metrics: api_state.metrics.clone(),
             mode: config.mode,
             coopname: config.filter.coopname(),
             follower: follower.clone(),
             traffic: server::Traffic::default(),
-        });
-        let mut servers = vec![serve_http(args.listen, routes).await?];
-        for (addr, routes) in metrics_server(&args.connection, &metrics) {
+        })
+        .merge(api::http::router(api_state));
+        let mut http = vec![(args.listen, routes)];
+        http.extend(metrics_server(&args.connection, &metrics));
+        if args.no_sync {
+            return serve_only(&store, http).await.context("serving the API");
+        }
+        let mut servers = Vec::new();
+        for (addr, routes) in http {
             servers.push(serve_http(addr, routes).await?);
         }
         let (stop, shutdown) = watch::channel(false);

@@ -250,6 +250,25 @@ pub(crate) async fn follow(
     Ok(Outcome::Success)
 }
 
+/// Serves each of `http` without following the chain, until SIGTERM or Ctrl-C: an API-only
+/// replica reading a store another instance keeps in sync.
+pub(crate) async fn serve_only(
+    store: &Store,
+    http: Vec<(SocketAddr, axum::Router)>,
+) -> anyhow::Result<Outcome> {
+    let mut servers = Vec::new();
+    for (addr, routes) in http {
+        servers.push(serve_http(addr, routes).await?);
+    }
+    wait_for_signal().await;
+    for server in servers {
+        server.abort();
+    }
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(Outcome::Success)
+}
+
 /// Serves `routes` on `addr` until the returned task is aborted.
 pub(crate) async fn serve_http(
     addr: SocketAddr,
@@ -260,7 +279,9 @@ pub(crate) async fn serve_http(
         .with_context(|| format!("binding the HTTP address {addr}"))?;
     tracing::info!(%addr, "serving HTTP");
     Ok(tokio::spawn(async move {
-        if let Err(err) = axum::serve(listener, routes).await {
+        // The client's address reaches handlers, for per-address rate limits.
+        let service = routes.into_make_service_with_connect_info::<SocketAddr>();
+        if let Err(err) = axum::serve(listener, service).await {
             tracing::error!(error = %err, "HTTP server stopped");
         }
     }))

@@ -433,6 +433,31 @@ impl Store {
         rows.into_iter().map(version_from_row).collect()
     }
 
+    /// The row versions of `source` in `coopname` that block `block_num` opened or closed, by
+    /// key then block: what that block changed, for the registries' subscribers.
+    ///
+    /// # Errors
+    /// [`Error::Database`] or a `Corrupt…` variant.
+    pub async fn registry_changes_in_block(
+        &self,
+        source: Source,
+        coopname: &str,
+        block_num: u32,
+    ) -> Result<Vec<RegistryVersion>> {
+        let rows = dispatch!(&self.pool, db, {
+            sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(format!(
+                "{SELECT_ROW} WHERE source = $1 AND coopname = $2 \
+                 AND (block_num = $3 OR valid_to_block = $3) ORDER BY row_key, block_num"
+            )))
+            .bind(source.as_str())
+            .bind(coopname)
+            .bind(i64::from(block_num))
+            .fetch_all(db)
+            .await?
+        });
+        rows.into_iter().map(version_from_row).collect()
+    }
+
     /// Sums of `amount` per account over the rows of `source` in `coopname` in force at
     /// `block_num` with status `status`, by account.
     ///

@@ -318,6 +318,25 @@ impl Traffic {
         self.push(devnet, setup.contract, setup.action, data).await
     }
 
+    /// `registrator::<action>` with `data` (JSON by the registrator's ABI), authorized by the
+    /// cooperative.
+    pub(crate) async fn push_registrator(
+        &self,
+        devnet: &RunningDevnet,
+        action: &str,
+        data: &Value,
+    ) -> anyhow::Result<()> {
+        let name: Name = action.parse()?;
+        let type_name = self
+            .registrator
+            .action_type(name)
+            .with_context(|| format!("registrator has {action}"))?
+            .to_owned();
+        let bytes = self.registrator.encode(&type_name, data)?;
+        self.push(devnet, Name::from_str_const("registrator"), name, bytes)
+            .await
+    }
+
     /// `eosio::newaccount` of `name` by the cooperative.
     pub(crate) async fn create_account(
         &self,

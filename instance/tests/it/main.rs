@@ -1,5 +1,6 @@
 //! The crate's single integration test binary; one module per area.
 
+mod api;
 mod bundle;
 mod cli;
 mod crash;

@@ -1,0 +1,113 @@
+//! Payments: `getPayments`, gateway incomes and outcomes and wallet deposits and withdrawals as
+//! of a block, each pending until settled.
+
+use async_graphql::{Context, Enum, InputObject, Json, Object, SimpleObject};
+
+use super::ApiState;
+use super::error::ApiError;
+use super::paging::{PageInput, Paged, as_of};
+use super::policy::admit;
+use crate::registry::payments::{self, PaymentFilter};
+
+/// A kind of payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "crate::registry::payments::PaymentKind")]
+pub enum PaymentKind {
+    /// Money received through the gateway (registration fees among them).
+    Income,
+    /// Money paid out through the gateway.
+    Outcome,
+    /// A share contribution into the wallet.
+    Deposit,
+    /// A return of shares from the wallet.
+    Withdraw,
+}
+
+/// One payment as of a block.
+#[derive(Debug, Clone, SimpleObject)]
+#[graphql(rename_fields = "snake_case")]
+pub struct Payment {
+    /// Its kind.
+    pub kind: PaymentKind,
+    /// Its id in its table (reused by the contract once settled; the hash names it for good).
+    pub id: Option<u64>,
+    /// The paying or paid member.
+    pub username: Option<String>,
+    /// `pending`, `authorized`, `completed` or `declined`.
+    pub status: Option<String>,
+    /// Its purpose (`registration`, `deposit`, …).
+    pub purpose: Option<String>,
+    /// Its hash (lowercase).
+    pub hash: Option<String>,
+    /// Amount in smallest units.
+    pub amount: Option<i64>,
+    /// Creation time, seconds since 1970.
+    pub created_at: Option<i64>,
+    /// First block of this version.
+    pub block_num: u32,
+    /// The row.
+    pub row: Json<serde_json::Value>,
+}
+
+impl From<payments::Payment> for Payment {
+    fn from(payment: payments::Payment) -> Self {
+        Self {
+            kind: PaymentKind::from(payment.kind),
+            id: payment.id,
+            username: payment.username,
+            status: payment.status,
+            purpose: payment.purpose,
+            hash: payment.hash,
+            amount: payment.amount,
+            created_at: payment.created_at,
+            block_num: payment.block_num,
+            row: Json(payment.row),
+        }
+    }
+}
+
+/// Which payments to list.
+#[derive(Debug, Clone, Default, InputObject)]
+#[graphql(rename_fields = "snake_case")]
+pub struct PaymentsFilter {
+    /// Only this member's payments (a member may list its own).
+    pub username: Option<String>,
+    /// Only payments with this status.
+    pub status: Option<String>,
+}
+
+#[derive(Default)]
+pub struct PaymentsQuery;
+
+#[Object]
+impl PaymentsQuery {
+    /// Payments of `kind` as of `block`, by hash: a member's own (filter by its username), or
+    /// any for the council and the chairman.
+    async fn get_payments(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "PaymentKind::Income")] kind: PaymentKind,
+        filter: Option<PaymentsFilter>,
+        page: Option<PageInput>,
+        block: Option<u32>,
+    ) -> async_graphql::Result<Paged<Payment>> {
+        let filter = filter.unwrap_or_default();
+        admit(ctx, filter.username.as_deref())?;
+        let state = ctx.data::<ApiState>()?;
+        let block_num = as_of(state, block).await?;
+        let page = payments::list(
+            &state.store,
+            &state.coopname.to_string(),
+            block_num,
+            kind.into(),
+            &PaymentFilter {
+                username: filter.username,
+                status: filter.status,
+            },
+            &PageInput::request(page),
+        )
+        .await
+        .map_err(ApiError::from)?;
+        Ok(Paged::from_page(page, block_num))
+    }
+}
