@@ -21,6 +21,9 @@ pub mod template;
 pub mod templates;
 pub mod verify;
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
 use serde_json::Value;
 
 use crate::antelope::document::{self, Document2, DocumentError, DocumentVersion};
@@ -72,10 +75,24 @@ pub struct Generated {
     pub document: Document2,
 }
 
-/// Renders documents; holds the parsed fonts, so make one and share it.
-#[derive(Debug)]
+/// Most compiled models a factory keeps; past it the cache starts over.
+const MAX_VALIDATORS: usize = 64;
+
+/// Renders documents; holds the parsed fonts and the compiled models of the drafts it
+/// rendered, so make one and share it.
 pub struct Factory {
     fonts: Fonts,
+    /// Compiled models by their JSON text: compiling one costs more than the rest of a
+    /// validation, and a draft's model is the same for all its documents.
+    validators: Mutex<HashMap<String, Arc<jsonschema::Validator>>>,
+}
+
+impl std::fmt::Debug for Factory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Factory")
+            .field("fonts", &self.fonts)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Factory {
@@ -86,7 +103,37 @@ impl Factory {
     pub fn new() -> Result<Self> {
         Ok(Self {
             fonts: Fonts::embedded()?,
+            validators: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The compiled model of `draft`, from the cache or compiled now; `None` without a model.
+    fn validator(&self, draft: &Draft) -> Result<Option<Arc<jsonschema::Validator>>> {
+        if draft.model.is_null() {
+            return Ok(None);
+        }
+        let key = draft.model.to_string();
+        if let Some(validator) = self
+            .validators
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return Ok(Some(Arc::clone(validator)));
+        }
+        let Some(validator) = draft.validator().map_err(Error::Draft)? else {
+            return Ok(None);
+        };
+        let validator = Arc::new(validator);
+        let mut cache = self
+            .validators
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if cache.len() >= MAX_VALIDATORS {
+            cache.clear();
+        }
+        cache.insert(key, Arc::clone(&validator));
+        Ok(Some(validator))
     }
 
     /// Renders `draft` with `input` (the template's model; its `meta` object holds the recipe
@@ -109,7 +156,8 @@ impl Factory {
         input: &Value,
         generator: &Generator,
     ) -> Result<Generated> {
-        let mut fields = match draft.validate(input) {
+        let validator = self.validator(draft)?;
+        let mut fields = match draft.validate_compiled(validator.as_deref(), input) {
             Ok(()) => Vec::new(),
             Err(DraftError::Invalid(fields)) => fields,
             Err(other) => return Err(Error::Draft(other)),
