@@ -58,12 +58,14 @@
 //! With a block limit only events of blocks up to it are dumped, so two stores can be compared
 //! at the same height whatever their backend.
 
+mod account_keys;
 mod codec;
 mod insert;
 mod private_records;
 mod records;
 mod registry_rows;
 
+pub use account_keys::KeyAction;
 pub use private_records::PrivateVersion;
 pub use records::{
     AbiRecord, AbiVersion, ActionRecord, BlockBatch, BlockRecord, Cursor, DeltaRecord, EventCounts,
