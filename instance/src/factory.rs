@@ -8,15 +8,17 @@
 //! - [`meta`]: the meta, a complete recipe for regeneration;
 //! - [`templates`]: the project's own drafts for the standard registry ids (`templates/`);
 //! - [`verify`]: the verification report of a document and its signatures;
-//! - [`store`]: the edge to the store — generated documents kept pending.
+//! - [`store`], [`keys`]: the edge to the store — generated documents kept pending, and
+//!   signers' key history from the chain events.
 //!
-//! Architecture invariant: the core (all but the edge module) is pure. No I/O, no clock, no
+//! Architecture invariant: the core (all but the edge modules) is pure. No I/O, no clock, no
 //! randomness: the creation time and the block come in the input's `meta`, the templates come
 //! from the caller (read from the chain's `draft` rows as of the document's block, or from a
 //! draft file).
 
 pub mod draft;
 pub mod html;
+pub mod keys;
 pub mod meta;
 pub mod pdf;
 pub mod store;
