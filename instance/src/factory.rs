@@ -8,16 +8,18 @@
 //! - [`meta`]: the meta, a complete recipe for regeneration;
 //! - [`templates`]: the project's own drafts for the standard registry ids (`templates/`);
 //! - [`verify`]: the verification report of a document and its signatures;
-//! - [`store`], [`keys`]: the edge to the store — generated documents kept pending, and
-//!   signers' key history from the chain events.
+//! - [`store`], [`keys`], [`inputs`]: the edge to the store — generated documents kept
+//!   pending, signers' key history from the chain events, and inputs of documents read from
+//!   private records and registries as of their block.
 //!
-//! Architecture invariant: the core (all but the edge modules) is pure. No I/O, no clock, no
-//! randomness: the creation time and the block come in the input's `meta`, the templates come
-//! from the caller (read from the chain's `draft` rows as of the document's block, or from a
-//! draft file).
+//! Architecture invariant: the core (all but the three edge modules) is pure. No I/O, no
+//! clock, no randomness: the creation time and the block come in the input's `meta`, the
+//! templates come from the caller (read from the chain's `draft` rows as of the document's
+//! block, or from a draft file).
 
 pub mod draft;
 pub mod html;
+pub mod inputs;
 pub mod keys;
 pub mod meta;
 pub mod pdf;
