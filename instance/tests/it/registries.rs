@@ -30,7 +30,12 @@ use crate::devnet_flows::{COOP, Devnet, sha_hex};
 use crate::support::two_database_test;
 
 /// Commits the chain's blocks `from..=head` into `store` as the follower would, one per commit.
-async fn sync(devnet: &Devnet, store: &Store, abis: &mut AbiSet, from: u32) -> Result<u32> {
+pub(crate) async fn sync(
+    devnet: &Devnet,
+    store: &Store,
+    abis: &mut AbiSet,
+    from: u32,
+) -> Result<u32> {
     let chain = &devnet.chain;
     let request = GetBlocksRequestV0 {
         start_block_num: from,
@@ -54,7 +59,7 @@ async fn sync(devnet: &Devnet, store: &Store, abis: &mut AbiSet, from: u32) -> R
 }
 
 /// The contracts' ABIs as the chain publishes them.
-fn abis(devnet: &Devnet) -> AbiSet {
+pub(crate) fn abis(devnet: &Devnet) -> AbiSet {
     let mut abis = AbiSet::default();
     for (account, contract) in devnet.chain.contracts().iter() {
         let def: AbiDef = contract.abi();
