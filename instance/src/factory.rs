@@ -32,12 +32,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use crate::antelope::document::{self, Document2, DocumentError, DocumentVersion};
 use crate::factory::draft::{Draft, DraftError, FieldError};
 use crate::factory::meta::Generator;
 use crate::factory::pdf::{Fonts, PdfError, PdfInfo};
-use crate::factory::template::TemplateError;
+use crate::factory::template::{Compiled, TemplateError};
 
 /// Why a document could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -82,8 +83,9 @@ pub struct Generated {
     pub document: Document2,
 }
 
-/// Most compiled models a factory keeps; past it the cache starts over.
-const MAX_VALIDATORS: usize = 64;
+/// Most compiled models, and most compiled templates, a factory keeps; past it a cache starts
+/// over.
+const MAX_COMPILED: usize = 64;
 
 /// Renders documents; holds the parsed fonts and the compiled models of the drafts it
 /// rendered, so make one and share it.
@@ -92,6 +94,9 @@ pub struct Factory {
     /// Compiled models by their JSON text: compiling one costs more than the rest of a
     /// validation, and a draft's model is the same for all its documents.
     validators: Mutex<HashMap<String, Arc<jsonschema::Validator>>>,
+    /// Parsed templates by the SHA-256 of their text and translation: parsing one costs more
+    /// than rendering it.
+    templates: Mutex<HashMap<[u8; 32], Arc<Compiled>>>,
 }
 
 impl std::fmt::Debug for Factory {
@@ -111,7 +116,41 @@ impl Factory {
         Ok(Self {
             fonts: Fonts::embedded()?,
             validators: Mutex::new(HashMap::new()),
+            templates: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// `draft`'s text parsed with the translation `texts`, from the cache or parsed now.
+    fn template(
+        &self,
+        draft: &Draft,
+        texts: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Arc<Compiled>> {
+        let mut hasher = Sha256::new();
+        hasher.update(draft.registry_id.to_le_bytes());
+        for text in std::iter::once(&draft.context).chain(texts.iter().flat_map(|(k, v)| [k, v])) {
+            hasher.update((text.len() as u64).to_le_bytes());
+            hasher.update(text.as_bytes());
+        }
+        let key: [u8; 32] = hasher.finalize().into();
+        if let Some(compiled) = self
+            .templates
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return Ok(Arc::clone(compiled));
+        }
+        let compiled = Arc::new(Compiled::new(draft.registry_id, &draft.context, texts)?);
+        let mut cache = self
+            .templates
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if cache.len() >= MAX_COMPILED {
+            cache.clear();
+        }
+        cache.insert(key, Arc::clone(&compiled));
+        Ok(compiled)
     }
 
     /// The compiled model of `draft`, from the cache or compiled now; `None` without a model.
@@ -136,7 +175,7 @@ impl Factory {
             .validators
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if cache.len() >= MAX_VALIDATORS {
+        if cache.len() >= MAX_COMPILED {
             cache.clear();
         }
         cache.insert(key, Arc::clone(&validator));
@@ -190,7 +229,7 @@ impl Factory {
         if let Some(object) = model.as_object_mut() {
             object.insert(meta::META_KEY.to_owned(), meta.clone());
         }
-        let body = template::render(draft.registry_id, &draft.context, texts, &model)?;
+        let body = self.template(draft, texts)?.render(&model)?;
         let html = html::page(&draft.title, lang, &body);
         let meta_hash = document::meta_hash(DocumentVersion::V1_1_0, &meta)?;
         let info = PdfInfo {
