@@ -22,10 +22,22 @@ use crate::registry::projection::Contracts;
 use crate::registry::{self, coop, decisions, templates};
 use crate::store::{self, Store};
 
-/// Registry ids whose inputs this module builds: 100 ParticipantApplication and
-/// 501 DecisionOfParticipantApplication.
-pub const SUPPORTED: [u64; 2] = [PARTICIPANT_APPLICATION, DECISION_OF_PARTICIPANT_APPLICATION];
+/// Registry ids whose inputs this module builds: the agreements a member accepts on joining
+/// (1 WalletAgreement, 2 RegulationElectronicSignature, 3 PrivacyPolicy, 4 UserAgreement,
+/// 50 CoopenomicsAgreement), 100 ParticipantApplication and 501
+/// DecisionOfParticipantApplication.
+pub const SUPPORTED: [u64; 7] = [
+    1,
+    2,
+    3,
+    4,
+    COOPENOMICS_AGREEMENT,
+    PARTICIPANT_APPLICATION,
+    DECISION_OF_PARTICIPANT_APPLICATION,
+];
 
+/// The last of the agreements 1–4 and the platform agreement: coop, vars and the member's name.
+const COOPENOMICS_AGREEMENT: u64 = 50;
 const PARTICIPANT_APPLICATION: u64 = 100;
 const DECISION_OF_PARTICIPANT_APPLICATION: u64 = 501;
 /// Most payment methods of one account read when looking for its bank account.
@@ -100,7 +112,9 @@ struct Recipe {
     username: String,
     block_num: u32,
     timezone: String,
-    kind: String,
+    /// The applicant's type (`individual`, `entrepreneur`, `organization`), when the document
+    /// names one.
+    kind: Option<String>,
     braname: String,
     decision_id: Option<u64>,
 }
@@ -128,10 +142,7 @@ impl Recipe {
                 .as_str()
                 .unwrap_or(meta::DEFAULT_TIMEZONE)
                 .to_owned(),
-            kind: scalars["type"]
-                .as_str()
-                .map(str::to_owned)
-                .ok_or(Error::Recipe { field: "type" })?,
+            kind: scalars["type"].as_str().map(str::to_owned),
             braname: scalars["braname"].as_str().unwrap_or_default().to_owned(),
             decision_id: scalars["decision_id"].as_u64(),
         })
@@ -193,10 +204,18 @@ async fn data(store: &Store, recipe: &Recipe) -> Result<Map<String, Value>> {
     let vars: Vars = record(store, &recipe.coopname, recipe.block_num).await?;
     data.insert("coop".to_owned(), cooperative(store, recipe, &vars).await?);
     data.insert("vars".to_owned(), vars_object(&vars)?);
-    let applicant = applicant(store, recipe).await?;
-    data.insert(recipe.kind.clone(), applicant);
     match recipe.registry_id {
+        1..=4 | COOPENOMICS_AGREEMENT => {
+            if let Some(full_name) = full_name(store, &recipe.username, recipe.block_num).await? {
+                data.insert("user".to_owned(), json!({ "full_name": full_name }));
+            }
+        }
         PARTICIPANT_APPLICATION => {
+            let kind = recipe
+                .kind
+                .as_deref()
+                .ok_or(Error::Recipe { field: "type" })?;
+            data.insert(kind.to_owned(), applicant(store, recipe, kind).await?);
             let image: SignatureImage = record(store, &recipe.username, recipe.block_num).await?;
             data.insert("signature".to_owned(), Value::from(image.signature));
             if !recipe.braname.is_empty() {
@@ -204,6 +223,11 @@ async fn data(store: &Store, recipe: &Recipe) -> Result<Map<String, Value>> {
             }
         }
         DECISION_OF_PARTICIPANT_APPLICATION => {
+            let kind = recipe
+                .kind
+                .as_deref()
+                .ok_or(Error::Recipe { field: "type" })?;
+            data.insert(kind.to_owned(), applicant(store, recipe, kind).await?);
             let id = recipe.decision_id.ok_or(Error::Recipe {
                 field: "decision_id",
             })?;
@@ -212,6 +236,35 @@ async fn data(store: &Store, recipe: &Recipe) -> Result<Map<String, Value>> {
         registry_id => return Err(Error::Unsupported { registry_id }),
     }
     Ok(data)
+}
+
+/// `username`'s name as documents print it: an individual's or entrepreneur's last, first and
+/// middle name, an organization's full name; `None` without any of these records.
+async fn full_name(store: &Store, username: &str, block_num: u32) -> Result<Option<String>> {
+    let join = |last: &str, first: &str, middle: &str| {
+        [last, first, middle]
+            .into_iter()
+            .filter(|part| !part.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    if let Some(person) = optional_record::<Individual>(store, username, block_num).await? {
+        return Ok(Some(join(
+            &person.last_name,
+            &person.first_name,
+            &person.middle_name,
+        )));
+    }
+    if let Some(person) = optional_record::<Entrepreneur>(store, username, block_num).await? {
+        return Ok(Some(join(
+            &person.last_name,
+            &person.first_name,
+            &person.middle_name,
+        )));
+    }
+    Ok(optional_record::<Organization>(store, username, block_num)
+        .await?
+        .map(|organization| organization.full_name))
 }
 
 /// Private record `key` of type `T` as of `block_num`; its absence is an error.
@@ -307,9 +360,9 @@ async fn cooperative(store: &Store, recipe: &Recipe, vars: &Vars) -> Result<Valu
     Ok(coop)
 }
 
-/// The applicant's record of the recipe's `type`, with its bank account for entrepreneurs and
+/// The applicant's record of type `kind`, with its bank account for entrepreneurs and
 /// organizations.
-async fn applicant(store: &Store, recipe: &Recipe) -> Result<Value> {
+async fn applicant(store: &Store, recipe: &Recipe, kind: &str) -> Result<Value> {
     let (username, block_num) = (recipe.username.as_str(), recipe.block_num);
     let encode = |value: Result<Value, serde_json::Error>, kind: &'static str| {
         value.map_err(|source| Error::Record {
@@ -318,7 +371,7 @@ async fn applicant(store: &Store, recipe: &Recipe) -> Result<Value> {
             source,
         })
     };
-    let mut value = match recipe.kind.as_str() {
+    let mut value = match kind {
         "individual" => encode(
             serde_json::to_value(record::<Individual>(store, username, block_num).await?),
             Individual::KIND,
@@ -333,7 +386,7 @@ async fn applicant(store: &Store, recipe: &Recipe) -> Result<Value> {
         )?,
         _ => return Err(Error::Recipe { field: "type" }),
     };
-    if recipe.kind != "individual"
+    if kind != "individual"
         && let Some(account) = bank_account(store, username, block_num).await?
     {
         value["bank_account"] = account;
@@ -472,6 +525,9 @@ mod tests {
         let recipe = Recipe::read(100, &meta, &scalars).expect("complete");
         assert_eq!(recipe.timezone, meta::DEFAULT_TIMEZONE);
         assert_eq!((recipe.block_num, recipe.decision_id), (7, None));
+        assert_eq!(recipe.kind.as_deref(), Some("individual"));
+        let agreement = Recipe::read(4, &meta, &json!({})).expect("no type needed");
+        assert_eq!(agreement.kind, None);
         for (meta, scalars, field) in [
             (
                 json!({"username": "a", "block_num": 1}),
@@ -484,9 +540,9 @@ mod tests {
                 "block_num",
             ),
             (
-                json!({"coopname": "c", "username": "a", "block_num": 1}),
-                json!({}),
-                "type",
+                json!({"coopname": "c", "block_num": 1}),
+                json!({"type": "individual"}),
+                "username",
             ),
         ] {
             assert!(
