@@ -13,6 +13,7 @@ use super::{BadInput, BadInputExt, Outcome, print_json, read_input_file};
 use crate::antelope::document::{self, Document, Document2, DocumentVersion};
 use crate::antelope::name::Name;
 use crate::factory::draft::Draft;
+use crate::factory::inputs;
 use crate::factory::keys::ChainKeys;
 use crate::factory::templates::{self, FILE_NAMES, TemplateFiles};
 use crate::factory::verify::{self, NoKeyHistory, Signed};
@@ -65,6 +66,20 @@ pub enum DocumentCommand {
         /// from its meta's `block_num` until the chain carries it.
         #[arg(long)]
         database: Option<String>,
+    },
+    /// Regenerate the document META.json describes from a store: the draft and the data as
+    /// of its block; writes DIR/document.html, document.pdf and meta.json.
+    Regenerate {
+        /// The document's meta.json.
+        #[arg(long)]
+        meta: PathBuf,
+        /// The store holding the chain events and private records (`postgres://…` or
+        /// `sqlite://PATH`).
+        #[arg(long)]
+        database: String,
+        /// The folder to write into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Verify a PDF against its meta and, when given, the signed chain record.
     Verify {
@@ -124,6 +139,11 @@ pub fn run(command: DocumentCommand) -> anyhow::Result<Outcome> {
             templates.as_deref(),
             database.as_deref(),
         ),
+        DocumentCommand::Regenerate {
+            meta,
+            database,
+            out,
+        } => regenerate(&meta, &database, &out),
         DocumentCommand::Verify {
             pdf,
             meta,
@@ -173,6 +193,17 @@ fn render(
                 .with_context(|| format!("rendering registry id {}", draft.registry_id));
         }
     };
+    let mut line = write_document(out, &generated)?;
+    if let Some(url) = database {
+        line["stored_from_block"] = Value::from(keep(url, &generated)?);
+    }
+    print_json(&line);
+    Ok(Outcome::Success)
+}
+
+/// Writes `document.html`, `document.pdf` and `meta.json` into `out`; returns the line to
+/// print: the hashes and the paths.
+fn write_document(out: &Path, generated: &Generated) -> anyhow::Result<Value> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let html_path = out.join("document.html");
     let pdf_path = out.join("document.pdf");
@@ -187,7 +218,7 @@ fn render(
     )
     .with_context(|| format!("writing {}", meta_path.display()))?;
     let record = &generated.document;
-    let mut line = json!({
+    Ok(json!({
         "doc_hash": record.doc_hash.to_hex().to_ascii_uppercase(),
         "meta_hash": record.meta_hash.to_hex(),
         "hash": record.hash.to_hex(),
@@ -195,11 +226,20 @@ fn render(
         "html": html_path,
         "pdf": pdf_path,
         "meta": meta_path,
-    });
-    if let Some(url) = database {
-        line["stored_from_block"] = Value::from(keep(url, &generated)?);
-    }
-    print_json(&line);
+    }))
+}
+
+fn regenerate(meta: &Path, database: &str, out: &Path) -> anyhow::Result<Outcome> {
+    let meta_json = read_json(meta)?;
+    let generated = super::sync::runtime()?.block_on(async {
+        let store = open_store(database).await?;
+        let factory = Factory::new().context("loading the document fonts")?;
+        let generated =
+            inputs::regenerate(&store, &factory, &Contracts::default(), &meta_json).await;
+        store.close().await;
+        generated.with_context(|| format!("regenerating the document of {}", meta.display()))
+    })?;
+    print_json(&write_document(out, &generated)?);
     Ok(Outcome::Success)
 }
 
