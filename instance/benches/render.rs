@@ -6,6 +6,10 @@
 //! also rendered by it, one warm process per registry id, and its time per document printed
 //! beside ours.
 //!
+//! Besides the wall-clock rate it prints the rate per second the thread spent on a CPU (from
+//! Linux's `/proc/thread-self/schedstat`), which is the rate per core whatever else shares the
+//! machine.
+//!
 //! Run: `cargo bench -p mono-instance --bench render` (`MONO_BENCH_SECONDS`, default 2, is
 //! the time spent per registry id).
 
@@ -23,11 +27,15 @@ fn main() -> anyhow::Result<()> {
     let weasyprint = std::env::var("MONO_BENCH_WEASYPRINT").ok();
     let factory = Factory::new().context("loading fonts")?;
     let drafts = templates::builtin().context("reading the built-in templates")?;
-    println!("registry_id\tdocs_per_s\tms_per_doc\tpdf_bytes\tpages_html_bytes\tweasyprint_ms");
+    println!(
+        "registry_id\tdocs_per_s\tms_per_doc\tdocs_per_cpu_s\tpdf_bytes\tpages_html_bytes\tweasyprint_ms"
+    );
     let mut total_docs = 0u64;
     let mut total_time = Duration::ZERO;
+    let mut total_cpu = Some(Duration::ZERO);
     for (draft, example) in &drafts {
         let first = factory.render(draft, example).context("rendering")?;
+        let cpu_started = thread_cpu_time();
         let started = Instant::now();
         let mut docs = 0u64;
         while started.elapsed().as_secs_f64() < seconds {
@@ -36,28 +44,48 @@ fn main() -> anyhow::Result<()> {
             docs += 1;
         }
         let elapsed = started.elapsed();
+        let cpu = thread_cpu_time()
+            .zip(cpu_started)
+            .map(|(now, then)| now.saturating_sub(then));
         total_docs += docs;
         total_time += elapsed;
+        total_cpu = total_cpu.zip(cpu).map(|(total, cpu)| total + cpu);
         let weasy = match &weasyprint {
             Some(program) => format!("{:.1}", weasyprint_ms(program, &first.html)?),
             None => "-".to_owned(),
         };
         println!(
-            "{}\t{:.0}\t{:.2}\t{}\t{}\t{}",
+            "{}\t{:.0}\t{:.2}\t{}\t{}\t{}\t{}",
             draft.registry_id,
             docs as f64 / elapsed.as_secs_f64(),
             elapsed.as_secs_f64() * 1000.0 / docs as f64,
+            per_second(docs, cpu),
             first.pdf.len(),
             first.html.len(),
             weasy
         );
     }
     println!(
-        "all\t{:.0}\t{:.2}",
+        "all\t{:.0}\t{:.2}\t{}",
         total_docs as f64 / total_time.as_secs_f64(),
-        total_time.as_secs_f64() * 1000.0 / total_docs as f64
+        total_time.as_secs_f64() * 1000.0 / total_docs as f64,
+        per_second(total_docs, total_cpu)
     );
     Ok(())
+}
+
+/// Time this thread has spent on a CPU, when the system tells it (Linux).
+fn thread_cpu_time() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
+}
+
+fn per_second(docs: u64, cpu: Option<Duration>) -> String {
+    match cpu {
+        Some(cpu) if !cpu.is_zero() => format!("{:.0}", docs as f64 / cpu.as_secs_f64()),
+        _ => "-".to_owned(),
+    }
 }
 
 /// Milliseconds per document of WeasyPrint on `html`, warm: one Python process renders it

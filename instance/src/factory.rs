@@ -7,27 +7,38 @@
 //! - [`pdf`]: the HTML subset laid out on A4 pages with printpdf, fonts embedded as subsets;
 //! - [`meta`]: the meta, a complete recipe for regeneration;
 //! - [`templates`]: the project's own drafts for the standard registry ids (`templates/`);
-//! - [`verify`]: the verification report of a document and its signatures.
+//! - [`verify`]: the verification report of a document and its signatures;
+//! - [`store`], [`keys`], [`inputs`]: the edge to the store — generated documents kept
+//!   pending, signers' key history from the chain events, and inputs of documents read from
+//!   private records and registries as of their block.
 //!
-//! Architecture invariant: pure. No I/O, no clock, no randomness: the creation time and the
-//! block come in the input's `meta`, the templates come from the caller (read from the chain's
-//! `draft` rows as of the document's block, or from a draft file).
+//! Architecture invariant: the core (all but the three edge modules) is pure. No I/O, no
+//! clock, no randomness: the creation time and the block come in the input's `meta`, the
+//! templates come from the caller (read from the chain's `draft` rows as of the document's
+//! block, or from a draft file).
 
 pub mod draft;
 pub mod html;
+pub mod inputs;
+pub mod keys;
 pub mod meta;
 pub mod pdf;
+pub mod store;
 pub mod template;
 pub mod templates;
 pub mod verify;
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use crate::antelope::document::{self, Document2, DocumentError, DocumentVersion};
 use crate::factory::draft::{Draft, DraftError, FieldError};
 use crate::factory::meta::Generator;
 use crate::factory::pdf::{Fonts, PdfError, PdfInfo};
-use crate::factory::template::TemplateError;
+use crate::factory::template::{Compiled, TemplateError};
 
 /// Why a document could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -72,10 +83,28 @@ pub struct Generated {
     pub document: Document2,
 }
 
-/// Renders documents; holds the parsed fonts, so make one and share it.
-#[derive(Debug)]
+/// Most compiled models, and most compiled templates, a factory keeps; past it a cache starts
+/// over.
+const MAX_COMPILED: usize = 64;
+
+/// Renders documents; holds the parsed fonts and the compiled models of the drafts it
+/// rendered, so make one and share it.
 pub struct Factory {
     fonts: Fonts,
+    /// Compiled models by their JSON text: compiling one costs more than the rest of a
+    /// validation, and a draft's model is the same for all its documents.
+    validators: Mutex<HashMap<String, Arc<jsonschema::Validator>>>,
+    /// Parsed templates by the SHA-256 of their text and translation: parsing one costs more
+    /// than rendering it.
+    templates: Mutex<HashMap<[u8; 32], Arc<Compiled>>>,
+}
+
+impl std::fmt::Debug for Factory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Factory")
+            .field("fonts", &self.fonts)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Factory {
@@ -86,7 +115,71 @@ impl Factory {
     pub fn new() -> Result<Self> {
         Ok(Self {
             fonts: Fonts::embedded()?,
+            validators: Mutex::new(HashMap::new()),
+            templates: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// `draft`'s text parsed with the translation `texts`, from the cache or parsed now.
+    fn template(
+        &self,
+        draft: &Draft,
+        texts: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Arc<Compiled>> {
+        let mut hasher = Sha256::new();
+        hasher.update(draft.registry_id.to_le_bytes());
+        for text in std::iter::once(&draft.context).chain(texts.iter().flat_map(|(k, v)| [k, v])) {
+            hasher.update((text.len() as u64).to_le_bytes());
+            hasher.update(text.as_bytes());
+        }
+        let key: [u8; 32] = hasher.finalize().into();
+        if let Some(compiled) = self
+            .templates
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return Ok(Arc::clone(compiled));
+        }
+        let compiled = Arc::new(Compiled::new(draft.registry_id, &draft.context, texts)?);
+        let mut cache = self
+            .templates
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if cache.len() >= MAX_COMPILED {
+            cache.clear();
+        }
+        cache.insert(key, Arc::clone(&compiled));
+        Ok(compiled)
+    }
+
+    /// The compiled model of `draft`, from the cache or compiled now; `None` without a model.
+    fn validator(&self, draft: &Draft) -> Result<Option<Arc<jsonschema::Validator>>> {
+        if draft.model.is_null() {
+            return Ok(None);
+        }
+        let key = draft.model.to_string();
+        if let Some(validator) = self
+            .validators
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return Ok(Some(Arc::clone(validator)));
+        }
+        let Some(validator) = draft.validator().map_err(Error::Draft)? else {
+            return Ok(None);
+        };
+        let validator = Arc::new(validator);
+        let mut cache = self
+            .validators
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if cache.len() >= MAX_COMPILED {
+            cache.clear();
+        }
+        cache.insert(key, Arc::clone(&validator));
+        Ok(Some(validator))
     }
 
     /// Renders `draft` with `input` (the template's model; its `meta` object holds the recipe
@@ -109,7 +202,8 @@ impl Factory {
         input: &Value,
         generator: &Generator,
     ) -> Result<Generated> {
-        let mut fields = match draft.validate(input) {
+        let validator = self.validator(draft)?;
+        let mut fields = match draft.validate_compiled(validator.as_deref(), input) {
             Ok(()) => Vec::new(),
             Err(DraftError::Invalid(fields)) => fields,
             Err(other) => return Err(Error::Draft(other)),
@@ -135,7 +229,7 @@ impl Factory {
         if let Some(object) = model.as_object_mut() {
             object.insert(meta::META_KEY.to_owned(), meta.clone());
         }
-        let body = template::render(draft.registry_id, &draft.context, texts, &model)?;
+        let body = self.template(draft, texts)?.render(&model)?;
         let html = html::page(&draft.title, lang, &body);
         let meta_hash = document::meta_hash(DocumentVersion::V1_1_0, &meta)?;
         let info = PdfInfo {

@@ -61,6 +61,7 @@
 //! at the same height whatever their backend.
 
 mod account_keys;
+mod active_keys;
 mod codec;
 pub mod follower_lock;
 mod insert;
@@ -70,6 +71,7 @@ mod registry_rows;
 mod sessions;
 mod usage;
 
+pub use account_keys::KeyAction;
 pub use private_records::PrivateVersion;
 pub use records::{
     AbiRecord, AbiVersion, ActionRecord, BlockBatch, BlockRecord, Cursor, DeltaRecord, EventCounts,

@@ -1,5 +1,6 @@
 //! `mono document …`: the `document2` hash chain, and the document factory — example inputs,
-//! rendering a draft into HTML, PDF and meta, and verifying a document.
+//! rendering a draft into HTML, PDF and meta (and keeping it in a store), and verifying a
+//! document (with signers' keys from a store's chain history).
 
 use std::path::{Path, PathBuf};
 
@@ -7,12 +8,17 @@ use anyhow::Context as _;
 use clap::Subcommand;
 use serde_json::{Value, json};
 
+use super::sync::open_store;
 use super::{BadInput, BadInputExt, Outcome, print_json, read_input_file};
 use crate::antelope::document::{self, Document, Document2, DocumentVersion};
+use crate::antelope::name::Name;
 use crate::factory::draft::Draft;
+use crate::factory::inputs;
+use crate::factory::keys::ChainKeys;
 use crate::factory::templates::{self, FILE_NAMES, TemplateFiles};
 use crate::factory::verify::{self, NoKeyHistory, Signed};
-use crate::factory::{self as factory_core, Factory};
+use crate::factory::{self as factory_core, Factory, Generated};
+use crate::registry::projection::Contracts;
 
 /// Subcommands of `mono document`.
 #[derive(Debug, Subcommand)]
@@ -56,6 +62,24 @@ pub enum DocumentCommand {
         /// A templates folder to read instead of the set built into `mono`.
         #[arg(long, env = "MONO_TEMPLATES")]
         templates: Option<PathBuf>,
+        /// Also keep the document in this store (`postgres://…` or `sqlite://PATH`), pending
+        /// from its meta's `block_num` until the chain carries it.
+        #[arg(long)]
+        database: Option<String>,
+    },
+    /// Regenerate the document META.json describes from a store: the draft and the data as
+    /// of its block; writes DIR/document.html, document.pdf and meta.json.
+    Regenerate {
+        /// The document's meta.json.
+        #[arg(long)]
+        meta: PathBuf,
+        /// The store holding the chain events and private records (`postgres://…` or
+        /// `sqlite://PATH`).
+        #[arg(long)]
+        database: String,
+        /// The folder to write into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Verify a PDF against its meta and, when given, the signed chain record.
     Verify {
@@ -67,6 +91,10 @@ pub enum DocumentCommand {
         /// The signed record as JSON: a `document2` or a legacy `document`.
         #[arg(long)]
         signed: Option<PathBuf>,
+        /// A store whose chain history says which keys each signer had when signing; without
+        /// it signer keys are reported as not checked.
+        #[arg(long)]
+        database: Option<String>,
     },
 }
 
@@ -102,14 +130,26 @@ pub fn run(command: DocumentCommand) -> anyhow::Result<Outcome> {
             input,
             out,
             templates,
+            database,
         } => render(
             registry_id,
             draft.as_deref(),
             &input,
             &out,
             templates.as_deref(),
+            database.as_deref(),
         ),
-        DocumentCommand::Verify { pdf, meta, signed } => verify(&pdf, &meta, signed.as_deref()),
+        DocumentCommand::Regenerate {
+            meta,
+            database,
+            out,
+        } => regenerate(&meta, &database, &out),
+        DocumentCommand::Verify {
+            pdf,
+            meta,
+            signed,
+            database,
+        } => verify(&pdf, &meta, signed.as_deref(), database.as_deref()),
     }
 }
 
@@ -119,6 +159,7 @@ fn render(
     input: &Path,
     out: &Path,
     templates: Option<&Path>,
+    database: Option<&str>,
 ) -> anyhow::Result<Outcome> {
     let draft: Draft = match (draft_path, registry_id) {
         (Some(path), _) => serde_json::from_slice(&read_input_file(path)?)
@@ -152,6 +193,17 @@ fn render(
                 .with_context(|| format!("rendering registry id {}", draft.registry_id));
         }
     };
+    let mut line = write_document(out, &generated)?;
+    if let Some(url) = database {
+        line["stored_from_block"] = Value::from(keep(url, &generated)?);
+    }
+    print_json(&line);
+    Ok(Outcome::Success)
+}
+
+/// Writes `document.html`, `document.pdf` and `meta.json` into `out`; returns the line to
+/// print: the hashes and the paths.
+fn write_document(out: &Path, generated: &Generated) -> anyhow::Result<Value> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let html_path = out.join("document.html");
     let pdf_path = out.join("document.pdf");
@@ -166,7 +218,7 @@ fn render(
     )
     .with_context(|| format!("writing {}", meta_path.display()))?;
     let record = &generated.document;
-    print_json(&json!({
+    Ok(json!({
         "doc_hash": record.doc_hash.to_hex().to_ascii_uppercase(),
         "meta_hash": record.meta_hash.to_hex(),
         "hash": record.hash.to_hex(),
@@ -174,11 +226,66 @@ fn render(
         "html": html_path,
         "pdf": pdf_path,
         "meta": meta_path,
-    }));
+    }))
+}
+
+fn regenerate(meta: &Path, database: &str, out: &Path) -> anyhow::Result<Outcome> {
+    let meta_json = read_json(meta)?;
+    let generated = super::sync::runtime()?.block_on(async {
+        let store = open_store(database).await?;
+        let factory = Factory::new().context("loading the document fonts")?;
+        let generated =
+            inputs::regenerate(&store, &factory, &Contracts::default(), &meta_json).await;
+        store.close().await;
+        generated.with_context(|| format!("regenerating the document of {}", meta.display()))
+    })?;
+    print_json(&write_document(out, &generated)?);
     Ok(Outcome::Success)
 }
 
-fn verify(pdf: &Path, meta: &Path, signed: Option<&Path>) -> anyhow::Result<Outcome> {
+/// Keeps `generated` in the store at `url`; returns the block it is kept from.
+fn keep(url: &str, generated: &Generated) -> anyhow::Result<u32> {
+    super::sync::runtime()?.block_on(async {
+        let store = open_store(url).await?;
+        let kept = factory_core::store::keep(&store, generated).await;
+        store.close().await;
+        let (block_num, _) = kept.with_context(|| {
+            format!("keeping document {} in the store", generated.document.hash)
+        })?;
+        Ok(block_num)
+    })
+}
+
+/// Signer key history from the store at `url`, as of its cursor, for the signers of `signed`.
+fn chain_keys(url: &str, signed: Option<&Signed>, meta: &Value) -> anyhow::Result<ChainKeys> {
+    let signers: Vec<Name> = match signed {
+        Some(Signed::Document2(record)) => record.signatures.iter().map(|sig| sig.signer).collect(),
+        Some(Signed::Legacy(_)) => meta["username"]
+            .as_str()
+            .and_then(|name| name.parse().ok())
+            .into_iter()
+            .collect(),
+        None => Vec::new(),
+    };
+    super::sync::runtime()?.block_on(async {
+        let store = open_store(url).await?;
+        let up_to = store
+            .cursor()
+            .await
+            .context("reading the store's cursor")?
+            .map_or(0, |cursor| cursor.block_num);
+        let keys = ChainKeys::load(&store, &Contracts::default(), &signers, up_to).await;
+        store.close().await;
+        keys.context("reading signers' keys from the store")
+    })
+}
+
+fn verify(
+    pdf: &Path,
+    meta: &Path,
+    signed: Option<&Path>,
+    database: Option<&str>,
+) -> anyhow::Result<Outcome> {
     let pdf_bytes = read_input_file(pdf)?;
     let meta_json = read_json(meta)?;
     let signed = match signed {
@@ -199,9 +306,14 @@ fn verify(pdf: &Path, meta: &Path, signed: Option<&Path>) -> anyhow::Result<Outc
         }
         None => None,
     };
-    // Key history needs the chain store; the command line has none, so keys are reported as
-    // not checked.
-    let report = verify::verify(&pdf_bytes, &meta_json, signed.as_ref(), &NoKeyHistory);
+    // Key history needs the chain store; without one, keys are reported as not checked.
+    let report = match database {
+        Some(url) => {
+            let keys = chain_keys(url, signed.as_ref(), &meta_json)?;
+            verify::verify(&pdf_bytes, &meta_json, signed.as_ref(), &keys)
+        }
+        None => verify::verify(&pdf_bytes, &meta_json, signed.as_ref(), &NoKeyHistory),
+    };
     print_json(&serde_json::to_value(&report)?);
     Ok(if report.valid {
         Outcome::Success

@@ -74,7 +74,38 @@ impl Draft {
     /// [`DraftError::BadModel`] when the model does not compile, [`DraftError::Invalid`] with
     /// every failing field otherwise.
     pub fn validate(&self, input: &Value) -> Result<(), DraftError> {
+        self.validate_compiled(self.validator()?.as_ref(), input)
+    }
+
+    /// The model compiled for [`Draft::validate_compiled`]; `None` when the draft has no model.
+    /// Compiling costs far more than validating, so a caller rendering many documents keeps
+    /// the validator of each model.
+    ///
+    /// # Errors
+    /// [`DraftError::BadModel`] when the model does not compile.
+    pub fn validator(&self) -> Result<Option<jsonschema::Validator>, DraftError> {
         if self.model.is_null() {
+            return Ok(None);
+        }
+        jsonschema::validator_for(&self.model)
+            .map(Some)
+            .map_err(|err| DraftError::BadModel {
+                registry_id: self.registry_id,
+                message: err.to_string(),
+            })
+    }
+
+    /// Checks `input` against `validator`, this draft's compiled model (see
+    /// [`Draft::validator`]); with `None`, any object passes.
+    ///
+    /// # Errors
+    /// [`DraftError::Invalid`] with every failing field.
+    pub fn validate_compiled(
+        &self,
+        validator: Option<&jsonschema::Validator>,
+        input: &Value,
+    ) -> Result<(), DraftError> {
+        let Some(validator) = validator else {
             return if input.is_object() {
                 Ok(())
             } else {
@@ -83,12 +114,7 @@ impl Draft {
                     message: "the input must be a JSON object".to_owned(),
                 }]))
             };
-        }
-        let validator =
-            jsonschema::validator_for(&self.model).map_err(|err| DraftError::BadModel {
-                registry_id: self.registry_id,
-                message: err.to_string(),
-            })?;
+        };
         let mut errors: Vec<FieldError> = validator
             .iter_errors(input)
             .map(|err| FieldError {

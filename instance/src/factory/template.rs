@@ -46,26 +46,69 @@ pub fn render(
     texts: &BTreeMap<String, String>,
     model: &serde_json::Value,
 ) -> Result<String, TemplateError> {
-    let fail = |err: JinjaError| TemplateError::Render {
+    Compiled::new(registry_id, context, texts)?.render(model)
+}
+
+/// A draft's text parsed once with its translation, to render any number of models; what it
+/// renders is what [`render`] renders.
+pub struct Compiled {
+    registry_id: u64,
+    env: Environment<'static>,
+}
+
+impl std::fmt::Debug for Compiled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Compiled")
+            .field("registry_id", &self.registry_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Compiled {
+    /// Parses `context` (after rewriting its Nunjucks-only syntax) with the translation
+    /// `texts`.
+    ///
+    /// # Errors
+    /// [`TemplateError::Render`] when the text does not parse.
+    pub fn new(
+        registry_id: u64,
+        context: &str,
+        texts: &BTreeMap<String, String>,
+    ) -> Result<Self, TemplateError> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Chainable);
+        env.set_auto_escape_callback(|_| AutoEscape::Html);
+        env.set_formatter(format_value);
+        let texts = Arc::new(texts.clone());
+        env.add_function("trans", move |key: String, args: Rest<Value>| {
+            translate(&texts, &key, &args)
+        });
+        env.add_filter("datetime", datetime_filter);
+        env.add_filter("date", date_filter);
+        env.add_template_owned(TEMPLATE_NAME, rewrite_nunjucks(context))
+            .map_err(|err| fail(registry_id, &err))?;
+        Ok(Self { registry_id, env })
+    }
+
+    /// Renders `model`.
+    ///
+    /// # Errors
+    /// [`TemplateError::Render`] when a `trans` key is missing or a filter fails.
+    pub fn render(&self, model: &serde_json::Value) -> Result<String, TemplateError> {
+        let fail = |err: JinjaError| fail(self.registry_id, &err);
+        self.env
+            .get_template(TEMPLATE_NAME)
+            .map_err(fail)?
+            .render(Value::from(minijinja::value::Serde(model)))
+            .map_err(fail)
+    }
+}
+
+fn fail(registry_id: u64, err: &JinjaError) -> TemplateError {
+    TemplateError::Render {
         registry_id,
-        message: describe(&err),
-    };
-    let source = rewrite_nunjucks(context);
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Chainable);
-    env.set_auto_escape_callback(|_| AutoEscape::Html);
-    env.set_formatter(format_value);
-    let texts = Arc::new(texts.clone());
-    env.add_function("trans", move |key: String, args: Rest<Value>| {
-        translate(&texts, &key, &args)
-    });
-    env.add_filter("datetime", datetime_filter);
-    env.add_filter("date", date_filter);
-    env.add_template(TEMPLATE_NAME, &source).map_err(fail)?;
-    let template = env.get_template(TEMPLATE_NAME).map_err(fail)?;
-    template
-        .render(Value::from(minijinja::value::Serde(model)))
-        .map_err(fail)
+        message: describe(err),
+    }
 }
 
 /// Rewrites the Nunjucks-only syntax the drafts use into minijinja's: `{% trans … %}` into a

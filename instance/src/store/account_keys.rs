@@ -1,61 +1,73 @@
-//! An account's active keys as of a block, from the registrator's actions the follower keeps:
-//! `newaccount` creates a member's account with one key and `changekey` replaces it, both with
-//! a `username` and a `public_key` field. The key in force at block N is the one of the last such
-//! action up to N.
+//! The stored actions that set an account's keys, read for the key history documents are
+//! verified against: the registrator's `newaccount` and `changekey` (by `username`), and the
+//! system's `newaccount` (by `name`) and `updateauth` (by `account`) that the follower kept.
 
-use super::{Error, Result, Store, dispatch};
-use crate::antelope::keys::PublicKey;
+use super::codec::{json_from_db, u32_from_db, u64_from_db};
+use super::{Error, JsonText, Result, Store, dispatch};
 
-/// The fields of `registrator::newaccount` and `registrator::changekey` read here.
-#[derive(serde::Deserialize)]
-struct KeyAction {
-    username: String,
-    public_key: String,
+/// One stored action that set keys of an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyAction {
+    /// The action's sequence number.
+    pub global_sequence: u64,
+    /// Its block.
+    pub block_num: u32,
+    /// The block's time, milliseconds since the Unix epoch.
+    pub block_time_ms: i64,
+    /// The contract (`registrator` or `eosio`).
+    pub contract: String,
+    /// The action (`newaccount`, `changekey`, `updateauth`).
+    pub action: String,
+    /// The decoded action data; `None` when it did not decode.
+    pub data: Option<JsonText>,
 }
 
+type KeyActionRow = (i64, i64, Option<i64>, String, String, Option<String>);
+
 impl Store {
-    /// The active keys of `username` as of `block_num`, from the registrator's `newaccount` and
-    /// `changekey` actions; empty when the cooperative never set a key for the account.
+    /// Actions up to block `up_to` that set `account`'s keys, in chain order: `newaccount` and
+    /// `changekey` of the contract `registrator` naming it as `username`, `eosio::newaccount`
+    /// creating it and `eosio::updateauth` changing one of its permissions. Only each
+    /// contract's own execution counts, not notifications.
     ///
     /// # Errors
-    /// [`Error::Database`]; [`Error::CorruptJson`] when a stored action lacks its fields or
-    /// holds a key that does not parse.
-    pub async fn account_keys_at(&self, username: &str, block_num: u32) -> Result<Vec<PublicKey>> {
-        let registrator = self.contracts.registrator.to_string();
-        // Names hold only `a-z`, `1-5` and `.`, none of which LIKE treats specially; the
-        // pattern narrows the scan to this account's actions, the JSON check below decides.
-        let pattern = format!("%\"username\":\"{username}\"%");
-        let rows: Vec<String> = dispatch!(&self.pool, db, {
-            sqlx::query_scalar(
-                "SELECT CAST(data AS TEXT) FROM actions \
-                 WHERE account = $1 AND receiver = $1 AND name IN ('newaccount', 'changekey') \
-                 AND block_num <= $2 AND data IS NOT NULL AND CAST(data AS TEXT) LIKE $3 \
-                 ORDER BY global_sequence DESC",
+    /// [`Error::Database`] or a `Corrupt…` variant.
+    pub async fn key_actions(
+        &self,
+        account: &str,
+        registrator: &str,
+        up_to: u32,
+    ) -> Result<Vec<KeyAction>> {
+        let rows = dispatch!(&self.pool, db, {
+            sqlx::query_as::<_, KeyActionRow>(
+                "SELECT global_sequence, block_num, \
+                 (SELECT timestamp_ms FROM blocks WHERE blocks.block_num = actions.block_num), \
+                 account, name, CAST(data AS TEXT) FROM actions \
+                 WHERE receiver = account AND block_num <= $3 AND ( \
+                 (account = $2 AND name IN ('newaccount', 'changekey') \
+                  AND data ->> 'username' = $1) \
+                 OR (account = 'eosio' AND name = 'newaccount' AND data ->> 'name' = $1) \
+                 OR (account = 'eosio' AND name = 'updateauth' AND data ->> 'account' = $1)) \
+                 ORDER BY global_sequence",
             )
-            .bind(&registrator)
-            .bind(i64::from(block_num))
-            .bind(&pattern)
+            .bind(account)
+            .bind(registrator)
+            .bind(i64::from(up_to))
             .fetch_all(db)
             .await?
         });
-        for data in rows {
-            let action: KeyAction =
-                serde_json::from_str(&data).map_err(|source| Error::CorruptJson {
-                    column: "data",
-                    source,
-                })?;
-            if action.username != username {
-                continue;
-            }
-            let key = action
-                .public_key
-                .parse::<PublicKey>()
-                .map_err(|err| Error::CorruptJson {
-                    column: "data",
-                    source: <serde_json::Error as serde::de::Error>::custom(err),
-                })?;
-            return Ok(vec![key]);
-        }
-        Ok(Vec::new())
+        rows.into_iter()
+            .map(|(sequence, block_num, time, contract, action, data)| {
+                let block_num = u32_from_db("block_num", block_num)?;
+                Ok(KeyAction {
+                    global_sequence: u64_from_db(sequence),
+                    block_num,
+                    block_time_ms: time.ok_or(Error::OrphanEvent { block_num })?,
+                    contract,
+                    action,
+                    data: json_from_db("data", data)?,
+                })
+            })
+            .collect()
     }
 }

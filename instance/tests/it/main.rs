@@ -7,6 +7,7 @@ mod crash;
 mod devnet;
 mod devnet_flows;
 mod factory;
+mod factory_store;
 mod interop;
 mod parser;
 mod private_records;

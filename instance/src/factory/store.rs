@@ -1,0 +1,233 @@
+//! Generated documents kept in the private store: the full document (HTML, PDF, meta, hashes,
+//! signatures) the chain has only the hashes of, keyed by its hash and kept from the block of
+//! its generation (the meta's `block_num`, the last irreversible block then).
+//!
+//! A kept document is written once as `pending`; it is never rewritten when the chain accepts
+//! or declines it. What it is at a block comes from the documents registry, which joins the
+//! kept copy with the actions that carried it: accepted once one did, rejected once one
+//! declined it ([`crate::registry::documents`]).
+//!
+//! This is the factory's edge to the store; the rendering core stays pure.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::antelope::document::SignatureInfo;
+use crate::factory::Generated;
+use crate::private_data::FieldError;
+use crate::private_data::cooperative::{StoredDocument, StoredStatus};
+use crate::private_data::records::PrivateRecord;
+use crate::registry::{self, documents};
+use crate::store::{self, JsonText, Store};
+
+/// Why a document could not be kept or read back.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The document's meta names no block to keep it from.
+    #[error("the document's meta has no block_num")]
+    NoBlock,
+    /// The document does not make a valid stored record.
+    #[error("document {hash} is not a valid stored document ({} fields)", .fields.len())]
+    Invalid {
+        /// The document's hash.
+        hash: String,
+        /// Every failing field.
+        fields: Vec<FieldError>,
+    },
+    /// A signature does not serialise (never happens for parsed signatures).
+    #[error("serialising a signature of document {hash}")]
+    Signature {
+        /// The document's hash.
+        hash: String,
+        /// The failure.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// No document with this hash is kept as of the block.
+    #[error("no document {hash} is kept as of block {block_num}")]
+    NotKept {
+        /// The document's hash.
+        hash: String,
+        /// The block asked about.
+        block_num: u32,
+    },
+    /// A kept record is not a stored document.
+    #[error("the kept record of document {hash} is not in the expected form")]
+    Corrupt {
+        /// The document's hash.
+        hash: String,
+        /// The failure.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The store failed.
+    #[error("the private store")]
+    Store(#[from] store::Error),
+    /// The documents registry failed.
+    #[error("the documents registry")]
+    Registry(#[from] registry::Error),
+}
+
+/// Result of keeping documents.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The record the store keeps of `generated`: hashes in lowercase, the PDF in base64, the
+/// signatures the document carries, status pending.
+///
+/// # Errors
+/// [`Error::Invalid`] when the document does not make a valid record (no HTML, a meta that is
+/// not an object), [`Error::Signature`].
+pub fn record(generated: &Generated) -> Result<StoredDocument> {
+    let document = &generated.document;
+    let hash = document.hash.to_hex().to_ascii_lowercase();
+    let signatures = document
+        .signatures
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|source| Error::Signature {
+            hash: hash.clone(),
+            source,
+        })?;
+    StoredDocument {
+        hash: hash.clone(),
+        doc_hash: document.doc_hash.to_hex(),
+        meta_hash: document.meta_hash.to_hex(),
+        registry_id: generated.meta["registry_id"].as_u64().unwrap_or_default(),
+        html: generated.html.clone(),
+        pdf: STANDARD.encode(&generated.pdf),
+        meta: generated.meta.clone(),
+        signatures,
+        status: StoredStatus::Pending,
+    }
+    .validated()
+    .map_err(|fields| Error::Invalid { hash, fields })
+}
+
+/// Keeps `generated` in the private store from the block of its generation (its meta's
+/// `block_num`), as pending; returns that block and the record. Keeping the same document again
+/// writes nothing.
+///
+/// # Errors
+/// [`Error::NoBlock`], the errors of [`record`], and [`Error::Store`] — among them
+/// [`store::Error::PrivateRecordBehind`] when the store already keeps a later version of it.
+pub async fn keep(store: &Store, generated: &Generated) -> Result<(u32, StoredDocument)> {
+    let block_num = generated.meta["block_num"]
+        .as_u64()
+        .and_then(|block_num| u32::try_from(block_num).ok())
+        .ok_or(Error::NoBlock)?;
+    let record = record(generated)?;
+    write(store, &record, block_num).await?;
+    Ok((block_num, record))
+}
+
+/// Adds `signature` to the kept document `hash` from block `block_num` on (a member signs
+/// after generation); a signature the document already carries is not added twice.
+///
+/// # Errors
+/// [`Error::NotKept`], [`Error::Corrupt`], [`Error::Signature`], [`Error::Store`].
+pub async fn add_signature(
+    store: &Store,
+    hash: &str,
+    signature: &SignatureInfo,
+    block_num: u32,
+) -> Result<StoredDocument> {
+    let mut record = kept(store, hash, block_num)
+        .await?
+        .ok_or_else(|| Error::NotKept {
+            hash: hash.to_ascii_lowercase(),
+            block_num,
+        })?;
+    let value = serde_json::to_value(signature).map_err(|source| Error::Signature {
+        hash: record.hash.clone(),
+        source,
+    })?;
+    if !record.signatures.contains(&value) {
+        record.signatures.push(value);
+        write(store, &record, block_num).await?;
+    }
+    Ok(record)
+}
+
+/// The kept copy of document `hash` as of `block_num`, as it was written.
+///
+/// # Errors
+/// [`Error::Corrupt`], [`Error::Store`].
+pub async fn kept(store: &Store, hash: &str, block_num: u32) -> Result<Option<StoredDocument>> {
+    let hash = hash.to_ascii_lowercase();
+    let Some(version) = store
+        .private_at(StoredDocument::KIND, &hash, block_num)
+        .await?
+    else {
+        return Ok(None);
+    };
+    serde_json::from_str(version.data.as_str())
+        .map(Some)
+        .map_err(|source| Error::Corrupt { hash, source })
+}
+
+/// Where document `hash` of `coopname` stands as of `block_num`: pending while only the
+/// instance has it, accepted once an action carried it, rejected once one declined it; `None`
+/// when neither the chain nor the store knows it.
+///
+/// # Errors
+/// [`Error::Registry`].
+pub async fn status(
+    store: &Store,
+    coopname: &str,
+    hash: &str,
+    block_num: u32,
+) -> Result<Option<documents::DocumentStatus>> {
+    Ok(documents::get(store, coopname, block_num, hash)
+        .await?
+        .map(|document| document.status))
+}
+
+async fn write(store: &Store, record: &StoredDocument, block_num: u32) -> Result<()> {
+    let data =
+        JsonText::from_value(
+            &serde_json::to_value(record).map_err(|source| Error::Corrupt {
+                hash: record.hash.clone(),
+                source,
+            })?,
+        );
+    if let Some(current) = store
+        .private_at(StoredDocument::KIND, &record.hash, block_num)
+        .await?
+        && current.data == data
+    {
+        return Ok(());
+    }
+    store
+        .put_private(StoredDocument::KIND, &record.hash, &data, block_num)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::factory::{Factory, templates};
+
+    #[test]
+    fn the_record_carries_the_document_whole() {
+        let factory = Factory::new().expect("fonts");
+        let (draft, example) = templates::builtin_for(599)
+            .expect("valid")
+            .expect("template");
+        let generated = factory.render(&draft, &example).expect("renders");
+        let kept = record(&generated).expect("a valid record");
+        assert_eq!(kept.hash, generated.document.hash.to_hex());
+        assert_eq!(kept.hash, kept.hash.to_ascii_lowercase());
+        assert_eq!(kept.registry_id, 599);
+        assert_eq!(kept.status, StoredStatus::Pending);
+        assert_eq!(STANDARD.decode(&kept.pdf).expect("base64"), generated.pdf);
+        assert_eq!(kept.meta, generated.meta);
+        assert_eq!(kept.key(), kept.hash);
+
+        let mut broken = generated;
+        broken.html.clear();
+        assert!(matches!(record(&broken), Err(Error::Invalid { fields, .. }) if fields.len() == 1));
+    }
+}
