@@ -126,7 +126,7 @@ pub(super) async fn postgres(tx: &mut PgConnection, new: &[BlockBatch]) -> Resul
 
     let deltas = events(new, |batch| &batch.deltas);
     if !deltas.is_empty() {
-        let versions = RowVersions::of(&deltas);
+        let versions = RowVersions::of(&deltas, delta_key);
         let mut columns = DeltaColumns::with_capacity(deltas.len());
         for ((block_num, delta), valid_to) in deltas.iter().zip(&versions.valid_to) {
             columns.valid_to_block.push(valid_to.map(i64::from));
@@ -266,7 +266,7 @@ pub(super) async fn sqlite(tx: &mut SqliteConnection, new: &[BlockBatch]) -> Res
     }
 
     let deltas = events(new, |batch| &batch.deltas);
-    let versions = RowVersions::of(&deltas);
+    let versions = RowVersions::of(&deltas, delta_key);
     let with_valid_to: Vec<_> = deltas.iter().zip(&versions.valid_to).collect();
     for chunk in with_valid_to.chunks(MAX_SQLITE_BINDS / 11) {
         let mut insert = QueryBuilder::<Sqlite>::new(
@@ -397,30 +397,26 @@ impl DeltaColumns<'_> {
     }
 }
 
-/// The row versions a commit writes: for each of its deltas (in order) the block of the same
-/// row's next delta in the commit, and each changed row once with the first block changing it.
-struct RowVersions<'a> {
-    valid_to: Vec<Option<u32>>,
-    first_changes: Vec<(&'a DeltaRecord, u32)>,
+/// The row versions a commit writes: for each of its records (in order) the block of the same
+/// row's next record in the commit, and each changed row once with the first block changing it.
+/// Deltas and registry changes share it, each with its own row key.
+pub(super) struct RowVersions<'a, T> {
+    pub(super) valid_to: Vec<Option<u32>>,
+    pub(super) first_changes: Vec<(&'a T, u32)>,
 }
 
-impl<'a> RowVersions<'a> {
-    fn of(deltas: &[(u32, &'a DeltaRecord)]) -> Self {
-        let key = |delta: &'a DeltaRecord| {
-            (
-                delta.code.as_str(),
-                delta.scope.as_str(),
-                delta.table_name.as_str(),
-                delta.primary_key,
-            )
-        };
-        let mut valid_to = vec![None; deltas.len()];
-        let mut latest: HashMap<_, usize> = HashMap::with_capacity(deltas.len());
+impl<'a, T> RowVersions<'a, T> {
+    pub(super) fn of<K: Eq + std::hash::Hash>(
+        records: &[(u32, &'a T)],
+        key: impl Fn(&'a T) -> K,
+    ) -> Self {
+        let mut valid_to = vec![None; records.len()];
+        let mut latest: HashMap<K, usize> = HashMap::with_capacity(records.len());
         let mut first_changes = Vec::new();
-        for (idx, (block_num, delta)) in deltas.iter().enumerate() {
-            match latest.insert(key(delta), idx) {
+        for (idx, (block_num, record)) in records.iter().enumerate() {
+            match latest.insert(key(record), idx) {
                 Some(previous) => valid_to[previous] = Some(*block_num),
-                None => first_changes.push((*delta, *block_num)),
+                None => first_changes.push((*record, *block_num)),
             }
         }
         Self {
@@ -428,6 +424,16 @@ impl<'a> RowVersions<'a> {
             first_changes,
         }
     }
+}
+
+/// The row key of a delta.
+fn delta_key(delta: &DeltaRecord) -> (&str, &str, &str, u64) {
+    (
+        delta.code.as_str(),
+        delta.scope.as_str(),
+        delta.table_name.as_str(),
+        delta.primary_key,
+    )
 }
 
 /// One kind of event of all batches, each paired with its block number, in batch order.

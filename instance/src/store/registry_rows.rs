@@ -6,11 +6,10 @@
 //! from the commit itself; the version each changed row had before the commit is closed by one
 //! seek per row. A removal only closes the row's version.
 
-use std::collections::HashMap;
-
 use sqlx::{PgConnection, QueryBuilder, SqliteConnection};
 
 use super::codec::u32_from_db;
+use super::insert::RowVersions;
 use super::{BlockBatch, Error, JsonText, Result, Store, dispatch};
 use crate::registry::projection::{self, Contracts, RegistryRow, RowChange, Source};
 
@@ -163,32 +162,26 @@ fn version_from_row(row: Row) -> Result<RegistryVersion> {
 /// block that changes it.
 struct Versions<'a> {
     present: Vec<(&'a RowChange, &'a RegistryRow, Option<u32>)>,
-    first_changes: Vec<(&'a str, &'a str, u32)>,
+    first_changes: Vec<(&'a RowChange, u32)>,
 }
 
 impl<'a> Versions<'a> {
     fn of(changes: &'a [RowChange]) -> Self {
-        let mut valid_to: Vec<Option<u32>> = vec![None; changes.len()];
-        let mut latest: HashMap<(Source, &str), usize> = HashMap::with_capacity(changes.len());
-        let mut first_changes = Vec::new();
-        for (idx, change) in changes.iter().enumerate() {
-            match latest.insert((change.source, change.key.as_str()), idx) {
-                Some(previous) => valid_to[previous] = Some(change.block_num),
-                None => first_changes.push((
-                    change.source.as_str(),
-                    change.key.as_str(),
-                    change.block_num,
-                )),
-            }
-        }
+        let records: Vec<(u32, &RowChange)> = changes
+            .iter()
+            .map(|change| (change.block_num, change))
+            .collect();
+        let versions = RowVersions::of(&records, |change: &'a RowChange| {
+            (change.source, change.key.as_str())
+        });
         let present = changes
             .iter()
-            .zip(valid_to)
+            .zip(versions.valid_to)
             .filter_map(|(change, to)| change.row.as_ref().map(|row| (change, row, to)))
             .collect();
         Self {
             present,
-            first_changes,
+            first_changes: versions.first_changes,
         }
     }
 }
@@ -236,9 +229,21 @@ pub(super) async fn write_postgres(tx: &mut PgConnection, changes: &[RowChange])
     insert_present!(tx, sqlx::Postgres, versions.present);
     let rows = &versions.first_changes;
     sqlx::query(CLOSE_PREVIOUS_UNNEST)
-        .bind(rows.iter().map(|row| row.0).collect::<Vec<_>>())
-        .bind(rows.iter().map(|row| row.1).collect::<Vec<_>>())
-        .bind(rows.iter().map(|row| i64::from(row.2)).collect::<Vec<_>>())
+        .bind(
+            rows.iter()
+                .map(|(change, _)| change.source.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|(change, _)| change.key.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|(_, block)| i64::from(*block))
+                .collect::<Vec<_>>(),
+        )
         .execute(&mut *tx)
         .await?;
     Ok(())
@@ -248,10 +253,10 @@ pub(super) async fn write_postgres(tx: &mut PgConnection, changes: &[RowChange])
 pub(super) async fn write_sqlite(tx: &mut SqliteConnection, changes: &[RowChange]) -> Result<()> {
     let versions = Versions::of(changes);
     insert_present!(tx, sqlx::Sqlite, versions.present);
-    for (source, key, first_change) in &versions.first_changes {
+    for (change, first_change) in &versions.first_changes {
         sqlx::query(CLOSE_PREVIOUS_ONE)
-            .bind(*source)
-            .bind(*key)
+            .bind(change.source.as_str())
+            .bind(change.key.as_str())
             .bind(i64::from(*first_change))
             .execute(&mut *tx)
             .await?;
