@@ -4,6 +4,10 @@
 //! so tests and benches reach every part through the same public items.
 //! See `docs/architecture.md` for the map of modules and the invariants between them.
 
+// The GraphQL schema's resolver futures nest deeper than the default limit allows when the
+// optimiser computes their layouts.
+#![recursion_limit = "256"]
+
 pub mod antelope;
 pub mod api;
 pub mod bundle;

@@ -65,6 +65,7 @@ mod active_keys;
 mod codec;
 pub mod follower_lock;
 mod insert;
+mod key_list;
 mod private_records;
 mod records;
 mod registry_rows;
@@ -480,6 +481,22 @@ impl Store {
         };
         store.ensure_projections().await?;
         Ok(store)
+    }
+
+    /// Gathers the planner's statistics now, after a bulk load (an import, a projection
+    /// rebuild), instead of leaving the first queries to plans made for an empty table until
+    /// autovacuum gets to it.
+    ///
+    /// PostgreSQL analyzes every table; SQLite plans these queries from its indexes alone and
+    /// keeps no statistics to refresh.
+    ///
+    /// # Errors
+    /// [`Error::Database`].
+    pub async fn refresh_statistics(&self) -> Result<()> {
+        if let Pool::Postgres(db) = &self.pool {
+            sqlx::query("ANALYZE").execute(db).await?;
+        }
+        Ok(())
     }
 
     /// Closes every connection; later calls fail.

@@ -83,6 +83,7 @@ pub async fn import(
         report.events_digest = Some(manifest.events_digest.clone());
     }
     store.import_private_versions(&private).await?;
+    store.refresh_statistics().await?;
     if let Some(expected) = &manifest.registry_digest {
         let registry_digest = check::digest(store, manifest.cursor.block_num).await?;
         if &registry_digest != expected {

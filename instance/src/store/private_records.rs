@@ -5,6 +5,7 @@
 //! `valid_from_block <= N < valid_to_block` (or no end).
 
 use super::codec::u32_from_db;
+use super::key_list::KeyList;
 use super::{Error, JsonText, Result, Store, dispatch};
 
 /// One version of a private record.
@@ -187,15 +188,17 @@ impl Store {
                 .push_bind(i64::from(block_num))
                 .push(" AND (valid_to_block IS NULL OR valid_to_block > ")
                 .push_bind(i64::from(block_num))
-                .push(") AND record_key IN (");
-            let mut separated = select.separated(", ");
-            for key in keys {
-                separated.push_bind(key.as_str());
-            }
-            select.push(") ORDER BY record_key");
+                .push(")");
+            <Db as KeyList>::push_key_list(&mut select, "record_key", keys);
             select.build_query_as::<VersionRow>().fetch_all(db).await?
         });
-        rows.into_iter().map(version_from_row).collect()
+        let mut versions = rows
+            .into_iter()
+            .map(version_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        // Ordered here, so that the planner takes the keys into the index (see `KeyList`).
+        versions.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(versions)
     }
 
     /// Records of `kind` as they were at block `block_num`, by key, the `limit` first after

@@ -10,6 +10,7 @@ use sqlx::{PgConnection, QueryBuilder, SqliteConnection};
 
 use super::codec::u32_from_db;
 use super::insert::RowVersions;
+use super::key_list::KeyList;
 use super::{BlockBatch, Error, JsonText, Result, Store, dispatch};
 use crate::registry::projection::{self, Contracts, RegistryRow, RowChange, Source};
 
@@ -333,6 +334,9 @@ impl Store {
                 }
             });
             if written {
+                if !changes.is_empty() {
+                    self.refresh_statistics().await?;
+                }
                 return Ok(());
             }
         }
@@ -392,12 +396,7 @@ impl Store {
                 if keys.is_empty() {
                     return Ok(Vec::new());
                 }
-                select.push(" AND row_key IN (");
-                let mut separated = select.separated(", ");
-                for key in keys {
-                    separated.push_bind(key.as_str());
-                }
-                select.push(")");
+                <Db as KeyList>::push_key_list(&mut select, "row_key", keys);
             }
             let (comparison, order) = if query.descending {
                 ("<", "DESC")
@@ -409,12 +408,31 @@ impl Store {
                     .push(format_args!(" AND row_key {comparison} "))
                     .push_bind(after.as_str());
             }
-            select
-                .push(format_args!(" ORDER BY row_key {order}, block_num LIMIT "))
-                .push_bind(i64::from(query.limit));
+            if query.keys.is_none() {
+                select
+                    .push(format_args!(" ORDER BY row_key {order}, block_num LIMIT "))
+                    .push_bind(i64::from(query.limit));
+            }
             select.build_query_as::<Row>().fetch_all(db).await?
         });
-        rows.into_iter().map(version_from_row).collect()
+        let mut versions = rows
+            .into_iter()
+            .map(version_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        if query.keys.is_some() {
+            // A lookup by keys is ordered here: with no order to keep, the planner takes the
+            // keys into the index instead of walking it in key order.
+            versions.sort_by(|a, b| {
+                let by_key = if query.descending {
+                    b.key.cmp(&a.key)
+                } else {
+                    a.key.cmp(&b.key)
+                };
+                by_key.then(a.block_num.cmp(&b.block_num))
+            });
+            versions.truncate(usize::try_from(query.limit).unwrap_or(usize::MAX));
+        }
+        Ok(versions)
     }
 
     /// Every version of row `key` of `source`, oldest first.
