@@ -19,6 +19,8 @@ pub enum DocumentState {
     Accepted,
     /// Declined on chain.
     Rejected,
+    /// Carried on chain in the package of a decision that expired undecided.
+    Expired,
 }
 
 /// One document as of a block.

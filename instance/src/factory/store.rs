@@ -168,7 +168,8 @@ pub async fn kept(store: &Store, hash: &str, block_num: u32) -> Result<Option<St
 }
 
 /// Where document `hash` of `coopname` stands as of `block_num`: pending while only the
-/// instance has it, accepted once an action carried it, rejected once one declined it; `None`
+/// instance has it, accepted once an action carried it, rejected once one declined it,
+/// expired once the decision of its package expired; `None`
 /// when neither the chain nor the store knows it.
 ///
 /// # Errors

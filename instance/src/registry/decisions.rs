@@ -194,6 +194,30 @@ pub async fn get(
     decision(&version, &seats, now).map(Some)
 }
 
+/// Those of `hashes` that are hashes of decisions of `coopname` expired as of `block_num`.
+///
+/// # Errors
+/// As [`list`].
+pub async fn expired_among(
+    store: &Store,
+    coopname: &str,
+    block_num: u32,
+    hashes: Vec<String>,
+) -> Result<Vec<String>, Error> {
+    let limit = u32::try_from(hashes.len()).unwrap_or(u32::MAX);
+    let mut query = RowQuery::new(Source::Decision, coopname, block_num, limit);
+    query.references = Some(hashes);
+    let versions = store.registry_rows(&query).await?;
+    let now = block_secs(store, block_num).await?;
+    let mut expired = Vec::new();
+    for version in &versions {
+        if decision(version, &[], now)?.stage == "expired" {
+            expired.extend(version.row.reference.clone());
+        }
+    }
+    Ok(expired)
+}
+
 /// Every version of decision `id`, oldest first, each read with the council of its block.
 ///
 /// # Errors

@@ -4,15 +4,16 @@
 //! the instance generated or received it.
 //!
 //! A document is `accepted` once an action carried it (the follower stores irreversible blocks
-//! by default, head blocks in head mode), `rejected` once an action declined it, and `pending`
-//! while it is only in the private store (generated, not yet on chain). Hashes are compared in
+//! by default, head blocks in head mode), `rejected` once an action declined it, `expired`
+//! once the decision of its package expired undecided, and `pending` while it is only in the
+//! private store (generated, not yet on chain). Hashes are compared in
 //! lowercase: nodeos prints them lowercase, other tools uppercase.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::projection::Source;
-use super::{Error, Page, PageRequest};
+use super::{Error, Page, PageRequest, decisions};
 use crate::private_data::cooperative::StoredDocument;
 use crate::private_data::records::PrivateRecord;
 use crate::store::{RegistryVersion, RowQuery, Store};
@@ -30,6 +31,8 @@ pub enum DocumentStatus {
     Accepted,
     /// Declined on chain.
     Rejected,
+    /// Carried on chain in the package of a decision that expired undecided.
+    Expired,
 }
 
 /// One action that carried a document.
@@ -159,6 +162,7 @@ pub async fn list(
         };
         documents.push(document(hash, &occurrences, kept)?);
     }
+    expire(store, coopname, block_num, &mut documents).await?;
     let next = documents
         .last()
         .map(|doc| doc.hash.clone())
@@ -198,7 +202,46 @@ pub async fn get(
         }));
     }
     let kept = stored(store, &hash, block_num).await?;
-    document(hash, &occurrences, kept).map(Some)
+    let mut document = document(hash, &occurrences, kept)?;
+    expire(
+        store,
+        coopname,
+        block_num,
+        std::slice::from_mut(&mut document),
+    )
+    .await?;
+    Ok(Some(document))
+}
+
+/// Marks the accepted documents among `documents` whose package is a decision that had expired
+/// by `block_num`.
+async fn expire(
+    store: &Store,
+    coopname: &str,
+    block_num: u32,
+    documents: &mut [Document],
+) -> Result<(), Error> {
+    let mut packages: Vec<String> = documents
+        .iter()
+        .filter(|document| document.status == DocumentStatus::Accepted)
+        .filter_map(|document| document.package.clone())
+        .collect();
+    packages.sort_unstable();
+    packages.dedup();
+    if packages.is_empty() {
+        return Ok(());
+    }
+    let expired = decisions::expired_among(store, coopname, block_num, packages).await?;
+    for document in documents {
+        let in_expired = document
+            .package
+            .as_ref()
+            .is_some_and(|package| expired.contains(package));
+        if document.status == DocumentStatus::Accepted && in_expired {
+            document.status = DocumentStatus::Expired;
+        }
+    }
+    Ok(())
 }
 
 async fn occurrences_of(

@@ -97,6 +97,8 @@ pub struct RowQuery {
     pub key_prefix: Option<String>,
     /// Only rows with one of these keys.
     pub keys: Option<Vec<String>>,
+    /// Only rows with one of these references.
+    pub references: Option<Vec<String>>,
     /// Only rows after this key (before it when `descending`): the page cursor.
     pub after: Option<String>,
     /// Keys from the largest down.
@@ -120,11 +122,18 @@ impl RowQuery {
             reference: None,
             key_prefix: None,
             keys: None,
+            references: None,
             after: None,
             descending: false,
             history: false,
             limit,
         }
+    }
+
+    /// Whether the rows are looked up by a list of keys or references, which reads few rows
+    /// and orders them after reading.
+    fn is_lookup(&self) -> bool {
+        self.keys.is_some() || self.references.is_some()
     }
 }
 
@@ -392,11 +401,13 @@ impl Store {
                     .push(" AND row_key < ")
                     .push_bind(format!("{prefix}\u{10FFFF}"));
             }
-            if let Some(keys) = &query.keys {
-                if keys.is_empty() {
-                    return Ok(Vec::new());
+            for (column, list) in [("row_key", &query.keys), ("reference", &query.references)] {
+                if let Some(list) = list {
+                    if list.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    <Db as KeyList>::push_key_list(&mut select, column, list);
                 }
-                <Db as KeyList>::push_key_list(&mut select, "row_key", keys);
             }
             let (comparison, order) = if query.descending {
                 ("<", "DESC")
@@ -408,7 +419,7 @@ impl Store {
                     .push(format_args!(" AND row_key {comparison} "))
                     .push_bind(after.as_str());
             }
-            if query.keys.is_none() {
+            if !query.is_lookup() {
                 select
                     .push(format_args!(" ORDER BY row_key {order}, block_num LIMIT "))
                     .push_bind(i64::from(query.limit));
@@ -419,8 +430,8 @@ impl Store {
             .into_iter()
             .map(version_from_row)
             .collect::<Result<Vec<_>>>()?;
-        if query.keys.is_some() {
-            // A lookup by keys is ordered here: with no order to keep, the planner takes the
+        if query.is_lookup() {
+            // A lookup by keys or references is ordered here: with no order to keep, the planner takes the
             // keys into the index instead of walking it in key order.
             versions.sort_by(|a, b| {
                 let by_key = if query.descending {

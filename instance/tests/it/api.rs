@@ -639,9 +639,13 @@ async fn subscribe(api: &Api, bearer: Option<&str>, query: &str) -> anyhow::Resu
     Ok(socket)
 }
 
+/// How long a refusal may trail the answer to a `ping`.
+const REFUSAL_GRACE: Duration = Duration::from_millis(500);
+
 /// Whether a subscription is admitted: a refusal answers at once with an error, an admitted
-/// subscription waits for blocks; a `ping` after the subscription tells them apart, since
-/// messages are answered in order.
+/// subscription waits for blocks. A `ping` after the subscription bounds the wait; the server
+/// may answer it before it has run the subscription's policy (which can read the store), so a
+/// refusal is still awaited for a moment after the `pong`.
 async fn subscription_admitted(
     api: &Api,
     bearer: Option<&str>,
@@ -651,14 +655,26 @@ async fn subscription_admitted(
     socket
         .send(Message::text(json!({"type": "ping"}).to_string()))
         .await?;
-    let first: Value = serde_json::from_str(socket.next().await.context("an answer")??.to_text()?)?;
+    let mut pong = false;
+    let admitted = loop {
+        let message = if pong {
+            match tokio::time::timeout(REFUSAL_GRACE, socket.next()).await {
+                Ok(message) => message,
+                Err(_) => break true,
+            }
+        } else {
+            socket.next().await
+        };
+        let answer: Value = serde_json::from_str(message.context("an answer")??.to_text()?)?;
+        match answer["type"].as_str() {
+            Some("pong") => pong = true,
+            // A refusal is the subscription's only result: its errors.
+            Some("next") => break !refused(&answer["payload"]),
+            _ => bail!("unexpected answer {answer}"),
+        }
+    };
     let _closed = socket.close(None).await;
-    match first["type"].as_str() {
-        Some("pong") => Ok(true),
-        // A refusal is the subscription's only result: its errors.
-        Some("next") => Ok(!refused(&first["payload"])),
-        _ => bail!("unexpected answer {first}"),
-    }
+    Ok(admitted)
 }
 
 /// Every operation the schema has (by introspection) has a policy, and every policy names an

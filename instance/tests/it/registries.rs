@@ -459,6 +459,20 @@ two_database_test!(
             .map(|doc| doc.occurrences[0].action.as_str())
             .collect();
         ensure!(rejected == ["declinedoc"], "{rejected:?}");
+        // Candidate C's statement was accepted while its decision was open, and expired with it.
+        let expired: Vec<&documents::Document> = all
+            .items
+            .iter()
+            .filter(|doc| doc.status == DocumentStatus::Expired)
+            .collect();
+        ensure!(
+            expired.len() == 1 && expired[0].username.as_deref() == Some("candidatec"),
+            "{expired:?}"
+        );
+        let before = documents::get(&store, COOP, pending, &expired[0].hash)
+            .await?
+            .context("candidate C's statement while the decision was open")?;
+        ensure!(before.status == DocumentStatus::Accepted, "{before:?}");
 
         // Agreements: pending when sent, confirmed after, on the template's registry id.
         for (block, status) in [(sent, ""), (head, "confirmed")] {
