@@ -13,7 +13,10 @@
 //! export's last lines are its termination message, quoted in the `Failed` condition.
 //!
 //! The volume has no owner: it is the point of the export and outlives both the
-//! CooperativeExport and the Cooperative, until staff delete it.
+//! CooperativeExport and the Cooperative, until staff (or a schedule's retention) delete it.
+//! A CooperativeExport with a schedule runs no Job: it creates exports (see [`schedule`]).
+
+pub mod schedule;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -83,8 +86,10 @@ pub async fn run(
         children,
         metrics,
     });
-    Controller::new(exports, watcher::Config::default().any_semantic())
+    Controller::new(exports.clone(), watcher::Config::default().any_semantic())
         .owns(jobs, watcher::Config::default().labels(EXPORT_LABEL))
+        // A schedule hears of its exports' progress, which retention waits for.
+        .owns(exports, watcher::Config::default().any_semantic())
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)
         .for_each(|result| async move {
@@ -222,6 +227,9 @@ pub fn manifest_in_log(log: &str) -> Option<(String, Vec<ExportedFile>)> {
 #[instrument(skip_all, fields(namespace = export.namespace().unwrap_or_default(), name = export.name_any()))]
 async fn reconcile(export: Arc<CooperativeExport>, ctx: Arc<ExportContext>) -> Result<Action> {
     let _timer = ctx.metrics.reconcile_started();
+    if let Some(text) = &export.spec.schedule {
+        return schedule::reconcile(&export, text, &ctx).await;
+    }
     let finished = export
         .status
         .as_ref()
@@ -351,7 +359,9 @@ fn export_status(
     let (type_, status) = match phase {
         ExportPhase::Succeeded => ("Complete", "True"),
         ExportPhase::Failed => ("Failed", "True"),
-        ExportPhase::Pending | ExportPhase::Running => ("Complete", "False"),
+        ExportPhase::Pending | ExportPhase::Running | ExportPhase::Scheduled => {
+            ("Complete", "False")
+        }
     };
     let last_transition_time = previous
         .conditions
@@ -370,6 +380,8 @@ fn export_status(
         path: Some(EXPORT_DIR.to_owned()),
         manifest_sha256,
         files,
+        last_schedule_time: None,
+        next_schedule_time: None,
         conditions: vec![Condition {
             type_: type_.to_owned(),
             status: status.to_owned(),
