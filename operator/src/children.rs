@@ -17,6 +17,8 @@ pub mod secrets;
 mod service;
 mod service_monitor;
 
+use std::collections::BTreeMap;
+
 use kube::Resource;
 use kube::core::ApiResource;
 use mono_crds::{Cooperative, DatabaseMode};
@@ -46,6 +48,10 @@ pub const POSTGRES_PORT: i32 = 5432;
 pub struct ChildConfig {
     /// Image repository of the instance; the tag is the instance version.
     pub instance_image: String,
+    /// Digests (`sha256:` and 64 hex digits) of the images of `instance_image` by version:
+    /// an instance of a version listed here is pulled by digest, so a tag moved in the
+    /// registry cannot change what runs.
+    pub instance_digests: BTreeMap<String, String>,
     /// Instance version used when a Cooperative names none.
     pub default_version: String,
     /// PostgreSQL image of the builtin database.
@@ -394,17 +400,28 @@ impl<'a> Ctx<'a> {
         Value::Object(meta)
     }
 
-    /// The instance image at `version`.
+    /// The instance image at `version`, pinned by digest where staff know it. A digest is
+    /// known only for the operator's repository: a Cooperative's own image is pulled by tag.
     pub(crate) fn image(&self, config: &ChildConfig, version: &str) -> String {
-        let repository = self
-            .coop
-            .spec
-            .instance
-            .image
-            .as_deref()
-            .unwrap_or(&config.instance_image);
-        format!("{repository}:{version}")
+        match &self.coop.spec.instance.image {
+            Some(repository) => format!("{repository}:{version}"),
+            None => match config.instance_digests.get(version) {
+                Some(digest) => format!("{}:{version}@{digest}", config.instance_image),
+                None => format!("{}:{version}", config.instance_image),
+            },
+        }
     }
+}
+
+/// Whether `text` is an image digest as the operator takes them: `sha256:` and 64 lowercase
+/// hex digits.
+pub fn is_digest(text: &str) -> bool {
+    text.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
 /// Security context every operator-made container runs with.
@@ -417,7 +434,6 @@ pub(crate) fn container_security_context() -> Value {
     })
 }
 
-/// Pod security context for a non-root user `uid`.
 /// Adds `spec.scheduling` (pull secrets, node selector, tolerations) to a pod spec.
 pub(crate) fn with_scheduling(ctx: &Ctx<'_>, mut pod: Value) -> Value {
     let scheduling = &ctx.coop.spec.scheduling;
@@ -437,6 +453,7 @@ pub(crate) fn with_scheduling(ctx: &Ctx<'_>, mut pod: Value) -> Value {
     pod
 }
 
+/// Pod security context for a non-root user `uid`.
 pub(crate) fn pod_security_context(uid: i64) -> Value {
     json!({
         "runAsNonRoot": true,
@@ -594,6 +611,22 @@ mod tests {
         ];
         for (coop, expected) in cases {
             assert_eq!(endpoint(&coop).as_deref(), Some(expected));
+        }
+    }
+
+    #[test]
+    fn digests() {
+        let hex = "0123456789abcdef".repeat(4);
+        let cases = [
+            (format!("sha256:{hex}"), true),
+            (hex.clone(), false),
+            (format!("sha256:{}", hex.to_uppercase()), false),
+            (format!("sha256:{}", &hex[1..]), false),
+            (format!("sha512:{hex}"), false),
+            (String::new(), false),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(is_digest(&text), expected, "{text}");
         }
     }
 

@@ -53,6 +53,7 @@ pub(crate) fn check_golden(file: &str, actual: &str) {
 pub(crate) fn test_config() -> ChildConfig {
     ChildConfig {
         instance_image: "ghcr.io/coopenomics/mono".to_owned(),
+        instance_digests: BTreeMap::new(),
         default_version: "2.4.1".to_owned(),
         postgres_image: "docker.io/library/postgres:17.6".to_owned(),
         ingress_namespace: "ingress-nginx".to_owned(),

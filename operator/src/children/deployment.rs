@@ -154,17 +154,50 @@ mod tests {
     }
 
     #[test]
-    fn image_follows_version_and_repository_override() {
+    fn image_follows_version_digest_and_repository_override() {
+        let digest = format!("sha256:{}", "ab".repeat(32));
+        let pinned = ChildConfig {
+            instance_digests: [("2.4.1".to_owned(), digest.clone())].into(),
+            ..test_config()
+        };
+        let other_version = ChildConfig {
+            instance_digests: [("2.5.0".to_owned(), digest.clone())].into(),
+            ..test_config()
+        };
         let plain = test_cooperative();
         let mut custom = test_cooperative();
         custom.spec.instance.image = Some("registry.example.org/mono".to_owned());
         let cases = [
-            (&plain, "ghcr.io/coopenomics/mono:2.4.1"),
-            (&custom, "registry.example.org/mono:2.4.1"),
+            (
+                &plain,
+                test_config(),
+                "ghcr.io/coopenomics/mono:2.4.1".to_owned(),
+            ),
+            (
+                &custom,
+                test_config(),
+                "registry.example.org/mono:2.4.1".to_owned(),
+            ),
+            (
+                &plain,
+                pinned.clone(),
+                format!("ghcr.io/coopenomics/mono:2.4.1@{digest}"),
+            ),
+            // The digest is of the operator's repository, not of the Cooperative's own.
+            (
+                &custom,
+                pinned,
+                "registry.example.org/mono:2.4.1".to_owned(),
+            ),
+            (
+                &plain,
+                other_version,
+                "ghcr.io/coopenomics/mono:2.4.1".to_owned(),
+            ),
         ];
-        for (coop, expected) in cases {
+        for (coop, config, expected) in cases {
             let ctx = Ctx::new(coop).unwrap();
-            let object = deployment(&ctx, &test_config(), "2.4.1").object;
+            let object = deployment(&ctx, &config, "2.4.1").object;
             assert_eq!(
                 object["spec"]["template"]["spec"]["containers"][0]["image"],
                 json!(expected)
