@@ -815,6 +815,7 @@ mod tests {
     #[tokio::test]
     async fn existing_secrets_are_never_rewritten() {
         let fake = FakeKube::start().await.unwrap();
+        fake.create_namespace("coop-voskhod").unwrap();
         let client = fake.client().unwrap();
         let secrets: Api<Secret> = Api::namespaced(client.clone(), "coop-voskhod");
         secrets
@@ -852,6 +853,7 @@ mod tests {
     #[tokio::test]
     async fn deletion_policies_release_or_remove_data() {
         let fake = FakeKube::start().await.unwrap();
+        fake.create_namespace("coop-voskhod").unwrap();
         let client = fake.client().unwrap();
         let secrets: Api<Secret> = Api::namespaced(client.clone(), "coop-voskhod");
         for name in ["voskhod-db", "voskhod-jwt"] {

@@ -221,6 +221,24 @@ impl FakeKube {
         }
     }
 
+    /// Creates the namespace `name`, as an administrator would before anything goes into it.
+    ///
+    /// # Errors
+    /// [`crate::Error::AlreadyExists`] when it exists.
+    pub fn create_namespace(&self, name: &str) -> Result<()> {
+        let namespaces = self
+            .store
+            .type_of("", "namespaces")
+            .expect("Namespace is a built-in type");
+        self.store
+            .create(
+                &namespaces,
+                None,
+                serde_json::json!({"metadata": {"name": name}}),
+            )
+            .map(|_| ())
+    }
+
     /// Plays the kubelet for a Deployment: every desired replica is updated, ready and
     /// available at the current generation.
     ///

@@ -5,7 +5,8 @@
 //! schedules nothing. Tests "play the kubelet" through [`FakeKube`] (marking Deployments,
 //! StatefulSets and Jobs ready, complete or failed) and read objects directly for assertions.
 //! A [`Kubelet`] can also run a Job's pods with a [`Program`] standing in for the image, against
-//! simulated volumes and with the real kubelet's termination-log mount and messages.
+//! simulated volumes and with the real kubelet's termination-log mount and messages; a Job whose
+//! claim does not exist keeps a `Pending`, unschedulable pod until the claim is created.
 //!
 //! What it serves over plain HTTP on loopback, enough for a kube-rs client, `Api<K>`,
 //! `kube::runtime::Controller` and discovery:
@@ -15,6 +16,9 @@
 //!   finalizers, JSON merge patch, JSON patch, a strategic-merge subset and server-side apply;
 //! - the `/status` subresource, `metadata.generation`, owner-reference garbage collection and
 //!   CRDs registered through the API;
+//! - namespace lifecycle: `default`, `kube-system`, `kube-public` and `kube-node-lease` exist
+//!   from the start, nothing is created in a missing (`404`) or terminating (`403`) namespace,
+//!   and deleting a namespace deletes its content and then the namespace;
 //! - the real API server's refusals of changes to immutable fields (a Job's `spec.template`
 //!   and `spec.selector`, a StatefulSet's spec but for its few mutable fields, a claim's spec
 //!   but for its requests) and of claims that shrink or grow without an expandable

@@ -1,7 +1,12 @@
 //! In-memory object storage with Kubernetes write semantics: resourceVersion, uid, generation,
 //! optimistic concurrency, status subresource, immutable fields (see [`crate::validate`]),
-//! finalizers and deletionTimestamp, owner-reference garbage collection, CRD registration, and a
-//! bounded change history for watches.
+//! finalizers and deletionTimestamp, owner-reference garbage collection, CRD registration,
+//! namespace lifecycle, and a bounded change history for watches.
+//!
+//! Namespaces behave as the API server's lifecycle admission and the namespace controller make
+//! them: the four a cluster starts with exist, nothing is created in a namespace that does not
+//! exist or is terminating, and deleting a namespace marks it `Terminating`, deletes everything
+//! in it (objects with finalizers wait for them) and removes it once it is empty.
 //!
 //! One mutex guards the whole state; every write happens under it and is broadcast to watchers
 //! before the lock is released, so watchers see changes in resourceVersion order.
@@ -167,6 +172,14 @@ fn finalizers_empty(object: &Value) -> bool {
         .is_none_or(Vec::is_empty)
 }
 
+/// Storage key of Namespaces.
+fn namespaces_key() -> (String, String) {
+    (String::new(), "namespaces".to_owned())
+}
+
+/// The namespaces a new cluster has.
+const INITIAL_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
+
 fn namespace_key(rt: &ResourceType, namespace: Option<&str>) -> String {
     if rt.namespaced {
         namespace.unwrap_or_default().to_owned()
@@ -180,13 +193,25 @@ impl Store {
     pub(crate) fn new(history_per_type: usize) -> Self {
         let (changes, _) = broadcast::channel(BROADCAST_CAPACITY);
         let (version, _) = watch::channel(0);
+        let mut state = State {
+            resource_version: 0,
+            next_uid: 0,
+            types: builtin_types(),
+            kinds: HashMap::new(),
+        };
+        let namespaces = state
+            .types
+            .iter()
+            .find(|rt| rt.storage_key() == namespaces_key())
+            .cloned()
+            .expect("Namespace is a built-in type");
+        for name in INITIAL_NAMESPACES {
+            state
+                .create(&namespaces, None, json!({"metadata": {"name": name}}), None)
+                .expect("a new store has no namespaces yet");
+        }
         Self {
-            state: Mutex::new(State {
-                resource_version: 0,
-                next_uid: 0,
-                types: builtin_types(),
-                kinds: HashMap::new(),
-            }),
+            state: Mutex::new(state),
             history_per_type,
             changes,
             version,
@@ -579,6 +604,23 @@ impl State {
                     "a namespaced object needs a namespace".into(),
                 ));
             }
+            match self.namespace(&namespace) {
+                None => {
+                    return Err(Error::NotFound {
+                        what: format!("namespaces {namespace:?}"),
+                    });
+                }
+                Some(ns) if ns["metadata"].get("deletionTimestamp").is_some() => {
+                    return Err(Error::Forbidden {
+                        plural: rt.plural.clone(),
+                        name,
+                        detail: format!(
+                            "unable to create new content in namespace {namespace} because it is being terminated"
+                        ),
+                    });
+                }
+                Some(_) => {}
+            }
         }
         let key = (namespace.clone(), name.clone());
         if self
@@ -624,6 +666,10 @@ impl State {
             self.register_crd(&mut object);
         }
         merge_string_data(rt, &mut object);
+        if rt.storage_key() == namespaces_key() {
+            object["spec"] = json!({"finalizers": ["kubernetes"]});
+            object["status"] = json!({"phase": "Active"});
+        }
         let object = Arc::new(object);
         self.kinds
             .entry(rt.storage_key())
@@ -772,6 +818,9 @@ impl State {
         object: &Arc<Value>,
         changes: &mut Vec<Change>,
     ) -> (Value, bool) {
+        if storage_key == namespaces_key() {
+            return self.delete_namespace(object, changes);
+        }
         if finalizers_empty(object) {
             self.remove(storage_key, object.clone(), changes);
             let last = changes
@@ -815,8 +864,101 @@ impl State {
         ((*marked).clone(), false)
     }
 
-    /// Removes an object for good, then deletes every object all of whose owners are gone, and
-    /// the objects of a removed CRD.
+    /// The Namespace `name`, if it exists.
+    fn namespace(&self, name: &str) -> Option<&Arc<Value>> {
+        self.kinds
+            .get(&namespaces_key())?
+            .objects
+            .get(&(String::new(), name.to_owned()))
+    }
+
+    /// Marks a namespace `Terminating`, deletes what it holds, and removes it when nothing is
+    /// left; objects held by finalizers keep it until they go (see [`State::remove`]).
+    fn delete_namespace(
+        &mut self,
+        object: &Arc<Value>,
+        changes: &mut Vec<Change>,
+    ) -> (Value, bool) {
+        let name = meta_str(object, "name").unwrap_or_default().to_owned();
+        let marked = if object["metadata"].get("deletionTimestamp").is_some() {
+            object.clone()
+        } else {
+            let mut marked = (**object).clone();
+            let resource_version = self.bump();
+            let metadata = metadata_mut(&mut marked);
+            metadata.insert("deletionTimestamp".into(), json!(now()));
+            metadata.insert("deletionGracePeriodSeconds".into(), json!(0));
+            metadata.insert(
+                "resourceVersion".into(),
+                json!(resource_version.to_string()),
+            );
+            marked["status"]["phase"] = json!("Terminating");
+            let marked = Arc::new(marked);
+            self.kinds
+                .entry(namespaces_key())
+                .or_default()
+                .objects
+                .insert((String::new(), name.clone()), marked.clone());
+            changes.push(Change {
+                group: String::new(),
+                plural: "namespaces".to_owned(),
+                resource_version,
+                event: EventType::Modified,
+                object: marked.clone(),
+                previous: Some(object.clone()),
+            });
+            marked
+        };
+        let content: Vec<((String, String), Arc<Value>)> = self
+            .kinds
+            .iter()
+            .flat_map(|(kind_key, kind)| {
+                kind.objects
+                    .iter()
+                    .filter(|((namespace, _), _)| *namespace == name)
+                    .map(|(_, object)| (kind_key.clone(), object.clone()))
+            })
+            .collect();
+        for (kind_key, object) in content {
+            // An object already gone with an owner deleted before it is skipped.
+            let key = (
+                name.clone(),
+                meta_str(&object, "name").unwrap_or_default().to_owned(),
+            );
+            let Some(current) = self
+                .kinds
+                .get(&kind_key)
+                .and_then(|k| k.objects.get(&key))
+                .cloned()
+            else {
+                continue;
+            };
+            self.delete(kind_key, &current, changes);
+        }
+        if self.namespace(&name).is_none() {
+            let last = changes
+                .iter()
+                .rev()
+                .find(|c| c.event == EventType::Deleted && c.plural == "namespaces")
+                .map_or_else(|| (*marked).clone(), |c| (*c.object).clone());
+            return (last, true);
+        }
+        if self.namespace_empty(&name) {
+            self.remove(namespaces_key(), marked.clone(), changes);
+            return ((*marked).clone(), true);
+        }
+        ((*marked).clone(), false)
+    }
+
+    /// Whether no object is left in the namespace `name`.
+    fn namespace_empty(&self, name: &str) -> bool {
+        self.kinds
+            .values()
+            .all(|kind| !kind.objects.keys().any(|(namespace, _)| namespace == name))
+    }
+
+    /// Removes an object for good, then deletes every object all of whose owners are gone, the
+    /// objects of a removed CRD, and a terminating namespace its last object left.
     fn remove(
         &mut self,
         storage_key: (String, String),
@@ -856,6 +998,14 @@ impl State {
                 && storage_key.1 == "customresourcedefinitions"
             {
                 self.unregister_crd(&last, changes);
+            }
+            let namespace = &key.0;
+            if !namespace.is_empty()
+                && let Some(ns) = self.namespace(namespace).cloned()
+                && ns["metadata"].get("deletionTimestamp").is_some()
+                && self.namespace_empty(namespace)
+            {
+                pending.push((namespaces_key(), ns));
             }
             for (kind_key, orphan) in self.orphans() {
                 let uid = meta_str(&orphan, "uid").unwrap_or_default().to_owned();

@@ -161,7 +161,9 @@ async fn a_running_import_job_is_left_alone_when_the_spec_changes() {
     let mut spec = cooperative(NAME, "1.0.0", "Retain");
     spec["spec"]["bootstrap"] =
         json!({"fromExport": {"claimName": "move-export", "path": "export"}});
-    cluster.create_cooperative(NAMESPACE, spec).await;
+    cluster.create_namespace(NAMESPACE).await;
+    cluster.create_claim(NAMESPACE, "move-export").await;
+    cluster.create_in(NAMESPACE, spec).await;
     let import = cluster
         .eventually("the import Job", |fake| {
             fake.get_value("batch", "jobs", Some(NAMESPACE), "perenos-import")

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::{Api, ObjectMeta, PostParams};
@@ -152,6 +152,21 @@ impl Cluster {
         api.create(&PostParams::default(), &coop)
             .await
             .expect("create cooperative")
+    }
+
+    /// Creates the PersistentVolumeClaim `name` in `namespace`, as staff restoring an export
+    /// volume would.
+    async fn create_claim(&self, namespace: &str, name: &str) {
+        let claims: Api<PersistentVolumeClaim> = Api::namespaced(self.client.clone(), namespace);
+        let claim: PersistentVolumeClaim = serde_json::from_value(json!({
+            "metadata": {"name": name},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+        }))
+        .expect("claim");
+        claims
+            .create(&PostParams::default(), &claim)
+            .await
+            .expect("create the claim");
     }
 
     /// The Cooperative API of a namespace.
