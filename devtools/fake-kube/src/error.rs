@@ -115,6 +115,15 @@ impl Cause {
         }
     }
 
+    /// A value a rule refuses, with the rule's message.
+    pub(crate) fn invalid(field: &str, detail: &str) -> Self {
+        Self {
+            field: field.to_owned(),
+            kind: CauseKind::Invalid,
+            detail: detail.to_owned(),
+        }
+    }
+
     /// A change the rules forbid, with why.
     pub(crate) fn forbidden(field: &str, detail: &str) -> Self {
         Self {

@@ -23,6 +23,8 @@
 //!   and `spec.selector`, a StatefulSet's spec but for its few mutable fields, a claim's spec
 //!   but for its requests) and of claims that shrink or grow without an expandable
 //!   StorageClass;
+//! - the CEL rules (`x-kubernetes-validations`) of CRDs on every write of a custom resource,
+//!   evaluated with kube-cel after the schema's defaults (422 with each failed rule);
 //! - the logs of pods the [`Kubelet`] ran (`pods/<name>/log`, with `container`, `tailLines`
 //!   and `limitBytes`);
 //! - errors as Kubernetes `Status` bodies.
@@ -30,7 +32,8 @@
 //! Deliberate simplifications: `limit` is ignored (lists are never paginated), apply conflicts
 //! between managers are not detected (every apply behaves as if forced), deletion propagation is
 //! always background, `dryRun` requests are refused rather than silently applied, and no
-//! admission (but for claim resizes), defaulting or schema validation happens.
+//! admission (but for claim resizes and namespace lifecycle), defaulting (but for the CEL
+//! rules' view of an object) or OpenAPI schema validation happens.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -46,6 +49,7 @@ mod kubelet;
 mod node;
 mod patch;
 mod resource;
+mod rules;
 mod select;
 mod server;
 mod store;

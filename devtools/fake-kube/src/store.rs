@@ -22,6 +22,7 @@ use tokio::sync::{broadcast, watch};
 use crate::error::{Error, Result};
 use crate::patch::{self, PatchError};
 use crate::resource::{ResourceType, builtin_types};
+use crate::rules::CrdRules;
 use crate::select::Selector;
 use crate::validate;
 
@@ -121,6 +122,8 @@ struct State {
     next_uid: u64,
     types: Vec<ResourceType>,
     kinds: HashMap<(String, String), Kind>,
+    /// The CEL rules of each custom resource type, by storage key.
+    rules: HashMap<(String, String), CrdRules>,
 }
 
 #[derive(Default)]
@@ -198,6 +201,7 @@ impl Store {
             next_uid: 0,
             types: builtin_types(),
             kinds: HashMap::new(),
+            rules: HashMap::new(),
         };
         let namespaces = state
             .types
@@ -666,6 +670,9 @@ impl State {
             self.register_crd(&mut object);
         }
         merge_string_data(rt, &mut object);
+        if let Some(rules) = self.rules.get(&rt.storage_key()) {
+            rules.check(rt, &object, None)?;
+        }
         if rt.storage_key() == namespaces_key() {
             object["spec"] = json!({"finalizers": ["kubernetes"]});
             object["status"] = json!({"phase": "Active"});
@@ -779,6 +786,9 @@ impl State {
         merge_string_data(rt, &mut new);
         if new == **old {
             return Ok((new, Vec::new()));
+        }
+        if let Some(rules) = self.rules.get(&rt.storage_key()) {
+            rules.check(rt, &new, Some(old))?;
         }
         let mut changes = Vec::new();
         if new["metadata"].get("deletionTimestamp").is_some() && finalizers_empty(&new) {
@@ -1065,6 +1075,12 @@ impl State {
                     && existing.plural == rt.plural)
             });
         }
+        if let Some(first) = served.first() {
+            match CrdRules::compile(crd) {
+                Some(rules) => self.rules.insert(first.storage_key(), rules),
+                None => self.rules.remove(&first.storage_key()),
+            };
+        }
         self.types.extend(served);
         let time = crd["status"]["conditions"][0]["lastTransitionTime"]
             .as_str()
@@ -1083,6 +1099,7 @@ impl State {
         let served = ResourceType::from_crd(crd);
         let Some(first) = served.first() else { return };
         let storage_key = first.storage_key();
+        self.rules.remove(&storage_key);
         self.types
             .retain(|existing| existing.storage_key() != storage_key);
         if let Some(kind) = self.kinds.get_mut(&storage_key) {
