@@ -447,6 +447,15 @@ impl ApiServerVerifier {
         }
     }
 
+    /// The namespace is read for the allowlists staff set on it; it has none.
+    async fn namespace_read(&mut self, namespace: &str) {
+        let found =
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}});
+        self.got(&format!("/api/v1/namespaces/{namespace}"))
+            .await
+            .ok(&found);
+    }
+
     async fn finalizer_added(mut self, coop: &Cooperative) -> Self {
         let patch = json!([
             {"op": "test", "path": "/metadata/finalizers", "value": null},
@@ -459,6 +468,7 @@ impl ApiServerVerifier {
 
     async fn first_reconcile(mut self, coop: &Cooperative) -> Self {
         let namespace = namespace(coop);
+        self.namespace_read(&namespace).await;
         let generated = secrets::generated(coop).expect("secret templates");
         for secret in &generated {
             let call = self.next().await;
@@ -517,6 +527,7 @@ impl ApiServerVerifier {
 
     async fn partial_apply(mut self, coop: &Cooperative) -> Self {
         let namespace = namespace(coop);
+        self.namespace_read(&namespace).await;
         let generated = secrets::generated(coop).expect("secret templates");
         for secret in &generated {
             let path = format!("/api/v1/namespaces/{namespace}/secrets/{}", secret.name);
@@ -572,6 +583,7 @@ impl ApiServerVerifier {
 
     async fn secret_read_fails(mut self, coop: &Cooperative) -> Self {
         let namespace = namespace(coop);
+        self.namespace_read(&namespace).await;
         let generated = secrets::generated(coop).expect("secret templates");
         let path = format!(
             "/api/v1/namespaces/{namespace}/secrets/{}",
@@ -630,6 +642,7 @@ impl ApiServerVerifier {
 
     async fn migration_before_deployment(mut self, coop: &Cooperative) -> Self {
         let namespace = namespace(coop);
+        self.namespace_read(&namespace).await;
         for secret in secrets::generated(coop).expect("secret templates") {
             let call = self.next().await;
             let path = format!("/api/v1/namespaces/{namespace}/secrets/{}", secret.name);

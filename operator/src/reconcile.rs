@@ -42,6 +42,7 @@ use futures::future::Either;
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::Namespace;
 use kube::api::Api;
 use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::events::Recorder;
@@ -53,6 +54,7 @@ use mono_crds::{Cooperative, DatabaseMode, validate_coopname};
 use tracing::{debug, instrument, warn};
 
 use crate::children::{self, ChildKind, MANAGER, Rollout};
+use crate::guardrails::Guardrails;
 use crate::metrics::Metrics;
 use crate::probe::{self, PROBE_TIMEOUT, Probed, probe_instance};
 use crate::status::{self, DatabaseState, JobState, Observed, StorageState};
@@ -305,6 +307,19 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
     line
 }
 
+/// What staff allow in `namespace`, from its annotations (see [`Guardrails::from_annotations`]).
+async fn namespace_guardrails(client: &Client, namespace: &str) -> Result<Guardrails> {
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let found = namespaces.get_opt(namespace).await.map_err(kube_error(
+        Verb::Get,
+        "Namespace",
+        namespace,
+    ))?;
+    Ok(found.map_or_else(Guardrails::default, |ns| {
+        Guardrails::from_annotations(ns.annotations())
+    }))
+}
+
 async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Result<Action> {
     let namespace = coop
         .namespace()
@@ -336,7 +351,14 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
         return Ok(Action::await_change());
     }
     let running = coop.status.as_ref().and_then(|s| s.version.as_deref());
-    let refusals = ctx.config.guardrails.refusals(coop, running);
+    let mut refusals = ctx.config.guardrails.refusals(coop, running);
+    let narrowed = namespace_guardrails(&ctx.client, &namespace).await?;
+    refusals.extend(
+        narrowed
+            .refusals(coop, None)
+            .into_iter()
+            .map(|refusal| format!("{refusal} (namespace {namespace})")),
+    );
     if !refusals.is_empty() {
         // What runs keeps running; nothing is changed for a spec staff do not allow.
         ctx.probes.forget(&format!("{namespace}/{name}")).await;
