@@ -239,7 +239,7 @@ fn run_job(
         .unwrap_or(DEFAULT_BACKOFF_LIMIT)
         + 1;
     for attempt in 0..attempts {
-        let pod = store.create(&pods, Some(namespace), job_pod(&job, attempt))?;
+        let pod = store.create(&pods, Some(namespace), job_pod(&job, attempt), None)?;
         let pod_name = pod["metadata"]["name"]
             .as_str()
             .unwrap_or_default()
@@ -306,6 +306,7 @@ fn run_job(
             &PatchKind::Merge,
             &status,
             Target::Status,
+            None,
         )?;
         if exit_code == 0 {
             return write_status(store, "batch", "jobs", namespace, name, |job| {
@@ -409,7 +410,7 @@ fn hold_unschedulable(
         what: "pods".into(),
     })?;
     let name = job["metadata"]["name"].as_str().unwrap_or_default();
-    let pod_name = match store.create(&pods, Some(namespace), job_pod(job, 0)) {
+    let pod_name = match store.create(&pods, Some(namespace), job_pod(job, 0), None) {
         Ok(pod) => pod["metadata"]["name"]
             .as_str()
             .unwrap_or_default()
@@ -437,6 +438,7 @@ fn hold_unschedulable(
         &PatchKind::Merge,
         &status,
         Target::Status,
+        None,
     )?;
     write_status(
         store,
@@ -455,9 +457,9 @@ fn remove_pending_pod(store: &Store, namespace: &str, job: &str) -> Result<()> {
     };
     let pod_name = format!("{job}-{:05}", 0);
     match store.get(&pods, Some(namespace), &pod_name) {
-        Ok(pod) if pod["status"]["phase"] == "Pending" => {
-            store.delete(&pods, Some(namespace), &pod_name).map(|_| ())
-        }
+        Ok(pod) if pod["status"]["phase"] == "Pending" => store
+            .delete(&pods, Some(namespace), &pod_name, None)
+            .map(|_| ()),
         _ => Ok(()),
     }
 }
@@ -618,7 +620,7 @@ fn create_claims(store: &Store, namespace: &str, name: &str) -> Result<()> {
                     "uid": set["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true,
                 }]);
             }
-            match store.create(&claims, Some(namespace), claim) {
+            match store.create(&claims, Some(namespace), claim, None) {
                 Ok(created) => {
                     let bound = json!({"status": {
                         "phase": "Bound",
@@ -633,6 +635,7 @@ fn create_claims(store: &Store, namespace: &str, name: &str) -> Result<()> {
                         &PatchKind::Merge,
                         &bound,
                         Target::Status,
+                        None,
                     )?;
                 }
                 Err(Error::AlreadyExists { .. }) => {}
@@ -665,6 +668,7 @@ fn write_status(
         &PatchKind::Merge,
         &patch,
         Target::Status,
+        None,
     )?;
     Ok(())
 }

@@ -25,6 +25,10 @@
 //!   StorageClass;
 //! - the CEL rules (`x-kubernetes-validations`) of CRDs on every write of a custom resource,
 //!   evaluated with kube-cel after the schema's defaults (422 with each failed rule);
+//! - ValidatingAdmissionPolicies and their bindings on every create, update and delete of a
+//!   [`User`]'s request (match rules and conditions, variables, `namespaceObject`, messages
+//!   and reasons), on the same CEL interpreter; users are told apart by bearer tokens the fake
+//!   hands out ([`FakeKube::client_as`]), a request without one being the administrator's;
 //! - the logs of pods the [`Kubelet`] ran (`pods/<name>/log`, with `container`, `tailLines`
 //!   and `limitBytes`);
 //! - errors as Kubernetes `Status` bodies.
@@ -32,7 +36,8 @@
 //! Deliberate simplifications: `limit` is ignored (lists are never paginated), apply conflicts
 //! between managers are not detected (every apply behaves as if forced), deletion propagation is
 //! always background, `dryRun` requests are refused rather than silently applied, and no
-//! admission (but for claim resizes and namespace lifecycle), defaulting (but for the CEL
+//! admission (but for claim resizes, namespace lifecycle and ValidatingAdmissionPolicies) nor
+//! authorization, defaulting (but for the CEL
 //! rules' view of an object) or OpenAPI schema validation happens.
 //!
 //! ```no_run
@@ -42,6 +47,7 @@
 //! # Ok(()) }
 //! ```
 
+mod admission;
 mod container;
 mod error;
 mod handle;
@@ -53,6 +59,7 @@ mod rules;
 mod select;
 mod server;
 mod store;
+mod users;
 mod validate;
 
 pub use container::{Container, Program, WriteError};
@@ -60,3 +67,4 @@ pub use error::{Cause, CauseKind, Error, Result};
 pub use handle::{FakeKube, Options, StartError};
 pub use kubelet::{JobOutcome, Kubelet};
 pub use resource::ResourceType;
+pub use users::User;

@@ -19,11 +19,13 @@ use base64::prelude::BASE64_STANDARD;
 use serde_json::{Map, Value, json};
 use tokio::sync::{broadcast, watch};
 
+use crate::admission::{self, Attributes, Operation};
 use crate::error::{Error, Result};
 use crate::patch::{self, PatchError};
 use crate::resource::{ResourceType, builtin_types};
 use crate::rules::CrdRules;
 use crate::select::Selector;
+use crate::users::User;
 use crate::validate;
 
 /// Capacity of the change broadcast; a watcher lagging further is disconnected and resumes.
@@ -211,7 +213,13 @@ impl Store {
             .expect("Namespace is a built-in type");
         for name in INITIAL_NAMESPACES {
             state
-                .create(&namespaces, None, json!({"metadata": {"name": name}}), None)
+                .create(
+                    &namespaces,
+                    None,
+                    json!({"metadata": {"name": name}}),
+                    None,
+                    None,
+                )
                 .expect("a new store has no namespaces yet");
         }
         Self {
@@ -384,14 +392,16 @@ impl Store {
     }
 
     /// Creates an object; `status` is dropped when the type has a status subresource.
+    /// Requests of a `user` pass admission; the fake's own controllers send none.
     pub(crate) fn create(
         &self,
         rt: &ResourceType,
         namespace: Option<&str>,
         body: Value,
+        user: Option<&User>,
     ) -> Result<Value> {
         let mut state = self.lock();
-        let (created, changes) = state.create(rt, namespace, body, None)?;
+        let (created, changes) = state.create(rt, namespace, body, None, user)?;
         self.publish(&mut state, changes);
         Ok(created)
     }
@@ -404,6 +414,7 @@ impl Store {
         name: &str,
         body: Value,
         target: Target,
+        user: Option<&User>,
     ) -> Result<Value> {
         if meta_str(&body, "name").is_some_and(|body_name| body_name != name) {
             return Err(Error::BadRequest(format!(
@@ -417,12 +428,13 @@ impl Store {
             .ok_or_else(|| Error::NotFound {
                 what: what(rt, name),
             })?;
-        let (written, changes) = state.write(rt, &old, body, target, None)?;
+        let (written, changes) = state.write(rt, &old, body, target, None, user)?;
         self.publish(&mut state, changes);
         Ok(written)
     }
 
     /// Patches an object; server-side apply creates it when absent.
+    #[allow(clippy::too_many_arguments)] // the request's parts, as the server has them
     pub(crate) fn patch(
         &self,
         rt: &ResourceType,
@@ -431,6 +443,7 @@ impl Store {
         kind: &PatchKind,
         body: &Value,
         target: Target,
+        user: Option<&User>,
     ) -> Result<Value> {
         let mut state = self.lock();
         let Some(old) = state.object(rt, namespace, name) else {
@@ -456,7 +469,7 @@ impl Store {
                 target,
                 None,
             )];
-            let (created, changes) = state.create(rt, namespace, object, Some(managed))?;
+            let (created, changes) = state.create(rt, namespace, object, Some(managed), user)?;
             self.publish(&mut state, changes);
             return Ok(created);
         };
@@ -506,7 +519,7 @@ impl Store {
                 managed = Some(entries);
             }
         }
-        let (written, changes) = state.write(rt, &old, candidate, target, managed)?;
+        let (written, changes) = state.write(rt, &old, candidate, target, managed, user)?;
         self.publish(&mut state, changes);
         Ok(written)
     }
@@ -519,6 +532,7 @@ impl Store {
         rt: &ResourceType,
         namespace: Option<&str>,
         name: &str,
+        user: Option<&User>,
     ) -> Result<(Value, bool)> {
         let mut state = self.lock();
         let object = state
@@ -526,6 +540,14 @@ impl Store {
             .ok_or_else(|| Error::NotFound {
                 what: what(rt, name),
             })?;
+        state.admit(
+            user,
+            Operation::Delete,
+            rt,
+            Target::Main,
+            &Value::Null,
+            &object,
+        )?;
         let mut changes = Vec::new();
         let (last, removed) = state.delete(rt.storage_key(), &object, &mut changes);
         self.publish(&mut state, changes);
@@ -584,6 +606,7 @@ impl State {
         namespace: Option<&str>,
         mut object: Value,
         managed: Option<Vec<Value>>,
+        user: Option<&User>,
     ) -> Result<(Value, Vec<Change>)> {
         if !object.is_object() {
             return Err(Error::BadRequest("the body must be a JSON object".into()));
@@ -673,6 +696,14 @@ impl State {
         if let Some(rules) = self.rules.get(&rt.storage_key()) {
             rules.check(rt, &object, None)?;
         }
+        self.admit(
+            user,
+            Operation::Create,
+            rt,
+            Target::Main,
+            &object,
+            &Value::Null,
+        )?;
         if rt.storage_key() == namespaces_key() {
             object["spec"] = json!({"finalizers": ["kubernetes"]});
             object["status"] = json!({"phase": "Active"});
@@ -701,6 +732,7 @@ impl State {
         candidate: Value,
         target: Target,
         managed: Option<Vec<Value>>,
+        user: Option<&User>,
     ) -> Result<(Value, Vec<Change>)> {
         let old_version = meta_str(old, "resourceVersion").unwrap_or_default();
         let name = meta_str(old, "name").unwrap_or_default().to_owned();
@@ -790,6 +822,7 @@ impl State {
         if let Some(rules) = self.rules.get(&rt.storage_key()) {
             rules.check(rt, &new, Some(old))?;
         }
+        self.admit(user, Operation::Update, rt, target, &new, old)?;
         let mut changes = Vec::new();
         if new["metadata"].get("deletionTimestamp").is_some() && finalizers_empty(&new) {
             self.remove(rt.storage_key(), Arc::new(new), &mut changes);
@@ -872,6 +905,44 @@ impl State {
             previous: Some(object.clone()),
         });
         ((*marked).clone(), false)
+    }
+
+    /// Runs the admission policies in force on a request of `user`; none for the fake's own
+    /// controllers (`None`).
+    fn admit(
+        &self,
+        user: Option<&User>,
+        operation: Operation,
+        rt: &ResourceType,
+        target: Target,
+        object: &Value,
+        old_object: &Value,
+    ) -> Result<()> {
+        let Some(user) = user else { return Ok(()) };
+        let kind = |(group, plural): (&str, &str)| {
+            self.kinds
+                .get(&(group.to_owned(), plural.to_owned()))
+                .map(|kind| kind.objects.values().map(|object| &**object))
+        };
+        let (Some(policies), Some(bindings)) =
+            (kind(admission::POLICIES), kind(admission::BINDINGS))
+        else {
+            return Ok(());
+        };
+        let stored = if object.is_null() { old_object } else { object };
+        let namespace = meta_str(stored, "namespace").unwrap_or_default();
+        let attributes = Attributes {
+            operation,
+            rt,
+            subresource: (target == Target::Status).then_some("status"),
+            namespace,
+            name: meta_str(stored, "name").unwrap_or_default(),
+            object,
+            old_object,
+            namespace_object: self.namespace(namespace).map(|ns| &**ns),
+            user,
+        };
+        admission::admit(policies, bindings, &attributes)
     }
 
     /// The Namespace `name`, if it exists.

@@ -1,6 +1,7 @@
 //! Tests of the fake API server through the real kube-rs client: every behaviour the operator
 //! relies on is checked the way the operator will use it.
 
+mod admission;
 mod apply;
 mod crd;
 mod kubelet;
