@@ -35,10 +35,10 @@
 //!
 //! Deliberate simplifications: `limit` is ignored (lists are never paginated), apply conflicts
 //! between managers are not detected (every apply behaves as if forced), deletion propagation is
-//! always background, `dryRun` requests are refused rather than silently applied, and no
-//! admission (but for claim resizes, namespace lifecycle and ValidatingAdmissionPolicies) nor
-//! authorization, defaulting (but for the CEL
-//! rules' view of an object) or OpenAPI schema validation happens.
+//! always background, `dryRun` requests are refused rather than silently applied, and there is
+//! no authorization, no admission but for claim resizes, namespace lifecycle and
+//! ValidatingAdmissionPolicies, no defaulting but for the CEL rules' view of an object, and no
+//! OpenAPI schema validation.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
