@@ -24,8 +24,12 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{ContainerStateTerminated, Pod};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use k8s_openapi::api::core::v1::{
+    ContainerStateTerminated, PersistentVolumeClaim, PersistentVolumeClaimSpec, Pod,
+    VolumeResourceRequirements,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta};
 use kube::api::{Api, ListParams, LogParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
@@ -124,32 +128,35 @@ pub fn export_children(
         .unwrap_or_else(|| target_version(coop, config));
 
     let storage = &export.spec.storage;
-    let mut claim_spec = json!({
-        "accessModes": ["ReadWriteOnce"],
-        "resources": {"requests": {"storage": storage.size}},
-    });
-    if let Some(class) = &storage.storage_class_name {
-        claim_spec["storageClassName"] = json!(class);
-    }
-    let claim = Child {
-        kind: ChildKind::PersistentVolumeClaim,
-        name: name.clone(),
-        object: json!({
-            "apiVersion": "v1",
-            "kind": "PersistentVolumeClaim",
-            "metadata": {
-                "name": name,
-                "namespace": ctx.namespace,
-                "labels": {
-                    "app.kubernetes.io/name": "mono",
-                    "app.kubernetes.io/component": "export",
-                    "app.kubernetes.io/managed-by": MANAGER,
-                    EXPORT_LABEL: export_name,
-                },
-            },
-            "spec": claim_spec,
+    let claim = PersistentVolumeClaim {
+        metadata: ObjectMeta {
+            name: Some(name.clone()),
+            namespace: Some(ctx.namespace.to_owned()),
+            labels: Some(
+                [
+                    ("app.kubernetes.io/name", "mono"),
+                    ("app.kubernetes.io/component", "export"),
+                    ("app.kubernetes.io/managed-by", MANAGER),
+                    (EXPORT_LABEL, export_name),
+                ]
+                .into_iter()
+                .map(|(key, value)| (key.to_owned(), value.to_owned()))
+                .collect(),
+            ),
+            ..ObjectMeta::default()
+        },
+        spec: Some(PersistentVolumeClaimSpec {
+            access_modes: Some(vec!["ReadWriteOnce".to_owned()]),
+            resources: Some(VolumeResourceRequirements {
+                requests: Some([("storage".to_owned(), Quantity(storage.size.clone()))].into()),
+                ..VolumeResourceRequirements::default()
+            }),
+            storage_class_name: storage.storage_class_name.clone(),
+            ..PersistentVolumeClaimSpec::default()
         }),
+        ..PersistentVolumeClaim::default()
     };
+    let claim = Child::typed(ChildKind::PersistentVolumeClaim, &claim);
 
     let out_dir = format!("{EXPORT_MOUNT}/{EXPORT_DIR}");
     let mut job = instance_job(
