@@ -308,6 +308,22 @@ pub fn keep_postgres_major(child: &mut Child, live: &Value) -> Option<(String, S
     database::keep_postgres_major(&mut child.object, live)
 }
 
+/// `(image it runs, image child asks for)` of the builtin database's StatefulSet `child`,
+/// when `live`, the StatefulSet as it exists, runs another one.
+pub fn postgres_image_change(child: &Child, live: &Value) -> Option<(String, String)> {
+    if child.kind != ChildKind::StatefulSet {
+        return None;
+    }
+    database::postgres_image_change(&child.object, live)
+}
+
+/// `child`, the builtin database's StatefulSet, keeping the PostgreSQL image of `live`.
+pub fn keep_postgres_image(child: &mut Child, live: &Value) {
+    if child.kind == ChildKind::StatefulSet {
+        database::keep_postgres_image(&mut child.object, live);
+    }
+}
+
 /// What `coop`'s `database.storage` asks of `claim`, its builtin database's volume claim as
 /// it exists.
 pub fn claim_plan(coop: &Cooperative, claim: &Value) -> ClaimPlan {

@@ -345,6 +345,7 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
             failures: Vec::new(),
             upgrade_queued: false,
             postgres_major_refused: None,
+            postgres_queued: None,
         };
         ctx.probes.forget(&format!("{namespace}/{name}")).await;
         publish_status(api, coop, ctx, None, &observed).await?;
@@ -403,12 +404,25 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
     let mut database = None;
     let mut database_set_existed = false;
     let mut postgres_major_refused = None;
+    let key = format!("{namespace}/{name}");
+    // A new PostgreSQL image restarts the database: an upgrade like a new version, which
+    // waits for one of the fleet's upgrade slots.
+    let mut postgres_rolling = false;
+    let mut postgres_queued = None;
     for mut child in children::desired(coop, &ctx.config.children, &infrastructure)? {
         if child.kind == ChildKind::StatefulSet
             && let Some(live) = get_child(&ctx.client, &namespace, &child).await?
         {
             children::keep_created(&mut child, &live);
             postgres_major_refused = children::keep_postgres_major(&mut child, &live);
+            if let Some(change) = children::postgres_image_change(&child, &live) {
+                if ctx.upgrades.acquire(&key, false) {
+                    postgres_rolling = true;
+                } else {
+                    children::keep_postgres_image(&mut child, &live);
+                    postgres_queued = Some(change);
+                }
+            }
             database_set_existed = true;
         }
         match apply_child(&ctx.client, &namespace, &child).await {
@@ -488,8 +502,10 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
     // starts once the database accepts connections and a bootstrap import has completed.
     let mut migration_version =
         (deployed_version.as_deref() != Some(target.as_str())).then(|| target.clone());
+    // The slot of a new PostgreSQL image is held until the database is ready on it.
+    let postgres_settling =
+        postgres_rolling || (database_set_existed && !database.ready && ctx.upgrades.holds(&key));
     // An upgrade (not the first rollout) waits for one of the fleet's upgrade slots.
-    let key = format!("{namespace}/{name}");
     let mut upgrade_queued = false;
     match (&deployed_version, &migration_version) {
         (Some(_), Some(version)) => {
@@ -500,6 +516,7 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
                 migration_version = None;
             }
         }
+        _ if postgres_settling || postgres_queued.is_some() => {}
         _ => release_upgrade_slot(ctx, &key),
     }
     let imported = !import || import_state == Some(JobState::Complete);
@@ -572,6 +589,7 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
         target_version: target,
         failures,
         upgrade_queued,
+        postgres_queued,
         postgres_major_refused,
     };
     let previous = probed.as_ref().map(|p| &p.status);

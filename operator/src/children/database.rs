@@ -97,19 +97,30 @@ pub(crate) fn postgres_major(image: &str) -> Option<u32> {
 /// `pg_upgrade` is not something a rollout can do. Returns `(live image, refused image)`
 /// when it kept it.
 pub(crate) fn keep_postgres_major(set: &mut Value, live: &Value) -> Option<(String, String)> {
-    let path =
-        |object: &Value| object["spec"]["template"]["spec"]["containers"][0]["image"].clone();
-    let live_image = path(live).as_str()?.to_owned();
-    let desired_image = path(set).as_str()?.to_owned();
-    let (live_major, desired_major) = (
-        postgres_major(&live_image)?,
-        postgres_major(&desired_image)?,
-    );
-    if live_major == desired_major {
+    let (live_image, desired_image) = postgres_image_change(set, live)?;
+    if postgres_major(&live_image)? == postgres_major(&desired_image)? {
         return None;
     }
-    set["spec"]["template"]["spec"]["containers"][0]["image"] = Value::String(live_image.clone());
+    keep_postgres_image(set, live);
     Some((live_image, desired_image))
+}
+
+/// `(image it runs, image set asks for)` of the database container, when they differ.
+pub(crate) fn postgres_image_change(set: &Value, live: &Value) -> Option<(String, String)> {
+    let live_image = postgres_image(live)?.to_owned();
+    let desired_image = postgres_image(set)?.to_owned();
+    (live_image != desired_image).then_some((live_image, desired_image))
+}
+
+/// `set` with the database container's image `live` runs.
+pub(crate) fn keep_postgres_image(set: &mut Value, live: &Value) {
+    if let Some(image) = postgres_image(live) {
+        set["spec"]["template"]["spec"]["containers"][0]["image"] = Value::String(image.to_owned());
+    }
+}
+
+fn postgres_image(set: &Value) -> Option<&str> {
+    set["spec"]["template"]["spec"]["containers"][0]["image"].as_str()
 }
 
 /// What `storage` asks of `claim`, the database volume's claim as it exists: grow it, or
