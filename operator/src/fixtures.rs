@@ -265,12 +265,15 @@ pub(crate) fn mock_context() -> (Arc<Context>, ApiServerVerifier) {
         concurrency: 1,
     };
     let (store, _writer) = kube::runtime::reflector::store::<Cooperative>();
+    // Namespaces the store has not seen are read with a GET, as the scenarios expect.
+    let (namespaces, _writer) = kube::runtime::reflector::store();
     let ctx = Context::new(
         client.clone(),
         config,
         Recorder::new(client, reporter),
         Arc::new(Metrics::new()),
         store,
+        namespaces,
     );
     (Arc::new(ctx), ApiServerVerifier(handle))
 }

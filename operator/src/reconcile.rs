@@ -105,19 +105,43 @@ pub async fn run(
         .reflect(writer)
         .applied_objects()
         .predicate_filter(reconcile_trigger, PredicateConfig::default());
+    // Namespaces are watched for their allowlist annotations: a change reconciles the
+    // Cooperatives in the namespace, and reconciles read them without a request.
+    let (namespaces, namespace_writer) = reflector::store();
+    let namespace_watch = match config.watch_namespace.as_deref() {
+        Some(namespace) => watcher::Config::default().fields(&format!("metadata.name={namespace}")),
+        None => watcher::Config::default(),
+    };
+    let namespace_changes = watcher(Api::<Namespace>::all(client.clone()), namespace_watch)
+        .default_backoff()
+        .reflect(namespace_writer)
+        .applied_objects()
+        .predicate_filter(namespace_trigger, PredicateConfig::default());
     let ctx = Arc::new(Context::new(
         client.clone(),
         config.clone(),
         recorder,
         metrics,
         store.clone(),
+        namespaces,
     ));
+    let in_namespace = store.clone();
     // Cooperatives refused for a conflict are reconciled again when the winner goes.
     let retriggers = lock(&ctx.retriggers)
         .take()
         .map(StreamExt::boxed)
         .unwrap_or_else(|| futures::stream::empty().boxed());
-    let controller = Controller::for_stream(triggers, store).reconcile_on(retriggers);
+    let controller = Controller::for_stream(triggers, store)
+        .reconcile_on(retriggers)
+        .watches_stream(namespace_changes, move |namespace: Namespace| {
+            let name = namespace.name_any();
+            in_namespace
+                .state()
+                .into_iter()
+                .filter(|coop| coop.namespace().as_deref() == Some(name.as_str()))
+                .map(|coop| ObjectRef::from_obj(&*coop))
+                .collect::<Vec<_>>()
+        });
     let shutdown = shutdown.shared();
     let probing = if config.probe_instances {
         Either::Left(probe::run(
@@ -307,9 +331,22 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
     line
 }
 
-/// What staff allow in `namespace`, from its annotations (see [`Guardrails::from_annotations`]).
-async fn namespace_guardrails(client: &Client, namespace: &str) -> Result<Guardrails> {
-    let namespaces: Api<Namespace> = Api::all(client.clone());
+/// What makes a Namespace worth reconciling its Cooperatives for: the annotations staff
+/// narrow the allowlists with.
+pub fn namespace_trigger(namespace: &Namespace) -> Option<u64> {
+    let mut hasher = DefaultHasher::new();
+    namespace.annotations().hash(&mut hasher);
+    Some(hasher.finish())
+}
+
+/// What staff allow in `namespace`, from its annotations (see [`Guardrails::from_annotations`]):
+/// as the namespace watch last saw them, or read when it has not seen the namespace yet (a
+/// Cooperative's watch event can come before its new namespace's).
+async fn namespace_guardrails(ctx: &Context, namespace: &str) -> Result<Guardrails> {
+    if let Some(seen) = ctx.namespaces.get(&ObjectRef::new(namespace)) {
+        return Ok(Guardrails::from_annotations(seen.annotations()));
+    }
+    let namespaces: Api<Namespace> = Api::all(ctx.client.clone());
     let found = namespaces.get_opt(namespace).await.map_err(kube_error(
         Verb::Get,
         "Namespace",
@@ -353,7 +390,7 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
     }
     let running = coop.status.as_ref().and_then(|s| s.version.as_deref());
     let mut refusals = ctx.config.guardrails.refusals(coop, running);
-    let narrowed = namespace_guardrails(&ctx.client, &namespace).await?;
+    let narrowed = namespace_guardrails(ctx, &namespace).await?;
     refusals.extend(
         narrowed
             .refusals(coop, None)

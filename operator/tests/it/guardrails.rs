@@ -119,6 +119,44 @@ async fn a_namespace_narrows_what_the_platform_allows() {
         .expect("move the host under the namespace's suffix");
     cluster.ready(NARROW, "sever").await;
 
+    // Staff narrowing the namespace further is seen at once, with no change to the
+    // Cooperative (its own resync is minutes away).
+    namespaces
+        .patch(
+            NARROW,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {
+                "mono.coopenomics.io/allowed-host-suffixes": "yug.mono.test",
+            }}})),
+        )
+        .await
+        .expect("narrow the namespace");
+    cluster
+        .eventually(
+            "the Cooperative refused by the narrowed namespace",
+            |fake| {
+                let coop = fake.get::<Cooperative>(Some(NARROW), "sever")?;
+                condition(&coop, "Ready")
+                    .filter(|c| {
+                        c.message
+                            .contains("host coop.sever.mono.test is not under yug.mono.test")
+                    })
+                    .map(|_| ())
+            },
+        )
+        .await;
+    namespaces
+        .patch(
+            NARROW,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {
+                "mono.coopenomics.io/allowed-host-suffixes": "sever.mono.test",
+            }}})),
+        )
+        .await
+        .expect("widen the namespace again");
+    cluster.ready(NARROW, "sever").await;
+
     // A version the platform allows (it lists none) but the namespace does not.
     cluster
         .cooperatives(NARROW)
