@@ -78,6 +78,23 @@ echo "== helm template" >&2
     --set watchNamespace=coop-a \
     --set-string admissionPolicy.namespaceSelector.matchLabels.tenant=true >"$work/variant.yaml"
 
+echo "== admission policies the operator's tests evaluate" >&2
+# The operator's end-to-end tests install the chart's ValidatingAdmissionPolicies, rendered
+# with these values, into the fake API server; the rendering is committed so cargo test needs
+# no helm, and it must match the chart. UPDATE_EXPECT=1 rewrites it.
+policies="$root/operator/tests/data/chart/admission.yaml"
+"$helm" template mono "$chart" --namespace mono-system \
+    --show-only templates/validatingadmissionpolicy.yaml \
+    --set 'guardrails.allowedHostSuffixes={mono.test}' >"$work/admission.yaml"
+if [ "${UPDATE_EXPECT:-}" = "1" ]; then
+    mkdir -p "$(dirname "$policies")"
+    cp "$work/admission.yaml" "$policies"
+fi
+if ! diff -u "$policies" "$work/admission.yaml" >&2; then
+    echo "charts/lint.sh: $policies is stale; regenerate it with UPDATE_EXPECT=1 charts/lint.sh" >&2
+    exit 1
+fi
+
 echo "== kubernetes-validate (Kubernetes $KUBERNETES_VERSION)" >&2
 # Custom kinds (ServiceMonitor, CloudNativePG Cluster) have no schema in its catalogue and are
 # reported as skipped; every built-in kind is checked strictly.
@@ -85,5 +102,6 @@ echo "== kubernetes-validate (Kubernetes $KUBERNETES_VERSION)" >&2
     "$work/default.yaml" \
     "$work/variant.yaml" \
     "$chart"/crds/*.yaml \
+    "$policies" \
     "$root"/operator/tests/data/children/*.yaml
 echo "charts/lint.sh: ok" >&2

@@ -17,10 +17,18 @@ pub mod secrets;
 mod service;
 mod service_monitor;
 
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    Capabilities, LocalObjectReference, PodSecurityContext, PodSpec, SeccompProfile,
+    SecurityContext,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
 use kube::Resource;
 use kube::core::ApiResource;
 use mono_crds::{Cooperative, DatabaseMode};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::{Error, Result};
 use egress::EgressConfig;
@@ -46,6 +54,10 @@ pub const POSTGRES_PORT: i32 = 5432;
 pub struct ChildConfig {
     /// Image repository of the instance; the tag is the instance version.
     pub instance_image: String,
+    /// Digests (`sha256:` and 64 hex digits) of the images of `instance_image` by version:
+    /// an instance of a version listed here is pulled by digest, so a tag moved in the
+    /// registry cannot change what runs.
+    pub instance_digests: BTreeMap<String, String>,
     /// Instance version used when a Cooperative names none.
     pub default_version: String,
     /// PostgreSQL image of the builtin database.
@@ -129,6 +141,18 @@ pub struct Child {
     pub name: String,
     /// The full object as the API server receives it.
     pub object: Value,
+}
+
+impl Child {
+    /// `object`, a typed Kubernetes object of `kind`, as the API server receives it.
+    pub(crate) fn typed<K: Resource + Serialize>(kind: ChildKind, object: &K) -> Child {
+        Child {
+            kind,
+            name: object.meta().name.clone().unwrap_or_default(),
+            object: serde_json::to_value(object)
+                .expect("Kubernetes objects have string keys and serialize to JSON"),
+        }
+    }
 }
 
 impl ChildKind {
@@ -223,18 +247,7 @@ pub fn desired(coop: &Cooperative, config: &ChildConfig, rollout: &Rollout) -> R
         children.push(service_monitor::service_monitor(&ctx));
     }
     children.push(disruption_budget::instance_budget(&ctx));
-    for child in &mut children {
-        if matches!(child.kind, ChildKind::Deployment | ChildKind::StatefulSet) {
-            schedule(&ctx, child);
-        }
-    }
     Ok(children)
-}
-
-/// Puts `spec.scheduling` into the pod template of `child` (a Deployment, StatefulSet or Job).
-pub(crate) fn schedule(ctx: &Ctx<'_>, child: &mut Child) {
-    let pod = child.object["spec"]["template"]["spec"].take();
-    child.object["spec"]["template"]["spec"] = with_scheduling(ctx, pod);
 }
 
 /// The migration Job of `version`, which must complete before the Deployment runs `version`.
@@ -295,6 +308,22 @@ pub fn keep_postgres_major(child: &mut Child, live: &Value) -> Option<(String, S
     database::keep_postgres_major(&mut child.object, live)
 }
 
+/// `(image it runs, image child asks for)` of the builtin database's StatefulSet `child`,
+/// when `live`, the StatefulSet as it exists, runs another one.
+pub fn postgres_image_change(child: &Child, live: &Value) -> Option<(String, String)> {
+    if child.kind != ChildKind::StatefulSet {
+        return None;
+    }
+    database::postgres_image_change(&child.object, live)
+}
+
+/// `child`, the builtin database's StatefulSet, keeping the PostgreSQL image of `live`.
+pub fn keep_postgres_image(child: &mut Child, live: &Value) {
+    if child.kind == ChildKind::StatefulSet {
+        database::keep_postgres_image(&mut child.object, live);
+    }
+}
+
 /// What `coop`'s `database.storage` asks of `claim`, its builtin database's volume claim as
 /// it exists.
 pub fn claim_plan(coop: &Cooperative, claim: &Value) -> ClaimPlan {
@@ -329,7 +358,7 @@ pub(crate) struct Ctx<'a> {
     pub(crate) coop: &'a Cooperative,
     pub(crate) name: &'a str,
     pub(crate) namespace: &'a str,
-    owner: Option<Value>,
+    owner: Option<OwnerReference>,
 }
 
 impl<'a> Ctx<'a> {
@@ -345,10 +374,7 @@ impl<'a> Ctx<'a> {
             .as_deref()
             .ok_or(Error::MissingObjectKey("metadata.namespace"))?;
         // Without a uid (a file given to `render`) there is nothing to own the children yet.
-        let owner = coop
-            .controller_owner_ref(&())
-            .map(|owner| serde_json::to_value(owner).map_err(Error::Serialize))
-            .transpose()?;
+        let owner = coop.controller_owner_ref(&());
         Ok(Ctx {
             coop,
             name,
@@ -362,94 +388,126 @@ impl<'a> Ctx<'a> {
     }
 
     /// Labels shared by every child of one component.
-    pub(crate) fn labels(&self, component: &str) -> Value {
-        json!({
-            "app.kubernetes.io/name": "mono",
-            INSTANCE_LABEL: self.name,
-            COMPONENT_LABEL: component,
-            "app.kubernetes.io/part-of": "mono",
-            "app.kubernetes.io/managed-by": MANAGER,
-            "mono.coopenomics.io/coopname": self.coop.spec.coopname,
-        })
+    pub(crate) fn labels(&self, component: &str) -> BTreeMap<String, String> {
+        let mut labels = self.selector_labels(component);
+        for (key, value) in [
+            ("app.kubernetes.io/part-of", "mono"),
+            ("app.kubernetes.io/managed-by", MANAGER),
+            ("mono.coopenomics.io/coopname", &self.coop.spec.coopname),
+        ] {
+            labels.insert(key.to_owned(), value.to_owned());
+        }
+        labels
     }
 
     /// Labels that select the pods of one component.
-    pub(crate) fn selector_labels(&self, component: &str) -> Value {
-        json!({
-            "app.kubernetes.io/name": "mono",
-            INSTANCE_LABEL: self.name,
-            COMPONENT_LABEL: component,
-        })
+    pub(crate) fn selector_labels(&self, component: &str) -> BTreeMap<String, String> {
+        [
+            ("app.kubernetes.io/name", "mono"),
+            (INSTANCE_LABEL, self.name),
+            (COMPONENT_LABEL, component),
+        ]
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), value.to_owned()))
+        .collect()
+    }
+
+    /// The selector of the pods of one component.
+    pub(crate) fn selector(&self, component: &str) -> LabelSelector {
+        LabelSelector {
+            match_labels: Some(self.selector_labels(component)),
+            ..LabelSelector::default()
+        }
     }
 
     /// `metadata` of a child: name, namespace, labels and the controller owner reference.
-    pub(crate) fn metadata(&self, name: &str, component: &str) -> Value {
-        let mut meta = Map::new();
-        meta.insert("name".to_owned(), json!(name));
-        meta.insert("namespace".to_owned(), json!(self.namespace));
-        meta.insert("labels".to_owned(), self.labels(component));
-        if let Some(owner) = &self.owner {
-            meta.insert("ownerReferences".to_owned(), json!([owner]));
+    pub(crate) fn metadata(&self, name: &str, component: &str) -> ObjectMeta {
+        ObjectMeta {
+            name: Some(name.to_owned()),
+            namespace: Some(self.namespace.to_owned()),
+            labels: Some(self.labels(component)),
+            owner_references: self.owner.clone().map(|owner| vec![owner]),
+            ..ObjectMeta::default()
         }
-        Value::Object(meta)
     }
 
-    /// The instance image at `version`.
+    /// The instance image at `version`, pinned by digest where staff know it. A digest is
+    /// known only for the operator's repository: a Cooperative's own image is pulled by tag.
     pub(crate) fn image(&self, config: &ChildConfig, version: &str) -> String {
-        let repository = self
-            .coop
-            .spec
-            .instance
-            .image
-            .as_deref()
-            .unwrap_or(&config.instance_image);
-        format!("{repository}:{version}")
+        match &self.coop.spec.instance.image {
+            Some(repository) => format!("{repository}:{version}"),
+            None => match config.instance_digests.get(version) {
+                Some(digest) => format!("{}:{version}@{digest}", config.instance_image),
+                None => format!("{}:{version}", config.instance_image),
+            },
+        }
     }
+}
+
+/// Whether `text` is an image digest as the operator takes them: `sha256:` and 64 lowercase
+/// hex digits.
+pub fn is_digest(text: &str) -> bool {
+    text.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
 /// Security context every operator-made container runs with.
-pub(crate) fn container_security_context() -> Value {
-    json!({
-        "allowPrivilegeEscalation": false,
-        "readOnlyRootFilesystem": true,
-        "runAsNonRoot": true,
-        "capabilities": {"drop": ["ALL"]},
-    })
+pub(crate) fn container_security_context() -> SecurityContext {
+    SecurityContext {
+        allow_privilege_escalation: Some(false),
+        read_only_root_filesystem: Some(true),
+        run_as_non_root: Some(true),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".to_owned()]),
+            ..Capabilities::default()
+        }),
+        ..SecurityContext::default()
+    }
+}
+
+/// `pod` with `spec.scheduling` (pull secrets, node selector, tolerations): every pod of the
+/// cooperative, instance, Jobs and builtin database, is placed and pulled the same way.
+pub(crate) fn scheduled(ctx: &Ctx<'_>, pod: PodSpec) -> PodSpec {
+    let scheduling = &ctx.coop.spec.scheduling;
+    PodSpec {
+        image_pull_secrets: (!scheduling.image_pull_secrets.is_empty()).then(|| {
+            scheduling
+                .image_pull_secrets
+                .iter()
+                .map(|name| LocalObjectReference { name: name.clone() })
+                .collect()
+        }),
+        node_selector: (!scheduling.node_selector.is_empty())
+            .then(|| scheduling.node_selector.clone()),
+        tolerations: (!scheduling.tolerations.is_empty()).then(|| scheduling.tolerations.clone()),
+        ..pod
+    }
 }
 
 /// Pod security context for a non-root user `uid`.
-/// Adds `spec.scheduling` (pull secrets, node selector, tolerations) to a pod spec.
-pub(crate) fn with_scheduling(ctx: &Ctx<'_>, mut pod: Value) -> Value {
-    let scheduling = &ctx.coop.spec.scheduling;
-    if !scheduling.image_pull_secrets.is_empty() {
-        pod["imagePullSecrets"] = scheduling
-            .image_pull_secrets
-            .iter()
-            .map(|name| json!({"name": name}))
-            .collect();
+pub(crate) fn pod_security_context(uid: i64) -> PodSecurityContext {
+    PodSecurityContext {
+        run_as_non_root: Some(true),
+        run_as_user: Some(uid),
+        run_as_group: Some(uid),
+        fs_group: Some(uid),
+        seccomp_profile: Some(SeccompProfile {
+            type_: "RuntimeDefault".to_owned(),
+            ..SeccompProfile::default()
+        }),
+        ..PodSecurityContext::default()
     }
-    if !scheduling.node_selector.is_empty() {
-        pod["nodeSelector"] = json!(scheduling.node_selector);
-    }
-    if !scheduling.tolerations.is_empty() {
-        pod["tolerations"] = json!(scheduling.tolerations);
-    }
-    pod
-}
-
-pub(crate) fn pod_security_context(uid: i64) -> Value {
-    json!({
-        "runAsNonRoot": true,
-        "runAsUser": uid,
-        "runAsGroup": uid,
-        "fsGroup": uid,
-        "seccompProfile": {"type": "RuntimeDefault"},
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
+
+    use serde_json::json;
 
     use super::*;
     use crate::fixtures::{CooperativeFixture, check_golden, test_config, test_cooperative};
@@ -594,6 +652,22 @@ mod tests {
         ];
         for (coop, expected) in cases {
             assert_eq!(endpoint(&coop).as_deref(), Some(expected));
+        }
+    }
+
+    #[test]
+    fn digests() {
+        let hex = "0123456789abcdef".repeat(4);
+        let cases = [
+            (format!("sha256:{hex}"), true),
+            (hex.clone(), false),
+            (format!("sha256:{}", hex.to_uppercase()), false),
+            (format!("sha256:{}", &hex[1..]), false),
+            (format!("sha512:{hex}"), false),
+            (String::new(), false),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(is_digest(&text), expected, "{text}");
         }
     }
 

@@ -13,7 +13,10 @@
 //! export's last lines are its termination message, quoted in the `Failed` condition.
 //!
 //! The volume has no owner: it is the point of the export and outlives both the
-//! CooperativeExport and the Cooperative, until staff delete it.
+//! CooperativeExport and the Cooperative, until staff (or a schedule's retention) delete it.
+//! A CooperativeExport with a schedule runs no Job: it creates exports (see [`schedule`]).
+
+pub mod schedule;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -21,8 +24,12 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{ContainerStateTerminated, Pod};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use k8s_openapi::api::core::v1::{
+    ContainerStateTerminated, PersistentVolumeClaim, PersistentVolumeClaimSpec, Pod,
+    VolumeResourceRequirements,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta};
 use kube::api::{Api, ListParams, LogParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
@@ -83,8 +90,10 @@ pub async fn run(
         children,
         metrics,
     });
-    Controller::new(exports, watcher::Config::default().any_semantic())
+    Controller::new(exports.clone(), watcher::Config::default().any_semantic())
         .owns(jobs, watcher::Config::default().labels(EXPORT_LABEL))
+        // A schedule hears of its exports' progress, which retention waits for.
+        .owns(exports, watcher::Config::default().any_semantic())
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)
         .for_each(|result| async move {
@@ -119,32 +128,35 @@ pub fn export_children(
         .unwrap_or_else(|| target_version(coop, config));
 
     let storage = &export.spec.storage;
-    let mut claim_spec = json!({
-        "accessModes": ["ReadWriteOnce"],
-        "resources": {"requests": {"storage": storage.size}},
-    });
-    if let Some(class) = &storage.storage_class_name {
-        claim_spec["storageClassName"] = json!(class);
-    }
-    let claim = Child {
-        kind: ChildKind::PersistentVolumeClaim,
-        name: name.clone(),
-        object: json!({
-            "apiVersion": "v1",
-            "kind": "PersistentVolumeClaim",
-            "metadata": {
-                "name": name,
-                "namespace": ctx.namespace,
-                "labels": {
-                    "app.kubernetes.io/name": "mono",
-                    "app.kubernetes.io/component": "export",
-                    "app.kubernetes.io/managed-by": MANAGER,
-                    EXPORT_LABEL: export_name,
-                },
-            },
-            "spec": claim_spec,
+    let claim = PersistentVolumeClaim {
+        metadata: ObjectMeta {
+            name: Some(name.clone()),
+            namespace: Some(ctx.namespace.to_owned()),
+            labels: Some(
+                [
+                    ("app.kubernetes.io/name", "mono"),
+                    ("app.kubernetes.io/component", "export"),
+                    ("app.kubernetes.io/managed-by", MANAGER),
+                    (EXPORT_LABEL, export_name),
+                ]
+                .into_iter()
+                .map(|(key, value)| (key.to_owned(), value.to_owned()))
+                .collect(),
+            ),
+            ..ObjectMeta::default()
+        },
+        spec: Some(PersistentVolumeClaimSpec {
+            access_modes: Some(vec!["ReadWriteOnce".to_owned()]),
+            resources: Some(VolumeResourceRequirements {
+                requests: Some([("storage".to_owned(), Quantity(storage.size.clone()))].into()),
+                ..VolumeResourceRequirements::default()
+            }),
+            storage_class_name: storage.storage_class_name.clone(),
+            ..PersistentVolumeClaimSpec::default()
         }),
+        ..PersistentVolumeClaim::default()
     };
+    let claim = Child::typed(ChildKind::PersistentVolumeClaim, &claim);
 
     let out_dir = format!("{EXPORT_MOUNT}/{EXPORT_DIR}");
     let mut job = instance_job(
@@ -222,6 +234,9 @@ pub fn manifest_in_log(log: &str) -> Option<(String, Vec<ExportedFile>)> {
 #[instrument(skip_all, fields(namespace = export.namespace().unwrap_or_default(), name = export.name_any()))]
 async fn reconcile(export: Arc<CooperativeExport>, ctx: Arc<ExportContext>) -> Result<Action> {
     let _timer = ctx.metrics.reconcile_started();
+    if let Some(text) = &export.spec.schedule {
+        return schedule::reconcile(&export, text, &ctx).await;
+    }
     let finished = export
         .status
         .as_ref()
@@ -351,7 +366,9 @@ fn export_status(
     let (type_, status) = match phase {
         ExportPhase::Succeeded => ("Complete", "True"),
         ExportPhase::Failed => ("Failed", "True"),
-        ExportPhase::Pending | ExportPhase::Running => ("Complete", "False"),
+        ExportPhase::Pending | ExportPhase::Running | ExportPhase::Scheduled => {
+            ("Complete", "False")
+        }
     };
     let last_transition_time = previous
         .conditions
@@ -370,6 +387,8 @@ fn export_status(
         path: Some(EXPORT_DIR.to_owned()),
         manifest_sha256,
         files,
+        last_schedule_time: None,
+        next_schedule_time: None,
         conditions: vec![Condition {
             type_: type_.to_owned(),
             status: status.to_owned(),

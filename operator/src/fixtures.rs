@@ -53,6 +53,7 @@ pub(crate) fn check_golden(file: &str, actual: &str) {
 pub(crate) fn test_config() -> ChildConfig {
     ChildConfig {
         instance_image: "ghcr.io/coopenomics/mono".to_owned(),
+        instance_digests: BTreeMap::new(),
         default_version: "2.4.1".to_owned(),
         postgres_image: "docker.io/library/postgres:17.6".to_owned(),
         ingress_namespace: "ingress-nginx".to_owned(),
@@ -264,12 +265,15 @@ pub(crate) fn mock_context() -> (Arc<Context>, ApiServerVerifier) {
         concurrency: 1,
     };
     let (store, _writer) = kube::runtime::reflector::store::<Cooperative>();
+    // Namespaces the store has not seen are read with a GET, as the scenarios expect.
+    let (namespaces, _writer) = kube::runtime::reflector::store();
     let ctx = Context::new(
         client.clone(),
         config,
         Recorder::new(client, reporter),
         Arc::new(Metrics::new()),
         store,
+        namespaces,
     );
     (Arc::new(ctx), ApiServerVerifier(handle))
 }
@@ -446,6 +450,15 @@ impl ApiServerVerifier {
         }
     }
 
+    /// The namespace is read for the allowlists staff set on it; it has none.
+    async fn namespace_read(&mut self, namespace: &str) {
+        let found =
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}});
+        self.got(&format!("/api/v1/namespaces/{namespace}"))
+            .await
+            .ok(&found);
+    }
+
     async fn finalizer_added(mut self, coop: &Cooperative) -> Self {
         let patch = json!([
             {"op": "test", "path": "/metadata/finalizers", "value": null},
@@ -458,6 +471,7 @@ impl ApiServerVerifier {
 
     async fn first_reconcile(mut self, coop: &Cooperative) -> Self {
         let namespace = namespace(coop);
+        self.namespace_read(&namespace).await;
         let generated = secrets::generated(coop).expect("secret templates");
         for secret in &generated {
             let call = self.next().await;
@@ -516,6 +530,7 @@ impl ApiServerVerifier {
 
     async fn partial_apply(mut self, coop: &Cooperative) -> Self {
         let namespace = namespace(coop);
+        self.namespace_read(&namespace).await;
         let generated = secrets::generated(coop).expect("secret templates");
         for secret in &generated {
             let path = format!("/api/v1/namespaces/{namespace}/secrets/{}", secret.name);
@@ -571,6 +586,7 @@ impl ApiServerVerifier {
 
     async fn secret_read_fails(mut self, coop: &Cooperative) -> Self {
         let namespace = namespace(coop);
+        self.namespace_read(&namespace).await;
         let generated = secrets::generated(coop).expect("secret templates");
         let path = format!(
             "/api/v1/namespaces/{namespace}/secrets/{}",
@@ -629,6 +645,7 @@ impl ApiServerVerifier {
 
     async fn migration_before_deployment(mut self, coop: &Cooperative) -> Self {
         let namespace = namespace(coop);
+        self.namespace_read(&namespace).await;
         for secret in secrets::generated(coop).expect("secret templates") {
             let call = self.next().await;
             let path = format!("/api/v1/namespaces/{namespace}/secrets/{}", secret.name);

@@ -2,12 +2,17 @@
 //! names under their suffixes, their certificate issuers, their chain endpoints, their
 //! versions, and never an older version than the one running.
 //!
+//! Staff set them for the whole platform (the operator's flags) and may narrow them for one
+//! namespace by its annotations ([`Guardrails::from_annotations`]): a value must then be
+//! allowed by both. Tenants must not be able to edit their Namespace object.
+//!
 //! The chart's ValidatingAdmissionPolicy refuses the same at the API server; the operator
 //! checks again because a policy can be missing, disabled or bypassed by a staff account, and
 //! because what staff allow changes after a Cooperative was admitted. A refused spec is
 //! reported in the status and nothing is changed for it. Pure: no I/O.
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 
 use mono_crds::Cooperative;
 
@@ -26,7 +31,38 @@ pub struct Guardrails {
     pub versions: Vec<String>,
 }
 
+/// Namespace annotation listing the DNS suffixes allowed in the namespace, comma-separated.
+pub const ALLOWED_HOST_SUFFIXES: &str = "mono.coopenomics.io/allowed-host-suffixes";
+/// Namespace annotation listing the ClusterIssuers allowed in the namespace, comma-separated.
+pub const ALLOWED_CLUSTER_ISSUERS: &str = "mono.coopenomics.io/allowed-cluster-issuers";
+/// Namespace annotation listing the chain endpoints allowed in the namespace, comma-separated.
+pub const ALLOWED_CHAIN_ENDPOINTS: &str = "mono.coopenomics.io/allowed-chain-endpoints";
+/// Namespace annotation listing the versions allowed in the namespace, comma-separated.
+pub const ALLOWED_VERSIONS: &str = "mono.coopenomics.io/allowed-versions";
+
 impl Guardrails {
+    /// The allowlists staff set on a namespace through its annotations
+    /// ([`ALLOWED_HOST_SUFFIXES`] and the others); an absent or empty annotation allows
+    /// anything of its kind, leaving the platform's list alone to decide.
+    pub fn from_annotations(annotations: &BTreeMap<String, String>) -> Guardrails {
+        let list = |key: &str| {
+            annotations
+                .get(key)
+                .into_iter()
+                .flat_map(|value| value.split(','))
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        Guardrails {
+            host_suffixes: list(ALLOWED_HOST_SUFFIXES),
+            cluster_issuers: list(ALLOWED_CLUSTER_ISSUERS),
+            chain_endpoints: list(ALLOWED_CHAIN_ENDPOINTS),
+            versions: list(ALLOWED_VERSIONS),
+        }
+    }
+
     /// What `coop` asks for that staff do not allow, each in a sentence; `running` is the
     /// version its instance runs, which it may not go below. Empty when all is allowed.
     pub fn refusals(&self, coop: &Cooperative, running: Option<&str>) -> Vec<String> {
@@ -157,6 +193,49 @@ mod tests {
             ],
             versions: vec!["2.4.1".to_owned(), "2.5.0".to_owned()],
         }
+    }
+
+    #[test]
+    fn namespace_annotations_narrow_what_is_allowed() {
+        let annotations: BTreeMap<String, String> = [
+            (
+                ALLOWED_HOST_SUFFIXES.to_owned(),
+                " yug.coops.example.org , ,sever.coops.example.org".to_owned(),
+            ),
+            (ALLOWED_VERSIONS.to_owned(), "2.5.0".to_owned()),
+            (ALLOWED_CLUSTER_ISSUERS.to_owned(), String::new()),
+            ("unrelated".to_owned(), "x".to_owned()),
+        ]
+        .into();
+        let namespace = Guardrails::from_annotations(&annotations);
+        assert_eq!(
+            namespace,
+            Guardrails {
+                host_suffixes: vec![
+                    "yug.coops.example.org".to_owned(),
+                    "sever.coops.example.org".to_owned()
+                ],
+                versions: vec!["2.5.0".to_owned()],
+                ..Guardrails::default()
+            }
+        );
+        let mut coop = test_cooperative().version("2.4.1").with_domain();
+        if let Some(domain) = &mut coop.spec.domain {
+            domain.host = "voskhod.coops.example.org".to_owned();
+        }
+        // The platform allows both; the namespace allows neither.
+        assert!(staff().refusals(&coop, None).is_empty());
+        assert_eq!(
+            namespace.refusals(&coop, None),
+            [
+                "host voskhod.coops.example.org is not under yug.coops.example.org, sever.coops.example.org",
+                "version 2.4.1 is not one of 2.5.0",
+            ]
+        );
+        assert_eq!(
+            Guardrails::from_annotations(&BTreeMap::new()),
+            Guardrails::default()
+        );
     }
 
     #[test]

@@ -119,6 +119,7 @@ mod tests {
     #[tokio::test]
     async fn acquires_and_releases_the_lease() {
         let fake = FakeKube::start().await.unwrap();
+        fake.create_namespace("mono-system").unwrap();
         let config = LeaderConfig {
             lease_name: "mono-operator".to_owned(),
             namespace: "mono-system".to_owned(),

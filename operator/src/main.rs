@@ -72,10 +72,14 @@ struct ChildArgs {
         default_value = "ghcr.io/coopenomics/mono"
     )]
     instance_image: String,
+    /// Digests of instance images by version, comma-separated `VERSION=sha256:HEX`; an
+    /// instance of a listed version is pulled as `IMAGE:VERSION@DIGEST`.
+    #[arg(long, env = "MONO_OPERATOR_INSTANCE_DIGESTS", value_delimiter = ',')]
+    instance_digests: Vec<String>,
     /// Instance version (image tag) for Cooperatives that name none.
     #[arg(long, env = "MONO_OPERATOR_INSTANCE_VERSION", default_value = env!("CARGO_PKG_VERSION"))]
     instance_version: String,
-    /// PostgreSQL image of builtin databases.
+    /// PostgreSQL image of builtin databases; `IMAGE:TAG@sha256:HEX` pins it by digest.
     #[arg(
         long,
         env = "MONO_OPERATOR_POSTGRES_IMAGE",
@@ -349,8 +353,26 @@ impl ChildArgs {
             parse_selector(&self.dns_selector).context("reading --dns-selector")?,
         )
         .context("checking --chain-cidrs")?;
+        let instance_digests = self
+            .instance_digests
+            .iter()
+            .filter(|pair| !pair.trim().is_empty())
+            .map(|pair| {
+                let (version, digest) = pair
+                    .trim()
+                    .split_once('=')
+                    .with_context(|| format!("{pair:?} is not VERSION=sha256:HEX"))?;
+                anyhow::ensure!(
+                    children::is_digest(digest),
+                    "{digest:?} (for version {version}) is not sha256: and 64 lowercase hex digits"
+                );
+                Ok((version.to_owned(), digest.to_owned()))
+            })
+            .collect::<anyhow::Result<_>>()
+            .context("reading --instance-digests")?;
         Ok(ChildConfig {
             instance_image: self.instance_image.clone(),
+            instance_digests,
             default_version: self.instance_version.clone(),
             postgres_image: self.postgres_image.clone(),
             ingress_namespace: self.ingress_namespace.clone(),

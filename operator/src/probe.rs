@@ -321,6 +321,7 @@ mod tests {
             target_version: "2.4.1".to_owned(),
             failures: Vec::new(),
             upgrade_queued: false,
+            postgres_queued: None,
             postgres_major_refused: None,
         }
     }

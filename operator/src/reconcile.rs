@@ -42,6 +42,7 @@ use futures::future::Either;
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::Namespace;
 use kube::api::Api;
 use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::events::Recorder;
@@ -53,6 +54,7 @@ use mono_crds::{Cooperative, DatabaseMode, validate_coopname};
 use tracing::{debug, instrument, warn};
 
 use crate::children::{self, ChildKind, MANAGER, Rollout};
+use crate::guardrails::Guardrails;
 use crate::metrics::Metrics;
 use crate::probe::{self, PROBE_TIMEOUT, Probed, probe_instance};
 use crate::status::{self, DatabaseState, JobState, Observed, StorageState};
@@ -103,19 +105,43 @@ pub async fn run(
         .reflect(writer)
         .applied_objects()
         .predicate_filter(reconcile_trigger, PredicateConfig::default());
+    // Namespaces are watched for their allowlist annotations: a change reconciles the
+    // Cooperatives in the namespace, and reconciles read them without a request.
+    let (namespaces, namespace_writer) = reflector::store();
+    let namespace_watch = match config.watch_namespace.as_deref() {
+        Some(namespace) => watcher::Config::default().fields(&format!("metadata.name={namespace}")),
+        None => watcher::Config::default(),
+    };
+    let namespace_changes = watcher(Api::<Namespace>::all(client.clone()), namespace_watch)
+        .default_backoff()
+        .reflect(namespace_writer)
+        .applied_objects()
+        .predicate_filter(namespace_trigger, PredicateConfig::default());
     let ctx = Arc::new(Context::new(
         client.clone(),
         config.clone(),
         recorder,
         metrics,
         store.clone(),
+        namespaces,
     ));
+    let in_namespace = store.clone();
     // Cooperatives refused for a conflict are reconciled again when the winner goes.
     let retriggers = lock(&ctx.retriggers)
         .take()
         .map(StreamExt::boxed)
         .unwrap_or_else(|| futures::stream::empty().boxed());
-    let controller = Controller::for_stream(triggers, store).reconcile_on(retriggers);
+    let controller = Controller::for_stream(triggers, store)
+        .reconcile_on(retriggers)
+        .watches_stream(namespace_changes, move |namespace: Namespace| {
+            let name = namespace.name_any();
+            in_namespace
+                .state()
+                .into_iter()
+                .filter(|coop| coop.namespace().as_deref() == Some(name.as_str()))
+                .map(|coop| ObjectRef::from_obj(&*coop))
+                .collect::<Vec<_>>()
+        });
     let shutdown = shutdown.shared();
     let probing = if config.probe_instances {
         Either::Left(probe::run(
@@ -305,6 +331,32 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
     line
 }
 
+/// What makes a Namespace worth reconciling its Cooperatives for: the annotations staff
+/// narrow the allowlists with.
+pub fn namespace_trigger(namespace: &Namespace) -> Option<u64> {
+    let mut hasher = DefaultHasher::new();
+    namespace.annotations().hash(&mut hasher);
+    Some(hasher.finish())
+}
+
+/// What staff allow in `namespace`, from its annotations (see [`Guardrails::from_annotations`]):
+/// as the namespace watch last saw them, or read when it has not seen the namespace yet (a
+/// Cooperative's watch event can come before its new namespace's).
+async fn namespace_guardrails(ctx: &Context, namespace: &str) -> Result<Guardrails> {
+    if let Some(seen) = ctx.namespaces.get(&ObjectRef::new(namespace)) {
+        return Ok(Guardrails::from_annotations(seen.annotations()));
+    }
+    let namespaces: Api<Namespace> = Api::all(ctx.client.clone());
+    let found = namespaces.get_opt(namespace).await.map_err(kube_error(
+        Verb::Get,
+        "Namespace",
+        namespace,
+    ))?;
+    Ok(found.map_or_else(Guardrails::default, |ns| {
+        Guardrails::from_annotations(ns.annotations())
+    }))
+}
+
 async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Result<Action> {
     let namespace = coop
         .namespace()
@@ -330,13 +382,21 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
             failures: Vec::new(),
             upgrade_queued: false,
             postgres_major_refused: None,
+            postgres_queued: None,
         };
         ctx.probes.forget(&format!("{namespace}/{name}")).await;
         publish_status(api, coop, ctx, None, &observed).await?;
         return Ok(Action::await_change());
     }
     let running = coop.status.as_ref().and_then(|s| s.version.as_deref());
-    let refusals = ctx.config.guardrails.refusals(coop, running);
+    let mut refusals = ctx.config.guardrails.refusals(coop, running);
+    let narrowed = namespace_guardrails(ctx, &namespace).await?;
+    refusals.extend(
+        narrowed
+            .refusals(coop, None)
+            .into_iter()
+            .map(|refusal| format!("{refusal} (namespace {namespace})")),
+    );
     if !refusals.is_empty() {
         // What runs keeps running; nothing is changed for a spec staff do not allow.
         ctx.probes.forget(&format!("{namespace}/{name}")).await;
@@ -381,12 +441,25 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
     let mut database = None;
     let mut database_set_existed = false;
     let mut postgres_major_refused = None;
+    let key = format!("{namespace}/{name}");
+    // A new PostgreSQL image restarts the database: an upgrade like a new version, which
+    // waits for one of the fleet's upgrade slots.
+    let mut postgres_rolling = false;
+    let mut postgres_queued = None;
     for mut child in children::desired(coop, &ctx.config.children, &infrastructure)? {
         if child.kind == ChildKind::StatefulSet
             && let Some(live) = get_child(&ctx.client, &namespace, &child).await?
         {
             children::keep_created(&mut child, &live);
             postgres_major_refused = children::keep_postgres_major(&mut child, &live);
+            if let Some(change) = children::postgres_image_change(&child, &live) {
+                if ctx.upgrades.acquire(&key, false) {
+                    postgres_rolling = true;
+                } else {
+                    children::keep_postgres_image(&mut child, &live);
+                    postgres_queued = Some(change);
+                }
+            }
             database_set_existed = true;
         }
         match apply_child(&ctx.client, &namespace, &child).await {
@@ -466,8 +539,10 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
     // starts once the database accepts connections and a bootstrap import has completed.
     let mut migration_version =
         (deployed_version.as_deref() != Some(target.as_str())).then(|| target.clone());
+    // The slot of a new PostgreSQL image is held until the database is ready on it.
+    let postgres_settling =
+        postgres_rolling || (database_set_existed && !database.ready && ctx.upgrades.holds(&key));
     // An upgrade (not the first rollout) waits for one of the fleet's upgrade slots.
-    let key = format!("{namespace}/{name}");
     let mut upgrade_queued = false;
     match (&deployed_version, &migration_version) {
         (Some(_), Some(version)) => {
@@ -478,6 +553,7 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
                 migration_version = None;
             }
         }
+        _ if postgres_settling || postgres_queued.is_some() => {}
         _ => release_upgrade_slot(ctx, &key),
     }
     let imported = !import || import_state == Some(JobState::Complete);
@@ -550,6 +626,7 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
         target_version: target,
         failures,
         upgrade_queued,
+        postgres_queued,
         postgres_major_refused,
     };
     let previous = probed.as_ref().map(|p| &p.status);
@@ -815,6 +892,7 @@ mod tests {
     #[tokio::test]
     async fn existing_secrets_are_never_rewritten() {
         let fake = FakeKube::start().await.unwrap();
+        fake.create_namespace("coop-voskhod").unwrap();
         let client = fake.client().unwrap();
         let secrets: Api<Secret> = Api::namespaced(client.clone(), "coop-voskhod");
         secrets
@@ -852,6 +930,7 @@ mod tests {
     #[tokio::test]
     async fn deletion_policies_release_or_remove_data() {
         let fake = FakeKube::start().await.unwrap();
+        fake.create_namespace("coop-voskhod").unwrap();
         let client = fake.client().unwrap();
         let secrets: Api<Secret> = Api::namespaced(client.clone(), "coop-voskhod");
         for name in ["voskhod-db", "voskhod-jwt"] {

@@ -183,6 +183,8 @@ pub struct Observed {
     /// The builtin database's image kept, and the one refused for being of another
     /// PostgreSQL major version.
     pub postgres_major_refused: Option<(String, String)>,
+    /// The builtin database's image kept, and the new one that waits for an upgrade slot.
+    pub postgres_queued: Option<(String, String)>,
 }
 
 /// Blocks an instance may lag behind the head and still count as synced (5 s of blocks).
@@ -627,6 +629,12 @@ fn progressing(observed: &Observed, rolled_out: bool) -> Draft {
             ),
         );
     }
+    if let Some((_, image)) = &observed.postgres_queued {
+        return busy(
+            "UpgradeQueued",
+            format!("PostgreSQL image {image} waits for an upgrade slot"),
+        );
+    }
     if !stalled && !rolled_out && !observed.suspended {
         return busy(
             "RollingOut",
@@ -836,6 +844,16 @@ fn upgrading(observed: &Observed, rolled_out: bool, lagging: bool, upgrade: bool
             ),
         );
     }
+    if let Some((running, image)) = &observed.postgres_queued {
+        return Draft::new(
+            "Upgrading",
+            Some(true),
+            "Queued",
+            format!(
+                "PostgreSQL image {image} waits for an upgrade slot; the database runs {running} meanwhile: the operator upgrades a limited number of cooperatives at once (--max-concurrent-upgrades)"
+            ),
+        );
+    }
     if upgrade && !rolled_out {
         return Draft::new(
             "Upgrading",
@@ -927,6 +945,7 @@ mod tests {
             target_version: "2.4.1".to_owned(),
             failures: Vec::new(),
             upgrade_queued: false,
+            postgres_queued: None,
             postgres_major_refused: None,
         }
     }
@@ -1631,6 +1650,7 @@ mod tests {
         let queued = Observed {
             target_version: "2.5.0".to_owned(),
             upgrade_queued: true,
+            postgres_queued: None,
             ..running()
         };
         check(

@@ -1,7 +1,8 @@
 //! Fleet upgrades at a bounded pace: when the operator's default version changes, every
-//! Cooperative without a version of its own is to be upgraded; at most N migrate and roll out
-//! at once, the others wait for a slot, so a bad version or a loaded database server hurts a
-//! few cooperatives, not all of them.
+//! Cooperative without a version of its own is to be upgraded, and when its PostgreSQL image
+//! changes every builtin database is to be restarted on it; at most N upgrade at once, the
+//! others wait for a slot, so a bad version or image, or a loaded database server, hurts a few
+//! cooperatives, not all of them.
 //!
 //! Slots are held in memory by the operator that leads; after a restart a Cooperative whose
 //! migration Job exists takes its slot back at its first reconcile.
@@ -45,6 +46,11 @@ impl UpgradeSlots {
         false
     }
 
+    /// Whether the Cooperative `key` holds a slot.
+    pub fn holds(&self, key: &str) -> bool {
+        self.lock().holding.contains(key)
+    }
+
     /// Frees the slot of `key` (its upgrade is done, or it is deleted); when it held one,
     /// returns the Cooperatives waiting for a slot, to be reconciled again now.
     pub fn release(&self, key: &str) -> Vec<String> {
@@ -74,6 +80,7 @@ mod tests {
         assert!(slots.acquire("b/b", false));
         assert!(!slots.acquire("c/c", false), "a third waits");
         assert!(slots.acquire("a/a", false), "a holder keeps its slot");
+        assert!(slots.holds("a/a") && !slots.holds("c/c"));
         assert!(
             slots.acquire("d/d", true),
             "an upgrade under way takes its slot back"

@@ -34,3 +34,12 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- default "default" .Values.serviceAccount.name }}
 {{- end }}
 {{- end }}
+
+{{/* instance.digests as VERSION=DIGEST pairs, comma-separated, for MONO_OPERATOR_INSTANCE_DIGESTS. */}}
+{{- define "mono-operator.digests" -}}
+{{- $pairs := list }}
+{{- range $version, $digest := . }}
+{{- $pairs = append $pairs (printf "%s=%s" $version $digest) }}
+{{- end }}
+{{- join "," $pairs }}
+{{- end }}

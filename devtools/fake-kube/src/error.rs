@@ -60,6 +60,9 @@ pub enum Error {
         /// Why.
         detail: String,
     },
+    /// The request's bearer token is not one the fake handed out.
+    #[error("Unauthorized")]
+    Unauthorized,
     /// The request itself is malformed.
     #[error("{0}")]
     BadRequest(String),
@@ -112,6 +115,15 @@ impl Cause {
             field: field.to_owned(),
             kind: CauseKind::Invalid,
             detail: "field is immutable".to_owned(),
+        }
+    }
+
+    /// A value a rule refuses, with the rule's message.
+    pub(crate) fn invalid(field: &str, detail: &str) -> Self {
+        Self {
+            field: field.to_owned(),
+            kind: CauseKind::Invalid,
+            detail: detail.to_owned(),
         }
     }
 
@@ -171,6 +183,7 @@ impl Error {
             Self::Conflict { .. } => "Conflict",
             Self::Invalid { .. } | Self::FieldsInvalid { .. } => "Invalid",
             Self::Forbidden { .. } => "Forbidden",
+            Self::Unauthorized => "Unauthorized",
             Self::BadRequest(_) => "BadRequest",
             Self::Expired { .. } => "Expired",
             Self::MethodNotAllowed => "MethodNotAllowed",
@@ -185,6 +198,7 @@ impl Error {
             Self::AlreadyExists { .. } | Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Invalid { .. } | Self::FieldsInvalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Expired { .. } => StatusCode::GONE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

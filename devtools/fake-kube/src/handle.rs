@@ -16,6 +16,7 @@ use crate::kubelet::{self, Kubelet};
 use crate::node::Node;
 use crate::server;
 use crate::store::Store;
+use crate::users::{User, Users};
 
 /// Why the fake could not start.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +59,7 @@ impl Default for Options {
 pub struct FakeKube {
     store: Arc<Store>,
     node: Arc<Node>,
+    users: Arc<Users>,
     addr: SocketAddr,
     task: JoinHandle<()>,
 }
@@ -85,7 +87,13 @@ impl FakeKube {
             .map_err(|source| StartError::Bind { addr, source })?;
         let store = Arc::new(Store::new(options.history_per_type));
         let node = Arc::new(Node::default());
-        let app = server::app(store.clone(), node.clone(), options.bookmark_interval);
+        let users = Arc::new(Users::default());
+        let app = server::app(
+            store.clone(),
+            node.clone(),
+            users.clone(),
+            options.bookmark_interval,
+        );
         let task = tokio::spawn(async move {
             if let Err(error) = axum::serve(listener, app).await {
                 tracing::error!(%error, "fake API server stopped");
@@ -94,6 +102,7 @@ impl FakeKube {
         Ok(Self {
             store,
             node,
+            users,
             addr,
             task,
         })
@@ -109,12 +118,24 @@ impl FakeKube {
         format!("http://{}", self.addr)
     }
 
-    /// A kubeconfig document selecting this server over plain HTTP without credentials.
+    /// A kubeconfig document selecting this server over plain HTTP without credentials: its
+    /// requests come from the administrator (`kubernetes-admin`, in `system:masters`).
     pub fn kubeconfig(&self) -> String {
+        self.kubeconfig_with("{}")
+    }
+
+    /// A kubeconfig document whose requests come from `user`, by a bearer token the fake
+    /// hands out for it; admission policies see that user.
+    pub fn kubeconfig_as(&self, user: User) -> String {
+        let token = self.users.token_for(user);
+        self.kubeconfig_with(&format!("{{token: {token}}}"))
+    }
+
+    fn kubeconfig_with(&self, credentials: &str) -> String {
         format!(
             "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {url}\n\
              contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\n    namespace: default\n\
-             current-context: fake\nusers:\n- name: fake\n  user: {{}}\npreferences: {{}}\n",
+             current-context: fake\nusers:\n- name: fake\n  user: {credentials}\npreferences: {{}}\n",
             url = self.url()
         )
     }
@@ -127,16 +148,38 @@ impl FakeKube {
         std::fs::write(path, self.kubeconfig())
     }
 
+    /// Writes [`Self::kubeconfig_as`] to a file, for a spawned process acting as `user`.
+    ///
+    /// # Errors
+    /// The I/O error of writing the file.
+    pub fn write_kubeconfig_as(&self, path: &Path, user: User) -> std::io::Result<()> {
+        std::fs::write(path, self.kubeconfig_as(user))
+    }
+
+    /// A kube-rs client whose requests come from `user` (see [`Self::kubeconfig_as`]).
+    ///
+    /// # Errors
+    /// The error of building the client (the URL is always valid).
+    pub fn client_as(&self, user: User) -> kube::Result<kube::Client> {
+        let mut config = self.config();
+        config.auth_info.token = Some(self.users.token_for(user).into());
+        kube::Client::try_from(config)
+    }
+
+    fn config(&self) -> kube::Config {
+        let url: axum::http::Uri = self
+            .url()
+            .parse()
+            .expect("a socket address always forms a valid URL");
+        kube::Config::new(url)
+    }
+
     /// A kube-rs client talking to this server.
     ///
     /// # Errors
     /// The error of building the client (the URL is always valid).
     pub fn client(&self) -> kube::Result<kube::Client> {
-        let url: axum::http::Uri = self
-            .url()
-            .parse()
-            .expect("a socket address always forms a valid URL");
-        kube::Client::try_from(kube::Config::new(url))
+        kube::Client::try_from(self.config())
     }
 
     /// The latest resourceVersion; it grows with every committed change.
@@ -219,6 +262,25 @@ impl FakeKube {
                 Ok(Err(_)) | Err(_) => return check(self),
             }
         }
+    }
+
+    /// Creates the namespace `name`, as an administrator would before anything goes into it.
+    ///
+    /// # Errors
+    /// [`crate::Error::AlreadyExists`] when it exists.
+    pub fn create_namespace(&self, name: &str) -> Result<()> {
+        let namespaces = self
+            .store
+            .type_of("", "namespaces")
+            .expect("Namespace is a built-in type");
+        self.store
+            .create(
+                &namespaces,
+                None,
+                serde_json::json!({"metadata": {"name": name}}),
+                None,
+            )
+            .map(|_| ())
     }
 
     /// Plays the kubelet for a Deployment: every desired replica is updated, ready and

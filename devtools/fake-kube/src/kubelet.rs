@@ -8,6 +8,10 @@
 //! [`Program`] the way the kubelet runs a container (see [`crate::container`]): its log is
 //! served by `pods/<name>/log`, and its pod status carries the exit code and the termination
 //! message.
+//!
+//! A Job whose pod mounts a PersistentVolumeClaim that does not exist goes no further than the
+//! scheduler lets it: its pod stays `Pending` (`PodScheduled=False`, `Unschedulable`) and the
+//! Job active, whatever its outcome, until the claim is created.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -156,24 +160,41 @@ fn play(store: &Store, node: &Node, policy: &Policy, plural: &str, object: &Valu
         "statefulsets" if !workload_ready(object) => {
             let _ = mark_statefulset_ready(store, namespace, name);
         }
-        "persistentvolumeclaims" if resize_pending(object) => {
-            let _ = write_status(store, "", plural, namespace, name, |claim| {
-                let mut status = claim["status"].clone();
-                status["capacity"]["storage"] =
-                    claim["spec"]["resources"]["requests"]["storage"].clone();
-                status
-            });
+        "persistentvolumeclaims" => {
+            if resize_pending(object) {
+                let _ = write_status(store, "", plural, namespace, name, |claim| {
+                    let mut status = claim["status"].clone();
+                    status["capacity"]["storage"] =
+                        claim["spec"]["resources"]["requests"]["storage"].clone();
+                    status
+                });
+            }
+            // A Job waiting for this claim can be scheduled now.
+            if let Some(jobs) = store.type_of("batch", "jobs") {
+                for job in store.list(&jobs, Some(namespace), &Selector::default()).0 {
+                    play(store, node, policy, "jobs", &job);
+                }
+            }
         }
         "jobs" => {
             if job_finished(object) {
                 return;
             }
-            let _ = match policy.jobs.get(name).unwrap_or(&policy.default_job) {
+            let outcome = policy.jobs.get(name).unwrap_or(&policy.default_job);
+            if *outcome == JobOutcome::Hold {
+                return;
+            }
+            let missing = missing_claims(store, namespace, &object["spec"]["template"]["spec"]);
+            if !missing.is_empty() {
+                let _ = hold_unschedulable(store, namespace, object, &missing);
+                return;
+            }
+            let _ = remove_pending_pod(store, namespace, name).and_then(|()| match outcome {
                 JobOutcome::Complete => mark_job_complete(store, namespace, name),
                 JobOutcome::Fail(message) => mark_job_failed(store, namespace, name, message),
                 JobOutcome::Hold => Ok(()),
                 JobOutcome::Run(program) => run_job(store, node, namespace, name, program),
-            };
+            });
         }
         _ => {}
     }
@@ -218,7 +239,7 @@ fn run_job(
         .unwrap_or(DEFAULT_BACKOFF_LIMIT)
         + 1;
     for attempt in 0..attempts {
-        let pod = store.create(&pods, Some(namespace), job_pod(&job, attempt))?;
+        let pod = store.create(&pods, Some(namespace), job_pod(&job, attempt), None)?;
         let pod_name = pod["metadata"]["name"]
             .as_str()
             .unwrap_or_default()
@@ -285,6 +306,7 @@ fn run_job(
             &PatchKind::Merge,
             &status,
             Target::Status,
+            None,
         )?;
         if exit_code == 0 {
             return write_status(store, "batch", "jobs", namespace, name, |job| {
@@ -353,6 +375,93 @@ fn job_pod(job: &Value, attempt: u64) -> Value {
         },
         "spec": spec,
     })
+}
+
+/// The claims `pod_spec` mounts that do not exist or are being deleted.
+fn missing_claims(store: &Store, namespace: &str, pod_spec: &Value) -> Vec<String> {
+    let Some(claims) = store.type_of("", "persistentvolumeclaims") else {
+        return Vec::new();
+    };
+    pod_spec["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|volume| volume["persistentVolumeClaim"]["claimName"].as_str())
+        .filter(|claim| {
+            store
+                .get(&claims, Some(namespace), claim)
+                .map_or(true, |found| {
+                    found["metadata"].get("deletionTimestamp").is_some()
+                })
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Plays the job controller and the scheduler for a Job whose pod cannot be scheduled: its
+/// first pod exists and stays `Pending`, the Job is active.
+fn hold_unschedulable(
+    store: &Store,
+    namespace: &str,
+    job: &Value,
+    missing: &[String],
+) -> Result<()> {
+    let pods = store.type_of("", "pods").ok_or_else(|| Error::NotFound {
+        what: "pods".into(),
+    })?;
+    let name = job["metadata"]["name"].as_str().unwrap_or_default();
+    let pod_name = match store.create(&pods, Some(namespace), job_pod(job, 0), None) {
+        Ok(pod) => pod["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        Err(Error::AlreadyExists { .. }) => format!("{name}-{:05}", 0),
+        Err(other) => return Err(other),
+    };
+    let not_found: Vec<String> = missing
+        .iter()
+        .map(|claim| format!("persistentvolumeclaim {claim:?} not found"))
+        .collect();
+    let status = json!({"status": {
+        "phase": "Pending",
+        "conditions": [{
+            "type": "PodScheduled",
+            "status": "False",
+            "reason": "Unschedulable",
+            "message": format!("0/1 nodes are available: {}.", not_found.join(", ")),
+        }],
+    }});
+    store.patch(
+        &pods,
+        Some(namespace),
+        &pod_name,
+        &PatchKind::Merge,
+        &status,
+        Target::Status,
+        None,
+    )?;
+    write_status(
+        store,
+        "batch",
+        "jobs",
+        namespace,
+        name,
+        |job| json!({"startTime": job["metadata"]["creationTimestamp"], "active": 1}),
+    )
+}
+
+/// Deletes the `Pending` pod a Job had while a claim was missing, so its runs start afresh.
+fn remove_pending_pod(store: &Store, namespace: &str, job: &str) -> Result<()> {
+    let Some(pods) = store.type_of("", "pods") else {
+        return Ok(());
+    };
+    let pod_name = format!("{job}-{:05}", 0);
+    match store.get(&pods, Some(namespace), &pod_name) {
+        Ok(pod) if pod["status"]["phase"] == "Pending" => store
+            .delete(&pods, Some(namespace), &pod_name, None)
+            .map(|_| ()),
+        _ => Ok(()),
+    }
 }
 
 /// Whether a bound claim asks for another size than it has: the API server let it grow, and
@@ -511,7 +620,7 @@ fn create_claims(store: &Store, namespace: &str, name: &str) -> Result<()> {
                     "uid": set["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true,
                 }]);
             }
-            match store.create(&claims, Some(namespace), claim) {
+            match store.create(&claims, Some(namespace), claim, None) {
                 Ok(created) => {
                     let bound = json!({"status": {
                         "phase": "Bound",
@@ -526,6 +635,7 @@ fn create_claims(store: &Store, namespace: &str, name: &str) -> Result<()> {
                         &PatchKind::Merge,
                         &bound,
                         Target::Status,
+                        None,
                     )?;
                 }
                 Err(Error::AlreadyExists { .. }) => {}
@@ -558,6 +668,7 @@ fn write_status(
         &PatchKind::Merge,
         &patch,
         Target::Status,
+        None,
     )?;
     Ok(())
 }

@@ -101,6 +101,22 @@ pub(crate) fn builtin_types() -> Vec<ResourceType> {
     let rt = ResourceType::builtin;
     vec![
         rt("", "v1", "namespaces", "Namespace", false, true),
+        rt(
+            "admissionregistration.k8s.io",
+            "v1",
+            "validatingadmissionpolicies",
+            "ValidatingAdmissionPolicy",
+            false,
+            true,
+        ),
+        rt(
+            "admissionregistration.k8s.io",
+            "v1",
+            "validatingadmissionpolicybindings",
+            "ValidatingAdmissionPolicyBinding",
+            false,
+            false,
+        ),
         rt("", "v1", "pods", "Pod", true, true),
         rt("", "v1", "services", "Service", true, true),
         rt("", "v1", "secrets", "Secret", true, false),

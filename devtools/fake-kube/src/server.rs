@@ -23,15 +23,22 @@ use crate::node::Node;
 use crate::resource::{self, ResourceType};
 use crate::select::Selector;
 use crate::store::{Change, EventType, PatchKind, Store, Target, WatchStart};
+use crate::users::{User, Users};
 
 /// How long a watch lasts when the client gives no `timeoutSeconds`.
 const DEFAULT_WATCH_TIMEOUT: Duration = Duration::from_secs(1800);
 
 /// Builds the router serving the whole API from one store, and the logs of the node.
-pub(crate) fn app(store: Arc<Store>, node: Arc<Node>, bookmark_interval: Duration) -> Router {
+pub(crate) fn app(
+    store: Arc<Store>,
+    node: Arc<Node>,
+    users: Arc<Users>,
+    bookmark_interval: Duration,
+) -> Router {
     Router::new().fallback(dispatch).with_state(AppState {
         store,
         node,
+        users,
         bookmark_interval,
     })
 }
@@ -40,7 +47,24 @@ pub(crate) fn app(store: Arc<Store>, node: Arc<Node>, bookmark_interval: Duratio
 struct AppState {
     store: Arc<Store>,
     node: Arc<Node>,
+    users: Arc<Users>,
     bookmark_interval: Duration,
+}
+
+/// The user a request comes from: the holder of its bearer token, or the administrator when
+/// it has none.
+///
+/// # Errors
+/// [`Error::Unauthorized`] for a token the fake never handed out.
+fn authenticate(users: &Users, headers: &HeaderMap) -> Result<User> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    match bearer {
+        None => Ok(User::admin()),
+        Some(token) => users.find(token.trim()).ok_or(Error::Unauthorized),
+    }
 }
 
 enum Route {
@@ -128,6 +152,7 @@ async fn dispatch(
     State(AppState {
         store,
         node,
+        users,
         bookmark_interval,
     }): State<AppState>,
     method: Method,
@@ -136,7 +161,11 @@ async fn dispatch(
     Query(query): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
-    match handle(&store, &node, &method, &uri, &headers, &query, &body) {
+    let user = match authenticate(&users, &headers) {
+        Ok(user) => user,
+        Err(error) => return error.into_response(),
+    };
+    match handle(&store, &node, &user, &method, &uri, &headers, &query, &body) {
         Ok(Reply::Json(code, value)) => (code, axum::Json(value)).into_response(),
         Ok(Reply::Text(text)) => {
             (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], text).into_response()
@@ -176,9 +205,11 @@ fn flag(query: &HashMap<String, String>, key: &str) -> bool {
         .is_some_and(|value| value == "true" || value == "1")
 }
 
+#[allow(clippy::too_many_arguments)] // one per part of the request, as axum hands them over
 fn handle(
     store: &Store,
     node: &Node,
+    user: &User,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
@@ -254,12 +285,19 @@ fn handle(
         }
         (&Method::GET, Some(name)) => ok(with_version(rt, store.get(rt, namespace, name)?)),
         (&Method::POST, None) => {
-            let created = store.create(rt, namespace, parse_body(body)?)?;
+            let created = store.create(rt, namespace, parse_body(body)?, Some(user))?;
             Ok(Reply::Json(StatusCode::CREATED, with_version(rt, created)))
         }
         (&Method::PUT, Some(name)) => ok(with_version(
             rt,
-            store.replace(rt, namespace, name, parse_body(body)?, route.target)?,
+            store.replace(
+                rt,
+                namespace,
+                name,
+                parse_body(body)?,
+                route.target,
+                Some(user),
+            )?,
         )),
         (&Method::PATCH, Some(name)) => {
             let content_type = headers
@@ -279,11 +317,19 @@ fn handle(
             };
             ok(with_version(
                 rt,
-                store.patch(rt, namespace, name, &kind, &parse_body(body)?, route.target)?,
+                store.patch(
+                    rt,
+                    namespace,
+                    name,
+                    &kind,
+                    &parse_body(body)?,
+                    route.target,
+                    Some(user),
+                )?,
             ))
         }
         (&Method::DELETE, Some(name)) => {
-            let (object, removed) = store.delete(rt, namespace, name)?;
+            let (object, removed) = store.delete(rt, namespace, name, Some(user))?;
             let code = if removed {
                 StatusCode::OK
             } else {
@@ -300,7 +346,7 @@ fn handle(
                     .as_str()
                     .unwrap_or_default()
                     .to_owned();
-                match store.delete(rt, item_namespace.as_deref(), &item_name) {
+                match store.delete(rt, item_namespace.as_deref(), &item_name, Some(user)) {
                     Ok((object, _)) => deleted.push(object),
                     Err(Error::NotFound { .. }) => {}
                     Err(other) => return Err(other),

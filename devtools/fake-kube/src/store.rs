@@ -1,7 +1,12 @@
 //! In-memory object storage with Kubernetes write semantics: resourceVersion, uid, generation,
 //! optimistic concurrency, status subresource, immutable fields (see [`crate::validate`]),
-//! finalizers and deletionTimestamp, owner-reference garbage collection, CRD registration, and a
-//! bounded change history for watches.
+//! finalizers and deletionTimestamp, owner-reference garbage collection, CRD registration,
+//! namespace lifecycle, and a bounded change history for watches.
+//!
+//! Namespaces behave as the API server's lifecycle admission and the namespace controller make
+//! them: the four a cluster starts with exist, nothing is created in a namespace that does not
+//! exist or is terminating, and deleting a namespace marks it `Terminating`, deletes everything
+//! in it (objects with finalizers wait for them) and removes it once it is empty.
 //!
 //! One mutex guards the whole state; every write happens under it and is broadcast to watchers
 //! before the lock is released, so watchers see changes in resourceVersion order.
@@ -14,10 +19,13 @@ use base64::prelude::BASE64_STANDARD;
 use serde_json::{Map, Value, json};
 use tokio::sync::{broadcast, watch};
 
+use crate::admission::{self, Attributes, Operation};
 use crate::error::{Error, Result};
 use crate::patch::{self, PatchError};
 use crate::resource::{ResourceType, builtin_types};
+use crate::rules::CrdRules;
 use crate::select::Selector;
+use crate::users::User;
 use crate::validate;
 
 /// Capacity of the change broadcast; a watcher lagging further is disconnected and resumes.
@@ -116,6 +124,8 @@ struct State {
     next_uid: u64,
     types: Vec<ResourceType>,
     kinds: HashMap<(String, String), Kind>,
+    /// The CEL rules of each custom resource type, by storage key.
+    rules: HashMap<(String, String), CrdRules>,
 }
 
 #[derive(Default)]
@@ -167,6 +177,14 @@ fn finalizers_empty(object: &Value) -> bool {
         .is_none_or(Vec::is_empty)
 }
 
+/// Storage key of Namespaces.
+fn namespaces_key() -> (String, String) {
+    (String::new(), "namespaces".to_owned())
+}
+
+/// The namespaces a new cluster has.
+const INITIAL_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
+
 fn namespace_key(rt: &ResourceType, namespace: Option<&str>) -> String {
     if rt.namespaced {
         namespace.unwrap_or_default().to_owned()
@@ -180,13 +198,32 @@ impl Store {
     pub(crate) fn new(history_per_type: usize) -> Self {
         let (changes, _) = broadcast::channel(BROADCAST_CAPACITY);
         let (version, _) = watch::channel(0);
+        let mut state = State {
+            resource_version: 0,
+            next_uid: 0,
+            types: builtin_types(),
+            kinds: HashMap::new(),
+            rules: HashMap::new(),
+        };
+        let namespaces = state
+            .types
+            .iter()
+            .find(|rt| rt.storage_key() == namespaces_key())
+            .cloned()
+            .expect("Namespace is a built-in type");
+        for name in INITIAL_NAMESPACES {
+            state
+                .create(
+                    &namespaces,
+                    None,
+                    json!({"metadata": {"name": name}}),
+                    None,
+                    None,
+                )
+                .expect("a new store has no namespaces yet");
+        }
         Self {
-            state: Mutex::new(State {
-                resource_version: 0,
-                next_uid: 0,
-                types: builtin_types(),
-                kinds: HashMap::new(),
-            }),
+            state: Mutex::new(state),
             history_per_type,
             changes,
             version,
@@ -355,14 +392,16 @@ impl Store {
     }
 
     /// Creates an object; `status` is dropped when the type has a status subresource.
+    /// Requests of a `user` pass admission; the fake's own controllers send none.
     pub(crate) fn create(
         &self,
         rt: &ResourceType,
         namespace: Option<&str>,
         body: Value,
+        user: Option<&User>,
     ) -> Result<Value> {
         let mut state = self.lock();
-        let (created, changes) = state.create(rt, namespace, body, None)?;
+        let (created, changes) = state.create(rt, namespace, body, None, user)?;
         self.publish(&mut state, changes);
         Ok(created)
     }
@@ -375,6 +414,7 @@ impl Store {
         name: &str,
         body: Value,
         target: Target,
+        user: Option<&User>,
     ) -> Result<Value> {
         if meta_str(&body, "name").is_some_and(|body_name| body_name != name) {
             return Err(Error::BadRequest(format!(
@@ -388,12 +428,13 @@ impl Store {
             .ok_or_else(|| Error::NotFound {
                 what: what(rt, name),
             })?;
-        let (written, changes) = state.write(rt, &old, body, target, None)?;
+        let (written, changes) = state.write(rt, &old, body, target, None, user)?;
         self.publish(&mut state, changes);
         Ok(written)
     }
 
     /// Patches an object; server-side apply creates it when absent.
+    #[allow(clippy::too_many_arguments)] // the request's parts, as the server has them
     pub(crate) fn patch(
         &self,
         rt: &ResourceType,
@@ -402,6 +443,7 @@ impl Store {
         kind: &PatchKind,
         body: &Value,
         target: Target,
+        user: Option<&User>,
     ) -> Result<Value> {
         let mut state = self.lock();
         let Some(old) = state.object(rt, namespace, name) else {
@@ -427,7 +469,7 @@ impl Store {
                 target,
                 None,
             )];
-            let (created, changes) = state.create(rt, namespace, object, Some(managed))?;
+            let (created, changes) = state.create(rt, namespace, object, Some(managed), user)?;
             self.publish(&mut state, changes);
             return Ok(created);
         };
@@ -477,7 +519,7 @@ impl Store {
                 managed = Some(entries);
             }
         }
-        let (written, changes) = state.write(rt, &old, candidate, target, managed)?;
+        let (written, changes) = state.write(rt, &old, candidate, target, managed, user)?;
         self.publish(&mut state, changes);
         Ok(written)
     }
@@ -490,6 +532,7 @@ impl Store {
         rt: &ResourceType,
         namespace: Option<&str>,
         name: &str,
+        user: Option<&User>,
     ) -> Result<(Value, bool)> {
         let mut state = self.lock();
         let object = state
@@ -497,6 +540,14 @@ impl Store {
             .ok_or_else(|| Error::NotFound {
                 what: what(rt, name),
             })?;
+        state.admit(
+            user,
+            Operation::Delete,
+            rt,
+            Target::Main,
+            &Value::Null,
+            &object,
+        )?;
         let mut changes = Vec::new();
         let (last, removed) = state.delete(rt.storage_key(), &object, &mut changes);
         self.publish(&mut state, changes);
@@ -555,6 +606,7 @@ impl State {
         namespace: Option<&str>,
         mut object: Value,
         managed: Option<Vec<Value>>,
+        user: Option<&User>,
     ) -> Result<(Value, Vec<Change>)> {
         if !object.is_object() {
             return Err(Error::BadRequest("the body must be a JSON object".into()));
@@ -578,6 +630,23 @@ impl State {
                 return Err(Error::BadRequest(
                     "a namespaced object needs a namespace".into(),
                 ));
+            }
+            match self.namespace(&namespace) {
+                None => {
+                    return Err(Error::NotFound {
+                        what: format!("namespaces {namespace:?}"),
+                    });
+                }
+                Some(ns) if ns["metadata"].get("deletionTimestamp").is_some() => {
+                    return Err(Error::Forbidden {
+                        plural: rt.plural.clone(),
+                        name,
+                        detail: format!(
+                            "unable to create new content in namespace {namespace} because it is being terminated"
+                        ),
+                    });
+                }
+                Some(_) => {}
             }
         }
         let key = (namespace.clone(), name.clone());
@@ -624,6 +693,21 @@ impl State {
             self.register_crd(&mut object);
         }
         merge_string_data(rt, &mut object);
+        if let Some(rules) = self.rules.get(&rt.storage_key()) {
+            rules.check(rt, &object, None)?;
+        }
+        self.admit(
+            user,
+            Operation::Create,
+            rt,
+            Target::Main,
+            &object,
+            &Value::Null,
+        )?;
+        if rt.storage_key() == namespaces_key() {
+            object["spec"] = json!({"finalizers": ["kubernetes"]});
+            object["status"] = json!({"phase": "Active"});
+        }
         let object = Arc::new(object);
         self.kinds
             .entry(rt.storage_key())
@@ -648,6 +732,7 @@ impl State {
         candidate: Value,
         target: Target,
         managed: Option<Vec<Value>>,
+        user: Option<&User>,
     ) -> Result<(Value, Vec<Change>)> {
         let old_version = meta_str(old, "resourceVersion").unwrap_or_default();
         let name = meta_str(old, "name").unwrap_or_default().to_owned();
@@ -734,6 +819,10 @@ impl State {
         if new == **old {
             return Ok((new, Vec::new()));
         }
+        if let Some(rules) = self.rules.get(&rt.storage_key()) {
+            rules.check(rt, &new, Some(old))?;
+        }
+        self.admit(user, Operation::Update, rt, target, &new, old)?;
         let mut changes = Vec::new();
         if new["metadata"].get("deletionTimestamp").is_some() && finalizers_empty(&new) {
             self.remove(rt.storage_key(), Arc::new(new), &mut changes);
@@ -772,6 +861,9 @@ impl State {
         object: &Arc<Value>,
         changes: &mut Vec<Change>,
     ) -> (Value, bool) {
+        if storage_key == namespaces_key() {
+            return self.delete_namespace(object, changes);
+        }
         if finalizers_empty(object) {
             self.remove(storage_key, object.clone(), changes);
             let last = changes
@@ -815,8 +907,139 @@ impl State {
         ((*marked).clone(), false)
     }
 
-    /// Removes an object for good, then deletes every object all of whose owners are gone, and
-    /// the objects of a removed CRD.
+    /// Runs the admission policies in force on a request of `user`; none for the fake's own
+    /// controllers (`None`).
+    fn admit(
+        &self,
+        user: Option<&User>,
+        operation: Operation,
+        rt: &ResourceType,
+        target: Target,
+        object: &Value,
+        old_object: &Value,
+    ) -> Result<()> {
+        let Some(user) = user else { return Ok(()) };
+        let kind = |(group, plural): (&str, &str)| {
+            self.kinds
+                .get(&(group.to_owned(), plural.to_owned()))
+                .map(|kind| kind.objects.values().map(|object| &**object))
+        };
+        let (Some(policies), Some(bindings)) =
+            (kind(admission::POLICIES), kind(admission::BINDINGS))
+        else {
+            return Ok(());
+        };
+        let stored = if object.is_null() { old_object } else { object };
+        let namespace = meta_str(stored, "namespace").unwrap_or_default();
+        let attributes = Attributes {
+            operation,
+            rt,
+            subresource: (target == Target::Status).then_some("status"),
+            namespace,
+            name: meta_str(stored, "name").unwrap_or_default(),
+            object,
+            old_object,
+            namespace_object: self.namespace(namespace).map(|ns| &**ns),
+            user,
+        };
+        admission::admit(policies, bindings, &attributes)
+    }
+
+    /// The Namespace `name`, if it exists.
+    fn namespace(&self, name: &str) -> Option<&Arc<Value>> {
+        self.kinds
+            .get(&namespaces_key())?
+            .objects
+            .get(&(String::new(), name.to_owned()))
+    }
+
+    /// Marks a namespace `Terminating`, deletes what it holds, and removes it when nothing is
+    /// left; objects held by finalizers keep it until they go (see [`State::remove`]).
+    fn delete_namespace(
+        &mut self,
+        object: &Arc<Value>,
+        changes: &mut Vec<Change>,
+    ) -> (Value, bool) {
+        let name = meta_str(object, "name").unwrap_or_default().to_owned();
+        let marked = if object["metadata"].get("deletionTimestamp").is_some() {
+            object.clone()
+        } else {
+            let mut marked = (**object).clone();
+            let resource_version = self.bump();
+            let metadata = metadata_mut(&mut marked);
+            metadata.insert("deletionTimestamp".into(), json!(now()));
+            metadata.insert("deletionGracePeriodSeconds".into(), json!(0));
+            metadata.insert(
+                "resourceVersion".into(),
+                json!(resource_version.to_string()),
+            );
+            marked["status"]["phase"] = json!("Terminating");
+            let marked = Arc::new(marked);
+            self.kinds
+                .entry(namespaces_key())
+                .or_default()
+                .objects
+                .insert((String::new(), name.clone()), marked.clone());
+            changes.push(Change {
+                group: String::new(),
+                plural: "namespaces".to_owned(),
+                resource_version,
+                event: EventType::Modified,
+                object: marked.clone(),
+                previous: Some(object.clone()),
+            });
+            marked
+        };
+        let content: Vec<((String, String), Arc<Value>)> = self
+            .kinds
+            .iter()
+            .flat_map(|(kind_key, kind)| {
+                kind.objects
+                    .iter()
+                    .filter(|((namespace, _), _)| *namespace == name)
+                    .map(|(_, object)| (kind_key.clone(), object.clone()))
+            })
+            .collect();
+        for (kind_key, object) in content {
+            // An object already gone with an owner deleted before it is skipped.
+            let key = (
+                name.clone(),
+                meta_str(&object, "name").unwrap_or_default().to_owned(),
+            );
+            let Some(current) = self
+                .kinds
+                .get(&kind_key)
+                .and_then(|k| k.objects.get(&key))
+                .cloned()
+            else {
+                continue;
+            };
+            self.delete(kind_key, &current, changes);
+        }
+        if self.namespace(&name).is_none() {
+            let last = changes
+                .iter()
+                .rev()
+                .find(|c| c.event == EventType::Deleted && c.plural == "namespaces")
+                .map_or_else(|| (*marked).clone(), |c| (*c.object).clone());
+            return (last, true);
+        }
+        if self.namespace_empty(&name) {
+            self.remove(namespaces_key(), marked.clone(), changes);
+            return ((*marked).clone(), true);
+        }
+        ((*marked).clone(), false)
+    }
+
+    /// Whether no object is left in the namespace `name`.
+    fn namespace_empty(&self, name: &str) -> bool {
+        self.kinds
+            .values()
+            .all(|kind| !kind.objects.keys().any(|(namespace, _)| namespace == name))
+    }
+
+    /// Removes an object for good, then deletes every object all of whose owners are gone, the
+    /// objects of a removed CRD, and a terminating namespace its last object left.
     fn remove(
         &mut self,
         storage_key: (String, String),
@@ -856,6 +1079,14 @@ impl State {
                 && storage_key.1 == "customresourcedefinitions"
             {
                 self.unregister_crd(&last, changes);
+            }
+            let namespace = &key.0;
+            if !namespace.is_empty()
+                && let Some(ns) = self.namespace(namespace).cloned()
+                && ns["metadata"].get("deletionTimestamp").is_some()
+                && self.namespace_empty(namespace)
+            {
+                pending.push((namespaces_key(), ns));
             }
             for (kind_key, orphan) in self.orphans() {
                 let uid = meta_str(&orphan, "uid").unwrap_or_default().to_owned();
@@ -915,6 +1146,12 @@ impl State {
                     && existing.plural == rt.plural)
             });
         }
+        if let Some(first) = served.first() {
+            match CrdRules::compile(crd) {
+                Some(rules) => self.rules.insert(first.storage_key(), rules),
+                None => self.rules.remove(&first.storage_key()),
+            };
+        }
         self.types.extend(served);
         let time = crd["status"]["conditions"][0]["lastTransitionTime"]
             .as_str()
@@ -933,6 +1170,7 @@ impl State {
         let served = ResourceType::from_crd(crd);
         let Some(first) = served.first() else { return };
         let storage_key = first.storage_key();
+        self.rules.remove(&storage_key);
         self.types
             .retain(|existing| existing.storage_key() != storage_key);
         if let Some(kind) = self.kinds.get_mut(&storage_key) {

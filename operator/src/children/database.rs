@@ -7,13 +7,26 @@
 //! those fields as it was created ([`keep_created`]), and a larger `database.storage.size` is
 //! asked of the volume's claim itself ([`claim_plan`]), which may grow but never shrink.
 
+use k8s_openapi::api::apps::v1::{
+    StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec,
+};
+use k8s_openapi::api::core::v1::{
+    Container, ContainerPort, EnvVar, EnvVarSource, ExecAction, PersistentVolumeClaim,
+    PersistentVolumeClaimSpec, PodSpec, PodTemplateSpec, Probe, ResourceRequirements,
+    SecretKeySelector, Service, ServicePort, ServiceSpec, TCPSocketAction,
+    VolumeResourceRequirements,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use mono_crds::{DatabaseMode, StorageSpec};
 use serde_json::{Value, json};
 
+use super::deployment::{empty_dir, mount, value_env};
+use super::quota::quantities;
 use super::secrets::{DATABASE_URL_KEY, DATABASE_USER};
 use super::{
     Child, ChildConfig, ChildKind, Ctx, POSTGRES_PORT, container_security_context, database_name,
-    pod_security_context,
+    pod_security_context, scheduled,
 };
 use crate::status::StorageState;
 
@@ -84,19 +97,30 @@ pub(crate) fn postgres_major(image: &str) -> Option<u32> {
 /// `pg_upgrade` is not something a rollout can do. Returns `(live image, refused image)`
 /// when it kept it.
 pub(crate) fn keep_postgres_major(set: &mut Value, live: &Value) -> Option<(String, String)> {
-    let path =
-        |object: &Value| object["spec"]["template"]["spec"]["containers"][0]["image"].clone();
-    let live_image = path(live).as_str()?.to_owned();
-    let desired_image = path(set).as_str()?.to_owned();
-    let (live_major, desired_major) = (
-        postgres_major(&live_image)?,
-        postgres_major(&desired_image)?,
-    );
-    if live_major == desired_major {
+    let (live_image, desired_image) = postgres_image_change(set, live)?;
+    if postgres_major(&live_image)? == postgres_major(&desired_image)? {
         return None;
     }
-    set["spec"]["template"]["spec"]["containers"][0]["image"] = Value::String(live_image.clone());
+    keep_postgres_image(set, live);
     Some((live_image, desired_image))
+}
+
+/// `(image it runs, image set asks for)` of the database container, when they differ.
+pub(crate) fn postgres_image_change(set: &Value, live: &Value) -> Option<(String, String)> {
+    let live_image = postgres_image(live)?.to_owned();
+    let desired_image = postgres_image(set)?.to_owned();
+    (live_image != desired_image).then_some((live_image, desired_image))
+}
+
+/// `set` with the database container's image `live` runs.
+pub(crate) fn keep_postgres_image(set: &mut Value, live: &Value) {
+    if let Some(image) = postgres_image(live) {
+        set["spec"]["template"]["spec"]["containers"][0]["image"] = Value::String(image.to_owned());
+    }
+}
+
+fn postgres_image(set: &Value) -> Option<&str> {
+    set["spec"]["template"]["spec"]["containers"][0]["image"].as_str()
 }
 
 /// What `storage` asks of `claim`, the database volume's claim as it exists: grow it, or
@@ -182,7 +206,7 @@ pub(crate) fn quantity(text: &str) -> Option<f64> {
 }
 
 /// The `MONO_DATABASE_URL` environment entry, read from the Secret of the database mode.
-pub(crate) fn database_url_env(ctx: &Ctx<'_>) -> Value {
+pub(crate) fn database_url_env(ctx: &Ctx<'_>) -> EnvVar {
     let (name, key) = match ctx.database_mode() {
         DatabaseMode::Builtin => (database_name(ctx.name), DATABASE_URL_KEY.to_owned()),
         // CloudNativePG writes the application credentials into `<cluster>-app`.
@@ -199,10 +223,23 @@ pub(crate) fn database_url_env(ctx: &Ctx<'_>) -> Value {
             None => (database_name(ctx.name), DATABASE_URL_KEY.to_owned()),
         },
     };
-    json!({
-        "name": "MONO_DATABASE_URL",
-        "valueFrom": {"secretKeyRef": {"name": name, "key": key}},
-    })
+    secret_env("MONO_DATABASE_URL", &name, &key)
+}
+
+/// An environment variable read from the key `key` of the Secret `secret`.
+fn secret_env(env: &str, secret: &str, key: &str) -> EnvVar {
+    EnvVar {
+        name: env.to_owned(),
+        value_from: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                name: secret.to_owned(),
+                key: key.to_owned(),
+                ..SecretKeySelector::default()
+            }),
+            ..EnvVarSource::default()
+        }),
+        ..EnvVar::default()
+    }
 }
 
 /// Children of the database for the Cooperative's mode.
@@ -215,95 +252,132 @@ pub(crate) fn database(ctx: &Ctx<'_>, config: &ChildConfig) -> Vec<Child> {
 }
 
 fn service(ctx: &Ctx<'_>) -> Child {
-    let name = database_name(ctx.name);
-    Child {
-        kind: ChildKind::Service,
-        object: json!({
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": ctx.metadata(&name, "database"),
-            "spec": {
-                "type": "ClusterIP",
-                "selector": ctx.selector_labels("database"),
-                "ports": [{"name": "postgres", "port": POSTGRES_PORT, "targetPort": "postgres"}],
-            },
+    let service = Service {
+        metadata: ctx.metadata(&database_name(ctx.name), "database"),
+        spec: Some(ServiceSpec {
+            type_: Some("ClusterIP".to_owned()),
+            selector: Some(ctx.selector_labels("database")),
+            ports: Some(vec![ServicePort {
+                name: Some("postgres".to_owned()),
+                port: POSTGRES_PORT,
+                target_port: Some(IntOrString::String("postgres".to_owned())),
+                ..ServicePort::default()
+            }]),
+            ..ServiceSpec::default()
         }),
-        name,
-    }
+        ..Service::default()
+    };
+    Child::typed(ChildKind::Service, &service)
 }
 
 fn stateful_set(ctx: &Ctx<'_>, config: &ChildConfig) -> Child {
     let name = database_name(ctx.name);
     let storage = &ctx.coop.spec.database.storage;
-    let mut claim_spec = json!({
-        "accessModes": ["ReadWriteOnce"],
-        "resources": {"requests": {"storage": storage.size}},
-    });
-    if let Some(class) = &storage.storage_class_name {
-        claim_spec["storageClassName"] = json!(class);
-    }
-    let secret_env = |env: &str, key: &str| json!({"name": env, "valueFrom": {"secretKeyRef": {"name": name, "key": key}}});
-    Child {
-        kind: ChildKind::StatefulSet,
-        object: json!({
-            "apiVersion": "apps/v1",
-            "kind": "StatefulSet",
-            "metadata": ctx.metadata(&name, "database"),
-            "spec": {
-                "serviceName": name,
-                "replicas": 1,
-                "selector": {"matchLabels": ctx.selector_labels("database")},
-                // Volumes outlive the StatefulSet; the finalizer applies the deletion policy.
-                "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
-                "template": {
-                    "metadata": {"labels": ctx.labels("database")},
-                    "spec": {
-                        "automountServiceAccountToken": false,
-                        "securityContext": pod_security_context(POSTGRES_UID),
-                        "containers": [{
-                            "name": "postgres",
-                            "image": config.postgres_image,
-                            "ports": [{"name": "postgres", "containerPort": POSTGRES_PORT}],
-                            "env": [
-                                secret_env("POSTGRES_USER", "username"),
-                                secret_env("POSTGRES_PASSWORD", "password"),
-                                secret_env("POSTGRES_DB", "database"),
-                                {"name": "PGDATA", "value": "/var/lib/postgresql/data/pgdata"},
-                            ],
-                            "readinessProbe": {
-                                "exec": {"command": ["pg_isready", "-U", DATABASE_USER, "-d", DATABASE_USER, "-h", "127.0.0.1"]},
-                                "periodSeconds": 10,
-                            },
-                            "livenessProbe": {
-                                "tcpSocket": {"port": "postgres"},
-                                "initialDelaySeconds": 30,
-                                "periodSeconds": 20,
-                            },
-                            "resources": {
-                                "requests": {"cpu": "100m", "memory": "256Mi"},
-                                "limits": {"cpu": "1", "memory": "1Gi"},
-                            },
-                            "securityContext": container_security_context(),
-                            "volumeMounts": [
-                                {"name": "data", "mountPath": "/var/lib/postgresql/data"},
-                                {"name": "run", "mountPath": "/var/run/postgresql"},
-                                {"name": "tmp", "mountPath": "/tmp"},
-                            ],
-                        }],
-                        "volumes": [
-                            {"name": "run", "emptyDir": {}},
-                            {"name": "tmp", "emptyDir": {}},
-                        ],
-                    },
-                },
-                "volumeClaimTemplates": [{
-                    "metadata": {"name": DATA_TEMPLATE, "labels": ctx.labels("database")},
-                    "spec": claim_spec,
-                }],
-            },
+    let container = Container {
+        name: "postgres".to_owned(),
+        image: Some(config.postgres_image.clone()),
+        ports: Some(vec![ContainerPort {
+            name: Some("postgres".to_owned()),
+            container_port: POSTGRES_PORT,
+            ..ContainerPort::default()
+        }]),
+        env: Some(vec![
+            secret_env("POSTGRES_USER", &name, "username"),
+            secret_env("POSTGRES_PASSWORD", &name, "password"),
+            secret_env("POSTGRES_DB", &name, "database"),
+            value_env("PGDATA", "/var/lib/postgresql/data/pgdata"),
+        ]),
+        readiness_probe: Some(Probe {
+            exec: Some(ExecAction {
+                command: Some(
+                    [
+                        "pg_isready",
+                        "-U",
+                        DATABASE_USER,
+                        "-d",
+                        DATABASE_USER,
+                        "-h",
+                        "127.0.0.1",
+                    ]
+                    .map(str::to_owned)
+                    .to_vec(),
+                ),
+            }),
+            period_seconds: Some(10),
+            ..Probe::default()
         }),
-        name,
-    }
+        liveness_probe: Some(Probe {
+            tcp_socket: Some(TCPSocketAction {
+                port: IntOrString::String("postgres".to_owned()),
+                ..TCPSocketAction::default()
+            }),
+            initial_delay_seconds: Some(30),
+            period_seconds: Some(20),
+            ..Probe::default()
+        }),
+        resources: Some(ResourceRequirements {
+            requests: Some(quantities(&[("cpu", "100m"), ("memory", "256Mi")])),
+            limits: Some(quantities(&[("cpu", "1"), ("memory", "1Gi")])),
+            ..ResourceRequirements::default()
+        }),
+        security_context: Some(container_security_context()),
+        volume_mounts: Some(vec![
+            mount("data", "/var/lib/postgresql/data", false),
+            mount("run", "/var/run/postgresql", false),
+            mount("tmp", "/tmp", false),
+        ]),
+        ..Container::default()
+    };
+    let pod = PodSpec {
+        automount_service_account_token: Some(false),
+        security_context: Some(pod_security_context(POSTGRES_UID)),
+        containers: vec![container],
+        volumes: Some(vec![empty_dir("run"), empty_dir("tmp")]),
+        ..PodSpec::default()
+    };
+    let claim = PersistentVolumeClaim {
+        metadata: ObjectMeta {
+            name: Some(DATA_TEMPLATE.to_owned()),
+            labels: Some(ctx.labels("database")),
+            ..ObjectMeta::default()
+        },
+        spec: Some(PersistentVolumeClaimSpec {
+            access_modes: Some(vec!["ReadWriteOnce".to_owned()]),
+            resources: Some(VolumeResourceRequirements {
+                requests: Some(quantities(&[("storage", &storage.size)])),
+                ..VolumeResourceRequirements::default()
+            }),
+            storage_class_name: storage.storage_class_name.clone(),
+            ..PersistentVolumeClaimSpec::default()
+        }),
+        ..PersistentVolumeClaim::default()
+    };
+    let set = StatefulSet {
+        metadata: ctx.metadata(&name, "database"),
+        spec: Some(StatefulSetSpec {
+            service_name: Some(name.clone()),
+            replicas: Some(1),
+            selector: ctx.selector("database"),
+            // Volumes outlive the StatefulSet; the finalizer applies the deletion policy.
+            persistent_volume_claim_retention_policy: Some(
+                StatefulSetPersistentVolumeClaimRetentionPolicy {
+                    when_deleted: Some("Retain".to_owned()),
+                    when_scaled: Some("Retain".to_owned()),
+                },
+            ),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(ctx.labels("database")),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(scheduled(ctx, pod)),
+            },
+            volume_claim_templates: Some(vec![claim]),
+            ..StatefulSetSpec::default()
+        }),
+        ..StatefulSet::default()
+    };
+    Child::typed(ChildKind::StatefulSet, &set)
 }
 
 fn cnpg_cluster(ctx: &Ctx<'_>) -> Child {

@@ -3,22 +3,20 @@
 //! replica it allows the eviction (a single pod cannot be protected without blocking drains);
 //! the builtin database, a single pod, has none for the same reason.
 
-use serde_json::json;
+use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::{Child, ChildKind, Ctx};
 
 pub(crate) fn instance_budget(ctx: &Ctx<'_>) -> Child {
-    Child {
-        kind: ChildKind::PodDisruptionBudget,
-        name: ctx.name.to_owned(),
-        object: json!({
-            "apiVersion": "policy/v1",
-            "kind": "PodDisruptionBudget",
-            "metadata": ctx.metadata(ctx.name, "instance"),
-            "spec": {
-                "maxUnavailable": 1,
-                "selector": {"matchLabels": ctx.selector_labels("instance")},
-            },
+    let budget = PodDisruptionBudget {
+        metadata: ctx.metadata(ctx.name, "instance"),
+        spec: Some(PodDisruptionBudgetSpec {
+            max_unavailable: Some(IntOrString::Int(1)),
+            selector: Some(ctx.selector("instance")),
+            ..PodDisruptionBudgetSpec::default()
         }),
-    }
+        ..PodDisruptionBudget::default()
+    };
+    Child::typed(ChildKind::PodDisruptionBudget, &budget)
 }

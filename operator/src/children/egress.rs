@@ -11,7 +11,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use serde_json::{Value, json};
+use k8s_openapi::api::networking::v1::{IPBlock, NetworkPolicyPeer};
 use thiserror::Error;
 
 /// Link-local ranges: never reachable from an instance, whatever staff allow.
@@ -163,7 +163,7 @@ impl EgressConfig {
     }
 
     /// `ipBlock` peers of the chain CIDRs, each with the forbidden ranges inside it cut out.
-    pub(crate) fn chain_peers(&self) -> Vec<Value> {
+    pub(crate) fn chain_peers(&self) -> Vec<NetworkPolicyPeer> {
         self.chain_cidrs
             .iter()
             .map(|allowed| {
@@ -173,10 +173,12 @@ impl EgressConfig {
                     .filter(|range| allowed.contains(range))
                     .map(Cidr::to_string)
                     .collect();
-                if except.is_empty() {
-                    json!({"ipBlock": {"cidr": allowed.to_string()}})
-                } else {
-                    json!({"ipBlock": {"cidr": allowed.to_string(), "except": except}})
+                NetworkPolicyPeer {
+                    ip_block: Some(IPBlock {
+                        cidr: allowed.to_string(),
+                        except: (!except.is_empty()).then_some(except),
+                    }),
+                    ..NetworkPolicyPeer::default()
                 }
             })
             .collect()
@@ -200,6 +202,8 @@ impl EgressConfig {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     fn cidr(text: &str) -> Cidr {
@@ -256,16 +260,16 @@ mod tests {
     fn forbidden_ranges_are_cut_out_or_refused() {
         let open = config(&["0.0.0.0/0", "203.0.113.0/24"], &["10.244.0.0/16"]).unwrap();
         assert_eq!(
-            open.chain_peers(),
-            vec![
-                json!({"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.0.0/16", "10.244.0.0/16"]}}),
-                json!({"ipBlock": {"cidr": "203.0.113.0/24"}}),
-            ]
+            serde_json::to_value(open.chain_peers()).unwrap(),
+            json!([
+                {"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.0.0/16", "10.244.0.0/16"]}},
+                {"ipBlock": {"cidr": "203.0.113.0/24"}},
+            ])
         );
         let v6 = config(&["::/0"], &[]).unwrap();
         assert_eq!(
-            v6.chain_peers(),
-            vec![json!({"ipBlock": {"cidr": "::/0", "except": ["fe80::/10"]}})]
+            serde_json::to_value(v6.chain_peers()).unwrap(),
+            json!([{"ipBlock": {"cidr": "::/0", "except": ["fe80::/10"]}}])
         );
         let cases = [
             (

@@ -8,12 +8,16 @@
 //! name as a label value. A name that does not fit is cut and ends with a hash of the whole
 //! name, so two long names never become one (see [`job_name`]).
 
-use serde_json::json;
+use k8s_openapi::api::batch::v1::{Job, JobSpec};
+use k8s_openapi::api::core::v1::{
+    Container, PersistentVolumeClaimVolumeSource, PodSpec, PodTemplateSpec, Volume,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use sha2::{Digest, Sha256};
 
-use super::deployment::{INSTANCE_UID, instance_env, instance_resources, instance_volumes};
+use super::deployment::{INSTANCE_UID, instance_env, instance_resources, instance_volumes, mount};
 use super::{
-    Child, ChildConfig, ChildKind, Ctx, container_security_context, pod_security_context, schedule,
+    Child, ChildConfig, ChildKind, Ctx, container_security_context, pod_security_context, scheduled,
 };
 
 /// Longest Kubernetes label value, which a Job name must fit into (its pods carry it).
@@ -91,22 +95,26 @@ pub(crate) struct JobParams<'a> {
 pub(crate) fn instance_job(ctx: &Ctx<'_>, config: &ChildConfig, params: JobParams<'_>) -> Child {
     let (mut volumes, mut mounts) = instance_volumes(ctx);
     if let Some(claim) = params.export_claim {
-        volumes.push(json!({
-            "name": "export",
-            "persistentVolumeClaim": {"claimName": claim, "readOnly": !params.writable},
-        }));
-        mounts.push(
-            json!({"name": "export", "mountPath": EXPORT_MOUNT, "readOnly": !params.writable}),
-        );
+        volumes.push(Volume {
+            name: "export".to_owned(),
+            persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                claim_name: claim.to_owned(),
+                read_only: Some(!params.writable),
+            }),
+            ..Volume::default()
+        });
+        let mut export = mount("export", EXPORT_MOUNT, false);
+        export.read_only = Some(!params.writable);
+        mounts.push(export);
     }
-    let container = json!({
-        "name": CONTAINER,
-        "image": ctx.image(config, params.version),
-        "args": params.args,
-        "env": instance_env(ctx),
-        "resources": instance_resources(ctx),
-        "securityContext": container_security_context(),
-        "volumeMounts": mounts,
+    let container = Container {
+        name: CONTAINER.to_owned(),
+        image: Some(ctx.image(config, params.version)),
+        args: Some(params.args),
+        env: Some(instance_env(ctx)),
+        resources: Some(instance_resources(ctx)),
+        security_context: Some(container_security_context()),
+        volume_mounts: Some(mounts),
         // `mono` writes nothing to the termination-log file, and the image has no shell to
         // copy its output there. So the kubelet's file stays at its default path, outside
         // every volume (it bind-mounts that file before the container starts: at a path inside
@@ -114,35 +122,35 @@ pub(crate) fn instance_job(ctx: &Ctx<'_>, config: &ChildConfig, params: JobParam
         // failed run's last log lines (at most 80 lines and 2 KiB; the kubelet takes them only
         // from containers that exited with an error) become its termination message, shown
         // by `kubectl describe` and quoted in the CooperativeExport's `Failed` condition.
-        "terminationMessagePolicy": "FallbackToLogsOnError",
-    });
-    let labels = ctx.labels(params.component);
-    let mut job = Child {
-        kind: ChildKind::Job,
-        name: params.name.to_owned(),
-        object: json!({
-            "apiVersion": "batch/v1",
-            "kind": "Job",
-            "metadata": ctx.metadata(params.name, params.component),
-            "spec": {
-                "backoffLimit": 2,
-                "activeDeadlineSeconds": 3600,
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {
-                        "restartPolicy": "Never",
-                        "automountServiceAccountToken": false,
-                        "enableServiceLinks": false,
-                        "securityContext": pod_security_context(INSTANCE_UID),
-                        "containers": [container],
-                        "volumes": volumes,
-                    },
-                },
-            },
-        }),
+        termination_message_policy: Some("FallbackToLogsOnError".to_owned()),
+        ..Container::default()
     };
-    schedule(ctx, &mut job);
-    job
+    let pod = PodSpec {
+        restart_policy: Some("Never".to_owned()),
+        automount_service_account_token: Some(false),
+        enable_service_links: Some(false),
+        security_context: Some(pod_security_context(INSTANCE_UID)),
+        containers: vec![container],
+        volumes: Some(volumes),
+        ..PodSpec::default()
+    };
+    let job = Job {
+        metadata: ctx.metadata(params.name, params.component),
+        spec: Some(JobSpec {
+            backoff_limit: Some(2),
+            active_deadline_seconds: Some(3600),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(ctx.labels(params.component)),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(scheduled(ctx, pod)),
+            },
+            ..JobSpec::default()
+        }),
+        ..Job::default()
+    };
+    Child::typed(ChildKind::Job, &job)
 }
 
 pub(crate) fn migration_job(ctx: &Ctx<'_>, config: &ChildConfig, version: &str) -> Child {
@@ -185,7 +193,7 @@ pub(crate) fn import_job(ctx: &Ctx<'_>, config: &ChildConfig) -> Option<Child> {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::Value;
+    use serde_json::{Value, json};
 
     use super::*;
     use crate::fixtures::{CooperativeFixture, test_config, test_cooperative};

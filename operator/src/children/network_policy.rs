@@ -6,8 +6,13 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
+use k8s_openapi::api::networking::v1::{
+    IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
+    NetworkPolicyPort, NetworkPolicySpec,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use mono_crds::DatabaseMode;
-use serde_json::{Value, json};
 
 use super::egress::EgressConfig;
 use super::{
@@ -76,55 +81,128 @@ pub(crate) fn url_port(url: &str) -> Option<u16> {
     }
 }
 
-fn policy(ctx: &Ctx<'_>, suffix: &str, spec: Value) -> Child {
-    let name = format!("{}-{suffix}", ctx.name);
-    Child {
-        kind: ChildKind::NetworkPolicy,
-        object: json!({
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": ctx.metadata(&name, "isolation"),
-            "spec": spec,
-        }),
-        name,
+fn policy(ctx: &Ctx<'_>, suffix: &str, spec: NetworkPolicySpec) -> Child {
+    let policy = NetworkPolicy {
+        metadata: ctx.metadata(&format!("{}-{suffix}", ctx.name), "isolation"),
+        spec: Some(spec),
+    };
+    Child::typed(ChildKind::NetworkPolicy, &policy)
+}
+
+fn labels(pairs: &[(&str, &str)]) -> LabelSelector {
+    LabelSelector {
+        match_labels: Some(
+            pairs
+                .iter()
+                .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+                .collect(),
+        ),
+        ..LabelSelector::default()
     }
 }
 
-fn namespace_peer(namespace: &str) -> Value {
-    json!({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}})
-}
-
-fn tcp(port: i32) -> Value {
-    json!({"protocol": "TCP", "port": port})
-}
-
-fn clients_selector(ctx: &Ctx<'_>) -> Value {
-    json!({
-        "matchLabels": {"app.kubernetes.io/instance": ctx.name},
-        "matchExpressions": [{
-            "key": "app.kubernetes.io/component",
-            "operator": "In",
-            "values": CLIENT_COMPONENTS,
-        }],
-    })
-}
-
-fn dns_rule(egress: &EgressConfig) -> Value {
-    let mut peer = namespace_peer(egress.dns_namespace());
-    if !egress.dns_selector().is_empty() {
-        peer["podSelector"] = json!({"matchLabels": egress.dns_selector()});
+fn namespace_peer(namespace: &str) -> NetworkPolicyPeer {
+    NetworkPolicyPeer {
+        namespace_selector: Some(labels(&[("kubernetes.io/metadata.name", namespace)])),
+        ..NetworkPolicyPeer::default()
     }
-    json!({
-        "to": [peer],
-        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-    })
+}
+
+fn pod_peer(selector: LabelSelector) -> NetworkPolicyPeer {
+    NetworkPolicyPeer {
+        pod_selector: Some(selector),
+        ..NetworkPolicyPeer::default()
+    }
+}
+
+/// `peer` narrowed to the pods with `selector` in its namespace, when there is a selector.
+fn with_pods(
+    mut peer: NetworkPolicyPeer,
+    selector: &std::collections::BTreeMap<String, String>,
+) -> NetworkPolicyPeer {
+    if !selector.is_empty() {
+        peer.pod_selector = Some(LabelSelector {
+            match_labels: Some(selector.clone()),
+            ..LabelSelector::default()
+        });
+    }
+    peer
+}
+
+fn port(protocol: &str, port: i32) -> NetworkPolicyPort {
+    NetworkPolicyPort {
+        protocol: Some(protocol.to_owned()),
+        port: Some(IntOrString::Int(port)),
+        ..NetworkPolicyPort::default()
+    }
+}
+
+fn tcp(number: i32) -> NetworkPolicyPort {
+    port("TCP", number)
+}
+
+fn tcp_all(ports: impl IntoIterator<Item = u16>) -> Vec<NetworkPolicyPort> {
+    ports.into_iter().map(|p| tcp(i32::from(p))).collect()
+}
+
+fn ingress_rule(
+    from: Vec<NetworkPolicyPeer>,
+    ports: Vec<NetworkPolicyPort>,
+) -> NetworkPolicyIngressRule {
+    NetworkPolicyIngressRule {
+        from: Some(from),
+        ports: Some(ports),
+    }
+}
+
+fn egress_rule(
+    to: Option<Vec<NetworkPolicyPeer>>,
+    ports: Vec<NetworkPolicyPort>,
+) -> NetworkPolicyEgressRule {
+    NetworkPolicyEgressRule {
+        to,
+        ports: Some(ports),
+    }
+}
+
+fn policy_types(types: &[&str]) -> Option<Vec<String>> {
+    Some(types.iter().map(|t| (*t).to_owned()).collect())
+}
+
+fn clients_selector(ctx: &Ctx<'_>) -> LabelSelector {
+    LabelSelector {
+        match_labels: labels(&[("app.kubernetes.io/instance", ctx.name)]).match_labels,
+        match_expressions: Some(vec![LabelSelectorRequirement {
+            key: "app.kubernetes.io/component".to_owned(),
+            operator: "In".to_owned(),
+            values: Some(CLIENT_COMPONENTS.map(str::to_owned).to_vec()),
+        }]),
+    }
+}
+
+fn cluster_selector(ctx: &Ctx<'_>) -> LabelSelector {
+    labels(&[("cnpg.io/cluster", &database_name(ctx.name))])
+}
+
+fn dns_rule(egress: &EgressConfig) -> NetworkPolicyEgressRule {
+    egress_rule(
+        Some(vec![with_pods(
+            namespace_peer(egress.dns_namespace()),
+            egress.dns_selector(),
+        )]),
+        vec![port("UDP", 53), port("TCP", 53)],
+    )
 }
 
 fn default_deny(ctx: &Ctx<'_>) -> Child {
     policy(
         ctx,
         "default-deny",
-        json!({"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}),
+        NetworkPolicySpec {
+            pod_selector: Some(LabelSelector::default()),
+            policy_types: policy_types(&["Ingress", "Egress"]),
+            ..NetworkPolicySpec::default()
+        },
     )
 }
 
@@ -132,18 +210,19 @@ fn instance_ingress(ctx: &Ctx<'_>, config: &ChildConfig) -> Child {
     policy(
         ctx,
         "instance-ingress",
-        json!({
-            "podSelector": {"matchLabels": ctx.selector_labels("instance")},
-            "policyTypes": ["Ingress"],
-            "ingress": [{
-                "from": [
+        NetworkPolicySpec {
+            pod_selector: Some(ctx.selector("instance")),
+            policy_types: policy_types(&["Ingress"]),
+            ingress: Some(vec![ingress_rule(
+                vec![
                     namespace_peer(&config.ingress_namespace),
                     namespace_peer(&config.monitoring_namespace),
                     namespace_peer(&config.operator_namespace),
                 ],
-                "ports": [tcp(INSTANCE_PORT)],
-            }],
-        }),
+                vec![tcp(INSTANCE_PORT)],
+            )]),
+            ..NetworkPolicySpec::default()
+        },
     )
 }
 
@@ -154,56 +233,57 @@ fn egress(ctx: &Ctx<'_>, config: &EgressConfig, external: Option<&DatabaseAddres
         .filter_map(|url| url_port(url))
         .collect();
     let database_rule = match ctx.database_mode() {
-        DatabaseMode::Builtin => json!({
-            "to": [{"podSelector": {"matchLabels": ctx.selector_labels("database")}}],
-            "ports": [tcp(POSTGRES_PORT)],
-        }),
-        DatabaseMode::Cloudnativepg => json!({
-            "to": [{"podSelector": {"matchLabels": {"cnpg.io/cluster": database_name(ctx.name)}}}],
-            "ports": [tcp(POSTGRES_PORT)],
-        }),
+        DatabaseMode::Builtin => egress_rule(
+            Some(vec![pod_peer(ctx.selector("database"))]),
+            vec![tcp(POSTGRES_PORT)],
+        ),
+        DatabaseMode::Cloudnativepg => egress_rule(
+            Some(vec![pod_peer(cluster_selector(ctx))]),
+            vec![tcp(POSTGRES_PORT)],
+        ),
         // The port of the URL in the database's Secret, and its address when that is an IP
         // (a host name can point anywhere); the usual port until the Secret has been read.
         DatabaseMode::External => match external {
             Some(address) => match address.host.parse::<IpAddr>() {
                 Ok(ip) => {
                     let bits = if ip.is_ipv4() { 32 } else { 128 };
-                    json!({
-                        "to": [{"ipBlock": {"cidr": format!("{ip}/{bits}")}}],
-                        "ports": [tcp(i32::from(address.port))],
-                    })
+                    let block = NetworkPolicyPeer {
+                        ip_block: Some(IPBlock {
+                            cidr: format!("{ip}/{bits}"),
+                            except: None,
+                        }),
+                        ..NetworkPolicyPeer::default()
+                    };
+                    egress_rule(Some(vec![block]), vec![tcp(i32::from(address.port))])
                 }
-                Err(_) => json!({"ports": [tcp(i32::from(address.port))]}),
+                Err(_) => egress_rule(None, vec![tcp(i32::from(address.port))]),
             },
-            None => json!({"ports": [tcp(POSTGRES_PORT)]}),
+            None => egress_rule(None, vec![tcp(POSTGRES_PORT)]),
         },
     };
     let mut rules = vec![dns_rule(config), database_rule];
     let chain_peers = config.chain_peers();
     if !chain_peers.is_empty() {
-        rules.push(json!({
-            "to": chain_peers,
-            "ports": chain_ports.iter().map(|port| tcp(i32::from(*port))).collect::<Vec<_>>(),
-        }));
+        rules.push(egress_rule(Some(chain_peers), tcp_all(chain_ports)));
     }
     if let Some(proxy) = config.proxy() {
-        let mut peer = namespace_peer(&proxy.namespace);
-        if !proxy.selector.is_empty() {
-            peer["podSelector"] = json!({"matchLabels": proxy.selector});
-        }
-        rules.push(json!({
-            "to": [peer],
-            "ports": proxy.ports.iter().map(|port| tcp(i32::from(*port))).collect::<Vec<_>>(),
-        }));
+        rules.push(egress_rule(
+            Some(vec![with_pods(
+                namespace_peer(&proxy.namespace),
+                &proxy.selector,
+            )]),
+            tcp_all(proxy.ports.iter().copied()),
+        ));
     }
     policy(
         ctx,
         "egress",
-        json!({
-            "podSelector": clients_selector(ctx),
-            "policyTypes": ["Egress"],
-            "egress": rules,
-        }),
+        NetworkPolicySpec {
+            pod_selector: Some(clients_selector(ctx)),
+            policy_types: policy_types(&["Egress"]),
+            egress: Some(rules),
+            ..NetworkPolicySpec::default()
+        },
     )
 }
 
@@ -214,14 +294,15 @@ fn acme_solver(ctx: &Ctx<'_>, config: &ChildConfig) -> Child {
     policy(
         ctx,
         "acme-solver",
-        json!({
-            "podSelector": {"matchLabels": {ACME_SOLVER_LABEL: "true"}},
-            "policyTypes": ["Ingress"],
-            "ingress": [{
-                "from": [namespace_peer(&config.ingress_namespace)],
-                "ports": [tcp(ACME_SOLVER_PORT)],
-            }],
-        }),
+        NetworkPolicySpec {
+            pod_selector: Some(labels(&[(ACME_SOLVER_LABEL, "true")])),
+            policy_types: policy_types(&["Ingress"]),
+            ingress: Some(vec![ingress_rule(
+                vec![namespace_peer(&config.ingress_namespace)],
+                vec![tcp(ACME_SOLVER_PORT)],
+            )]),
+            ..NetworkPolicySpec::default()
+        },
     )
 }
 
@@ -229,41 +310,53 @@ fn builtin_database(ctx: &Ctx<'_>) -> Child {
     policy(
         ctx,
         "database",
-        json!({
-            "podSelector": {"matchLabels": ctx.selector_labels("database")},
-            "policyTypes": ["Ingress"],
-            "ingress": [{
-                "from": [{"podSelector": clients_selector(ctx)}],
-                "ports": [tcp(POSTGRES_PORT)],
-            }],
-        }),
+        NetworkPolicySpec {
+            pod_selector: Some(ctx.selector("database")),
+            policy_types: policy_types(&["Ingress"]),
+            ingress: Some(vec![ingress_rule(
+                vec![pod_peer(clients_selector(ctx))],
+                vec![tcp(POSTGRES_PORT)],
+            )]),
+            ..NetworkPolicySpec::default()
+        },
     )
 }
 
 fn cnpg_database(ctx: &Ctx<'_>, config: &ChildConfig) -> Child {
-    let cluster = json!({"matchLabels": {"cnpg.io/cluster": database_name(ctx.name)}});
+    let database_ports = || vec![tcp(POSTGRES_PORT), tcp(CNPG_STATUS_PORT)];
     policy(
         ctx,
         "database",
-        json!({
-            "podSelector": cluster,
-            "policyTypes": ["Ingress", "Egress"],
-            "ingress": [
-                {"from": [{"podSelector": clients_selector(ctx)}], "ports": [tcp(POSTGRES_PORT)]},
-                {"from": [{"podSelector": cluster}], "ports": [tcp(POSTGRES_PORT), tcp(CNPG_STATUS_PORT)]},
-                {"from": [namespace_peer(&config.cnpg_namespace)], "ports": [tcp(POSTGRES_PORT), tcp(CNPG_STATUS_PORT)]},
-            ],
-            "egress": [
+        NetworkPolicySpec {
+            pod_selector: Some(cluster_selector(ctx)),
+            policy_types: policy_types(&["Ingress", "Egress"]),
+            ingress: Some(vec![
+                ingress_rule(
+                    vec![pod_peer(clients_selector(ctx))],
+                    vec![tcp(POSTGRES_PORT)],
+                ),
+                ingress_rule(vec![pod_peer(cluster_selector(ctx))], database_ports()),
+                ingress_rule(
+                    vec![namespace_peer(&config.cnpg_namespace)],
+                    database_ports(),
+                ),
+            ]),
+            egress: Some(vec![
                 dns_rule(&config.egress),
-                {"to": [{"podSelector": cluster}], "ports": [tcp(POSTGRES_PORT), tcp(CNPG_STATUS_PORT)]},
-                {"ports": API_SERVER_PORTS.iter().map(|port| tcp(i32::from(*port))).collect::<Vec<_>>()},
-            ],
-        }),
+                egress_rule(
+                    Some(vec![pod_peer(cluster_selector(ctx))]),
+                    database_ports(),
+                ),
+                egress_rule(None, tcp_all(API_SERVER_PORTS)),
+            ]),
+        },
     )
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+
     use super::*;
     use crate::children::egress::{Cidr, EgressConfig, parse_selector};
     use crate::fixtures::{CooperativeFixture, test_config, test_cooperative};

@@ -9,7 +9,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use mono_crds::{Cooperative, DatabaseMode};
 use rand_core::RngCore;
-use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::Secret;
 
 use super::{Child, ChildKind, Ctx, POSTGRES_PORT, database_name};
 use crate::Result;
@@ -68,12 +70,15 @@ fn build(ctx: &Ctx<'_>, rng: Option<&mut dyn RngCore>) -> Vec<Child> {
             &["username", "password", "database", DATABASE_URL_KEY],
             values.as_ref().map(|values| {
                 let password = &values.database_password;
-                json!({
-                    "username": DATABASE_USER,
-                    "password": password,
-                    "database": DATABASE_USER,
-                    DATABASE_URL_KEY: format!("postgres://{DATABASE_USER}:{password}@{host}/{DATABASE_USER}"),
-                })
+                strings(&[
+                    ("username", DATABASE_USER),
+                    ("password", password),
+                    ("database", DATABASE_USER),
+                    (
+                        DATABASE_URL_KEY,
+                        &format!("postgres://{DATABASE_USER}:{password}@{host}/{DATABASE_USER}"),
+                    ),
+                ])
             }),
         ));
     }
@@ -83,7 +88,7 @@ fn build(ctx: &Ctx<'_>, rng: Option<&mut dyn RngCore>) -> Vec<Child> {
         &[JWT_KEY],
         values
             .as_ref()
-            .map(|values| json!({ JWT_KEY: values.jwt_secret })),
+            .map(|values| strings(&[(JWT_KEY, &values.jwt_secret)])),
     ));
     secrets.push(secret(
         ctx,
@@ -91,28 +96,36 @@ fn build(ctx: &Ctx<'_>, rng: Option<&mut dyn RngCore>) -> Vec<Child> {
         &[SERVICE_TOKEN_KEY],
         values
             .as_ref()
-            .map(|values| json!({ SERVICE_TOKEN_KEY: values.service_token })),
+            .map(|values| strings(&[(SERVICE_TOKEN_KEY, &values.service_token)])),
     ));
     secrets
 }
 
-fn secret(ctx: &Ctx<'_>, name: &str, keys: &[&str], data: Option<Value>) -> Child {
+fn secret(
+    ctx: &Ctx<'_>,
+    name: &str,
+    keys: &[&str],
+    string_data: Option<BTreeMap<String, String>>,
+) -> Child {
     let mut metadata = ctx.metadata(name, "credentials");
-    metadata["annotations"] = json!({"mono.coopenomics.io/generated-keys": keys.join(",")});
-    let mut object = json!({
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": metadata,
-        "type": "Opaque",
-    });
-    if let Some(data) = data {
-        object["stringData"] = data;
-    }
-    Child {
-        kind: ChildKind::Secret,
-        name: name.to_owned(),
-        object,
-    }
+    metadata.annotations = Some(strings(&[(
+        "mono.coopenomics.io/generated-keys",
+        &keys.join(","),
+    )]));
+    let secret = Secret {
+        metadata,
+        type_: Some("Opaque".to_owned()),
+        string_data,
+        ..Secret::default()
+    };
+    Child::typed(ChildKind::Secret, &secret)
+}
+
+fn strings(items: &[(&str, &str)]) -> BTreeMap<String, String> {
+    items
+        .iter()
+        .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+        .collect()
 }
 
 /// 256 random bits, URL-safe base64 without padding (43 characters).
@@ -124,6 +137,8 @@ fn random_token(rng: &mut dyn RngCore) -> String {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
     use crate::fixtures::{CooperativeFixture, CountingRng, test_cooperative};
 

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender};
+use k8s_openapi::api::core::v1::Namespace;
 use kube::Client;
 use kube::runtime::events::Recorder;
 use kube::runtime::reflector::{ObjectRef, Store};
@@ -59,6 +60,7 @@ pub struct Context {
     pub(super) recorder: Recorder,
     pub(super) metrics: Arc<Metrics>,
     pub(super) store: Store<Cooperative>,
+    pub(super) namespaces: Store<Namespace>,
     pub(super) failures: Mutex<HashMap<String, u32>>,
     pub(crate) probes: Probes,
     pub(super) claims: Claims,
@@ -69,13 +71,15 @@ pub struct Context {
 
 impl Context {
     /// State shared by [`reconcile`] and [`error_policy`]; `store` holds every Cooperative the
-    /// controller sees, to find a namespace's first one.
+    /// controller sees, to find a namespace's first one, and `namespaces` every Namespace it
+    /// may reconcile in, for the allowlists staff set on them.
     pub fn new(
         client: Client,
         config: ControllerConfig,
         recorder: Recorder,
         metrics: Arc<Metrics>,
         store: Store<Cooperative>,
+        namespaces: Store<Namespace>,
     ) -> Context {
         let (retrigger, retriggers) = futures::channel::mpsc::unbounded();
         let upgrades = UpgradeSlots::new(usize::from(config.max_concurrent_upgrades));
@@ -85,6 +89,7 @@ impl Context {
             recorder,
             metrics,
             store,
+            namespaces,
             failures: Mutex::new(HashMap::new()),
             probes: Probes::default(),
             claims: Claims::default(),

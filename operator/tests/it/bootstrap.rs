@@ -68,9 +68,25 @@ async fn import_runs_before_the_first_migration_and_the_instance() {
     );
     assert_eq!(deployment_image(&cluster.fake, NAMESPACE), None);
 
+    // The export volume has not been copied into this cluster yet: the import's pod cannot
+    // be scheduled, whatever the import would do.
     cluster
         .kubelet
         .set_job_outcome(IMPORT, JobOutcome::Complete);
+    let pending = cluster
+        .eventually("the import's pod to wait for its volume", |fake| {
+            fake.get_value("", "pods", Some(NAMESPACE), &format!("{IMPORT}-00000"))
+                .filter(|pod| pod["status"]["phase"] == "Pending")
+        })
+        .await;
+    assert_eq!(
+        pending["status"]["conditions"][0]["message"],
+        json!("0/1 nodes are available: persistentvolumeclaim \"move-export\" not found.")
+    );
+    not_ready_because(&mut cluster, "Importing").await;
+    assert_eq!(jobs(&cluster.fake), [IMPORT]);
+
+    cluster.create_claim(NAMESPACE, "move-export").await;
     not_ready_because(&mut cluster, "Migrating").await;
     assert_eq!(jobs(&cluster.fake), [IMPORT, MIGRATE]);
     assert_eq!(

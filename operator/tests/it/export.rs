@@ -232,3 +232,149 @@ async fn failed_export_quotes_the_end_of_its_log() {
         "backoffLimit 2: three pods"
     );
 }
+
+#[tokio::test]
+async fn a_schedule_exports_again_and_keeps_its_retention() {
+    let mut cluster = Cluster::start().await;
+    cluster
+        .create_cooperative(NAMESPACE, cooperative(NAME, "1.0.0", "Retain"))
+        .await;
+    cluster.ready(NAMESPACE, NAME).await;
+    cluster
+        .kubelet
+        .set_default_job_outcome(JobOutcome::Run(mono_export()));
+    let exports: Api<CooperativeExport> = Api::namespaced(cluster.client.clone(), NAMESPACE);
+    let schedule: CooperativeExport = serde_json::from_value(json!({
+        "apiVersion": "mono.coopenomics.io/v1alpha1",
+        "kind": "CooperativeExport",
+        "metadata": {"name": "often"},
+        "spec": {
+            "cooperative": NAME,
+            "storage": {"size": "1Gi"},
+            "schedule": "*/2 * * * * *",
+            "retention": 2,
+        },
+    }))
+    .expect("schedule spec");
+    let schedule = exports
+        .create(&PostParams::default(), &schedule)
+        .await
+        .expect("create the schedule");
+    let uid = schedule.metadata.uid.clone().expect("a uid");
+
+    // The exports the schedule made, oldest first, as `(name, phase)`.
+    let made = move |fake: &mono_fake_kube::FakeKube| {
+        let mut made: Vec<(String, Option<ExportPhase>)> = fake
+            .list::<CooperativeExport>(Some(NAMESPACE))
+            .into_iter()
+            .filter(|e| {
+                e.metadata
+                    .owner_references
+                    .iter()
+                    .flatten()
+                    .any(|o| o.uid == uid)
+            })
+            .map(|e| {
+                (
+                    e.metadata.name.unwrap_or_default(),
+                    e.status.and_then(|s| s.phase),
+                )
+            })
+            .collect();
+        made.sort_by(|a, b| a.0.cmp(&b.0));
+        made
+    };
+    let first = cluster
+        .eventually("the schedule's first export to succeed", |fake| {
+            made(fake)
+                .into_iter()
+                .find(|(_, phase)| *phase == Some(ExportPhase::Succeeded))
+                .map(|(name, _)| name)
+        })
+        .await;
+    assert!(
+        first.starts_with("often-") && first["often-".len()..].parse::<i64>().is_ok(),
+        "named after the schedule and the time: {first}"
+    );
+    let first_claim = format!("{first}-export");
+    assert!(
+        cluster
+            .fake
+            .volume_file(NAMESPACE, &first_claim, "export/manifest.json")
+            .is_some(),
+        "the first export wrote its bundle"
+    );
+
+    // Two newer exports succeed: the first is deleted with its volume, two stay.
+    let kept = cluster
+        .eventually("the first export to go beyond retention", |fake| {
+            let made = made(fake);
+            let gone = made.iter().all(|(name, _)| *name != first)
+                && fake
+                    .get_value("", "persistentvolumeclaims", Some(NAMESPACE), &first_claim)
+                    .is_none();
+            gone.then_some(made)
+        })
+        .await;
+    let succeeded = kept
+        .iter()
+        .filter(|(_, phase)| *phase == Some(ExportPhase::Succeeded))
+        .count();
+    assert!(
+        (2..=3).contains(&succeeded),
+        "retention 2 keeps two succeeded exports (a third may have just finished): {kept:?}"
+    );
+    for (name, _) in &kept {
+        assert!(name > &first, "only newer exports are kept: {kept:?}");
+    }
+    let status = cluster
+        .fake
+        .get::<CooperativeExport>(Some(NAMESPACE), "often")
+        .and_then(|e| e.status)
+        .expect("the schedule's status");
+    assert_eq!(status.phase, Some(ExportPhase::Scheduled));
+    assert!(status.last_schedule_time.is_some() && status.next_schedule_time.is_some());
+    assert_eq!(condition(&status, "Scheduled").0, "True");
+}
+
+#[tokio::test]
+async fn an_invalid_schedule_is_reported() {
+    let mut cluster = Cluster::start().await;
+    cluster.create_namespace(NAMESPACE).await;
+    let exports: Api<CooperativeExport> = Api::namespaced(cluster.client.clone(), NAMESPACE);
+    let schedule: CooperativeExport = serde_json::from_value(json!({
+        "apiVersion": "mono.coopenomics.io/v1alpha1",
+        "kind": "CooperativeExport",
+        "metadata": {"name": "nightly"},
+        "spec": {"cooperative": NAME, "schedule": "every night"},
+    }))
+    .expect("schedule spec");
+    exports
+        .create(&PostParams::default(), &schedule)
+        .await
+        .expect("create the schedule");
+    let status = cluster
+        .eventually("the schedule to be refused", |fake| {
+            fake.get::<CooperativeExport>(Some(NAMESPACE), "nightly")?
+                .status
+                .filter(|s| !s.conditions.is_empty())
+        })
+        .await;
+    let (truth, reason, message) = condition(&status, "Scheduled");
+    assert_eq!(
+        (truth.as_str(), reason.as_str()),
+        ("False", "InvalidSchedule")
+    );
+    assert!(
+        message.starts_with("schedule \"every night\": "),
+        "{message}"
+    );
+    assert!(
+        cluster
+            .fake
+            .list::<CooperativeExport>(Some(NAMESPACE))
+            .len()
+            == 1,
+        "no export is made"
+    );
+}

@@ -161,7 +161,9 @@ async fn a_running_import_job_is_left_alone_when_the_spec_changes() {
     let mut spec = cooperative(NAME, "1.0.0", "Retain");
     spec["spec"]["bootstrap"] =
         json!({"fromExport": {"claimName": "move-export", "path": "export"}});
-    cluster.create_cooperative(NAMESPACE, spec).await;
+    cluster.create_namespace(NAMESPACE).await;
+    cluster.create_claim(NAMESPACE, "move-export").await;
+    cluster.create_in(NAMESPACE, spec).await;
     let import = cluster
         .eventually("the import Job", |fake| {
             fake.get_value("batch", "jobs", Some(NAMESPACE), "perenos-import")
@@ -194,4 +196,39 @@ async fn a_running_import_job_is_left_alone_when_the_spec_changes() {
         finished["spec"]["template"], import["spec"]["template"],
         "the import Job keeps the template it was created with"
     );
+}
+
+#[tokio::test]
+async fn the_crd_rules_refuse_a_new_coopname_or_database_mode() {
+    const NAMESPACE: &str = "coop-vesna";
+    let cluster = Cluster::start().await;
+    cluster
+        .create_cooperative(NAMESPACE, cooperative("vesna", "1.0.0", "Retain"))
+        .await;
+    let cooperatives = cluster.cooperatives(NAMESPACE);
+    let cases = [
+        (
+            json!({"spec": {"coopname": "leto"}}),
+            "spec.coopname: Invalid value: \"object\": coopname is immutable",
+        ),
+        (
+            json!({"spec": {"database": {"mode": "cloudnativepg"}}}),
+            "spec.database.mode: Invalid value: \"object\": database mode is immutable",
+        ),
+    ];
+    for (patch, expected) in cases {
+        let refused = cooperatives
+            .patch("vesna", &PatchParams::default(), &Patch::Merge(&patch))
+            .await;
+        let Err(kube::Error::Api(status)) = refused else {
+            panic!("{patch} was not refused: {refused:?}");
+        };
+        assert_eq!(status.code, 422, "{patch}");
+        assert!(status.message.ends_with(expected), "{}", status.message);
+    }
+    let stored = cluster
+        .fake
+        .get::<Cooperative>(Some(NAMESPACE), "vesna")
+        .expect("the Cooperative");
+    assert_eq!(stored.spec.coopname, "vesna");
 }

@@ -2,6 +2,7 @@
 //! starts a fake cluster, installs the CRDs, runs the real operator process with a kubeconfig
 //! pointing at the fake, plays the kubelet, and asserts only through the API state.
 
+mod admission;
 mod annotations;
 mod bootstrap;
 mod convergence;
@@ -20,13 +21,13 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::{Api, ObjectMeta, PostParams};
 use kube::{Client, ResourceExt};
 use mono_crds::Cooperative;
-use mono_fake_kube::{FakeKube, Kubelet};
+use mono_fake_kube::{FakeKube, Kubelet, User};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
@@ -42,6 +43,9 @@ const OPERATOR_ARGS: [&str; 4] = [
 ];
 /// What most tests add: no probing of instance pods, which never run against the fake.
 const NO_PROBES: [&str; 2] = ["--probe-instances", "false"];
+/// The operator's service account as the chart installs it (release `mono` in `mono-system`),
+/// which the chart's admission policies exempt.
+const OPERATOR_USER: &str = "system:serviceaccount:mono-system:mono-mono-operator";
 /// A chain id of the right shape; the instance never runs, so no chain is contacted.
 const CHAIN_ID: &str = "6e37f9ac0f0ea717bfbed3ef2e2bd7e0ba0ee9d4d0f57a1f0d1e8e1e2a5b8d2c";
 
@@ -77,7 +81,15 @@ impl Cluster {
             .join(format!("operator-it-{}", fake.addr().port()));
         std::fs::create_dir_all(&dir).expect("test directory");
         let kubeconfig = dir.join("kubeconfig");
-        fake.write_kubeconfig(&kubeconfig).expect("kubeconfig");
+        let operator = User::new(
+            OPERATOR_USER,
+            &[
+                "system:serviceaccounts",
+                "system:serviceaccounts:mono-system",
+            ],
+        );
+        fake.write_kubeconfig_as(&kubeconfig, operator)
+            .expect("kubeconfig");
         let kubelet = fake.kubelet();
         let mut cluster = Self {
             fake,
@@ -152,6 +164,21 @@ impl Cluster {
         api.create(&PostParams::default(), &coop)
             .await
             .expect("create cooperative")
+    }
+
+    /// Creates the PersistentVolumeClaim `name` in `namespace`, as staff restoring an export
+    /// volume would.
+    async fn create_claim(&self, namespace: &str, name: &str) {
+        let claims: Api<PersistentVolumeClaim> = Api::namespaced(self.client.clone(), namespace);
+        let claim: PersistentVolumeClaim = serde_json::from_value(json!({
+            "metadata": {"name": name},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+        }))
+        .expect("claim");
+        claims
+            .create(&PostParams::default(), &claim)
+            .await
+            .expect("create the claim");
     }
 
     /// The Cooperative API of a namespace.

@@ -322,3 +322,95 @@ async fn postgres_major_change_is_refused_on_builtin_databases() {
         })
         .await;
 }
+
+/// A new PostgreSQL image restarts every builtin database: like a new version it rolls
+/// through the fleet at most N at a time, each database holding its slot until it is ready
+/// on the new image (#14).
+#[tokio::test]
+async fn postgres_image_rolls_through_the_fleet_one_at_a_time() {
+    let args = |image: &'static str| {
+        vec![
+            "--probe-instances",
+            "false",
+            "--max-concurrent-upgrades",
+            "1",
+            "--postgres-image",
+            image,
+        ]
+    };
+    let mut cluster = crate::Cluster::start_with(&args("postgres:17.6")).await;
+    let fleet = [("coop-bazaa", "bazaa"), ("coop-bazab", "bazab")];
+    for (namespace, name) in fleet {
+        cluster
+            .create_cooperative(namespace, crate::cooperative(name, "1.0.0", "Retain"))
+            .await;
+    }
+    for (namespace, name) in fleet {
+        cluster.ready(namespace, name).await;
+    }
+    let image = |fake: &FakeKube, namespace: &str, name: &str| {
+        fake.get_value(
+            "apps",
+            "statefulsets",
+            Some(namespace),
+            &format!("{name}-db"),
+        )
+        .and_then(|set| {
+            set["spec"]["template"]["spec"]["containers"][0]["image"]
+                .as_str()
+                .map(str::to_owned)
+        })
+    };
+
+    // Databases restarted on the new image stay unready until the kubelet resumes.
+    cluster.kubelet.pause();
+    cluster.kill_operator().await;
+    cluster.extra_args = args("postgres:17.7")
+        .iter()
+        .map(|a| (*a).to_owned())
+        .collect();
+    cluster.start_operator();
+    let queued = cluster
+        .eventually("one database on 17.7 and the other queued", |fake| {
+            let rolled: Vec<_> = fleet
+                .iter()
+                .filter(|(ns, name)| image(fake, ns, name).as_deref() == Some("postgres:17.7"))
+                .collect();
+            let queued: Vec<_> = fleet
+                .iter()
+                .filter_map(|(ns, name)| {
+                    let coop = fake.get::<Cooperative>(Some(ns), name)?;
+                    crate::condition(&coop, "Upgrading")
+                        .filter(|c| c.reason == "Queued")
+                        .map(|c| (*ns, *name, c.message.clone()))
+                })
+                .collect();
+            match (rolled.as_slice(), queued.as_slice()) {
+                ([rolled], [queued]) if rolled.1 != queued.1 => Some(queued.clone()),
+                _ => None,
+            }
+        })
+        .await;
+    assert!(
+        queued.2.starts_with(
+            "PostgreSQL image postgres:17.7 waits for an upgrade slot; the database runs postgres:17.6"
+        ),
+        "{}",
+        queued.2
+    );
+    assert_eq!(
+        image(&cluster.fake, queued.0, queued.1).as_deref(),
+        Some("postgres:17.6"),
+        "the queued database keeps its image"
+    );
+
+    cluster.kubelet.resume();
+    for (namespace, name) in fleet {
+        cluster
+            .eventually("every database on 17.7", |fake| {
+                (image(fake, namespace, name).as_deref() == Some("postgres:17.7")).then_some(())
+            })
+            .await;
+        cluster.ready(namespace, name).await;
+    }
+}

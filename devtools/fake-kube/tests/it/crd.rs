@@ -81,3 +81,89 @@ async fn created_crds_are_served_with_their_status_subresource() {
         .expect("delete crd");
     assert_eq!(api_error(widgets.get("w").await), (404, "NotFound".into()));
 }
+
+#[tokio::test]
+async fn crd_cel_rules_refuse_writes_as_the_api_server_does() {
+    let (_fake, client) = start().await;
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let mut crd = widget_crd();
+    let schema = json!({
+        "type": "object",
+        "properties": {
+            "spec": {
+                "type": "object",
+                "x-kubernetes-validations": [
+                    {"rule": "self.size <= self.max", "message": "size is above max"},
+                ],
+                "properties": {
+                    "size": {"type": "integer"},
+                    "max": {"type": "integer", "default": 10},
+                    "color": {
+                        "type": "string",
+                        "x-kubernetes-validations": [
+                            {"rule": "self == oldSelf", "message": "color is immutable"},
+                        ],
+                    },
+                },
+            },
+            "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+        },
+    });
+    crd.spec.versions[0].schema =
+        Some(serde_json::from_value(json!({"openAPIV3Schema": schema})).expect("schema"));
+    crds.create(&PostParams::default(), &crd)
+        .await
+        .expect("create crd");
+    let resource = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("example.org", "v1", "Widget"),
+        "widgets",
+    );
+    let widgets: Api<DynamicObject> = Api::namespaced_with(client.clone(), "coop", &resource);
+    let widget = |size: i64, color: &str| {
+        json!({"apiVersion": "example.org/v1", "kind": "Widget", "metadata": {"name": "w"},
+               "spec": {"size": size, "color": color}})
+    };
+
+    // The default of max applies before the rule: 11 is above it.
+    let refused = widgets
+        .patch(
+            "w",
+            &PatchParams::apply("m"),
+            &Patch::Apply(widget(11, "red")),
+        )
+        .await;
+    let Err(kube::Error::Api(status)) = refused else {
+        panic!("expected a refusal, got {refused:?}");
+    };
+    assert_eq!((status.code, status.reason.as_str()), (422, "Invalid"));
+    assert_eq!(
+        status.message,
+        "Widget.example.org \"w\" is invalid: spec: Invalid value: \"object\": size is above max"
+    );
+    widgets
+        .patch(
+            "w",
+            &PatchParams::apply("m"),
+            &Patch::Apply(widget(3, "red")),
+        )
+        .await
+        .expect("a widget within its rules");
+
+    // A transition rule compares with the stored object.
+    let changed = widgets
+        .patch(
+            "w",
+            &PatchParams::apply("m"),
+            &Patch::Apply(widget(3, "blue")),
+        )
+        .await;
+    assert_eq!(api_error(changed), (422, "Invalid".into()));
+    widgets
+        .patch(
+            "w",
+            &PatchParams::apply("m"),
+            &Patch::Apply(widget(4, "red")),
+        )
+        .await
+        .expect("other fields still change");
+}

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::api::{Api, ListParams, LogParams, Patch, PatchParams, PostParams};
 use mono_fake_kube::{Container, FakeKube, JobOutcome, Program};
 use serde_json::{Value, json};
@@ -124,7 +124,22 @@ fn bundle_writer() -> Program {
     })
 }
 
-/// A Job of one container mounting the claim `out` at `/out`, with `container` fields added.
+/// Creates the claim `name` in `coop`.
+async fn create_claim(client: &kube::Client, name: &str) {
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), "coop");
+    let claim: PersistentVolumeClaim = serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+    }))
+    .expect("claim");
+    claims
+        .create(&PostParams::default(), &claim)
+        .await
+        .expect("create claim");
+}
+
+/// A Job of one container mounting the claim named after it at `/out`, with `container`
+/// fields added.
 fn bundle_job(name: &str, container: Value) -> Job {
     let mut spec = json!({"name": "c", "image": "mono:1", "args": ["export"],
         "volumeMounts": [{"name": "out", "mountPath": "/out"}]});
@@ -167,6 +182,9 @@ async fn kubelet_runs_job_pods_and_reports_their_results_as_a_kubelet_does() {
     let kubelet = fake.kubelet();
     kubelet.set_default_job_outcome(JobOutcome::Run(bundle_writer()));
     let jobs: Api<Job> = Api::namespaced(client.clone(), "coop");
+    for name in ["fine", "mounted", "silent", "reporting"] {
+        create_claim(&client, name).await;
+    }
     let pods: Api<Pod> = Api::namespaced(client, "coop");
 
     // The default termination-log path is outside the volume: the bundle is written, and the
@@ -280,5 +298,53 @@ async fn kubelet_runs_job_pods_and_reports_their_results_as_a_kubelet_does() {
     assert_eq!(
         (finished, &terminated[0]["message"]),
         ("Complete", &json!("all done"))
+    );
+}
+
+#[tokio::test]
+async fn a_job_waits_for_its_claim_whatever_its_outcome() {
+    let (fake, client) = start().await;
+    let _kubelet = fake.kubelet();
+    let jobs: Api<Job> = Api::namespaced(client.clone(), "coop");
+    jobs.create(&PostParams::default(), &bundle_job("early", json!({})))
+        .await
+        .expect("create job");
+    let pending = fake
+        .wait_for(DEADLINE, |fake| {
+            fake.get::<Pod>(Some("coop"), "early-00000").filter(|pod| {
+                pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Pending")
+            })
+        })
+        .await
+        .expect("a pending pod");
+    let scheduled = pending
+        .status
+        .and_then(|s| s.conditions)
+        .and_then(|c| c.into_iter().next())
+        .expect("a PodScheduled condition");
+    assert_eq!(
+        (
+            scheduled.type_.as_str(),
+            scheduled.status.as_str(),
+            scheduled.reason.as_deref(),
+            scheduled.message.as_deref()
+        ),
+        (
+            "PodScheduled",
+            "False",
+            Some("Unschedulable"),
+            Some("0/1 nodes are available: persistentvolumeclaim \"early\" not found.")
+        )
+    );
+    let waiting = fake.get::<Job>(Some("coop"), "early").expect("the job");
+    assert_eq!(finished_as(&waiting), None, "the default outcome waits too");
+    assert_eq!(waiting.status.and_then(|s| s.active), Some(1));
+
+    create_claim(&client, "early").await;
+    let (finished, _) = run_to_end(&fake, "early").await;
+    assert_eq!(finished, "Complete");
+    assert!(
+        fake.get::<Pod>(Some("coop"), "early-00000").is_none(),
+        "the pending pod made way for the run (Complete runs no pod)"
     );
 }

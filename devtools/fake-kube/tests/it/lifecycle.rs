@@ -1,11 +1,11 @@
 //! Deletion: finalizers, deletionTimestamp, and owner-reference garbage collection.
 
-use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{Api, DeleteParams, ObjectMeta, Patch, PatchParams, PostParams};
 use serde_json::json;
 
-use crate::{create_config_map, start};
+use crate::{api_error, config_map, create_config_map, create_namespace, start};
 
 fn owned_secret(name: &str, owner: &ConfigMap) -> Secret {
     Secret {
@@ -149,4 +149,99 @@ async fn statefulset_claims_are_owned_only_when_deleted_with_the_set() {
             "{name}"
         );
     }
+}
+
+#[tokio::test]
+async fn namespaces_exist_before_their_objects_and_take_them_along() {
+    let (fake, client) = start().await;
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+        assert!(
+            namespaces.get_opt(name).await.expect("get").is_some(),
+            "a cluster starts with {name}"
+        );
+    }
+    let nowhere: Api<ConfigMap> = Api::namespaced(client.clone(), "nowhere");
+    let refused = nowhere
+        .create(&PostParams::default(), &config_map("a", &[], "v1"))
+        .await;
+    assert_eq!(api_error(refused), (404, "NotFound".to_owned()));
+    let applied = nowhere
+        .patch(
+            "a",
+            &PatchParams::apply("test"),
+            &Patch::Apply(
+                json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}),
+            ),
+        )
+        .await;
+    assert_eq!(
+        api_error(applied),
+        (404, "NotFound".to_owned()),
+        "server-side apply creates nothing in a missing namespace either"
+    );
+
+    let created = create_namespace(&client, "tenant").await;
+    assert_eq!(
+        created.status.and_then(|s| s.phase).as_deref(),
+        Some("Active")
+    );
+    create_config_map(&client, "tenant", "plain", &[]).await;
+    let held: Api<Secret> = Api::namespaced(client.clone(), "tenant");
+    let mut finalized = Secret {
+        metadata: ObjectMeta {
+            name: Some("held".into()),
+            finalizers: Some(vec!["example.org/keep".into()]),
+            ..ObjectMeta::default()
+        },
+        ..Secret::default()
+    };
+    held.create(&PostParams::default(), &finalized)
+        .await
+        .expect("a Secret with a finalizer");
+
+    namespaces
+        .delete("tenant", &DeleteParams::default())
+        .await
+        .expect("delete the namespace");
+    let terminating = namespaces.get("tenant").await.expect("still there");
+    assert_eq!(
+        terminating.status.and_then(|s| s.phase).as_deref(),
+        Some("Terminating"),
+        "held by the Secret's finalizer"
+    );
+    assert!(
+        fake.get::<ConfigMap>(Some("tenant"), "plain").is_none(),
+        "content is deleted"
+    );
+    let refused = create_config_map_in(&client, "tenant", "late").await;
+    assert_eq!(api_error(refused), (403, "Forbidden".to_owned()));
+
+    finalized = held.get("held").await.expect("held Secret");
+    assert!(finalized.metadata.deletion_timestamp.is_some());
+    held.patch(
+        "held",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .expect("release the finalizer");
+    assert!(
+        namespaces.get_opt("tenant").await.expect("get").is_none(),
+        "the namespace goes with its last object"
+    );
+    assert!(
+        namespaces.get_opt("coop").await.expect("get").is_some(),
+        "other namespaces stay"
+    );
+}
+
+async fn create_config_map_in(
+    client: &kube::Client,
+    ns: &str,
+    name: &str,
+) -> Result<ConfigMap, kube::Error> {
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
+    api.create(&PostParams::default(), &config_map(name, &[], "v1"))
+        .await
 }

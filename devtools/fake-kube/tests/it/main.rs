@@ -1,6 +1,7 @@
 //! Tests of the fake API server through the real kube-rs client: every behaviour the operator
 //! relies on is checked the way the operator will use it.
 
+mod admission;
 mod apply;
 mod crd;
 mod kubelet;
@@ -9,16 +10,38 @@ mod objects;
 mod validation;
 mod watch;
 
-use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::api::{Api, ObjectMeta, PostParams};
 use kube::{Client, Error};
 use mono_fake_kube::FakeKube;
 
-/// Starts a fake and a client for it.
+/// Namespaces the tests write to; nothing can be created in a namespace that does not exist.
+const NAMESPACES: [&str; 5] = ["coop", "one", "two", "other", "elsewhere"];
+
+/// Starts a fake and a client for it, with the namespaces in [`NAMESPACES`].
 async fn start() -> (FakeKube, Client) {
     let fake = FakeKube::start().await.expect("fake starts on loopback");
     let client = fake.client().expect("client for the fake");
+    for name in NAMESPACES {
+        create_namespace(&client, name).await;
+    }
     (fake, client)
+}
+
+/// Creates the namespace `name`.
+async fn create_namespace(client: &Client, name: &str) -> Namespace {
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let namespace = Namespace {
+        metadata: ObjectMeta {
+            name: Some(name.to_owned()),
+            ..ObjectMeta::default()
+        },
+        ..Namespace::default()
+    };
+    namespaces
+        .create(&PostParams::default(), &namespace)
+        .await
+        .expect("create namespace")
 }
 
 /// The `(code, reason)` of an API error.

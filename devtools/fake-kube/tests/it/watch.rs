@@ -9,7 +9,7 @@ use kube::runtime::watcher;
 use mono_fake_kube::{FakeKube, Options};
 use serde_json::json;
 
-use crate::{create_config_map, start};
+use crate::{create_config_map, create_namespace, start};
 
 const STEP: Duration = Duration::from_secs(10);
 
@@ -105,6 +105,7 @@ async fn compacted_history_answers_gone_and_bookmarks_flow() {
     };
     let fake = FakeKube::start_with(options).await.expect("start");
     let client = fake.client().expect("client");
+    create_namespace(&client, "coop").await;
     let first = create_config_map(&client, "coop", "a", &[]).await;
     for name in ["b", "c", "d"] {
         create_config_map(&client, "coop", name, &[]).await;
