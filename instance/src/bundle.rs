@@ -42,7 +42,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::store::{
-    self, Cursor, EventCounts, JsonText, NewRefreshToken, PrivateVersion, RefreshTokenRow, hex32,
+    self, Cursor, EventCounts, JsonText, NewRefreshToken, PrivateVersion, RefreshTokenRow, Store,
+    hex32,
 };
 
 /// The bundle format this build writes.
@@ -72,6 +73,39 @@ fn file_name(plain: &str, encrypted: bool) -> String {
         format!("{plain}.age")
     } else {
         plain.to_owned()
+    }
+}
+
+/// Private record versions read from a store at a time: kept documents with their PDF are tens
+/// of kilobytes each, so a page stays within tens of megabytes.
+const PRIVATE_VERSIONS_PER_PAGE: u32 = 500;
+
+/// Calls `each` with every version of every private record of `store`, in the order of
+/// [`Store::private_versions`], a page at a time so they are never all in memory; returns how
+/// many there were.
+async fn each_private_version(
+    store: &Store,
+    mut each: impl FnMut(&str, &PrivateVersion) -> Result<()>,
+) -> Result<u64> {
+    let mut count = 0;
+    let mut after: Option<(String, String, u64)> = None;
+    loop {
+        let after_key = after
+            .as_ref()
+            .map(|(kind, key, version)| (kind.as_str(), key.as_str(), *version));
+        let page = store
+            .private_versions_page(after_key, PRIVATE_VERSIONS_PER_PAGE)
+            .await?;
+        for (kind, version) in &page {
+            each(kind, version)?;
+        }
+        count += page.len() as u64;
+        match page.last() {
+            Some((kind, version)) if page.len() == PRIVATE_VERSIONS_PER_PAGE as usize => {
+                after = Some((kind.clone(), version.key.clone(), version.version));
+            }
+            _ => return Ok(count),
+        }
     }
 }
 

@@ -9,16 +9,15 @@ use super::files::{LinesWriter, write_manifest};
 use super::{
     BundleFile, ENCRYPTION_SCHEME, EVENTS_FILE, Encryption, Error, ExportOptions, FORMAT,
     MANIFEST_FILE, Manifest, PRIVATE_FILE, PrivateLine, Progress, Result, SESSIONS_FILE,
-    SessionLine, file_name,
+    SessionLine, each_private_version, file_name,
 };
 use crate::registry::check;
 use crate::store::{EventCounts, Store};
 
 /// Blocks read from the store at a time.
 const BLOCKS_PER_STEP: u32 = 500;
-/// Private record versions read from the store at a time: documents with their PDF are tens
-/// of kilobytes each, so a step stays within tens of megabytes.
-const PRIVATE_VERSIONS_PER_STEP: u32 = 500;
+/// Private record versions written between two progress reports.
+const PRIVATE_PROGRESS_EVERY: u64 = 500;
 
 /// Writes the store into `dir` (created when missing) as a bundle; `progress` hears of every
 /// step of blocks and of private records written.
@@ -70,29 +69,16 @@ async fn write_bundle(
         passphrase,
     )?;
     let total = snapshot.private_version_count().await?;
-    let mut private_records = 0;
-    let mut after: Option<(String, String, u64)> = None;
-    loop {
-        let page = snapshot
-            .private_versions_page(
-                after
-                    .as_ref()
-                    .map(|(kind, key, version)| (kind.as_str(), key.as_str(), *version)),
-                PRIVATE_VERSIONS_PER_STEP,
-            )
-            .await?;
-        for (kind, version) in &page {
-            out.line(&PrivateLine::new(kind, version)?)?;
+    let mut done = 0;
+    let private_records = each_private_version(snapshot, |kind, version| {
+        out.line(&PrivateLine::new(kind, version)?)?;
+        done += 1;
+        if done % PRIVATE_PROGRESS_EVERY == 0 || done == total {
+            progress(Progress::records(done, total));
         }
-        private_records += page.len() as u64;
-        progress(Progress::records(private_records, total));
-        match page.last() {
-            Some((kind, version)) if page.len() == PRIVATE_VERSIONS_PER_STEP as usize => {
-                after = Some((kind.clone(), version.key.clone(), version.version));
-            }
-            _ => break,
-        }
-    }
+        Ok(())
+    })
+    .await?;
     files.push(out.finish()?);
 
     let tokens = snapshot.refresh_tokens().await?;

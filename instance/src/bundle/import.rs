@@ -16,7 +16,7 @@ use sha2::{Digest as _, Sha256};
 use super::files::{read_lines, verify_file};
 use super::{
     EVENTS_FILE, Error, ImportOptions, ImportReport, Manifest, PRIVATE_FILE, PrivateLine, Progress,
-    Result, SESSIONS_FILE, SessionLine, file_name, read_manifest,
+    Result, SESSIONS_FILE, SessionLine, each_private_version, file_name, read_manifest,
 };
 use crate::registry::check;
 use crate::store::{BlockBatch, Cursor, RefreshTokenRow, Store};
@@ -213,26 +213,11 @@ fn bundle_digest(manifest: &Manifest, private: Part, sessions: Part) -> Result<S
 /// The content digest of the store's private records and sessions.
 async fn store_digest(store: &Store) -> Result<String> {
     let mut digest = ContentDigest::default();
-    let mut after: Option<(String, String, u64)> = None;
-    loop {
-        let page = store
-            .private_versions_page(
-                after
-                    .as_ref()
-                    .map(|(kind, key, version)| (kind.as_str(), key.as_str(), *version)),
-                RECORDS_PER_WRITE as u32,
-            )
-            .await?;
-        for (kind, version) in &page {
-            digest.add(&PrivateLine::new(kind, version)?);
-        }
-        match page.last() {
-            Some((kind, version)) if page.len() == RECORDS_PER_WRITE => {
-                after = Some((kind.clone(), version.key.clone(), version.version));
-            }
-            _ => break,
-        }
-    }
+    each_private_version(store, |kind, version| {
+        digest.add(&PrivateLine::new(kind, version)?);
+        Ok(())
+    })
+    .await?;
     for token in &store.refresh_tokens().await? {
         digest.add(&SessionLine::from(token));
     }
