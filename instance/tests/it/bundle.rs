@@ -504,6 +504,7 @@ async fn every_backend_pair_keeps_registries_documents_and_logins() -> anyhow::R
         TestDb::create(Backend::Postgres).await?,
         TestDb::create(Backend::Sqlite).await?,
         TestDb::create(Backend::Postgres).await?,
+        TestDb::create(Backend::Sqlite).await?,
     ];
     let urls = dbs.clone().map(|db| db.url);
     let outcome = backend_pairs(&urls).await;
@@ -513,8 +514,9 @@ async fn every_backend_pair_keeps_registries_documents_and_logins() -> anyhow::R
     outcome
 }
 
-/// PostgreSQL -> PostgreSQL -> SQLite -> PostgreSQL, each step one export and one import.
-async fn backend_pairs(urls: &[String; 4]) -> anyhow::Result<()> {
+/// PostgreSQL -> PostgreSQL -> SQLite -> PostgreSQL, each step one export and one import; the
+/// last store is one with personal data of its own, which refuses the bundle.
+async fn backend_pairs(urls: &[String; 5]) -> anyhow::Result<()> {
     // A cooperative with its council, two rendered documents kept with their HTML and PDF,
     // and logins: a rotated one with its live successor, and a revoked family.
     let devnet = crate::devnet_flows::Devnet::with_council()?;
@@ -552,7 +554,7 @@ async fn backend_pairs(urls: &[String; 4]) -> anyhow::Result<()> {
 
     let dir = tempfile::tempdir()?;
     let passphrase = Passphrase::from_file_text("correct horse battery staple")?;
-    for (step, pair) in urls.windows(2).enumerate() {
+    for (step, pair) in urls[..4].windows(2).enumerate() {
         let (from, to) = (Store::open(&pair[0]).await?, Store::open(&pair[1]).await?);
         let bundle = dir.path().join(format!("step{step}"));
         let export_options = ExportOptions {
@@ -601,6 +603,22 @@ async fn backend_pairs(urls: &[String; 4]) -> anyhow::Result<()> {
         from.close().await;
         to.close().await;
     }
+
+    // A store with personal data of its own refuses the bundle before writing anything.
+    let other = Store::open(&urls[4]).await?;
+    let person = mono_instance::store::JsonText::from_value(&serde_json::json!({"name": "Ольга"}));
+    other.put_private("individual", "olga", &person, 1).await?;
+    let import_options = ImportOptions {
+        passphrase: Some(passphrase.clone()),
+        ..ImportOptions::default()
+    };
+    let refused = bundle::import(&other, &dir.path().join("step2"), &import_options, &|_| {}).await;
+    ensure!(
+        matches!(refused, Err(bundle::Error::StoreHoldsOtherRecords)),
+        "{refused:?}"
+    );
+    ensure!(other.cursor().await?.is_none() && other.private_versions().await?.len() == 1);
+    other.close().await;
 
     // Logins survive: the live token rotates, the spent one is a replay, the revoked stays so.
     let last = Store::open(&urls[3]).await?;
