@@ -7,16 +7,27 @@
 //!   lines, one [`BlockBatch`](crate::store::BlockBatch) per stored block in block order;
 //! - `private.jsonl.gz`, or `private.jsonl.gz.age` when encrypted: one [`PrivateLine`] per
 //!   version of every private record (personal data, payment methods, the cooperative's
-//!   variables, signature images, kept documents), history included;
+//!   variables, signature images, kept documents with their HTML, PDF, meta and signatures),
+//!   history included;
+//! - `sessions.jsonl.gz`, or `sessions.jsonl.gz.age` when encrypted: one [`SessionLine`] per
+//!   refresh token of the API (its hash only, with its family and state), so logins survive
+//!   the move; login challenges live for minutes and are left behind;
 //! - `manifest.json`: the format, the instance version, the cooperative and chain, when it was
-//!   made, the cursor, event counts, the events digest, the number of private record versions,
-//!   the registry digest at the cursor, how personal data is encrypted, and every file's size
-//!   and SHA-256. It is written last, so a directory without it is an unfinished export.
+//!   made, the cursor, the row count of every table carried (blocks, actions, deltas, ABI
+//!   versions, undecodable records, private record versions, refresh tokens), the events
+//!   digest, the registry digest at the cursor, how personal data is encrypted, and every
+//!   file's size and SHA-256. It is written last, so a directory without it is an unfinished
+//!   export.
 //!
-//! Personal data is encrypted with [age](https://age-encryption.org) under a passphrase (its
-//! scrypt recipient); chain events are public and are not. Import checks every file against the
-//! manifest, the cooperative and chain, and decrypts every private record before it writes
-//! anything; see [`import`]. Bundles of the first format (events only) are still read.
+//! Registry projections are not carried: the import rebuilds them from the events, and the
+//! registry digest proves them equal. Accounts are chain state (events) joined with private
+//! records, so they travel with those; the store holds no extension configuration.
+//!
+//! Personal data and sessions are encrypted with [age](https://age-encryption.org) under a
+//! passphrase (its scrypt recipient); chain events are public and are not. Import checks every
+//! file against the manifest, the cooperative and chain, and decrypts every private record and
+//! session before it writes anything; see [`import`]. Bundles of the earlier formats (events
+//! only; without sessions) are still read.
 
 mod export;
 mod files;
@@ -30,10 +41,15 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::{self, Cursor, EventCounts, JsonText, PrivateVersion};
+use crate::store::{
+    self, Cursor, EventCounts, JsonText, NewRefreshToken, PrivateVersion, RefreshTokenRow, Store,
+    hex32,
+};
 
 /// The bundle format this build writes.
-pub const FORMAT: &str = "mono-export/2";
+pub const FORMAT: &str = "mono-export/3";
+/// The second format, without sessions, which this build still reads.
+pub const FORMAT_WITHOUT_SESSIONS: &str = "mono-export/2";
 /// The first format, events only, which this build still reads.
 pub const FORMAT_EVENTS_ONLY: &str = "mono-export/1";
 /// The manifest's file name.
@@ -44,15 +60,52 @@ pub const EVENTS_FILE: &str = "events.jsonl.gz";
 pub const PRIVATE_FILE: &str = "private.jsonl.gz";
 /// The private records' file name when encrypted.
 pub const PRIVATE_FILE_ENCRYPTED: &str = "private.jsonl.gz.age";
+/// The refresh tokens' file name.
+pub const SESSIONS_FILE: &str = "sessions.jsonl.gz";
+/// The refresh tokens' file name when encrypted.
+pub const SESSIONS_FILE_ENCRYPTED: &str = "sessions.jsonl.gz.age";
 /// How encrypted files are encrypted: age v1 with one scrypt (passphrase) recipient.
 pub const ENCRYPTION_SCHEME: &str = "age-v1-scrypt";
 
-/// The private records' file name, encrypted or not.
-fn private_file_name(encrypted: bool) -> &'static str {
+/// The name of bundle file `plain` ([`PRIVATE_FILE`], [`SESSIONS_FILE`]) when `encrypted`.
+fn file_name(plain: &str, encrypted: bool) -> String {
     if encrypted {
-        PRIVATE_FILE_ENCRYPTED
+        format!("{plain}.age")
     } else {
-        PRIVATE_FILE
+        plain.to_owned()
+    }
+}
+
+/// Private record versions read from a store at a time: kept documents with their PDF are tens
+/// of kilobytes each, so a page stays within tens of megabytes.
+const PRIVATE_VERSIONS_PER_PAGE: u32 = 500;
+
+/// Calls `each` with every version of every private record of `store`, in the order of
+/// [`Store::private_versions`], a page at a time so they are never all in memory; returns how
+/// many there were.
+async fn each_private_version(
+    store: &Store,
+    mut each: impl FnMut(&str, &PrivateVersion) -> Result<()>,
+) -> Result<u64> {
+    let mut count = 0;
+    let mut after: Option<(String, String, u64)> = None;
+    loop {
+        let after_key = after
+            .as_ref()
+            .map(|(kind, key, version)| (kind.as_str(), key.as_str(), *version));
+        let page = store
+            .private_versions_page(after_key, PRIVATE_VERSIONS_PER_PAGE)
+            .await?;
+        for (kind, version) in &page {
+            each(kind, version)?;
+        }
+        count += page.len() as u64;
+        match page.last() {
+            Some((kind, version)) if page.len() == PRIVATE_VERSIONS_PER_PAGE as usize => {
+                after = Some((kind.clone(), version.key.clone(), version.version));
+            }
+            _ => return Ok(count),
+        }
     }
 }
 
@@ -81,12 +134,6 @@ pub enum Error {
     /// There is nothing to export.
     #[error("the store is empty: there is nothing to export")]
     EmptyStore,
-    /// The store changed while it was exported (a fork was rolled back meanwhile).
-    #[error("the store changed during the export ({what}); export again")]
-    ChangedDuringExport {
-        /// What differed.
-        what: String,
-    },
     /// The manifest is not one this build reads.
     #[error("{path} is not a MONO export manifest: {reason}")]
     BadManifest {
@@ -123,6 +170,12 @@ pub enum Error {
         /// The store's cursor block.
         block_num: u32,
     },
+    /// The target store holds private records or sessions that are not this bundle's.
+    #[error(
+        "the store already holds private records or sessions other than the bundle's; \
+         import into an empty store"
+    )]
+    StoreHoldsOtherRecords,
     /// The key file holds no passphrase.
     #[error("the key file is empty: it must hold the bundle's passphrase")]
     EmptyPassphrase,
@@ -218,6 +271,9 @@ pub struct Manifest {
     /// Versions of private records exported.
     #[serde(default)]
     pub private_records: u64,
+    /// Refresh tokens exported.
+    #[serde(default)]
+    pub refresh_tokens: u64,
     /// The registry digest at the cursor block (`mono registry digest`), when events are in the
     /// bundle.
     #[serde(default)]
@@ -281,6 +337,57 @@ impl PrivateLine {
     }
 }
 
+/// One refresh token in the sessions' file: hashes in lowercase hex.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionLine {
+    /// SHA-256 of the token.
+    #[serde(with = "hex32")]
+    pub token_hash: [u8; 32],
+    /// Its family: the first token's hash.
+    #[serde(with = "hex32")]
+    pub family: [u8; 32],
+    /// The account it logs in.
+    pub username: String,
+    /// When it was issued (seconds since 1970).
+    pub issued_at: i64,
+    /// When it stops being accepted (seconds since 1970).
+    pub expires_at: i64,
+    /// Whether it was replaced by its successor.
+    pub spent: bool,
+    /// Whether its family was revoked.
+    pub revoked: bool,
+}
+
+impl From<&RefreshTokenRow> for SessionLine {
+    fn from(row: &RefreshTokenRow) -> Self {
+        Self {
+            token_hash: row.token.token_hash,
+            family: row.token.family,
+            username: row.token.username.clone(),
+            issued_at: row.token.issued_at,
+            expires_at: row.token.expires_at,
+            spent: row.spent,
+            revoked: row.revoked,
+        }
+    }
+}
+
+impl From<SessionLine> for RefreshTokenRow {
+    fn from(line: SessionLine) -> Self {
+        Self {
+            token: NewRefreshToken {
+                token_hash: line.token_hash,
+                family: line.family,
+                username: line.username,
+                issued_at: line.issued_at,
+                expires_at: line.expires_at,
+            },
+            spent: line.spent,
+            revoked: line.revoked,
+        }
+    }
+}
+
 /// What an export writes.
 #[derive(Debug, Clone)]
 pub struct ExportOptions {
@@ -307,13 +414,33 @@ pub struct ImportOptions {
     pub passphrase: Option<Passphrase>,
 }
 
-/// How far an export or import is.
+/// How far an export or import is in one of its parts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Progress {
-    /// Blocks done.
+    /// What is counted: `blocks` or `private records`.
+    pub unit: &'static str,
+    /// Done.
     pub done: u64,
-    /// Blocks in all.
+    /// In all.
     pub total: u64,
+}
+
+impl Progress {
+    fn blocks(done: u64, total: u64) -> Self {
+        Self {
+            unit: "blocks",
+            done,
+            total,
+        }
+    }
+
+    fn records(done: u64, total: u64) -> Self {
+        Self {
+            unit: "private records",
+            done,
+            total,
+        }
+    }
 }
 
 /// What an import did.
@@ -329,6 +456,8 @@ pub struct ImportReport {
     pub events_digest: Option<String>,
     /// Private record versions imported.
     pub private_records: u64,
+    /// Refresh tokens imported.
+    pub refresh_tokens: u64,
     /// The registry digest after the import, equal to the manifest's.
     pub registry_digest: Option<String>,
 }
@@ -349,9 +478,10 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
         path: path.clone(),
         reason,
     };
-    if manifest.format != FORMAT && manifest.format != FORMAT_EVENTS_ONLY {
+    if ![FORMAT, FORMAT_WITHOUT_SESSIONS, FORMAT_EVENTS_ONLY].contains(&manifest.format.as_str()) {
         return Err(bad(format!(
-            "format {:?}, this build reads {FORMAT:?} and {FORMAT_EVENTS_ONLY:?}",
+            "format {:?}, this build reads {FORMAT:?}, {FORMAT_WITHOUT_SESSIONS:?} and \
+             {FORMAT_EVENTS_ONLY:?}",
             manifest.format
         )));
     }
@@ -367,11 +497,16 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
             encryption.scheme
         )));
     }
-    if manifest.format == FORMAT && !listed(private_file_name(manifest.encryption.is_some())) {
-        return Err(bad(format!(
-            "{} is not listed",
-            private_file_name(manifest.encryption.is_some())
-        )));
+    let encrypted = manifest.encryption.is_some();
+    let needed: &[&str] = match manifest.format.as_str() {
+        FORMAT => &[PRIVATE_FILE, SESSIONS_FILE],
+        FORMAT_WITHOUT_SESSIONS => &[PRIVATE_FILE],
+        _ => &[],
+    };
+    for name in needed.iter().map(|plain| file_name(plain, encrypted)) {
+        if !listed(&name) {
+            return Err(bad(format!("{name} is not listed")));
+        }
     }
     Ok(manifest)
 }
@@ -400,6 +535,7 @@ mod tests {
             counts: EventCounts::default(),
             events_digest: String::new(),
             private_records: 0,
+            refresh_tokens: 0,
             registry_digest: None,
             encryption: None,
             files,
@@ -419,10 +555,17 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let cases = [
             (
-                manifest_with("mono-export/3", vec![events_file(EVENTS_FILE)]),
+                manifest_with("mono-export/4", vec![events_file(EVENTS_FILE)]),
                 "format",
             ),
             (manifest_with(FORMAT, Vec::new()), "not listed"),
+            (
+                manifest_with(
+                    FORMAT,
+                    vec![events_file(EVENTS_FILE), events_file(PRIVATE_FILE)],
+                ),
+                "sessions.jsonl.gz is not listed",
+            ),
         ];
         for (manifest, reason) in cases {
             write_manifest(dir.path(), &manifest).expect("written");
@@ -436,6 +579,14 @@ mod tests {
         for (format, files) in [
             (
                 FORMAT,
+                vec![
+                    events_file(EVENTS_FILE),
+                    events_file(PRIVATE_FILE),
+                    events_file(SESSIONS_FILE),
+                ],
+            ),
+            (
+                FORMAT_WITHOUT_SESSIONS,
                 vec![events_file(EVENTS_FILE), events_file(PRIVATE_FILE)],
             ),
             (FORMAT_EVENTS_ONLY, vec![events_file(EVENTS_FILE)]),

@@ -4,8 +4,8 @@
 //! so tests and benches reach every part through the same public items.
 //! See `docs/architecture.md` for the map of modules and the invariants between them.
 
-// The GraphQL schema's resolver futures nest deeper than the default limit allows when the
-// optimiser computes their layouts.
+// async-graphql nests every field resolver's future in the schema's `resolve_field`; laying
+// that type out in an optimised build takes the compiler past its default query depth of 128.
 #![recursion_limit = "256"]
 
 pub mod antelope;

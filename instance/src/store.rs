@@ -40,7 +40,8 @@
 //! with another id at a stored height is a [`Error::BlockConflict`]; a new block must be the
 //! cursor's successor and name the cursor's block as its `previous`.
 //! [`Store::batches`] reads stored blocks back as the batches that committed them, which is how
-//! export bundles carry a store to another database.
+//! export bundles carry a store to another database; [`Store::snapshot`] gives a read-only view
+//! frozen at one moment, so an export reads one state while the instance keeps writing.
 //!
 //! # Events digest
 //!
@@ -66,20 +67,24 @@ mod codec;
 pub mod follower_lock;
 mod insert;
 mod key_list;
+mod private_import;
 mod private_records;
 mod records;
 mod registry_rows;
 mod sessions;
+mod snapshot;
 mod usage;
 
 pub use account_keys::KeyAction;
+pub use private_import::PrivateImport;
 pub use private_records::PrivateVersion;
+pub(crate) use records::hex32;
 pub use records::{
     AbiRecord, AbiVersion, ActionRecord, BlockBatch, BlockRecord, Cursor, DeltaRecord, EventCounts,
     JsonText, Stored, UndecodableKind, UndecodableRecord,
 };
 pub use registry_rows::{RegistryVersion, RowQuery};
-pub use sessions::{NewRefreshToken, Rotation};
+pub use sessions::{NewRefreshToken, RefreshTokenRow, Rotation};
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -233,12 +238,6 @@ pub enum Error {
         /// Text found.
         kind: String,
     },
-    /// An import of private records found other private records in the store.
-    #[error("the store already holds {count} other private record versions")]
-    PrivateRecordsPresent {
-        /// Versions found.
-        count: u64,
-    },
     /// A private record was written at a block before the start of its version in force.
     #[error(
         "{kind} {key:?} cannot change at block {block_num}: its current version starts at block {valid_from_block}"
@@ -253,6 +252,9 @@ pub enum Error {
         /// Where the version in force starts.
         valid_from_block: u32,
     },
+    /// An in-memory SQLite store cannot be read through a snapshot.
+    #[error("an in-memory SQLite database cannot be read through a snapshot; use a file")]
+    SnapshotInMemory,
     /// Any other database failure.
     #[error("database operation failed")]
     Database {

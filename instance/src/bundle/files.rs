@@ -16,6 +16,11 @@ use sha2::{Digest, Sha256};
 
 use super::{BundleFile, Error, MANIFEST_FILE, Manifest, Result};
 
+/// How hard bundle files are compressed: gzip's fastest level. Most of a bundle is kept
+/// documents' PDFs, already deflated, in base64, where the default level took several times as
+/// long for a few percent less (docs/benchmarks.md, "Export and import").
+const COMPRESSION: Compression = Compression::fast();
+
 /// The passphrase that encrypts a bundle's personal data.
 #[derive(Clone)]
 pub struct Passphrase(SecretString);
@@ -69,11 +74,11 @@ impl LinesWriter {
         let file = File::create(&partial).map_err(io_error(&partial))?;
         let hashing = HashingWriter::new(BufWriter::new(file));
         let sink = match passphrase {
-            None => Sink::Plain(GzEncoder::new(hashing, Compression::default())),
+            None => Sink::Plain(GzEncoder::new(hashing, COMPRESSION)),
             Some(passphrase) => {
                 let encryptor = age::Encryptor::with_user_passphrase(passphrase.0.clone());
                 let stream = encryptor.wrap_output(hashing).map_err(io_error(&partial))?;
-                Sink::Encrypted(GzEncoder::new(stream, Compression::default()))
+                Sink::Encrypted(GzEncoder::new(stream, COMPRESSION))
             }
         };
         Ok(Self {

@@ -1,31 +1,40 @@
-//! Reading a bundle into a store: every check that can fail is made before anything is
-//! written (manifest, identity, file checksums, the passphrase and every private record), the
-//! blocks are committed in order so an interrupted import resumes, the private records are
-//! written in one transaction, and the store's counts and digests are compared with the
-//! manifest's at the end.
+//! Reading a bundle into a store. Every check that can fail on a bundle is made before
+//! anything is written: the manifest, the cooperative and chain, every file's checksum, the
+//! passphrase (it must open every encrypted file), and whether the store holds other private
+//! data. Then the blocks are committed in order, so an interrupted import resumes; the private
+//! records and the sessions are streamed from the bundle into one transaction, which commits
+//! only when their counts are the manifest's; and the store's counts and digests are compared
+//! with the manifest's at the end.
 
-use std::io::BufRead as _;
-use std::path::Path;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sha2::{Digest as _, Sha256};
 
 use super::files::{read_lines, verify_file};
 use super::{
-    EVENTS_FILE, Error, ImportOptions, ImportReport, PrivateLine, Progress, Result,
-    private_file_name, read_manifest,
+    EVENTS_FILE, Error, ImportOptions, ImportReport, Manifest, PRIVATE_FILE, PrivateLine, Progress,
+    Result, SESSIONS_FILE, SessionLine, each_private_version, file_name, read_manifest,
 };
 use crate::registry::check;
-use crate::store::{BlockBatch, Cursor, PrivateVersion, Store};
+use crate::store::{BlockBatch, Cursor, RefreshTokenRow, Store};
 
 /// Blocks committed to the store at a time.
 const BLOCKS_PER_COMMIT: usize = 500;
+/// Private record versions or sessions written at a time inside the import's transaction.
+const RECORDS_PER_WRITE: usize = 500;
 
-/// Reads the bundle in `dir` into `store`, which must be empty or hold a prefix of the bundle
-/// left by an interrupted import; `progress` hears of every commit.
+/// Reads the bundle in `dir` into `store`, which must be empty or hold what an interrupted
+/// import of the same bundle left; `progress` hears of every commit.
 ///
 /// # Errors
 /// [`Error::BadManifest`], [`Error::FileMismatch`], [`Error::OtherCooperative`],
-/// [`Error::OtherChain`], [`Error::PassphraseRequired`], [`Error::WrongPassphrase`] or
-/// [`Error::BadLine`] for a bundle that cannot be imported (nothing is written then),
-/// [`Error::StoreHoldsOtherData`], [`Error::ImportMismatch`], and I/O or store errors.
+/// [`Error::OtherChain`], [`Error::PassphraseRequired`], [`Error::WrongPassphrase`],
+/// [`Error::StoreHoldsOtherRecords`] for a bundle that cannot be imported (nothing is written
+/// then); [`Error::BadLine`], [`Error::StoreHoldsOtherData`], [`Error::ImportMismatch`], and
+/// I/O or store errors.
 pub async fn import(
     store: &Store,
     dir: &Path,
@@ -48,23 +57,19 @@ pub async fn import(
     for file in &manifest.files {
         verify_file(dir, file)?;
     }
-    let encrypted = manifest.encryption.is_some();
-    let private = match manifest
-        .files
-        .iter()
-        .find(|file| file.path == private_file_name(encrypted))
-    {
-        Some(file) => read_private(dir, &file.path, encrypted, options)?,
-        None => Vec::new(),
-    };
-    if private.len() as u64 != manifest.private_records {
-        return Err(Error::ImportMismatch {
-            what: format!(
-                "{} private record versions, the manifest {}",
-                private.len(),
-                manifest.private_records
-            ),
-        });
+    // Opening an encrypted file checks the passphrase.
+    let mut private = Part::open(dir, &manifest, PRIVATE_FILE, options)?;
+    let mut sessions = Part::open(dir, &manifest, SESSIONS_FILE, options)?;
+    let already_imported = holds_private_data(store).await?;
+    if already_imported {
+        // Only a store left by an import of this very bundle may hold private data.
+        let (bundle, stored) = (
+            bundle_digest(&manifest, private.take(), sessions.take())?,
+            store_digest(store).await?,
+        );
+        if bundle != stored {
+            return Err(Error::StoreHoldsOtherRecords);
+        }
     }
 
     let mut report = ImportReport {
@@ -73,6 +78,7 @@ pub async fn import(
         counts: manifest.counts,
         events_digest: None,
         private_records: manifest.private_records,
+        refresh_tokens: manifest.refresh_tokens,
         registry_digest: None,
     };
     if manifest.events_included {
@@ -82,7 +88,9 @@ pub async fn import(
         report.cursor_block = Some(manifest.cursor.block_num);
         report.events_digest = Some(manifest.events_digest.clone());
     }
-    store.import_private_versions(&private).await?;
+    if !already_imported {
+        import_private_data(store, &manifest, private, sessions, progress).await?;
+    }
     store.refresh_statistics().await?;
     if let Some(expected) = &manifest.registry_digest {
         let registry_digest = check::digest(store, manifest.cursor.block_num).await?;
@@ -110,25 +118,161 @@ fn refuse_other(
     }
 }
 
-fn read_private(
-    dir: &Path,
-    name: &str,
-    encrypted: bool,
-    options: &ImportOptions,
-) -> Result<Vec<(String, PrivateVersion)>> {
-    let path = dir.join(name);
-    let lines = read_lines(dir, name, encrypted, options.passphrase.as_ref())?;
-    let mut versions = Vec::new();
-    for (idx, line) in lines.lines().enumerate() {
-        let line = line.map_err(super::files::io_error(&path))?;
-        let line: PrivateLine = serde_json::from_str(&line).map_err(|source| Error::BadLine {
-            path: path.clone(),
-            line: idx as u64 + 1,
-            source,
-        })?;
-        versions.push(line.into_version());
+/// One JSON-lines file of the bundle, opened (and decrypted) for reading; `None` inside when
+/// the bundle's format has no such file.
+struct Part {
+    path: PathBuf,
+    lines: Option<Box<dyn BufRead>>,
+}
+
+impl Part {
+    /// Opens bundle file `plain` ([`PRIVATE_FILE`], [`SESSIONS_FILE`]), decrypting it when
+    /// the bundle is encrypted.
+    fn open(dir: &Path, manifest: &Manifest, plain: &str, options: &ImportOptions) -> Result<Self> {
+        let encrypted = manifest.encryption.is_some();
+        let name = file_name(plain, encrypted);
+        let listed = manifest.files.iter().any(|file| file.path == name);
+        let lines = if listed {
+            let lines = read_lines(dir, &name, encrypted, options.passphrase.as_ref())?;
+            Some(Box::new(lines) as Box<dyn BufRead>)
+        } else {
+            None
+        };
+        Ok(Self {
+            path: dir.join(name),
+            lines,
+        })
     }
-    Ok(versions)
+
+    /// Takes the file out, leaving an absent one.
+    fn take(&mut self) -> Self {
+        Self {
+            path: self.path.clone(),
+            lines: self.lines.take(),
+        }
+    }
+
+    /// The file's values, one per line, each parsed as it is read.
+    fn values<T: DeserializeOwned>(self) -> impl Iterator<Item = Result<T>> {
+        let path = self.path;
+        self.lines
+            .into_iter()
+            .flat_map(BufRead::lines)
+            .enumerate()
+            .map(move |(idx, line)| {
+                let line = line.map_err(super::files::io_error(&path))?;
+                serde_json::from_str(&line).map_err(|source| Error::BadLine {
+                    path: path.clone(),
+                    line: idx as u64 + 1,
+                    source,
+                })
+            })
+    }
+}
+
+/// Whether the store holds any private record or refresh token.
+async fn holds_private_data(store: &Store) -> Result<bool> {
+    Ok(!store.private_versions_page(None, 1).await?.is_empty()
+        || !store.refresh_tokens().await?.is_empty())
+}
+
+/// SHA-256 of private record versions and then sessions, one JSON line each, as a bundle
+/// writes them: equal for a bundle and a store holding the same.
+#[derive(Default)]
+struct ContentDigest(Sha256);
+
+impl ContentDigest {
+    fn add(&mut self, line: &impl Serialize) {
+        let text = serde_json::to_vec(line)
+            .expect("bundle lines hold only strings, numbers and JSON values");
+        self.0.update(&text);
+        self.0.update(b"\n");
+    }
+
+    fn finish(self) -> String {
+        hex::encode(self.0.finalize())
+    }
+}
+
+/// The content digest of the bundle's private records and sessions, whose counts must be the
+/// manifest's.
+fn bundle_digest(manifest: &Manifest, private: Part, sessions: Part) -> Result<String> {
+    let mut digest = ContentDigest::default();
+    let mut counts = (0, 0);
+    for line in private.values::<PrivateLine>() {
+        digest.add(&line?);
+        counts.0 += 1;
+    }
+    for line in sessions.values::<SessionLine>() {
+        digest.add(&line?);
+        counts.1 += 1;
+    }
+    check_private_counts(manifest, counts)?;
+    Ok(digest.finish())
+}
+
+/// The content digest of the store's private records and sessions.
+async fn store_digest(store: &Store) -> Result<String> {
+    let mut digest = ContentDigest::default();
+    each_private_version(store, |kind, version| {
+        digest.add(&PrivateLine::new(kind, version)?);
+        Ok(())
+    })
+    .await?;
+    for token in &store.refresh_tokens().await? {
+        digest.add(&SessionLine::from(token));
+    }
+    Ok(digest.finish())
+}
+
+/// Refuses private record and session counts other than the manifest's.
+fn check_private_counts(manifest: &Manifest, (private, sessions): (u64, u64)) -> Result<()> {
+    for (what, read, listed) in [
+        ("private record versions", private, manifest.private_records),
+        ("refresh tokens", sessions, manifest.refresh_tokens),
+    ] {
+        if read != listed {
+            return Err(Error::ImportMismatch {
+                what: format!("{read} {what}, the manifest {listed}"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Streams the private records and sessions into one transaction, committed only when their
+/// counts are the manifest's.
+async fn import_private_data(
+    store: &Store,
+    manifest: &Manifest,
+    private: Part,
+    sessions: Part,
+    progress: &dyn Fn(Progress),
+) -> Result<()> {
+    let mut import = store.begin_private_import().await?;
+    let mut counts = (0, 0);
+    let mut chunk = Vec::with_capacity(RECORDS_PER_WRITE);
+    for line in private.values::<PrivateLine>() {
+        chunk.push(line?.into_version());
+        if chunk.len() == RECORDS_PER_WRITE {
+            import.private_versions(&chunk).await?;
+            counts.0 += chunk.len() as u64;
+            chunk.clear();
+            progress(Progress::records(counts.0, manifest.private_records));
+        }
+    }
+    import.private_versions(&chunk).await?;
+    counts.0 += chunk.len() as u64;
+    progress(Progress::records(counts.0, manifest.private_records));
+    let tokens = sessions
+        .values::<SessionLine>()
+        .map(|line| line.map(RefreshTokenRow::from))
+        .collect::<Result<Vec<_>>>()?;
+    import.refresh_tokens(&tokens).await?;
+    counts.1 = tokens.len() as u64;
+    check_private_counts(manifest, counts)?;
+    import.commit().await?;
+    Ok(())
 }
 
 async fn import_events(
@@ -137,20 +281,18 @@ async fn import_events(
     total: u64,
     progress: &dyn Fn(Progress),
 ) -> Result<u64> {
-    let path = dir.join(EVENTS_FILE);
     let resume_at = store.cursor().await?;
     let lines = read_lines(dir, EVENTS_FILE, false, None)?;
+    let events = Part {
+        path: dir.join(EVENTS_FILE),
+        lines: Some(Box::new(lines)),
+    };
     let mut resumed = resume_at.is_none();
     let mut pending = Vec::new();
     let mut imported_blocks = 0;
     let mut done = 0;
-    for (idx, line) in lines.lines().enumerate() {
-        let line = line.map_err(super::files::io_error(&path))?;
-        let batch: BlockBatch = serde_json::from_str(&line).map_err(|source| Error::BadLine {
-            path: path.clone(),
-            line: idx as u64 + 1,
-            source,
-        })?;
+    for batch in events.values::<BlockBatch>() {
+        let batch = batch?;
         done += 1;
         if let Some(cursor) = resume_at.filter(|_| !resumed) {
             resumed = skip_imported(&batch, &cursor)?;
@@ -161,7 +303,7 @@ async fn import_events(
             store.commit_blocks(&pending).await?;
             imported_blocks += pending.len() as u64;
             pending.clear();
-            progress(Progress { done, total });
+            progress(Progress::blocks(done, total));
         }
     }
     if let Some(cursor) = resume_at.filter(|_| !resumed) {
@@ -171,12 +313,12 @@ async fn import_events(
     }
     store.commit_blocks(&pending).await?;
     imported_blocks += pending.len() as u64;
-    progress(Progress { done, total });
+    progress(Progress::blocks(done, total));
     Ok(imported_blocks)
 }
 
 /// Compares the store's cursor, counts and events digest with the manifest's.
-async fn check_events(store: &Store, manifest: &super::Manifest) -> Result<()> {
+async fn check_events(store: &Store, manifest: &Manifest) -> Result<()> {
     let cursor = store.cursor().await?;
     let at = cursor.map(|cursor| (cursor.block_num, cursor.block_id));
     if at != Some((manifest.cursor.block_num, manifest.cursor.block_id)) {

@@ -133,21 +133,23 @@ fn classify<T>(outcome: bundle::Result<T>, doing: impl Fn() -> String) -> anyhow
             | Error::WrongPassphrase { .. }
             | Error::OtherCooperative { .. }
             | Error::OtherChain { .. }
-            | Error::StoreHoldsOtherData { .. }),
+            | Error::StoreHoldsOtherData { .. }
+            | Error::StoreHoldsOtherRecords),
         ) => Err(err).bad_input(doing()),
         Err(err) => Err(err).with_context(doing),
     }
 }
 
-/// Blocks between two plain progress lines.
-const LINE_EVERY_BLOCKS: u64 = 10_000;
+/// Steps between two plain progress lines.
+const LINE_EVERY: u64 = 10_000;
 
-/// Progress on stderr: a bar on a terminal, a line every [`LINE_EVERY_BLOCKS`] blocks
+/// Progress on stderr: a bar on a terminal, a line every [`LINE_EVERY`] blocks or records
 /// otherwise.
 pub(crate) struct Bar {
     what: &'static str,
     bar: Option<ProgressBar>,
-    last_line: Mutex<u64>,
+    /// The unit counted and the count at the last line or bar reset.
+    last: Mutex<(&'static str, u64)>,
 }
 
 impl Bar {
@@ -155,33 +157,37 @@ impl Bar {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::new(0);
             bar.set_style(
-                ProgressStyle::with_template(
-                    "{msg} {bar:40} {pos}/{len} blocks, {per_sec}, {eta} left",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                ProgressStyle::with_template("{msg} {bar:40} {pos}/{len}, {per_sec}, {eta} left")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
-            bar.set_message(what);
             bar.enable_steady_tick(Duration::from_millis(200));
             bar
         });
         Self {
             what,
             bar,
-            last_line: Mutex::new(0),
+            last: Mutex::new(("", 0)),
         }
     }
 
     pub(crate) fn show(&self, step: Progress) {
+        let mut last = self.last.lock().unwrap_or_else(|err| err.into_inner());
+        let new_part = last.0 != step.unit;
         match &self.bar {
             Some(bar) => {
+                if new_part {
+                    // Rates and the time left start over with each part.
+                    bar.reset();
+                    bar.set_message(format!("{} {}", self.what, step.unit));
+                    *last = (step.unit, 0);
+                }
                 bar.set_length(step.total);
                 bar.set_position(step.done);
             }
             None => {
-                let mut last = self.last_line.lock().unwrap_or_else(|err| err.into_inner());
-                if step.done >= *last + LINE_EVERY_BLOCKS || step.done == step.total {
-                    *last = step.done;
-                    eprintln!("{}: {}/{} blocks", self.what, step.done, step.total);
+                if new_part || step.done >= last.1 + LINE_EVERY || step.done == step.total {
+                    *last = (step.unit, step.done);
+                    eprintln!("{}: {}/{} {}", self.what, step.done, step.total, step.unit);
                 }
             }
         }

@@ -14,6 +14,7 @@ use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::watch;
 
 use crate::antelope::checksum::Checksum256;
@@ -383,8 +384,12 @@ impl Session<'_> {
                 self.metrics
                     .lag_blocks
                     .set(i64::from(target.saturating_sub(this_block.block_num)));
+                let until = self
+                    .config
+                    .stop_after
+                    .map_or(target, |stop| stop.min(target));
                 self.progress
-                    .report(self.metrics, this_block.block_num, &result);
+                    .report(self.metrics, this_block.block_num, until, &result);
             }
             if reached_stop {
                 self.progress.finish();
@@ -559,28 +564,43 @@ impl Session<'_> {
     }
 }
 
-/// Progress: a line with rates on a terminal, a structured log line otherwise.
+/// Progress: a bar on a terminal (blocks committed of those behind the target, with rates and
+/// the time left), a structured log line with the rates otherwise.
 struct Progress {
-    tty: bool,
+    bar: Option<ProgressBar>,
     last_report: Instant,
     last_blocks: u64,
     last_actions: u64,
-    printed: bool,
 }
 
 impl Progress {
     fn new() -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new(0);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{bar:30} {pos}/{len} blocks, {per_sec}, {eta} left  {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        });
         Self {
-            tty: std::io::stderr().is_terminal(),
+            bar,
             last_report: Instant::now(),
             last_blocks: 0,
             last_actions: 0,
-            printed: false,
         }
     }
 
-    fn report(&mut self, metrics: &Metrics, block_num: u32, result: &GetBlocksResult) {
-        let interval = if self.tty {
+    /// Hears of a commit that reached `block_num`, with `target` the block followed up to.
+    fn report(&mut self, metrics: &Metrics, block_num: u32, target: u32, result: &GetBlocksResult) {
+        let blocks = metrics.blocks.get();
+        if let Some(bar) = &self.bar {
+            bar.set_length(blocks + u64::from(target.saturating_sub(block_num)));
+            bar.set_position(blocks);
+        }
+        let interval = if self.bar.is_some() {
             Duration::from_secs(1)
         } else {
             Duration::from_secs(10)
@@ -589,7 +609,6 @@ impl Progress {
         if elapsed < interval {
             return;
         }
-        let blocks = metrics.blocks.get();
         let actions = metrics.actions.get();
         let seconds = elapsed.as_secs_f64();
         let blocks_per_second = (blocks - self.last_blocks) as f64 / seconds;
@@ -601,27 +620,24 @@ impl Progress {
         self.last_actions = actions;
         let head = result.head.block_num;
         let lib = result.last_irreversible.block_num;
-        if self.tty {
-            eprint!(
-                "\rblock {block_num}  lib {lib}  head {head}  {blocks_per_second:.0} blocks/s  {actions_per_second:.0} actions/s   "
-            );
-            self.printed = true;
-        } else {
-            tracing::info!(
+        match &self.bar {
+            Some(bar) => bar.set_message(format!(
+                "block {block_num}  lib {lib}  head {head}  {actions_per_second:.0} actions/s"
+            )),
+            None => tracing::info!(
                 block_num,
                 lib,
                 head,
                 blocks_per_second,
                 actions_per_second,
                 "progress"
-            );
+            ),
         }
     }
 
     fn finish(&mut self) {
-        if self.printed {
-            eprintln!();
-            self.printed = false;
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
         }
     }
 }

@@ -27,6 +27,8 @@ use crate::store::{self, RegistryVersion, Store};
 
 /// Blocks read per step when the projections are recomputed.
 const VERIFY_PAGE_BLOCKS: u32 = 2_000;
+/// Private records read at a time by [`digest`]: kept documents are tens of kilobytes each.
+const PRIVATE_PAGE: u32 = 500;
 /// Differences named in a report at most.
 const MAX_DIFFERENCES: usize = 20;
 
@@ -39,15 +41,29 @@ pub async fn digest(store: &Store, block_num: u32) -> Result<String, store::Erro
     for version in store.registry_in_force(block_num).await? {
         hasher.update(row_line(&version));
     }
-    for (kind, record) in store.private_all_at(block_num).await? {
-        hasher.update(format!(
-            "P\t{kind}\t{}\t{}\t{}\n",
-            record.key,
-            record.valid_from_block,
-            record.data.as_str()
-        ));
+    let mut after: Option<(String, String)> = None;
+    loop {
+        let after_key = after
+            .as_ref()
+            .map(|(kind, key)| (kind.as_str(), key.as_str()));
+        let page = store
+            .private_page_at(block_num, after_key, PRIVATE_PAGE)
+            .await?;
+        for (kind, record) in &page {
+            hasher.update(format!(
+                "P\t{kind}\t{}\t{}\t{}\n",
+                record.key,
+                record.valid_from_block,
+                record.data.as_str()
+            ));
+        }
+        match page.last() {
+            Some((kind, record)) if page.len() == PRIVATE_PAGE as usize => {
+                after = Some((kind.clone(), record.key.clone()));
+            }
+            _ => return Ok(hex::encode(hasher.finalize())),
+        }
     }
-    Ok(hex::encode(hasher.finalize()))
 }
 
 fn row_line(version: &RegistryVersion) -> String {

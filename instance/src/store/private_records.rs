@@ -246,19 +246,31 @@ impl Store {
         rows.into_iter().map(version_from_row).collect()
     }
 
-    /// Every private record as it was at block `block_num`, of every kind, as
-    /// `(kind, version)` ordered by kind and key.
+    /// Private records as they were at block `block_num`, of every kind, as `(kind, version)`
+    /// ordered by kind and key: the first `limit` after `(kind, key)` `after` (from the first
+    /// when `None`). Paged, as kept documents with their PDF make the records large.
     ///
     /// # Errors
     /// [`Error::Database`] or a `Corrupt…` variant.
-    pub async fn private_all_at(&self, block_num: u32) -> Result<Vec<(String, PrivateVersion)>> {
+    pub async fn private_page_at(
+        &self,
+        block_num: u32,
+        after: Option<(&str, &str)>,
+        limit: u32,
+    ) -> Result<Vec<(String, PrivateVersion)>> {
+        // No record has an empty kind, so this key is before every stored one.
+        let (kind, key) = after.unwrap_or(("", ""));
         let rows = dispatch!(&self.pool, db, {
             sqlx::query_as::<_, (String, String, i64, i64, Option<i64>, String)>(
                 "SELECT kind, record_key, version, valid_from_block, valid_to_block, \
                  CAST(data AS TEXT) FROM private_records WHERE valid_from_block <= $1 \
-                 AND (valid_to_block IS NULL OR valid_to_block > $1) ORDER BY kind, record_key",
+                 AND (valid_to_block IS NULL OR valid_to_block > $1) \
+                 AND (kind, record_key) > ($2, $3) ORDER BY kind, record_key LIMIT $4",
             )
             .bind(i64::from(block_num))
+            .bind(kind)
+            .bind(key)
+            .bind(i64::from(limit))
             .fetch_all(db)
             .await?
         });
@@ -270,16 +282,66 @@ impl Store {
     }
 
     /// Every version of every private record, as `(kind, version)` ordered by kind, key and
-    /// version: what an export carries.
+    /// version.
     ///
     /// # Errors
     /// [`Error::Database`] or a `Corrupt…` variant.
     pub async fn private_versions(&self) -> Result<Vec<(String, PrivateVersion)>> {
+        let mut all: Vec<(String, PrivateVersion)> = Vec::new();
+        loop {
+            let after = all
+                .last()
+                .map(|(kind, version)| (kind.as_str(), version.key.as_str(), version.version));
+            let page = self.private_versions_page(after, PAGE_VERSIONS).await?;
+            let last_page = page.len() < PAGE_VERSIONS as usize;
+            all.extend(page);
+            if last_page {
+                return Ok(all);
+            }
+        }
+    }
+
+    /// How many versions of private records the store holds.
+    ///
+    /// # Errors
+    /// [`Error::Database`].
+    pub async fn private_version_count(&self) -> Result<u64> {
+        let count: i64 = dispatch!(&self.pool, db, {
+            sqlx::query_scalar("SELECT COUNT(*) FROM private_records")
+                .fetch_one(db)
+                .await?
+        });
+        u64::try_from(count).map_err(|_| Error::CorruptValue {
+            column: "count",
+            stored: count,
+        })
+    }
+
+    /// The first `limit` versions of private records after `(kind, key, version)` `after`
+    /// (from the first when `None`), in the order of [`Store::private_versions`]: how an export
+    /// reads them without holding them all.
+    ///
+    /// # Errors
+    /// [`Error::Database`] or a `Corrupt…` variant.
+    pub async fn private_versions_page(
+        &self,
+        after: Option<(&str, &str, u64)>,
+        limit: u32,
+    ) -> Result<Vec<(String, PrivateVersion)>> {
+        // Versions start at 1, so this key is before every stored one.
+        let (kind, key, version) = after.unwrap_or(("", "", 0));
+        let version = i64::try_from(version).unwrap_or(i64::MAX);
         let rows = dispatch!(&self.pool, db, {
             sqlx::query_as::<_, (String, String, i64, i64, Option<i64>, String)>(
                 "SELECT kind, record_key, version, valid_from_block, valid_to_block, \
-                 CAST(data AS TEXT) FROM private_records ORDER BY kind, record_key, version",
+                 CAST(data AS TEXT) FROM private_records \
+                 WHERE (kind, record_key, version) > ($1, $2, $3) \
+                 ORDER BY kind, record_key, version LIMIT $4",
             )
+            .bind(kind)
+            .bind(key)
+            .bind(version)
+            .bind(i64::from(limit))
             .fetch_all(db)
             .await?
         });
@@ -289,47 +351,7 @@ impl Store {
             })
             .collect()
     }
-
-    /// Writes exported private record versions, exactly as they were, in one transaction.
-    /// A store that already holds exactly these versions (an import that stopped after
-    /// writing them) is left as it is.
-    ///
-    /// # Errors
-    /// [`Error::PrivateRecordsPresent`] when the store holds other private records,
-    /// [`Error::Database`].
-    pub async fn import_private_versions(
-        &self,
-        versions: &[(String, PrivateVersion)],
-    ) -> Result<()> {
-        let present = self.private_versions().await?;
-        if !present.is_empty() {
-            return if present == versions {
-                Ok(())
-            } else {
-                Err(Error::PrivateRecordsPresent {
-                    count: present.len() as u64,
-                })
-            };
-        }
-        dispatch!(&self.pool, db, {
-            let mut tx = db.begin_with(BEGIN_WRITE).await?;
-            for chunk in versions.chunks(5_000) {
-                let mut insert = sqlx::QueryBuilder::<Db>::new(
-                    "INSERT INTO private_records \
-                     (kind, record_key, version, valid_from_block, valid_to_block, data) ",
-                );
-                insert.push_values(chunk, |mut row, (kind, version)| {
-                    row.push_bind(kind.as_str())
-                        .push_bind(version.key.as_str())
-                        .push_bind(i64::try_from(version.version).unwrap_or(i64::MAX))
-                        .push_bind(i64::from(version.valid_from_block))
-                        .push_bind(version.valid_to_block.map(i64::from))
-                        .push_bind(version.data.as_str());
-                });
-                insert.build().persistent(false).execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-        });
-        Ok(())
-    }
 }
+
+/// Versions read at a time by [`Store::private_versions`].
+const PAGE_VERSIONS: u32 = 1_000;

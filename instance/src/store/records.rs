@@ -304,17 +304,17 @@ pub struct EventCounts {
 }
 
 /// `#[serde(with = "hex32")]`: a 32-byte id as lowercase hex.
-mod hex32 {
+pub(crate) mod hex32 {
     use super::*;
 
-    pub(super) fn serialize<S: Serializer>(
+    pub(crate) fn serialize<S: Serializer>(
         id: &[u8; 32],
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&hex::encode(id))
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<[u8; 32], D::Error> {
         let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;

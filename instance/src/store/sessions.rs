@@ -5,6 +5,7 @@
 //! (the holder or a thief is replaying it, and the store cannot tell which). Times are seconds
 //! since 1970, given by the caller.
 
+use super::codec::id_from_db;
 use super::{Result, Store, dispatch};
 
 /// A refresh token to store.
@@ -20,6 +21,17 @@ pub struct NewRefreshToken {
     pub issued_at: i64,
     /// When it stops being accepted.
     pub expires_at: i64,
+}
+
+/// A stored refresh token with its state, as an export carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshTokenRow {
+    /// The token as it was issued.
+    pub token: NewRefreshToken,
+    /// Whether it was presented and replaced by its successor.
+    pub spent: bool,
+    /// Whether its family was revoked.
+    pub revoked: bool,
 }
 
 /// What presenting a refresh token did.
@@ -41,6 +53,23 @@ pub enum Rotation {
 }
 
 type TokenRow = (Vec<u8>, String, i64, bool, bool);
+type FullTokenRow = (Vec<u8>, Vec<u8>, String, i64, i64, bool, bool);
+
+fn token_from_row(
+    (token_hash, family, username, issued_at, expires_at, spent, revoked): FullTokenRow,
+) -> Result<RefreshTokenRow> {
+    Ok(RefreshTokenRow {
+        token: NewRefreshToken {
+            token_hash: id_from_db("token_hash", &token_hash)?,
+            family: id_from_db("family", &family)?,
+            username,
+            issued_at,
+            expires_at,
+        },
+        spent,
+        revoked,
+    })
+}
 
 impl Store {
     /// Stores a login challenge for `username` valid until `expires_at`, and forgets the
@@ -198,5 +227,22 @@ impl Store {
             tx.commit().await?;
             Ok(family.is_some())
         })
+    }
+
+    /// Every stored refresh token with its state, by hash: what an export carries so that
+    /// logins survive a move.
+    ///
+    /// # Errors
+    /// [`super::Error::Database`] or [`super::Error::CorruptId`].
+    pub async fn refresh_tokens(&self) -> Result<Vec<RefreshTokenRow>> {
+        let rows = dispatch!(&self.pool, db, {
+            sqlx::query_as::<_, FullTokenRow>(
+                "SELECT token_hash, family, username, issued_at, expires_at, spent, revoked \
+                 FROM refresh_tokens ORDER BY token_hash",
+            )
+            .fetch_all(db)
+            .await?
+        });
+        rows.into_iter().map(token_from_row).collect()
     }
 }

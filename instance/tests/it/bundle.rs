@@ -10,12 +10,24 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use anyhow::{Context as _, ensure};
-use mono_instance::bundle::{EVENTS_FILE, MANIFEST_FILE, PRIVATE_FILE_ENCRYPTED};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use mono_instance::bundle::{
+    self, EVENTS_FILE, ExportOptions, ImportOptions, MANIFEST_FILE, PRIVATE_FILE_ENCRYPTED,
+    Passphrase, SESSIONS_FILE_ENCRYPTED,
+};
 use mono_instance::devnet::Storage;
-use mono_instance::store::{BlockBatch, BlockRecord};
+use mono_instance::factory::store as kept;
+use mono_instance::factory::{Factory, templates};
+use mono_instance::registry::check;
+use mono_instance::store::{BlockBatch, BlockRecord, NewRefreshToken, Rotation, Store};
 use serde_json::Value;
+use sha2::{Digest as _, Sha256};
 
-use crate::crash::{Traffic, comparable, devnet, loopback, mono_status, produce, sync, wait_exit};
+use crate::crash::{
+    Traffic, comparable, devnet, loopback, mono_status, produce, sync, terminate, wait_exit,
+    wait_until,
+};
 use crate::support::{Backend, TestDb};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -310,7 +322,8 @@ async fn encrypted_round_trip(
     let manifest: Value = serde_json::from_slice(&exported.stdout)?;
     ensure!(
         manifest["encryption"]["scheme"] == "age-v1-scrypt"
-            && manifest["encryption"]["files"] == serde_json::json!([PRIVATE_FILE_ENCRYPTED])
+            && manifest["encryption"]["files"]
+                == serde_json::json!([PRIVATE_FILE_ENCRYPTED, SESSIONS_FILE_ENCRYPTED])
             && manifest["coopname"] == "voskhod"
             && manifest["private_records"] == 3
             && manifest["registry_digest"] == source["registry_digest"]
@@ -467,4 +480,348 @@ async fn encrypted_round_trip(
     ensure!(store.private_versions().await?.len() == 3);
     store.close().await;
     Ok(())
+}
+
+/// A refresh token whose hash and family are derived from `seed`, issued for a long life.
+fn refresh_token(seed: u64, family: u64, username: &str) -> NewRefreshToken {
+    let hash = |seed: u64| <[u8; 32]>::from(Sha256::digest(seed.to_le_bytes()));
+    NewRefreshToken {
+        token_hash: hash(seed),
+        family: hash(family),
+        username: username.to_owned(),
+        issued_at: LOGIN_AT,
+        expires_at: LOGIN_AT + 86_400,
+    }
+}
+
+/// When the tests' logins happen (seconds since 1970).
+const LOGIN_AT: i64 = 1_800_000_000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_backend_pair_keeps_registries_documents_and_logins() -> anyhow::Result<()> {
+    let dbs = [
+        TestDb::create(Backend::Postgres).await?,
+        TestDb::create(Backend::Postgres).await?,
+        TestDb::create(Backend::Sqlite).await?,
+        TestDb::create(Backend::Postgres).await?,
+        TestDb::create(Backend::Sqlite).await?,
+    ];
+    let urls = dbs.clone().map(|db| db.url);
+    let outcome = backend_pairs(&urls).await;
+    for db in dbs {
+        db.destroy().await?;
+    }
+    outcome
+}
+
+/// PostgreSQL -> PostgreSQL -> SQLite -> PostgreSQL, each step one export and one import; the
+/// last store is one with personal data of its own, which refuses the bundle.
+async fn backend_pairs(urls: &[String; 5]) -> anyhow::Result<()> {
+    // A cooperative with its council, two rendered documents kept with their HTML and PDF,
+    // and logins: a rotated one with its live successor, and a revoked family.
+    let devnet = crate::devnet_flows::Devnet::with_council()?;
+    let store = Store::open(&urls[0]).await?;
+    let head =
+        crate::registries::sync(&devnet, &store, &mut crate::registries::abis(&devnet), 1).await?;
+    let factory = Factory::new()?;
+    let mut documents = Vec::new();
+    for registry_id in [1, 100] {
+        let (draft, mut input) = templates::builtin_for(registry_id)?.context("a template")?;
+        input["meta"]["username"] = serde_json::json!("memberone");
+        input["meta"]["block_num"] = serde_json::json!(head);
+        let generated = factory.render(&draft, &input)?;
+        let (_, record) = kept::keep(&store, &generated).await?;
+        documents.push((record.hash, generated));
+    }
+    store
+        .put_refresh_token(&refresh_token(1, 1, "memberone"))
+        .await?;
+    let rotated = store
+        .rotate_refresh_token(
+            &refresh_token(1, 1, "memberone").token_hash,
+            &refresh_token(2, 1, "memberone"),
+            LOGIN_AT + 60,
+        )
+        .await?;
+    ensure!(matches!(rotated, Rotation::Rotated { .. }), "{rotated:?}");
+    store
+        .put_refresh_token(&refresh_token(3, 3, "chairone"))
+        .await?;
+    store
+        .revoke_refresh_family(&refresh_token(3, 3, "chairone").token_hash, LOGIN_AT)
+        .await?;
+    store.close().await;
+
+    let dir = tempfile::tempdir()?;
+    let passphrase = Passphrase::from_file_text("correct horse battery staple")?;
+    for (step, pair) in urls[..4].windows(2).enumerate() {
+        let (from, to) = (Store::open(&pair[0]).await?, Store::open(&pair[1]).await?);
+        let bundle = dir.path().join(format!("step{step}"));
+        let export_options = ExportOptions {
+            coopname: Some(crate::devnet_flows::COOP.to_owned()),
+            chain_id: None,
+            with_events: true,
+            passphrase: Some(passphrase.clone()),
+        };
+        let manifest = bundle::export(&from, &bundle, &export_options, &|_| {}).await?;
+        let import_options = ImportOptions {
+            coopname: Some(crate::devnet_flows::COOP.to_owned()),
+            passphrase: Some(passphrase.clone()),
+            ..ImportOptions::default()
+        };
+        bundle::import(&to, &bundle, &import_options, &|_| {}).await?;
+
+        ensure!(
+            manifest.refresh_tokens == 3 && manifest.private_records == 2,
+            "step {step}: {manifest:?}"
+        );
+        let digest = check::digest(&to, head).await?;
+        ensure!(
+            digest == check::digest(&from, head).await?
+                && Some(&digest) == manifest.registry_digest.as_ref(),
+            "step {step}: registry digest {digest}, manifest {manifest:?}"
+        );
+        ensure!(
+            to.events_digest(None).await? == from.events_digest(None).await?,
+            "step {step}: events digest"
+        );
+        for (hash, generated) in &documents {
+            let record = kept::kept(&to, hash, head)
+                .await?
+                .with_context(|| format!("step {step}: document {hash}"))?;
+            ensure!(
+                record.html == generated.html
+                    && STANDARD.decode(&record.pdf)? == generated.pdf
+                    && Some(record) == kept::kept(&from, hash, head).await?,
+                "step {step}: document {hash} changed"
+            );
+        }
+        ensure!(
+            to.refresh_tokens().await? == from.refresh_tokens().await?,
+            "step {step}: refresh tokens"
+        );
+        from.close().await;
+        to.close().await;
+    }
+
+    // A store with personal data of its own refuses the bundle before writing anything.
+    let other = Store::open(&urls[4]).await?;
+    let person = mono_instance::store::JsonText::from_value(&serde_json::json!({"name": "Ольга"}));
+    other.put_private("individual", "olga", &person, 1).await?;
+    let import_options = ImportOptions {
+        passphrase: Some(passphrase.clone()),
+        ..ImportOptions::default()
+    };
+    let refused = bundle::import(&other, &dir.path().join("step2"), &import_options, &|_| {}).await;
+    ensure!(
+        matches!(refused, Err(bundle::Error::StoreHoldsOtherRecords)),
+        "{refused:?}"
+    );
+    ensure!(other.cursor().await?.is_none() && other.private_versions().await?.len() == 1);
+    other.close().await;
+
+    // Logins survive: the live token rotates, the spent one is a replay, the revoked stays so.
+    let last = Store::open(&urls[3]).await?;
+    let now = LOGIN_AT + 120;
+    let next = refresh_token(4, 1, "memberone");
+    for (seed, family, expected) in [(2, 1, "rotated"), (1, 1, "replayed"), (3, 3, "revoked")] {
+        let rotation = last
+            .rotate_refresh_token(&refresh_token(seed, family, "").token_hash, &next, now)
+            .await?;
+        let got = match rotation {
+            Rotation::Rotated { .. } => "rotated",
+            Rotation::Replayed => "replayed",
+            Rotation::Revoked => "revoked",
+            Rotation::Expired | Rotation::Unknown => "refused",
+        };
+        ensure!(got == expected, "token {seed}: {rotation:?}");
+    }
+    last.close().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_while_the_instance_runs_is_one_state_and_following_goes_on() -> anyhow::Result<()>
+{
+    let source = TestDb::create(Backend::Postgres).await?;
+    let target = TestDb::create(Backend::Sqlite).await?;
+    let outcome = export_while_running(&source.url, &target.url).await;
+    for db in [source, target] {
+        db.destroy().await?;
+    }
+    outcome
+}
+
+async fn export_while_running(source: &str, target: &str) -> anyhow::Result<()> {
+    let devnet = devnet(Storage::Ephemeral, loopback()?, loopback()?).await?;
+    let traffic = Traffic::new(&devnet).await?;
+    traffic.add_member(&devnet, 0).await?;
+    produce(&devnet, 3)?;
+    let mut follower = sync(&devnet, source, None)?;
+    let store = Store::open(source).await?;
+    wait_until(|| Ok(mono_status(source, None)?["cursor_block"].as_u64() > Some(2))).await?;
+
+    // While the follower commits the chain's new blocks and personal data and logins are
+    // written as the API writes them (from a block after the synced one), the export runs.
+    // Each write step adds a private record, then a refresh token: one state holds the first
+    // k records and the first k or k - 1 tokens, written while the cursor was at most its own.
+    let writes = PersonalWrites { store: &store };
+    for step in 0..3 {
+        writes.step(step, 1).await?;
+    }
+    let exported = std::sync::atomic::AtomicBool::new(false);
+    let dir = tempfile::tempdir()?;
+    let bundle = dir.path().join("bundle");
+    let bundle_arg = path(&bundle)?.to_owned();
+    let source_arg = source.to_owned();
+    let export = async {
+        let output = tokio::task::spawn_blocking(move || {
+            mono(&["export", "--database", &source_arg, "--out", &bundle_arg])
+        })
+        .await??;
+        exported.store(true, std::sync::atomic::Ordering::SeqCst);
+        anyhow::Ok(output)
+    };
+    let blocks = async {
+        let mut seq = 1;
+        while !exported.load(std::sync::atomic::Ordering::SeqCst) {
+            traffic.add_member(&devnet, seq).await?;
+            produce(&devnet, 1)?;
+            seq += 1;
+        }
+        anyhow::Ok(())
+    };
+    let personal = async {
+        // A write from the block after the synced one may land after the follower committed
+        // that block; written further ahead, these stay out of the blocks compared below.
+        let mut step = 3;
+        while !exported.load(std::sync::atomic::Ordering::SeqCst) {
+            writes.step(step, LIVE_WRITES_AHEAD).await?;
+            step += 1;
+        }
+        // Writes after the export, which the bundle must not hold.
+        for _ in 0..2 {
+            writes.step(step, LIVE_WRITES_AHEAD).await?;
+            step += 1;
+        }
+        anyhow::Ok(step)
+    };
+    let (output, (), steps) = tokio::try_join!(export, blocks, personal)?;
+    ensure!(output.status.success(), "export: {output:?}");
+    let manifest: Value = serde_json::from_slice(&output.stdout)?;
+    let cursor = u32::try_from(manifest["cursor"]["block_num"].as_u64().context("cursor")?)?;
+
+    // The chain goes on; the source follows it to the new head.
+    for seq in 1_000_000..1_000_003 {
+        traffic.add_member(&devnet, seq).await?;
+        produce(&devnet, 2)?;
+    }
+    let lib = devnet.node().read(|chain| chain.lib_num());
+    wait_until(|| Ok(mono_status(source, None)?["cursor_block"] == lib)).await?;
+    terminate(&follower)?;
+    ensure!(follower.wait()?.success(), "the follower stops cleanly");
+    ensure!(lib > cursor, "blocks {cursor}..{lib} came after the export");
+
+    // The bundle holds one state: a prefix of the writes, records and tokens alike.
+    let imported = mono(&["import", "--database", target, "--from", path(&bundle)?])?;
+    ensure!(imported.status.success(), "import: {imported:?}");
+    let target_store = Store::open(target).await?;
+    let versions = target_store.private_versions().await?;
+    // Each record starts a fixed distance after the block synced when it was written, so the
+    // records of one state start at most that far after its cursor.
+    let latest_start = versions
+        .iter()
+        .map(|(_, version)| version.valid_from_block)
+        .max()
+        .unwrap_or(0);
+    ensure!(
+        latest_start <= cursor + LIVE_WRITES_AHEAD,
+        "a record from block {latest_start} was written after block {cursor} was synced"
+    );
+    let records: Vec<String> = versions
+        .into_iter()
+        .map(|(_, version)| version.key)
+        .collect();
+    let tokens = target_store.refresh_tokens().await?;
+    target_store.close().await;
+    let k = records.len() as u64;
+    let m = tokens.len() as u64;
+    let mut expected_records: Vec<String> = (0..k).map(PersonalWrites::key).collect();
+    expected_records.sort();
+    let mut expected_tokens: Vec<[u8; 32]> = (0..m)
+        .map(|step| refresh_token(step, step, "").token_hash)
+        .collect();
+    expected_tokens.sort_unstable();
+    ensure!(
+        records == expected_records
+            && tokens
+                .iter()
+                .map(|t| t.token.token_hash)
+                .collect::<Vec<_>>()
+                == expected_tokens
+            && (m == k || m + 1 == k),
+        "not one state: {k} records {records:?}, {m} tokens"
+    );
+    ensure!(
+        k >= 3 && k < steps && manifest["private_records"] == k,
+        "{k} of {steps} write steps exported: {manifest}"
+    );
+    store.close().await;
+
+    // Its registries are the source's at its cursor, then and now.
+    let at_cursor = mono_status(source, Some(cursor))?;
+    let imported_at_cursor = mono_status(target, Some(cursor))?;
+    ensure!(
+        manifest["registry_digest"] == at_cursor["registry_digest"]
+            && imported_at_cursor["registry_digest"] == at_cursor["registry_digest"]
+            && imported_at_cursor["events_digest"] == at_cursor["events_digest"],
+        "source {at_cursor}, imported {imported_at_cursor}, manifest {manifest}"
+    );
+
+    // Following goes on from the bundle's cursor: no gap, no duplicate.
+    ensure!(
+        wait_exit(sync(&devnet, target, Some(lib))?)
+            .await?
+            .success()
+    );
+    let (followed, original) = (mono_status(target, None)?, mono_status(source, None)?);
+    let events = |status: &Value| comparable(status)[..7].to_vec();
+    ensure!(
+        followed["cursor_block"] == lib && events(&followed) == events(&original),
+        "{followed} != {original}"
+    );
+    devnet.stop().await?;
+    Ok(())
+}
+
+/// How far ahead of the synced block personal data written during the export starts.
+const LIVE_WRITES_AHEAD: u32 = 1_000;
+
+/// Personal data and logins written into a running instance's store as the API writes them.
+struct PersonalWrites<'a> {
+    store: &'a Store,
+}
+
+impl PersonalWrites<'_> {
+    fn key(step: u64) -> String {
+        format!("live{step:05}")
+    }
+
+    /// Write step `step`: a private record from `ahead` blocks after the synced one, then a
+    /// login.
+    async fn step(&self, step: u64, ahead: u32) -> anyhow::Result<()> {
+        let synced = self
+            .store
+            .cursor()
+            .await?
+            .map_or(0, |cursor| cursor.block_num);
+        let data = mono_instance::store::JsonText::from_value(&serde_json::json!({"step": step}));
+        self.store
+            .put_private("individual", &Self::key(step), &data, synced + ahead)
+            .await?;
+        self.store
+            .put_refresh_token(&refresh_token(step, step, "memberone"))
+            .await?;
+        Ok(())
+    }
 }

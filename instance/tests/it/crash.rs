@@ -574,7 +574,9 @@ pub(crate) async fn wait_exit(mut child: Child) -> anyhow::Result<ExitStatus> {
 }
 
 /// Polls `condition` until it holds, failing after [`DEADLINE`].
-async fn wait_until(mut condition: impl FnMut() -> anyhow::Result<bool>) -> anyhow::Result<()> {
+pub(crate) async fn wait_until(
+    mut condition: impl FnMut() -> anyhow::Result<bool>,
+) -> anyhow::Result<()> {
     let until = Instant::now() + DEADLINE;
     while !condition()? {
         ensure!(

@@ -4,7 +4,7 @@
 use anyhow::{Context as _, ensure};
 use mono_instance::store::{
     AbiRecord, ActionRecord, BlockBatch, BlockRecord, Cursor, DeltaRecord, Error, EventCounts,
-    JsonText, Store, UndecodableKind, UndecodableRecord,
+    JsonText, NewRefreshToken, Rotation, Store, UndecodableKind, UndecodableRecord,
 };
 use serde_json::json;
 
@@ -978,4 +978,82 @@ async fn unsupported_urls_are_rejected_without_echoing_them() {
         }
         other => panic!("expected UnsupportedUrl, got {other:?}"),
     }
+}
+
+/// A refresh token of `username` whose hash and family start with `seed`.
+fn refresh_token(seed: u8, username: &str) -> NewRefreshToken {
+    NewRefreshToken {
+        token_hash: [seed; 32],
+        family: [seed; 32],
+        username: username.to_owned(),
+        issued_at: 1_700_000_000,
+        expires_at: 1_800_000_000,
+    }
+}
+
+store_test!(
+    a_snapshot_keeps_seeing_the_state_it_was_taken_at,
+    |db: TestDb| async move {
+        let store = db.open().await?;
+        commit_all(&store, &chain(1, 3, 0, 0)).await?;
+        let person = JsonText::from(json!({"name": "Анна"}));
+        store.put_private("individual", "anna", &person, 2).await?;
+        store.put_refresh_token(&refresh_token(1, "anna")).await?;
+        let snapshot = store.snapshot().await?;
+        let before = (
+            snapshot.cursor().await?,
+            snapshot.counts(None).await?,
+            snapshot.events_digest(None).await?,
+            snapshot.private_versions().await?,
+            snapshot.refresh_tokens().await?,
+        );
+
+        // The instance keeps writing: blocks, personal data, a login's rotation.
+        commit_all(&store, &chain(4, 5, 0, 0)).await?;
+        store.put_private("individual", "anna", &person, 5).await?;
+        store.put_private("individual", "boris", &person, 5).await?;
+        let rotated = store
+            .rotate_refresh_token(&[1; 32], &refresh_token(2, "anna"), 1_700_000_100)
+            .await?;
+        ensure!(matches!(rotated, Rotation::Rotated { .. }), "{rotated:?}");
+
+        let after = (
+            snapshot.cursor().await?,
+            snapshot.counts(None).await?,
+            snapshot.events_digest(None).await?,
+            snapshot.private_versions().await?,
+            snapshot.refresh_tokens().await?,
+        );
+        ensure!(
+            after == before,
+            "the snapshot moved: {before:?} -> {after:?}"
+        );
+        ensure!(before.0.map(|cursor| cursor.block_num) == Some(3));
+        ensure!(before.3.len() == 1 && before.4.len() == 1 && !before.4[0].spent);
+        ensure!(store.cursor().await?.map(|cursor| cursor.block_num) == Some(5));
+        ensure!(store.private_versions().await?.len() == 3);
+        ensure!(store.refresh_tokens().await?.len() == 2);
+        // A snapshot only reads.
+        ensure!(
+            snapshot
+                .put_private("individual", "clara", &person, 6)
+                .await
+                .is_err()
+        );
+        snapshot.close().await;
+        store.close().await;
+        Ok(())
+    }
+);
+
+#[tokio::test]
+async fn an_in_memory_store_has_no_snapshot() -> anyhow::Result<()> {
+    let store = Store::open("sqlite::memory:").await?;
+    let snapshot = store.snapshot().await;
+    ensure!(
+        matches!(snapshot, Err(Error::SnapshotInMemory)),
+        "{snapshot:?}"
+    );
+    store.close().await;
+    Ok(())
 }
