@@ -431,8 +431,8 @@ impl Store {
             .map(version_from_row)
             .collect::<Result<Vec<_>>>()?;
         if query.is_lookup() {
-            // A lookup by keys or references is ordered here: with no order to keep, the planner takes the
-            // keys into the index instead of walking it in key order.
+            // A lookup by keys or references is ordered here: with no order to keep, the
+            // planner takes the list into the index instead of walking it in key order.
             versions.sort_by(|a, b| {
                 let by_key = if query.descending {
                     b.key.cmp(&a.key)
