@@ -150,3 +150,35 @@ async fn read_page<T>(
     let items = rows.iter().map(convert).collect::<Result<Vec<_>, _>>()?;
     Ok(Page::new_with_len(items, rows.len(), query.limit, last_key))
 }
+
+/// As [`read_page`], keeping only the items `keep` accepts: for filters the rows' columns
+/// cannot answer, it reads on past rejected rows until the page is full or the rows run out.
+async fn read_kept_page<T>(
+    store: &Store,
+    query: &RowQuery,
+    convert: impl Fn(&RegistryVersion) -> Result<T, Error>,
+    keep: impl Fn(&T) -> bool,
+) -> Result<Page<T>, Error> {
+    let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
+    let mut query = query.clone();
+    let mut items = Vec::new();
+    loop {
+        let rows = store.registry_rows(&query).await?;
+        for row in &rows {
+            let item = convert(row)?;
+            if keep(&item) {
+                items.push(item);
+                if items.len() == limit {
+                    return Ok(Page {
+                        items,
+                        next: Some(row.key.clone()),
+                    });
+                }
+            }
+        }
+        if rows.len() < limit {
+            return Ok(Page { items, next: None });
+        }
+        query.after = rows.last().map(|row| row.key.clone());
+    }
+}

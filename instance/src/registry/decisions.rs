@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::projection::{Source, id_key};
-use super::{Error, Page, PageRequest, read_page, row_value};
+use super::{Error, Page, PageRequest, read_kept_page, read_page, row_value};
 use crate::antelope::time::TimePointSec;
 use crate::store::{RegistryVersion, RowQuery, Store};
 
@@ -56,7 +56,7 @@ pub struct Decision {
 /// Which decisions to list.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DecisionFilter {
-    /// Only decisions at this stage as stored (`voting`, `approved`, `authorized`,
+    /// Only decisions at this stage as of the block (`voting`, `approved`, `authorized`,
     /// `executed`, `declined`, `expired`).
     pub stage: Option<String>,
     /// Only decisions of this type.
@@ -168,10 +168,24 @@ pub async fn list(
     let seats = seats(store, coopname, block_num).await?;
     let now = block_secs(store, block_num).await?;
     let mut query = page.query(Source::Decision, coopname, block_num);
-    query.status.clone_from(&filter.stage);
     query.kind.clone_from(&filter.kind);
     query.username.clone_from(&filter.username);
-    read_page(store, &query, |version| decision(version, &seats, now)).await
+    let convert = |version: &RegistryVersion| decision(version, &seats, now);
+    match filter.stage.as_deref() {
+        None => read_page(store, &query, convert).await,
+        // An open decision past its expiry is stored as open: the stage needs the block's time.
+        Some(stage @ ("voting" | "approved")) => {
+            query.status = Some(stage.to_owned());
+            read_kept_page(store, &query, convert, |item| item.stage == stage).await
+        }
+        Some("expired") => {
+            read_kept_page(store, &query, convert, |item| item.stage == "expired").await
+        }
+        Some(stage) => {
+            query.status = Some(stage.to_owned());
+            read_page(store, &query, convert).await
+        }
+    }
 }
 
 /// Decision `id` of `coopname` as of `block_num`.

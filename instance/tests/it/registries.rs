@@ -368,6 +368,29 @@ two_database_test!(
                 .is_some_and(|decision| decision.stage == "voting"),
             "decision 2 was open before it expired"
         );
+        // The stage filter answers with the stage as of the block, not the stored status.
+        let staged = |block_num: u32, stage: &'static str| {
+            let store = &store;
+            async move {
+                let page = decisions::list(
+                    store,
+                    COOP,
+                    block_num,
+                    &DecisionFilter {
+                        stage: Some(stage.to_owned()),
+                        ..DecisionFilter::default()
+                    },
+                    &PageRequest::first(1),
+                )
+                .await?;
+                anyhow::Ok(page.items.iter().map(|item| item.id).collect::<Vec<_>>())
+            }
+        };
+        ensure!(staged(pending, "voting").await? == [3]);
+        ensure!(staged(pending, "expired").await?.is_empty());
+        ensure!(staged(head, "voting").await?.is_empty());
+        ensure!(staged(head, "expired").await? == [3]);
+        ensure!(staged(head, "executed").await? == [1]);
 
         // Payments: completed and declined, with totals.
         let deposits = payments::list(
