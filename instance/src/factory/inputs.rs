@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::factory::{self as core, Factory, Generated, meta};
-use crate::private_data::cooperative::{SignatureImage, Vars};
+use crate::private_data::cooperative::{Project, SignatureImage, Vars};
 use crate::private_data::records::{
     Entrepreneur, Individual, Organization, PaymentDetails, PaymentMethod, PrivateRecord,
 };
@@ -24,22 +24,28 @@ use crate::store::{self, Store};
 
 /// Registry ids whose inputs this module builds: the agreements a member accepts on joining
 /// (1 WalletAgreement, 2 RegulationElectronicSignature, 3 PrivacyPolicy, 4 UserAgreement,
-/// 50 CoopenomicsAgreement), 100 ParticipantApplication and 501
-/// DecisionOfParticipantApplication.
-pub const SUPPORTED: [u64; 7] = [
+/// 50 CoopenomicsAgreement), 100 ParticipantApplication, 101 SelectBranchStatement, 501
+/// DecisionOfParticipantApplication, 599 ProjectFreeDecision and 600 FreeDecision.
+pub const SUPPORTED: [u64; 10] = [
     1,
     2,
     3,
     4,
     COOPENOMICS_AGREEMENT,
     PARTICIPANT_APPLICATION,
+    SELECT_BRANCH_STATEMENT,
     DECISION_OF_PARTICIPANT_APPLICATION,
+    PROJECT_FREE_DECISION,
+    FREE_DECISION,
 ];
 
 /// The last of the agreements 1–4 and the platform agreement: coop, vars and the member's name.
 const COOPENOMICS_AGREEMENT: u64 = 50;
 const PARTICIPANT_APPLICATION: u64 = 100;
+const SELECT_BRANCH_STATEMENT: u64 = 101;
 const DECISION_OF_PARTICIPANT_APPLICATION: u64 = 501;
+const PROJECT_FREE_DECISION: u64 = 599;
+const FREE_DECISION: u64 = 600;
 /// Most payment methods of one account read when looking for its bank account.
 const PAYMENT_METHODS_PAGE: u32 = 100;
 
@@ -117,11 +123,25 @@ struct Recipe {
     kind: Option<String>,
     braname: String,
     decision_id: Option<u64>,
+    /// The project of a free decision (599, 600).
+    project_id: Option<String>,
 }
 
 impl Recipe {
+    /// The applicant's type, which the document needs.
+    fn kind(&self) -> Result<&str> {
+        self.kind.as_deref().ok_or(Error::Recipe { field: "type" })
+    }
+
+    /// The decision the document is about, which it needs.
+    fn decision_id(&self) -> Result<u64> {
+        self.decision_id.ok_or(Error::Recipe {
+            field: "decision_id",
+        })
+    }
+
     /// `recipe` holds `coopname`, `username`, `block_num` (and `timezone`); `scalars` the
-    /// input's scalar fields (`type`, `braname`, `decision_id`).
+    /// input's scalar fields (`type`, `braname`, `decision_id`, `project_id`).
     fn read(registry_id: u64, recipe: &Value, scalars: &Value) -> Result<Self> {
         let text = |field: &'static str| {
             recipe[field]
@@ -145,14 +165,15 @@ impl Recipe {
             kind: scalars["type"].as_str().map(str::to_owned),
             braname: scalars["braname"].as_str().unwrap_or_default().to_owned(),
             decision_id: scalars["decision_id"].as_u64(),
+            project_id: scalars["project_id"].as_str().map(str::to_owned),
         })
     }
 }
 
 /// The complete input of a document of `registry_id` from `request`: its `meta` (`coopname`,
 /// `username`, `created_at`, `block_num`, optionally `timezone`, `lang`, `links`) and scalar
-/// fields (`type`; `braname` for 100; `decision_id` for 501), with every object read from
-/// the store as of `meta.block_num`.
+/// fields (`type`; `braname` for 100 and 101; `decision_id` for 501 and 600; `project_id`
+/// for 599 and 600), with every object read from the store as of `meta.block_num`.
 ///
 /// # Errors
 /// [`Error::Unsupported`], [`Error::Recipe`], [`Error::Missing`] and the store's errors.
@@ -211,10 +232,7 @@ async fn data(store: &Store, recipe: &Recipe) -> Result<Map<String, Value>> {
             }
         }
         PARTICIPANT_APPLICATION => {
-            let kind = recipe
-                .kind
-                .as_deref()
-                .ok_or(Error::Recipe { field: "type" })?;
+            let kind = recipe.kind()?;
             data.insert(kind.to_owned(), applicant(store, recipe, kind).await?);
             let image: SignatureImage = record(store, &recipe.username, recipe.block_num).await?;
             data.insert("signature".to_owned(), Value::from(image.signature));
@@ -222,20 +240,49 @@ async fn data(store: &Store, recipe: &Recipe) -> Result<Map<String, Value>> {
                 data.insert("branch".to_owned(), branch(store, recipe).await?);
             }
         }
-        DECISION_OF_PARTICIPANT_APPLICATION => {
-            let kind = recipe
-                .kind
-                .as_deref()
-                .ok_or(Error::Recipe { field: "type" })?;
+        SELECT_BRANCH_STATEMENT => {
+            let kind = recipe.kind()?;
             data.insert(kind.to_owned(), applicant(store, recipe, kind).await?);
-            let id = recipe.decision_id.ok_or(Error::Recipe {
-                field: "decision_id",
-            })?;
+            if recipe.braname.is_empty() {
+                return Err(Error::Recipe { field: "braname" });
+            }
+            data.insert("branch".to_owned(), branch(store, recipe).await?);
+        }
+        DECISION_OF_PARTICIPANT_APPLICATION => {
+            let kind = recipe.kind()?;
+            data.insert(kind.to_owned(), applicant(store, recipe, kind).await?);
+            let id = recipe.decision_id()?;
+            data.insert("decision".to_owned(), decision(store, recipe, id).await?);
+        }
+        PROJECT_FREE_DECISION => {
+            data.insert("project".to_owned(), project(store, recipe).await?);
+            let suggester = full_name(store, &recipe.username, recipe.block_num)
+                .await?
+                .ok_or_else(|| Error::Missing {
+                    what: "personal data",
+                    key: recipe.username.clone(),
+                    block_num: recipe.block_num,
+                })?;
+            data.insert("suggester_name".to_owned(), Value::from(suggester));
+        }
+        FREE_DECISION => {
+            data.insert("project".to_owned(), project(store, recipe).await?);
+            let id = recipe.decision_id()?;
             data.insert("decision".to_owned(), decision(store, recipe, id).await?);
         }
         registry_id => return Err(Error::Unsupported { registry_id }),
     }
     Ok(data)
+}
+
+/// The cooperative's project of a free decision named by the recipe's `project_id`.
+async fn project(store: &Store, recipe: &Recipe) -> Result<Value> {
+    let id = recipe.project_id.as_deref().ok_or(Error::Recipe {
+        field: "project_id",
+    })?;
+    let key = format!("{}/{id}", recipe.coopname);
+    let project: Project = record(store, &key, recipe.block_num).await?;
+    Ok(json!({"id": project.id, "question": project.question, "decision": project.decision}))
 }
 
 /// `username`'s name as documents print it: an individual's or entrepreneur's last, first and

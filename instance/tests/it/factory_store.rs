@@ -29,6 +29,10 @@ use crate::registries::{abis, sync};
 use crate::support::two_database_test;
 
 const APPLICANT: &str = "applicantone";
+/// The branch the applicant selects (101).
+const BRANCH: &str = "branchone";
+/// The project of the free decision (599, 600).
+const PROJECT: &str = "smeta2025";
 
 fn base64_of(bytes: &[u8]) -> String {
     use base64::Engine as _;
@@ -336,6 +340,23 @@ async fn private_data(store: &Store, block_num: u32) -> Result<()> {
         block_num,
     )
     .await?;
+    put(
+        store,
+        "organization",
+        BRANCH,
+        organization(BRANCH, "Кооперативный участок «Заречье»"),
+        block_num,
+    )
+    .await?;
+    put(
+        store,
+        "project",
+        &format!("{COOP}/{PROJECT}"),
+        json!({"coopname": COOP, "id": PROJECT, "question": "Об утверждении сметы",
+               "decision": "Утвердить смету"}),
+        block_num,
+    )
+    .await?;
     let bank = |username: &str| {
         json!({"username": username, "method_id": "1", "is_default": true, "method_type": "bank_transfer",
                "data": {"currency": "RUB", "bank_name": "ПАО Сбербанк", "account_number": "40703810038000012345",
@@ -419,6 +440,12 @@ two_database_test!(
         devnet.pay(APPLICANT)?;
         devnet.vote("votefor", "chairone", 1)?;
         devnet.vote("voteagainst", "membertwo", 1)?;
+        devnet.push(
+            "branch",
+            "createbranch",
+            COOP,
+            json!({"coopname": COOP, "braname": BRANCH, "trustee": "memberone"}),
+        )?;
         let generated_at = sync(&devnet, &store, &mut abis, 1).await?;
         private_data(&store, generated_at).await?;
 
@@ -429,12 +456,22 @@ two_database_test!(
                 "meta": {"coopname": COOP, "username": APPLICANT, "created_at": "2025-06-15T15:00:00.000Z",
                          "block_num": generated_at},
             });
-            if registry_id == 501 {
-                request["type"] = json!("organization");
-                request["decision_id"] = json!(1);
-            } else if registry_id == 100 {
-                request["type"] = json!("organization");
-                request["braname"] = json!("");
+            match registry_id {
+                100 | 101 => {
+                    request["type"] = json!("organization");
+                    request["braname"] = json!(if registry_id == 101 { BRANCH } else { "" });
+                }
+                501 => {
+                    request["type"] = json!("organization");
+                    request["decision_id"] = json!(1);
+                }
+                599 | 600 => {
+                    request["project_id"] = json!(PROJECT);
+                    if registry_id == 600 {
+                        request["decision_id"] = json!(1);
+                    }
+                }
+                _ => {}
             }
             request
         };
@@ -451,7 +488,8 @@ two_database_test!(
             .context("the draft is on chain")?;
             let generated = factory.render(&draft, &input)?;
             ensure!(
-                generated.html.contains("Северное поле") == [4, 100, 501].contains(&registry_id)
+                generated.html.contains("Северное поле")
+                    == [4, 100, 101, 501, 599].contains(&registry_id)
                     || input["user"]["full_name"] == "ООО «Северное поле»",
                 "{registry_id}"
             );
@@ -532,12 +570,23 @@ two_database_test!(
                     ),
                     "the signature image was removed: {today:?}"
                 );
-            } else if *registry_id == 501 {
-                let today = today?;
-                ensure!(today["organization"]["full_name"] == "ООО «Южное поле»");
-                ensure!(today["decision"]["votes_for"] == 2);
             } else {
-                ensure!(today?["user"]["full_name"] == "ООО «Южное поле»");
+                let today = today?;
+                let renamed = match registry_id {
+                    101 | 501 => &today["organization"]["full_name"],
+                    599 => &today["suggester_name"],
+                    600 => &today["decision"]["votes_for"],
+                    _ => &today["user"]["full_name"],
+                };
+                let expected = if *registry_id == 600 {
+                    json!(2)
+                } else {
+                    json!("ООО «Южное поле»")
+                };
+                ensure!(*renamed == expected, "{registry_id}: {today}");
+                if *registry_id == 501 {
+                    ensure!(today["decision"]["votes_for"] == 2);
+                }
             }
         }
         // The command line regenerates from the store as well.
