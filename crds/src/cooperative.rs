@@ -296,7 +296,8 @@ pub struct CooperativeStatus {
     /// One-word summary; the conditions carry the detail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<Phase>,
-    /// `Ready`, `Progressing`, `Degraded`, `DatabaseReady`, `Synced`, `Upgrading`, `Reconciled`.
+    /// `Ready`, `Progressing`, `Degraded`, `DatabaseReady`, `Synced`, `Upgrading`, `Reconciled`,
+    /// and `Importing` while a `bootstrap.fromExport` has not run an instance yet.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
     /// URL of the instance API.

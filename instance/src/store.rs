@@ -365,6 +365,8 @@ const SELECT_ACTION_COLUMNS: &str = "SELECT global_sequence, block_num, trx_id, 
 /// included) is written once. Inside the body, `Db` names the backend and `BEGIN_WRITE` is the
 /// statement opening a write transaction (`BEGIN IMMEDIATE` takes SQLite's write lock up front,
 /// so a concurrent writer waits for the busy timeout instead of failing on lock upgrade),
+/// `LOCK_CURSOR` the statement that keeps the cursor from moving until the transaction ends
+/// (none on SQLite, whose write transactions already exclude each other),
 /// `insert_events` is the backend's bulk insert (see [`insert`]) and `write_projections` writes
 /// registry changes (see [`registry_rows`]).
 macro_rules! dispatch {
@@ -375,6 +377,10 @@ macro_rules! dispatch {
                 type Db = sqlx::Postgres;
                 #[allow(dead_code, reason = "only writing bodies open a transaction")]
                 const BEGIN_WRITE: &str = "BEGIN";
+                // SHARE conflicts with the ROW EXCLUSIVE lock of every write to the cursor,
+                // not with itself, so such writers wait only for commits of blocks.
+                #[allow(dead_code, reason = "only writes as of the cursor lock it")]
+                const LOCK_CURSOR: Option<&str> = Some("LOCK TABLE cursor IN SHARE MODE");
                 #[allow(unused_imports, reason = "only committing bodies insert events")]
                 use $crate::store::insert::postgres as insert_events;
                 #[allow(unused_imports, reason = "only committing bodies write projections")]
@@ -386,6 +392,8 @@ macro_rules! dispatch {
                 type Db = sqlx::Sqlite;
                 #[allow(dead_code, reason = "only writing bodies open a transaction")]
                 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+                #[allow(dead_code, reason = "only writes as of the cursor lock it")]
+                const LOCK_CURSOR: Option<&str> = None;
                 #[allow(unused_imports, reason = "only committing bodies insert events")]
                 use $crate::store::insert::sqlite as insert_events;
                 #[allow(unused_imports, reason = "only committing bodies write projections")]

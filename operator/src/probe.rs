@@ -308,6 +308,7 @@ mod tests {
             },
             storage: StorageState::AsRequested,
             import: None,
+            export_claim_missing: None,
             migration: None,
             deployment: Some(DeploymentState {
                 version: "2.4.1".to_owned(),

@@ -13,6 +13,7 @@ mod api;
 mod cleanup;
 mod context;
 mod database;
+mod export_volume;
 mod generated;
 mod rollout;
 mod status_write;
@@ -374,6 +375,7 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
             },
             storage: StorageState::AsRequested,
             import: None,
+            export_claim_missing: None,
             migration: None,
             deployment: None,
             instance: Err("the spec is invalid".to_owned()),
@@ -534,6 +536,14 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
             ensure_job(&ctx.client, &namespace, &job).await?,
         )?));
     }
+    // Until the import completed it needs its volume; a claim deleted afterwards is no matter.
+    let export_claim_missing = match &coop.spec.bootstrap {
+        Some(bootstrap) if import && import_state != Some(JobState::Complete) => {
+            export_volume::missing_claim(&ctx.client, &namespace, &bootstrap.from_export.claim_name)
+                .await?
+        }
+        _ => None,
+    };
 
     // Every rollout, the first included, waits for the target version's migration Job. It
     // starts once the database accepts connections and a bootstrap import has completed.
@@ -619,6 +629,7 @@ async fn apply(coop: &Cooperative, ctx: &Context, api: &Api<Cooperative>) -> Res
         database,
         storage: storage.clone(),
         import: import_state,
+        export_claim_missing,
         migration: migration_version.zip(migration_state),
         deployment,
         instance,

@@ -164,6 +164,8 @@ pub struct Observed {
     pub storage: StorageState,
     /// The import Job, when the spec bootstraps from an export.
     pub import: Option<JobState>,
+    /// The export volume's claim, while the import still needs it and it does not exist.
+    pub export_claim_missing: Option<String>,
     /// The migration Job and its version, while an upgrade waits for it.
     pub migration: Option<(String, JobState)>,
     /// The instance Deployment, once it exists.
@@ -251,6 +253,8 @@ pub fn status(
     ];
     let conditions: Vec<Condition> = drafts
         .into_iter()
+        // Once a version runs, the bootstrap is over and the import is no longer news.
+        .chain(importing(observed).filter(|_| version.is_none()))
         .map(|draft| draft.into_condition(generation, previous_conditions, now))
         .collect();
     let phase = phase(observed, &conditions);
@@ -448,6 +452,9 @@ pub fn events(previous: &[Condition], current: &[Condition]) -> Vec<EventNote> {
                 notes.push(note(Severity::Warning, &condition.reason));
             }
             ("Ready", "True") => notes.push(note(Severity::Normal, "Ready")),
+            ("Importing", "False") if condition.reason == "ExportVolumeMissing" => {
+                notes.push(note(Severity::Warning, "ExportVolumeMissing"));
+            }
             ("Upgrading", "True") if condition.reason == "Migrating" => {
                 notes.push(note(Severity::Normal, "UpgradeStarted"));
             }
@@ -537,6 +544,9 @@ fn ready(observed: &Observed) -> Draft {
     if let Some(message) = failed_job(observed.import.as_ref()) {
         return not_ready("ImportFailed", format!("the import Job failed: {message}"));
     }
+    if let Some(claim) = &observed.export_claim_missing {
+        return not_ready("ExportVolumeMissing", export_volume_missing(claim));
+    }
     if observed.import == Some(JobState::Running) && observed.deployment.is_none() {
         return not_ready(
             "Importing",
@@ -585,6 +595,34 @@ fn ready(observed: &Observed) -> Draft {
     }
 }
 
+/// The `Importing` condition, while the spec bootstraps from an export.
+fn importing(observed: &Observed) -> Option<Draft> {
+    let draft =
+        |status, reason, message| Some(Draft::new("Importing", Some(status), reason, message));
+    if let Some(claim) = &observed.export_claim_missing {
+        return draft(false, "ExportVolumeMissing", export_volume_missing(claim));
+    }
+    match observed.import.as_ref()? {
+        JobState::Running => draft(
+            true,
+            "Running",
+            "the import Job is restoring the export".to_owned(),
+        ),
+        JobState::Complete => draft(false, "Imported", "the export is imported".to_owned()),
+        JobState::Failed(message) => draft(
+            false,
+            "ImportFailed",
+            format!("the import Job failed ({message})"),
+        ),
+    }
+}
+
+fn export_volume_missing(claim: &str) -> String {
+    format!(
+        "the export volume claim {claim} does not exist in the Cooperative's namespace; the import Job cannot start until a PersistentVolumeClaim of that name holds the export"
+    )
+}
+
 fn progressing(observed: &Observed, rolled_out: bool) -> Draft {
     let busy = |reason, message: String| Draft::new("Progressing", Some(true), reason, message);
     if observed.invalid.is_some() {
@@ -598,6 +636,14 @@ fn progressing(observed: &Observed, rolled_out: bool) -> Draft {
 
     if !observed.database.ready && !observed.database.failed {
         return busy("ProvisioningDatabase", observed.database.message.clone());
+    }
+    if let Some(claim) = &observed.export_claim_missing {
+        return Draft::new(
+            "Progressing",
+            Some(false),
+            "ExportVolumeMissing",
+            format!("the import waits for the export volume claim {claim}"),
+        );
     }
     if observed.import == Some(JobState::Running) {
         return busy(
@@ -934,6 +980,7 @@ mod tests {
             database: database_ready_state(),
             storage: StorageState::AsRequested,
             import: None,
+            export_claim_missing: None,
             migration: None,
             deployment: Some(deployment("2.4.1", 1)),
             instance: Ok(InstanceReport {
@@ -1011,6 +1058,62 @@ mod tests {
             summary(&status),
             (expected_conditions, Some(phase), version.map(str::to_owned)),
             "{observed:?}"
+        );
+    }
+
+    #[test]
+    fn a_missing_export_volume_is_named_until_it_appears() {
+        let importing = Observed {
+            import: Some(JobState::Running),
+            deployment: None,
+            instance: Err("no instance pod is ready".to_owned()),
+            ..running()
+        };
+        let waiting = Observed {
+            export_claim_missing: Some("move-export".to_owned()),
+            ..importing.clone()
+        };
+        let first = status(&waiting, Some(1), None, None, &at(100));
+        let reason = |status: &CooperativeStatus, type_: &str| {
+            status
+                .conditions
+                .iter()
+                .find(|c| c.type_ == type_)
+                .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
+        };
+        let (state, why, message) = reason(&first, "Importing").expect("an Importing condition");
+        assert_eq!(
+            (state.as_str(), why.as_str()),
+            ("False", "ExportVolumeMissing")
+        );
+        assert!(message.contains("claim move-export"), "{message}");
+        assert_eq!(
+            reason(&first, "Ready").map(|(s, r, _)| (s, r)),
+            Some(("False".to_owned(), "ExportVolumeMissing".to_owned()))
+        );
+        let notes = events(&[], &first.conditions);
+        assert!(
+            notes.iter().any(|n| n.severity == Severity::Warning
+                && n.reason == "ExportVolumeMissing"
+                && n.note.contains("move-export")),
+            "{notes:?}"
+        );
+
+        let second = status(&importing, Some(1), Some(&first), None, &at(200));
+        assert_eq!(
+            reason(&second, "Importing").map(|(s, r, _)| (s, r)),
+            Some(("True".to_owned(), "Running".to_owned()))
+        );
+        assert_eq!(
+            reason(&second, "Ready").map(|(s, r, _)| (s, r)),
+            Some(("False".to_owned(), "Importing".to_owned()))
+        );
+        assert_eq!(
+            reason(
+                &status(&running(), Some(1), Some(&second), None, &at(300)),
+                "Importing"
+            ),
+            None
         );
     }
 

@@ -1,15 +1,23 @@
 //! ValidatingAdmissionPolicies, evaluated on every create, update and delete they match as
 //! the API server's admission evaluates them: a binding with the `Deny` action puts its policy
 //! in force in the namespaces its `matchResources.namespaceSelector` (`matchLabels`) selects;
-//! the policy's `matchConstraints.resourceRules` pick the requests, its `matchConditions`
-//! must all hold, its `variables` are bound in order, and the first `validations` expression
-//! that is false denies the request with its `messageExpression` or `message` and `reason`.
+//! the policy's `matchConstraints.resourceRules` pick the requests, the binding's `paramRef`
+//! finds the params of the policy's `paramKind` (see [`params`]) and the policy is evaluated
+//! once per params object: its `matchConditions` must all hold, its `variables` are bound in
+//! order, and the first `validations` expression that is false denies the request with its
+//! `messageExpression` or `message` and `reason`. An expression that fails to evaluate, or
+//! params that cannot be collected, deny the request under `failurePolicy: Fail` (the default)
+//! and are passed over under `Ignore`, as on the API server.
 //!
 //! Expressions run on the `cel` interpreter with the Kubernetes extension functions of
-//! kube-cel, the implementation the CRD rules use. Simplifications: `params`, `authorizer`,
-//! `auditAnnotations` and `failurePolicy: Ignore` are not supported (an expression that fails
-//! to evaluate always denies), and variables are evaluated eagerly (one that fails is left
-//! unbound, so only expressions that use it fail).
+//! kube-cel, the implementation the CRD rules use, and see `object`, `oldObject`, `request`,
+//! `namespaceObject`, `params` and `authorizer` (see [`authorizer`], decided by the stored
+//! RBAC objects). Simplifications: `auditAnnotations` and the `Warn` and `Audit` actions are
+//! not supported, and variables are evaluated eagerly (one that fails is left unbound, so only
+//! expressions that use it fail).
+
+mod authorizer;
+mod params;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,8 +28,10 @@ use kube::core::cel::cel::{Context, Program, Value as CelValue};
 use serde_json::{Value, json};
 
 use crate::error::{Error, Result};
+use crate::rbac::{self, Rbac};
 use crate::resource::ResourceType;
 use crate::users::User;
+use authorizer::RequestResource;
 
 /// Storage key of ValidatingAdmissionPolicies.
 pub(crate) const POLICIES: (&str, &str) = (
@@ -69,6 +79,27 @@ pub(crate) struct Attributes<'a> {
     pub(crate) user: &'a User,
 }
 
+/// What admission reads of the stored objects besides policies and bindings: params objects
+/// and the RBAC objects the `authorizer` decides by.
+pub(crate) trait Stored {
+    /// Whether the kind `kind` of `api_version` is namespaced, and its stored objects; `None`
+    /// when the server does not serve it.
+    fn of_kind(&self, api_version: &str, kind: &str) -> Option<(bool, Vec<Arc<Value>>)>;
+    /// The stored objects of the storage key `(group, plural)`.
+    fn objects(&self, key: (&str, &str)) -> Vec<Arc<Value>>;
+}
+
+/// How one evaluation of a policy ended.
+enum Outcome {
+    Admit,
+    Deny {
+        reason: Option<String>,
+        message: String,
+    },
+    /// An expression failed to evaluate; `failurePolicy` decides.
+    Error(String),
+}
+
 /// Admits or denies a request against every policy in force.
 ///
 /// # Errors
@@ -78,7 +109,9 @@ pub(crate) fn admit<'v>(
     policies: impl IntoIterator<Item = &'v Value> + Clone,
     bindings: impl IntoIterator<Item = &'v Value>,
     attributes: &Attributes<'_>,
+    stored: &dyn Stored,
 ) -> Result<()> {
+    let mut rbac = None;
     for binding in bindings {
         let spec = &binding["spec"];
         let denies = spec["validationActions"]
@@ -97,9 +130,74 @@ pub(crate) fn admit<'v>(
         if !rules_match(&policy["spec"]["matchConstraints"], attributes) {
             continue;
         }
-        evaluate(policy, binding, attributes)?;
+        // `Fail` unless the policy says `Ignore`, as the API server defaults it.
+        let ignore_errors = policy["spec"]["failurePolicy"] == "Ignore";
+        let denial = |reason: Option<&str>, message: String| {
+            denial(policy, binding, attributes, reason, message)
+        };
+        let params = match params::collect(policy, binding, attributes.namespace, stored) {
+            Ok(params) => params,
+            Err(_) if ignore_errors => continue,
+            Err(error) => {
+                return Err(denial(
+                    None,
+                    format!("failed to configure binding: {error}"),
+                ));
+            }
+        };
+        let rbac = rbac.get_or_insert_with(|| {
+            Arc::new(Rbac {
+                roles: stored.objects(rbac::ROLES),
+                cluster_roles: stored.objects(rbac::CLUSTER_ROLES),
+                role_bindings: stored.objects(rbac::ROLE_BINDINGS),
+                cluster_role_bindings: stored.objects(rbac::CLUSTER_ROLE_BINDINGS),
+            })
+        });
+        for param in params {
+            match evaluate(policy, &param, attributes, rbac) {
+                Outcome::Admit => {}
+                Outcome::Deny { reason, message } => {
+                    return Err(denial(reason.as_deref(), message));
+                }
+                Outcome::Error(_) if ignore_errors => {}
+                Outcome::Error(message) => return Err(denial(None, message)),
+            }
+        }
     }
     Ok(())
+}
+
+/// The API server's refusal by `policy` through `binding`: 403 for the reason `Forbidden`,
+/// 422 (`Invalid`) otherwise.
+fn denial(
+    policy: &Value,
+    binding: &Value,
+    attributes: &Attributes<'_>,
+    reason: Option<&str>,
+    message: String,
+) -> Error {
+    let policy_name = policy["metadata"]["name"].as_str().unwrap_or_default();
+    let binding_name = binding["metadata"]["name"].as_str().unwrap_or_default();
+    let detail = format!(
+        "ValidatingAdmissionPolicy '{policy_name}' with binding '{binding_name}' denied request: {message}"
+    );
+    let rt = attributes.rt;
+    let plural = if rt.group.is_empty() {
+        rt.plural.clone()
+    } else {
+        format!("{}.{}", rt.plural, rt.group)
+    };
+    match reason {
+        Some("Forbidden") => Error::Forbidden {
+            plural,
+            name: attributes.name.to_owned(),
+            detail,
+        },
+        _ => Error::Invalid {
+            what: format!("{plural} {:?}", attributes.name),
+            detail,
+        },
+    }
 }
 
 fn namespace_selected(match_resources: &Value, attributes: &Attributes<'_>) -> bool {
@@ -136,53 +234,30 @@ fn rules_match(constraints: &Value, attributes: &Attributes<'_>) -> bool {
         })
 }
 
-/// Runs one policy's conditions, variables and validations.
-fn evaluate(policy: &Value, binding: &Value, attributes: &Attributes<'_>) -> Result<()> {
+/// Runs one policy's conditions, variables and validations with `params`.
+fn evaluate(
+    policy: &Value,
+    params: &Value,
+    attributes: &Attributes<'_>,
+    rbac: &Arc<Rbac>,
+) -> Outcome {
     let spec = &policy["spec"];
-    let policy_name = policy["metadata"]["name"].as_str().unwrap_or_default();
-    let binding_name = binding["metadata"]["name"].as_str().unwrap_or_default();
-    let mut ctx = context(attributes);
-    let deny = |reason: Option<&str>, message: String| {
-        let detail = format!(
-            "ValidatingAdmissionPolicy '{policy_name}' with binding '{binding_name}' denied request: {message}"
-        );
-        let rt = attributes.rt;
-        let plural = if rt.group.is_empty() {
-            rt.plural.clone()
-        } else {
-            format!("{}.{}", rt.plural, rt.group)
-        };
-        match reason {
-            Some("Forbidden") => Error::Forbidden {
-                plural,
-                name: attributes.name.to_owned(),
-                detail,
-            },
-            _ => Error::Invalid {
-                what: format!("{plural} {:?}", attributes.name),
-                detail,
-            },
-        }
-    };
+    let mut ctx = context(attributes, params, rbac);
 
+    // One false condition skips the policy, whatever the others do; otherwise a condition
+    // that failed to evaluate is an error.
+    let mut errors = Vec::new();
     for condition in spec["matchConditions"].as_array().into_iter().flatten() {
+        let name = condition["name"].as_str().unwrap_or_default();
         let expression = condition["expression"].as_str().unwrap_or_default();
         match run(expression, &ctx) {
             Ok(CelValue::Bool(true)) => {}
-            Ok(CelValue::Bool(false)) => return Ok(()),
-            Ok(other) => {
-                return Err(deny(
-                    None,
-                    format!("matchCondition {expression:?} gave {other:?}"),
-                ));
-            }
-            Err(error) => {
-                return Err(deny(
-                    None,
-                    format!("matchCondition {expression:?}: {error}"),
-                ));
-            }
+            Ok(_) => return Outcome::Admit,
+            Err(error) => errors.push(format!("matchCondition '{name}': {error}")),
         }
+    }
+    if !errors.is_empty() {
+        return Outcome::Error(errors.join(", "));
     }
 
     let mut variables: HashMap<Key, CelValue> = HashMap::new();
@@ -205,7 +280,6 @@ fn evaluate(policy: &Value, binding: &Value, attributes: &Attributes<'_>) -> Res
 
     for validation in spec["validations"].as_array().into_iter().flatten() {
         let expression = validation["expression"].as_str().unwrap_or_default();
-        let reason = validation["reason"].as_str();
         match run(expression, &ctx) {
             Ok(CelValue::Bool(true)) => {}
             Ok(CelValue::Bool(false)) => {
@@ -217,23 +291,24 @@ fn evaluate(policy: &Value, binding: &Value, attributes: &Attributes<'_>) -> Res
                     })
                     .or_else(|| validation["message"].as_str().map(str::to_owned))
                     .unwrap_or_else(|| format!("failed expression: {expression}"));
-                return Err(deny(reason, message));
+                return Outcome::Deny {
+                    reason: validation["reason"].as_str().map(str::to_owned),
+                    message,
+                };
             }
             Ok(other) => {
-                return Err(deny(
-                    reason,
-                    format!("expression {expression:?} gave {other:?}"),
+                return Outcome::Error(format!(
+                    "expression '{expression}' resulted in a non-bool value {other:?}"
                 ));
             }
             Err(error) => {
-                return Err(deny(
-                    reason,
-                    format!("expression {expression:?} failed: {error}"),
+                return Outcome::Error(format!(
+                    "expression '{expression}' resulted in error: {error}"
                 ));
             }
         }
     }
-    Ok(())
+    Outcome::Admit
 }
 
 fn run(expression: &str, ctx: &Context<'_>) -> std::result::Result<CelValue, String> {
@@ -241,9 +316,9 @@ fn run(expression: &str, ctx: &Context<'_>) -> std::result::Result<CelValue, Str
     program.execute(ctx).map_err(|error| error.to_string())
 }
 
-/// The variables every expression sees: `object`, `oldObject`, `request` and
-/// `namespaceObject`.
-fn context(attributes: &Attributes<'_>) -> Context<'static> {
+/// The variables every expression sees: `object`, `oldObject`, `request`, `namespaceObject`,
+/// `params` and `authorizer`.
+fn context(attributes: &Attributes<'_>, params: &Value, rbac: &Arc<Rbac>) -> Context<'static> {
     let mut ctx = Context::default();
     ctx.register_all();
     let rt = attributes.rt;
@@ -263,6 +338,19 @@ fn context(attributes: &Attributes<'_>) -> Context<'static> {
     ctx.add_variable_from_value(
         "namespaceObject",
         attributes.namespace_object.map_or(CelValue::Null, to_cel),
+    );
+    ctx.add_variable_from_value("params", to_cel(params));
+    authorizer::register(
+        &mut ctx,
+        rbac.clone(),
+        attributes.user,
+        &RequestResource {
+            group: &rt.group,
+            resource: &rt.plural,
+            subresource: attributes.subresource.unwrap_or_default(),
+            namespace: attributes.namespace,
+            name: attributes.name,
+        },
     );
     ctx
 }

@@ -26,9 +26,11 @@
 //! - the CEL rules (`x-kubernetes-validations`) of CRDs on every write of a custom resource,
 //!   evaluated with kube-cel after the schema's defaults (422 with each failed rule);
 //! - ValidatingAdmissionPolicies and their bindings on every create, update and delete of a
-//!   [`User`]'s request (match rules and conditions, variables, `namespaceObject`, messages
-//!   and reasons), on the same CEL interpreter; users are told apart by bearer tokens the fake
-//!   hands out ([`FakeKube::client_as`]), a request without one being the administrator's;
+//!   [`User`]'s request (match rules and conditions, variables, `namespaceObject`, params
+//!   through `paramKind` and `paramRef`, `authorizer` checks decided by the stored RBAC
+//!   objects, `failurePolicy`, messages and reasons), on the same CEL interpreter; users are
+//!   told apart by bearer tokens the fake hands out ([`FakeKube::client_as`]), a request
+//!   without one being the administrator's;
 //! - the logs of pods the [`Kubelet`] ran (`pods/<name>/log`, with `container`, `tailLines`
 //!   and `limitBytes`);
 //! - errors as Kubernetes `Status` bodies.
@@ -36,9 +38,9 @@
 //! Deliberate simplifications: `limit` is ignored (lists are never paginated), apply conflicts
 //! between managers are not detected (every apply behaves as if forced), deletion propagation is
 //! always background, `dryRun` requests are refused rather than silently applied, and there is
-//! no authorization, no admission but for claim resizes, namespace lifecycle and
-//! ValidatingAdmissionPolicies, no defaulting but for the CEL rules' view of an object, and no
-//! OpenAPI schema validation.
+//! no authorization of requests (RBAC objects only answer policies' `authorizer`), no
+//! admission but for claim resizes, namespace lifecycle and ValidatingAdmissionPolicies, no
+//! defaulting but for the CEL rules' view of an object, and no OpenAPI schema validation.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -54,6 +56,7 @@ mod handle;
 mod kubelet;
 mod node;
 mod patch;
+mod rbac;
 mod resource;
 mod rules;
 mod select;

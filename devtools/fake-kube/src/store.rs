@@ -564,6 +564,27 @@ impl Store {
     }
 }
 
+impl admission::Stored for State {
+    fn of_kind(&self, api_version: &str, kind: &str) -> Option<(bool, Vec<Arc<Value>>)> {
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+        let rt = self
+            .types
+            .iter()
+            .find(|rt| rt.group == group && rt.version == version && rt.kind == kind)?;
+        Some((
+            rt.namespaced,
+            self.objects((rt.group.as_str(), rt.plural.as_str())),
+        ))
+    }
+
+    fn objects(&self, (group, plural): (&str, &str)) -> Vec<Arc<Value>> {
+        self.kinds
+            .get(&(group.to_owned(), plural.to_owned()))
+            .map(|kind| kind.objects.values().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
 fn managed_entry(
     manager: &str,
     api_version: &str,
@@ -942,7 +963,7 @@ impl State {
             namespace_object: self.namespace(namespace).map(|ns| &**ns),
             user,
         };
-        admission::admit(policies, bindings, &attributes)
+        admission::admit(policies, bindings, &attributes, self)
     }
 
     /// The Namespace `name`, if it exists.

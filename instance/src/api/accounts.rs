@@ -254,10 +254,11 @@ where
     let record = record.validated()?;
     let key = record.key();
     let data = serde_json::to_value(&record).map_err(ApiError::internal)?;
-    let block_num = as_of(state, None).await?.saturating_add(1);
-    let version = state
+    // The store chooses the block in the writing transaction: one read here could be
+    // committed by the follower before the write.
+    let (version, block_num) = state
         .store
-        .put_private(R::KIND, &key, &JsonText::from_value(&data), block_num)
+        .put_private_next(R::KIND, &key, &JsonText::from_value(&data))
         .await?;
     Ok(StoredRecord {
         kind: R::KIND.to_owned(),

@@ -228,10 +228,9 @@ impl PaymentMethodsMutation {
         admit(ctx, Some(&data.username))?;
         let state = ctx.data::<ApiState>()?;
         let key = format!("{}/{}", data.username, data.method_id);
-        let block_num = as_of(state, None).await?.saturating_add(1);
         let deleted = state
             .store
-            .delete_private(MethodRecord::KIND, &key, block_num)
+            .delete_private_next(MethodRecord::KIND, &key)
             .await?;
         if deleted {
             Ok(true)

@@ -84,6 +84,41 @@ macro_rules! close_open_version {
     }};
 }
 
+/// The block a write takes effect from.
+#[derive(Debug, Clone, Copy)]
+enum Start {
+    /// This block.
+    Block(u32),
+    /// The block after the cursor's.
+    AfterCursor,
+}
+
+/// The block a write inside the transaction `$tx` takes effect from. The cursor is read after
+/// `$lock` (or inside SQLite's write lock), which a commit of blocks also needs to move it,
+/// so no block can be committed between this read and the write's commit: a block already
+/// committed never gets a change it did not have.
+macro_rules! start_block {
+    ($tx:expr, $start:expr, $lock:expr) => {{
+        match $start {
+            Start::Block(block_num) => block_num,
+            Start::AfterCursor => {
+                if let Some(lock) = $lock {
+                    sqlx::query(lock).execute(&mut *$tx).await?;
+                }
+                let synced: Option<i64> =
+                    sqlx::query_scalar("SELECT block_num FROM cursor WHERE id = 1")
+                        .fetch_optional(&mut *$tx)
+                        .await?;
+                synced
+                    .map(|block_num| u32_from_db("block_num", block_num))
+                    .transpose()?
+                    .unwrap_or(0)
+                    .saturating_add(1)
+            }
+        }
+    }};
+}
+
 impl Store {
     /// Makes `data` the state of record `(kind, key)` from block `block_num` on, closing the
     /// version in force; returns the new version's number. A second write in the same block
@@ -99,8 +134,38 @@ impl Store {
         data: &JsonText,
         block_num: u32,
     ) -> Result<u64> {
+        let (version, _) = self
+            .write_private(kind, key, data, Start::Block(block_num))
+            .await?;
+        Ok(version)
+    }
+
+    /// As [`Store::put_private`] from the block after the cursor's, chosen in the writing
+    /// transaction so that a concurrent commit of blocks cannot make it a committed block;
+    /// returns the new version's number and that block.
+    ///
+    /// # Errors
+    /// As [`Store::put_private`].
+    pub async fn put_private_next(
+        &self,
+        kind: &str,
+        key: &str,
+        data: &JsonText,
+    ) -> Result<(u64, u32)> {
+        self.write_private(kind, key, data, Start::AfterCursor)
+            .await
+    }
+
+    async fn write_private(
+        &self,
+        kind: &str,
+        key: &str,
+        data: &JsonText,
+        start: Start,
+    ) -> Result<(u64, u32)> {
         dispatch!(&self.pool, db, {
             let mut tx = db.begin_with(BEGIN_WRITE).await?;
+            let block_num = start_block!(tx, start, LOCK_CURSOR);
             let last: Option<i64> = sqlx::query_scalar(
                 "SELECT MAX(version) FROM private_records WHERE kind = $1 AND record_key = $2",
             )
@@ -123,7 +188,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
-            Ok(u64::try_from(version).unwrap_or_default())
+            Ok((u64::try_from(version).unwrap_or_default(), block_num))
         })
     }
 
@@ -133,8 +198,22 @@ impl Store {
     /// # Errors
     /// As [`Store::put_private`].
     pub async fn delete_private(&self, kind: &str, key: &str, block_num: u32) -> Result<bool> {
+        self.end_private(kind, key, Start::Block(block_num)).await
+    }
+
+    /// As [`Store::delete_private`] at the block after the cursor's, chosen as
+    /// [`Store::put_private_next`] chooses it.
+    ///
+    /// # Errors
+    /// As [`Store::put_private`].
+    pub async fn delete_private_next(&self, kind: &str, key: &str) -> Result<bool> {
+        self.end_private(kind, key, Start::AfterCursor).await
+    }
+
+    async fn end_private(&self, kind: &str, key: &str, start: Start) -> Result<bool> {
         dispatch!(&self.pool, db, {
             let mut tx = db.begin_with(BEGIN_WRITE).await?;
+            let block_num = start_block!(tx, start, LOCK_CURSOR);
             let closed = close_open_version!(tx, kind, key, block_num);
             tx.commit().await?;
             Ok(closed)

@@ -662,12 +662,12 @@ async fn export_while_running(source: &str, target: &str) -> anyhow::Result<()> 
     wait_until(|| Ok(mono_status(source, None)?["cursor_block"].as_u64() > Some(2))).await?;
 
     // While the follower commits the chain's new blocks and personal data and logins are
-    // written as the API writes them (from a block after the synced one), the export runs.
+    // written as the API writes them (from the block after the synced one), the export runs.
     // Each write step adds a private record, then a refresh token: one state holds the first
     // k records and the first k or k - 1 tokens, written while the cursor was at most its own.
     let writes = PersonalWrites { store: &store };
     for step in 0..3 {
-        writes.step(step, 1).await?;
+        writes.step(step).await?;
     }
     let exported = std::sync::atomic::AtomicBool::new(false);
     let dir = tempfile::tempdir()?;
@@ -692,16 +692,14 @@ async fn export_while_running(source: &str, target: &str) -> anyhow::Result<()> 
         anyhow::Ok(())
     };
     let personal = async {
-        // A write from the block after the synced one may land after the follower committed
-        // that block; written further ahead, these stay out of the blocks compared below.
         let mut step = 3;
         while !exported.load(std::sync::atomic::Ordering::SeqCst) {
-            writes.step(step, LIVE_WRITES_AHEAD).await?;
+            writes.step(step).await?;
             step += 1;
         }
         // Writes after the export, which the bundle must not hold.
         for _ in 0..2 {
-            writes.step(step, LIVE_WRITES_AHEAD).await?;
+            writes.step(step).await?;
             step += 1;
         }
         anyhow::Ok(step)
@@ -727,15 +725,15 @@ async fn export_while_running(source: &str, target: &str) -> anyhow::Result<()> 
     ensure!(imported.status.success(), "import: {imported:?}");
     let target_store = Store::open(target).await?;
     let versions = target_store.private_versions().await?;
-    // Each record starts a fixed distance after the block synced when it was written, so the
-    // records of one state start at most that far after its cursor.
+    // Each record starts at the block after the one synced when it was written, so the records
+    // of one state start at most one block after its cursor.
     let latest_start = versions
         .iter()
         .map(|(_, version)| version.valid_from_block)
         .max()
         .unwrap_or(0);
     ensure!(
-        latest_start <= cursor + LIVE_WRITES_AHEAD,
+        latest_start <= cursor + 1,
         "a record from block {latest_start} was written after block {cursor} was synced"
     );
     let records: Vec<String> = versions
@@ -794,9 +792,6 @@ async fn export_while_running(source: &str, target: &str) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// How far ahead of the synced block personal data written during the export starts.
-const LIVE_WRITES_AHEAD: u32 = 1_000;
-
 /// Personal data and logins written into a running instance's store as the API writes them.
 struct PersonalWrites<'a> {
     store: &'a Store,
@@ -807,17 +802,11 @@ impl PersonalWrites<'_> {
         format!("live{step:05}")
     }
 
-    /// Write step `step`: a private record from `ahead` blocks after the synced one, then a
-    /// login.
-    async fn step(&self, step: u64, ahead: u32) -> anyhow::Result<()> {
-        let synced = self
-            .store
-            .cursor()
-            .await?
-            .map_or(0, |cursor| cursor.block_num);
+    /// Write step `step`: a private record from the block after the synced one, then a login.
+    async fn step(&self, step: u64) -> anyhow::Result<()> {
         let data = mono_instance::store::JsonText::from_value(&serde_json::json!({"step": step}));
         self.store
-            .put_private("individual", &Self::key(step), &data, synced + ahead)
+            .put_private_next("individual", &Self::key(step), &data)
             .await?;
         self.store
             .put_refresh_token(&refresh_token(step, step, "memberone"))

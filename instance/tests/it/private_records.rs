@@ -2,8 +2,11 @@
 //! the next, a deletion only closes one, and the record as of any block is what it was then,
 //! whatever happened later.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use anyhow::ensure;
-use mono_instance::store::{Error, JsonText, PrivateVersion, Store};
+use mono_instance::store::{BlockBatch, BlockRecord, Error, JsonText, PrivateVersion, Store};
 use serde_json::json;
 
 use crate::support::two_database_test;
@@ -135,6 +138,70 @@ two_database_test!(
             second == ["sidorova"],
             "petrov was deleted at 20: {second:?}"
         );
+        store.close().await;
+        Ok(())
+    }
+);
+
+/// Block `block_num` of a chain of empty blocks.
+fn empty_block(block_num: u32) -> BlockBatch {
+    let id = |block_num: u32| {
+        let mut id = [0xab; 32];
+        id[..4].copy_from_slice(&block_num.to_be_bytes());
+        id
+    };
+    BlockBatch::new(
+        BlockRecord {
+            block_num,
+            block_id: id(block_num),
+            previous: id(block_num - 1),
+            timestamp_ms: 1_700_000_000_000 + i64::from(block_num) * 500,
+        },
+        block_num,
+    )
+}
+
+// Issue #15: a change written as of "the block after the synced one" while blocks are being
+// committed must never land on a block already committed, or what that block answers changes
+// after readers saw it. Blocks are committed one by one while changes are written as fast as
+// the store takes them; what each block answered right after its commit must be what it
+// answers at the end.
+two_database_test!(
+    a_change_after_the_cursor_never_lands_on_a_committed_block,
+    |urls: [String; 2]| async move {
+        const BLOCKS: u32 = 300;
+        let store = Store::open(&urls[0]).await?;
+        let done = Arc::new(AtomicBool::new(false));
+        let writer = tokio::spawn({
+            let store = store.clone();
+            let done = done.clone();
+            async move {
+                let mut writes: u32 = 0;
+                while !done.load(Ordering::SeqCst) {
+                    writes += 1;
+                    let phone = format!("+7912{writes:07}");
+                    store
+                        .put_private_next(KIND, "ivanova", &person(&phone))
+                        .await?;
+                }
+                anyhow::Ok(writes)
+            }
+        });
+        let mut answered = Vec::new();
+        for block_num in 1..=BLOCKS {
+            store.commit_blocks(&[empty_block(block_num)]).await?;
+            answered.push((block_num, phone_at(&store, "ivanova", block_num).await?));
+        }
+        done.store(true, Ordering::SeqCst);
+        let writes = writer.await??;
+        ensure!(writes > BLOCKS / 10, "only {writes} changes were written");
+        for (block_num, phone) in answered {
+            let now = phone_at(&store, "ivanova", block_num).await?;
+            ensure!(
+                now == phone,
+                "block {block_num} answered {phone:?} once committed, now {now:?}"
+            );
+        }
         store.close().await;
         Ok(())
     }

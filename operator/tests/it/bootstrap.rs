@@ -5,7 +5,9 @@ use mono_crds::Cooperative;
 use mono_fake_kube::{FakeKube, JobOutcome};
 use serde_json::json;
 
-use crate::{Cluster, condition, cooperative, deployment_image, job_finished, name_of, objects};
+use crate::{
+    Cluster, condition, cooperative, deployment_image, is_ready, job_finished, name_of, objects,
+};
 
 const NAMESPACE: &str = "coop-vostok";
 const NAME: &str = "vostok";
@@ -60,7 +62,7 @@ async fn import_runs_before_the_first_migration_and_the_instance() {
             .map(|v| v["persistentVolumeClaim"].clone()),
         Some(json!({"claimName": "move-export", "readOnly": true}))
     );
-    not_ready_because(&mut cluster, "Importing").await;
+    not_ready_because(&mut cluster, "ExportVolumeMissing").await;
     assert_eq!(
         jobs(&cluster.fake),
         [IMPORT],
@@ -83,7 +85,7 @@ async fn import_runs_before_the_first_migration_and_the_instance() {
         pending["status"]["conditions"][0]["message"],
         json!("0/1 nodes are available: persistentvolumeclaim \"move-export\" not found.")
     );
-    not_ready_because(&mut cluster, "Importing").await;
+    not_ready_because(&mut cluster, "ExportVolumeMissing").await;
     assert_eq!(jobs(&cluster.fake), [IMPORT]);
 
     cluster.create_claim(NAMESPACE, "move-export").await;
@@ -112,4 +114,63 @@ async fn import_runs_before_the_first_migration_and_the_instance() {
     }
     let image = deployment_image(&cluster.fake, NAMESPACE).unwrap_or_default();
     assert!(image.ends_with(":1.0.0"), "instance image {image}");
+}
+
+/// Waits until the `Importing` condition has `status` and `reason`, and returns its message.
+async fn importing(cluster: &mut Cluster, status: &str, reason: &str) -> String {
+    let what = format!("Importing={status} with reason {reason}");
+    cluster
+        .eventually(&what, |fake| {
+            let coop = fake.get::<Cooperative>(Some(NAMESPACE), NAME)?;
+            condition(&coop, "Importing")
+                .filter(|c| c.status == status && c.reason == reason)
+                .map(|c| c.message.clone())
+        })
+        .await
+}
+
+#[tokio::test]
+async fn a_missing_export_volume_is_named_until_it_appears() {
+    let mut cluster = Cluster::start().await;
+    cluster.kubelet.set_default_job_outcome(JobOutcome::Hold);
+    let mut spec = cooperative(NAME, "1.0.0", "Retain");
+    spec["spec"]["bootstrap"] =
+        json!({"fromExport": {"claimName": "move-export", "path": "export"}});
+    cluster.create_cooperative(NAMESPACE, spec).await;
+
+    let message = importing(&mut cluster, "False", "ExportVolumeMissing").await;
+    assert!(message.contains("move-export"), "{message}");
+    not_ready_because(&mut cluster, "ExportVolumeMissing").await;
+    cluster
+        .eventually("a Warning Event naming the claim", |fake| {
+            objects(fake, "events.k8s.io", "events", NAMESPACE)
+                .into_iter()
+                .find(|event| {
+                    event["reason"] == "ExportVolumeMissing"
+                        && event["type"] == "Warning"
+                        && event["note"]
+                            .as_str()
+                            .is_some_and(|note| note.contains("move-export"))
+                })
+        })
+        .await;
+
+    cluster.create_claim(NAMESPACE, "move-export").await;
+    importing(&mut cluster, "True", "Running").await;
+    not_ready_because(&mut cluster, "Importing").await;
+
+    cluster
+        .kubelet
+        .set_job_outcome(IMPORT, JobOutcome::Complete);
+    importing(&mut cluster, "False", "Imported").await;
+    cluster
+        .kubelet
+        .set_job_outcome(MIGRATE, JobOutcome::Complete);
+    // Once the instance has run, nothing is said of the import.
+    cluster
+        .eventually("Ready without an Importing condition", |fake| {
+            fake.get::<Cooperative>(Some(NAMESPACE), NAME)
+                .filter(|coop| is_ready(coop) && condition(coop, "Importing").is_none())
+        })
+        .await;
 }

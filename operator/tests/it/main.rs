@@ -12,6 +12,7 @@ mod egress;
 mod export;
 mod guardrails;
 mod immutable;
+mod migration;
 mod restart;
 mod steady;
 mod suspend;
