@@ -14,13 +14,20 @@ use super::key_list::KeyList;
 use super::{BlockBatch, Error, JsonText, Result, Store, dispatch};
 use crate::registry::projection::{self, Contracts, RegistryRow, RowChange, Source};
 
-/// Most bind parameters in one statement, below SQLite's limit of 32766 and PostgreSQL's 65535.
-const MAX_BINDS: usize = 30_000;
+/// Most bind parameters in one SQLite statement, below its limit of 32766.
+const MAX_SQLITE_BINDS: usize = 30_000;
 /// Columns bound per inserted row.
 const COLUMNS: usize = 12;
 
 const INSERT_ROWS: &str = "INSERT INTO registry_rows (source, row_key, block_num, \
      valid_to_block, coopname, username, status, kind, reference, created_at, amount, data) ";
+
+/// [`INSERT_ROWS`] on PostgreSQL: one array per column, so the statement text is fixed and
+/// prepared once per connection, as the events' inserts are.
+const INSERT_ROWS_UNNEST: &str = "INSERT INTO registry_rows (source, row_key, block_num, \
+     valid_to_block, coopname, username, status, kind, reference, created_at, amount, data) \
+     SELECT * FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::int8[], $5::text[], \
+     $6::text[], $7::text[], $8::text[], $9::text[], $10::int8[], $11::int8[], $12::text[])";
 
 /// Closes the latest version before block `$3` of row `($1, $2)`.
 const CLOSE_PREVIOUS_ONE: &str = "UPDATE registry_rows SET valid_to_block = $3 \
@@ -171,7 +178,7 @@ fn version_from_row(row: Row) -> Result<RegistryVersion> {
 /// of the same row's next change in the commit), and each changed row once with the first
 /// block that changes it.
 struct Versions<'a> {
-    present: Vec<(&'a RowChange, &'a RegistryRow, Option<u32>)>,
+    present: Vec<Present<'a>>,
     first_changes: Vec<(&'a RowChange, u32)>,
 }
 
@@ -196,29 +203,12 @@ impl<'a> Versions<'a> {
     }
 }
 
-/// Inserts `$present` rows with a `QueryBuilder` of backend `$db` on connection `$tx`.
-macro_rules! insert_present {
-    ($tx:expr, $db:ty, $present:expr) => {
-        for chunk in $present.chunks(MAX_BINDS / COLUMNS) {
-            let mut insert = QueryBuilder::<$db>::new(INSERT_ROWS);
-            insert.push_values(chunk, |mut values, (change, row, valid_to)| {
-                values
-                    .push_bind(change.source.as_str())
-                    .push_bind(change.key.as_str())
-                    .push_bind(i64::from(change.block_num))
-                    .push_bind(valid_to.map(i64::from))
-                    .push_bind(row.coopname.as_str())
-                    .push_bind(row.username.as_deref())
-                    .push_bind(row.status.as_deref())
-                    .push_bind(row.kind.as_deref())
-                    .push_bind(row.reference.as_deref())
-                    .push_bind(row.created_at)
-                    .push_bind(row.amount)
-                    .push_bind(row.data.as_str());
-            });
-            insert.build().persistent(false).execute(&mut *$tx).await?;
-        }
-    };
+/// A present row version of a commit and its `valid_to_block`.
+type Present<'a> = (&'a RowChange, &'a RegistryRow, Option<u32>);
+
+/// One column of the present versions, for an `UNNEST` array.
+fn column<'a, T>(present: &'a [Present<'a>], value: impl Fn(&'a Present<'a>) -> T) -> Vec<T> {
+    present.iter().map(value).collect()
 }
 
 /// The registry changes of consecutive blocks, in block order.
@@ -236,7 +226,26 @@ pub(super) async fn write_postgres(tx: &mut PgConnection, changes: &[RowChange])
         return Ok(());
     }
     let versions = Versions::of(changes);
-    insert_present!(tx, sqlx::Postgres, versions.present);
+    let present = versions.present.as_slice();
+    if !present.is_empty() {
+        sqlx::query(INSERT_ROWS_UNNEST)
+            .bind(column(present, |(change, _, _)| change.source.as_str()))
+            .bind(column(present, |(change, _, _)| change.key.as_str()))
+            .bind(column(present, |(change, _, _)| {
+                i64::from(change.block_num)
+            }))
+            .bind(column(present, |(_, _, valid_to)| valid_to.map(i64::from)))
+            .bind(column(present, |(_, row, _)| row.coopname.as_str()))
+            .bind(column(present, |(_, row, _)| row.username.as_deref()))
+            .bind(column(present, |(_, row, _)| row.status.as_deref()))
+            .bind(column(present, |(_, row, _)| row.kind.as_deref()))
+            .bind(column(present, |(_, row, _)| row.reference.as_deref()))
+            .bind(column(present, |(_, row, _)| row.created_at))
+            .bind(column(present, |(_, row, _)| row.amount))
+            .bind(column(present, |(_, row, _)| row.data.as_str()))
+            .execute(&mut *tx)
+            .await?;
+    }
     let rows = &versions.first_changes;
     sqlx::query(CLOSE_PREVIOUS_UNNEST)
         .bind(
@@ -262,7 +271,25 @@ pub(super) async fn write_postgres(tx: &mut PgConnection, changes: &[RowChange])
 /// [`write_postgres`] on SQLite.
 pub(super) async fn write_sqlite(tx: &mut SqliteConnection, changes: &[RowChange]) -> Result<()> {
     let versions = Versions::of(changes);
-    insert_present!(tx, sqlx::Sqlite, versions.present);
+    for chunk in versions.present.chunks(MAX_SQLITE_BINDS / COLUMNS) {
+        let mut insert = QueryBuilder::<sqlx::Sqlite>::new(INSERT_ROWS);
+        insert.push_values(chunk, |mut values, (change, row, valid_to)| {
+            values
+                .push_bind(change.source.as_str())
+                .push_bind(change.key.as_str())
+                .push_bind(i64::from(change.block_num))
+                .push_bind(valid_to.map(i64::from))
+                .push_bind(row.coopname.as_str())
+                .push_bind(row.username.as_deref())
+                .push_bind(row.status.as_deref())
+                .push_bind(row.kind.as_deref())
+                .push_bind(row.reference.as_deref())
+                .push_bind(row.created_at)
+                .push_bind(row.amount)
+                .push_bind(row.data.as_str());
+        });
+        insert.build().persistent(false).execute(&mut *tx).await?;
+    }
     for (change, first_change) in &versions.first_changes {
         sqlx::query(CLOSE_PREVIOUS_ONE)
             .bind(change.source.as_str())
