@@ -6,5 +6,6 @@
 //! no state between calls beyond a connection, and it never writes to the store.
 
 pub mod api;
+pub mod push;
 pub mod ship;
 pub mod tls;

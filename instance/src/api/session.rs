@@ -102,7 +102,11 @@ fn ttl_secs(duration: std::time::Duration) -> i64 {
 }
 
 /// Counts an attempt for `username` and the client's address.
-fn rate_limit(ctx: &Context<'_>, state: &ApiState, username: &str) -> Result<(), ApiError> {
+pub(super) fn rate_limit(
+    ctx: &Context<'_>,
+    state: &ApiState,
+    username: &str,
+) -> Result<(), ApiError> {
     let now = state.now();
     let mut allowed = state.limiter.allow(&format!("account:{username}"), now);
     if let Some(ClientAddress(address)) = ctx.data_opt::<ClientAddress>() {
