@@ -5,7 +5,8 @@
 //!
 //! A push is idempotent by transaction id: when the answer to a push is lost in transport, the
 //! same signed bytes are pushed again, and the node's "duplicate transaction" answer means the
-//! first push went through, so it is reported as pushed rather than done twice.
+//! first push went through, so it is reported as pushed rather than done twice. The same holds
+//! for a caller asking again before the head moves: the same actions make the same transaction.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -212,7 +213,8 @@ impl Pusher {
                     });
                 }
                 Err(err) => match err.node_error() {
-                    Some(node) if node.code == TX_DUPLICATE && attempt > 1 => {
+                    // Only these signed bytes have this id: the chain has them already.
+                    Some(node) if node.code == TX_DUPLICATE => {
                         return Ok(Pushed {
                             transaction_id,
                             block_num: None,
