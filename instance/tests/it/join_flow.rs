@@ -236,6 +236,12 @@ two_database_test!(
         );
         let refused = api.call(Some(&token), file, json!({"d": forged})).await?;
         ensure!(error_code(&refused) == Some("BAD_USER_INPUT"), "{refused}");
+        // So is an agreement given as the application.
+        let mut swapped = signed.clone();
+        swapped.insert("username".to_owned(), json!(APPLICANT));
+        swapped.insert("statement".to_owned(), signed["wallet_agreement"].clone());
+        let refused = api.call(Some(&token), file, json!({"d": swapped})).await?;
+        ensure!(error_code(&refused) == Some("BAD_USER_INPUT"), "{refused}");
         let mut filing = signed.clone();
         filing.insert("username".to_owned(), json!(APPLICANT));
         filing.insert("statement".to_owned(), statement);
@@ -332,6 +338,23 @@ two_database_test!(
             error_code(&anonymous) == Some("UNAUTHENTICATED"),
             "{anonymous}"
         );
+        // A vote signed by another key than the member's is refused before it reaches the chain.
+        let (dissenter, _, _) = api
+            .login("member2", &bootstrap_key(&devnet, "member2")?)
+            .await?;
+        let against = "mutation($d: VoteInput!) { voteAgainst(data: $d) { transaction_id } }";
+        let not_theirs = applicant.vote(&chain, "voteagainst", decision_id).await?;
+        let refused = api
+            .call(Some(&dissenter), against, json!({"d": not_theirs}))
+            .await?;
+        ensure!(error_code(&refused) == Some("BAD_USER_INPUT"), "{refused}");
+        let dissent = Client {
+            key: bootstrap_key(&devnet, "member2")?,
+        }
+        .vote(&chain, "voteagainst", decision_id)
+        .await?;
+        api.data(Some(&dissenter), against, json!({"d": dissent}))
+            .await?;
         for member in ["chairman", "member1"] {
             let key = bootstrap_key(&devnet, member)?;
             let (bearer, _, _) = api.login(member, &key).await?;
@@ -339,6 +362,20 @@ two_database_test!(
             api.data(Some(&bearer), vote, json!({"d": vote_of})).await?;
         }
         settle(&devnet, &store).await?;
+        let tally = api
+            .data(
+                Some(&chairman),
+                "query($u: String!) { getAgenda(filter: {username: $u}) { items { stage votes_for { username } votes_against { username } } } }",
+                json!({"u": APPLICANT}),
+            )
+            .await?;
+        let tally = &tally["getAgenda"]["items"][0];
+        ensure!(
+            tally["stage"] == "approved"
+                && tally["votes_for"].as_array().map(Vec::len) == Some(2)
+                && tally["votes_against"][0]["username"] == "member2",
+            "{tally}"
+        );
 
         // The chairman signs the decision document in its client, authorizes and executes it.
         let decision = api
@@ -391,6 +428,24 @@ two_database_test!(
                 .as_array()
                 .is_some_and(|items| items.iter().any(|item| item["username"] == APPLICANT)),
             "{members}"
+        );
+        // The application is on chain with the applicant's signature, and kept in full.
+        let documents = api
+            .data(
+                Some(&token),
+                "query($u: String!) { getDocuments(filter: {username: $u}) { items { hash status signers } } }",
+                json!({"u": APPLICANT}),
+            )
+            .await?;
+        ensure!(
+            documents["getDocuments"]["items"]
+                .as_array()
+                .is_some_and(|items| items.iter().any(|item| {
+                    item["hash"] == statement_hash.as_str()
+                        && item["status"] == "ACCEPTED"
+                        && item["signers"][0] == APPLICANT
+                })),
+            "{documents}"
         );
         // A plain member is still not the council.
         let plain = api
