@@ -140,11 +140,6 @@ impl Pusher {
         }
     }
 
-    /// The account that signs.
-    pub fn actor(&self) -> Name {
-        self.actor
-    }
-
     /// The node's client.
     pub fn api(&self) -> &ChainApi {
         &self.api
