@@ -17,11 +17,11 @@ use super::paging::as_of;
 use super::policy::admit;
 use super::signing::{self, GeneratedDocument, SignedDocumentInput};
 use super::transactions::{TransactionResult, push};
+use crate::antelope::document::vote_digest;
 use crate::antelope::name::Name;
 use crate::antelope::signature::Signature;
 use crate::antelope::time::TimePointSec;
 use crate::chain::push::JsonAction;
-use crate::devnet::contracts::soviet::vote_digest;
 use crate::factory::keys::ChainKeys;
 
 const SOVIET: Name = Name::from_str_const("soviet");
