@@ -144,6 +144,8 @@ impl DecisionsMutation {
         if checked.record.meta["decision_id"].as_u64() != Some(data.decision_id) {
             return Err(ApiError::bad_input("the document is of another decision").into());
         }
+        let document = checked.document()?;
+        checked.keep(state, block_num).await?;
         let pushed = push(
             state,
             &[JsonAction::new(
@@ -153,12 +155,11 @@ impl DecisionsMutation {
                     "coopname": state.coopname,
                     "chairman": chairman,
                     "decision_id": data.decision_id,
-                    "document": checked.document()?,
+                    "document": document,
                 }),
             )],
         )
         .await?;
-        checked.keep(state, block_num).await?;
         Ok(pushed.into())
     }
 

@@ -313,6 +313,11 @@ impl ParticipantsMutation {
                 .to_string(),
             None => String::new(),
         };
+        // Kept before the push, so the kept documents carry whatever reaches the chain; a
+        // checked signature stays valid whatever the chain decides.
+        for document in &checked {
+            document.keep(state, block_num).await?;
+        }
         let pushed = push(
             state,
             &[JsonAction::new(
@@ -329,9 +334,6 @@ impl ParticipantsMutation {
             )],
         )
         .await?;
-        for document in &checked {
-            document.keep(state, block_num).await?;
-        }
         Ok(pushed.into())
     }
 }
