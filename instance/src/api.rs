@@ -15,9 +15,16 @@
 //! - [`token`], [`challenge`], [`session`], [`rate_limit`]: access tokens, login challenges,
 //!   the `authChallenge`/`login`/`refresh`/`logout` operations and their rate limit.
 //! - [`metrics`]: requests, latency and errors per operation for `/metrics`.
+//! - `participants` (the join flow: `registerAccount`, the documents a member signs,
+//!   `registerParticipant`), `decisions` (the council's votes, the decision document, its
+//!   authorization and execution), `payments` (`setPaymentStatus`) and `transactions` (the
+//!   cooperative's pushes and their errors).
 //!
 //! Architecture invariant: resolvers read through the registries and the store's domain-named
 //! methods only; the API never writes chain events and never logs credentials or personal data.
+//! What changes the chain goes through the cooperative's signed pushes; the outcome reaches the
+//! registries only once the follower stores the block that carries it. Members' and council
+//! members' private keys never reach the server: they sign documents and votes in the client.
 
 pub mod caller;
 pub mod challenge;
@@ -32,18 +39,24 @@ pub mod token;
 mod accounts;
 mod branches;
 mod council;
+mod decisions;
 mod documents;
 mod paging;
+mod participants;
 mod payment_methods;
 mod payments;
 mod session;
+mod signing;
 mod subscriptions;
 mod system;
+mod transactions;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::antelope::name::Name;
+use crate::chain::push::Pusher;
+use crate::factory::Factory;
 use crate::registry::projection::Contracts;
 use crate::store::Store;
 
@@ -142,6 +155,11 @@ pub struct ApiState {
     pub limiter: Arc<rate_limit::RateLimiter>,
     /// The time.
     pub clock: Clock,
+    /// Signs and pushes the cooperative's transactions; `None` on an instance without the
+    /// cooperative's key, whose mutations that act on chain answer `UNAVAILABLE`.
+    pub cooperative: Option<Pusher>,
+    /// The document factory, made at the first document: it parses fonts.
+    pub factory: Arc<tokio::sync::OnceCell<Factory>>,
 }
 
 impl ApiState {
@@ -161,7 +179,16 @@ impl ApiState {
             metrics: ApiMetrics::default(),
             limiter: Arc::new(limiter),
             clock,
+            cooperative: None,
+            factory: Arc::default(),
         }
+    }
+
+    /// This state pushing the cooperative's transactions with `pusher`.
+    #[must_use]
+    pub fn with_cooperative(mut self, pusher: Pusher) -> Self {
+        self.cooperative = Some(pusher);
+        self
     }
 
     /// Seconds since 1970.

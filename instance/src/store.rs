@@ -62,7 +62,6 @@
 //! at the same height whatever their backend.
 
 mod account_keys;
-mod active_keys;
 mod codec;
 pub mod follower_lock;
 mod insert;

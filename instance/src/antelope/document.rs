@@ -172,6 +172,21 @@ pub fn signed_hash(hash: &str, signed_at: TimePointSec) -> String {
     sha256_hex(&format!("{}{signed_at}", hash.to_ascii_lowercase()))
 }
 
+/// The digest a council member's vote signs, as `soviet` checks it:
+/// sha256(`<action>:<coopname>:<decision_id>:<signed_at seconds>`), `action` being `votefor` or
+/// `voteagainst`.
+pub fn vote_digest(
+    action: Name,
+    coopname: Name,
+    decision_id: u64,
+    signed_at: TimePointSec,
+) -> Checksum256 {
+    checksum_from_sha256_hex(&sha256_hex(&format!(
+        "{action}:{coopname}:{decision_id}:{}",
+        signed_at.as_secs()
+    )))
+}
+
 /// The meta text a version hashes: `JSON.stringify` for 1.0.0, RFC 8785 for 1.1.0.
 ///
 /// # Errors
@@ -460,6 +475,19 @@ fn write_js_json(value: &Value, out: &mut String) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vote_digest_hashes_the_documented_string() {
+        let (votefor, voteagainst) = (
+            Name::from_str_const("votefor"),
+            Name::from_str_const("voteagainst"),
+        );
+        let coopname = Name::from_str_const("voskhod");
+        let signed_at = TimePointSec::from_secs(1_700_000_000);
+        let digest = vote_digest(votefor, coopname, 7, signed_at);
+        assert_eq!(digest.to_hex(), sha256_hex("votefor:voskhod:7:1700000000"));
+        assert_ne!(digest, vote_digest(voteagainst, coopname, 7, signed_at));
+    }
 
     use k256::elliptic_curve::ops::Neg;
     use proptest::prelude::*;

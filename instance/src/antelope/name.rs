@@ -50,6 +50,17 @@ pub enum ParseNameError {
 }
 
 impl Name {
+    /// Twelve random letters `a`-`z`, as MONO names its users; the randomness is the caller's.
+    pub fn random_user(rng: &mut impl rand_core::RngCore) -> Self {
+        let mut value = 0_u64;
+        for idx in 0..12 {
+            // Letters `a`..`z` are 6..31 in the name alphabet, 5 bits each from the top.
+            let letter = u64::from(rng.next_u32() % 26) + 6;
+            value |= letter << (64 - 5 * (idx + 1));
+        }
+        Self::from_u64(value)
+    }
+
     /// Wraps a raw `u64` name value; every value is a valid name.
     pub const fn from_u64(value: u64) -> Self {
         Self(value)

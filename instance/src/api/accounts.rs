@@ -235,13 +235,18 @@ impl AccountsMutation {
     }
 }
 
-/// Validates `value` as a record of type `R` about `username` and stores it from the block
-/// after the synced one, so what any synced block answers never changes afterwards.
-pub(super) async fn put_record<R>(
-    state: &ApiState,
+/// A validated private record, ready to store.
+pub(super) struct Prepared {
+    kind: &'static str,
+    key: String,
+    data: serde_json::Value,
+}
+
+/// Validates `value` as a record of type `R` about `username`, every invalid field named.
+pub(super) fn prepare_record<R>(
     username: &str,
     mut value: serde_json::Value,
-) -> Result<StoredRecord, ApiError>
+) -> Result<Prepared, ApiError>
 where
     R: PrivateRecord + serde::de::DeserializeOwned,
 {
@@ -252,19 +257,47 @@ where
     let record: R = serde_json::from_value(value)
         .map_err(|err| ApiError::bad_input(format!("the data does not fit: {err}")))?;
     let record = record.validated()?;
-    let key = record.key();
-    let data = serde_json::to_value(&record).map_err(ApiError::internal)?;
+    Ok(Prepared {
+        kind: R::KIND,
+        key: record.key(),
+        data: serde_json::to_value(&record).map_err(ApiError::internal)?,
+    })
+}
+
+/// Stores `record` from the block after the synced one, so what any synced block answers
+/// never changes afterwards.
+pub(super) async fn store_record(
+    state: &ApiState,
+    record: Prepared,
+) -> Result<StoredRecord, ApiError> {
     // The store chooses the block in the writing transaction: one read here could be
     // committed by the follower before the write.
     let (version, block_num) = state
         .store
-        .put_private_next(R::KIND, &key, &JsonText::from_value(&data))
+        .put_private_next(
+            record.kind,
+            &record.key,
+            &JsonText::from_value(&record.data),
+        )
         .await?;
     Ok(StoredRecord {
-        kind: R::KIND.to_owned(),
-        key,
+        kind: record.kind.to_owned(),
+        key: record.key,
         version,
         valid_from_block: block_num,
-        data: Json(data),
+        data: Json(record.data),
     })
+}
+
+/// Validates `value` as a record of type `R` about `username` and stores it from the block
+/// after the synced one.
+pub(super) async fn put_record<R>(
+    state: &ApiState,
+    username: &str,
+    value: serde_json::Value,
+) -> Result<StoredRecord, ApiError>
+where
+    R: PrivateRecord + serde::de::DeserializeOwned,
+{
+    store_record(state, prepare_record::<R>(username, value)?).await
 }

@@ -1,6 +1,6 @@
 //! The one error type of the API and its GraphQL form: a message safe to show and a code in
 //! `extensions.code` (`UNAUTHENTICATED`, `FORBIDDEN`, `BAD_USER_INPUT`, `NOT_FOUND`, `CONFLICT`,
-//! `TOO_MANY_REQUESTS`, `INTERNAL`). Invalid fields are listed in `extensions.fields`. An
+//! `TOO_MANY_REQUESTS`, `CHAIN_REJECTED`, `UNAVAILABLE`, `INTERNAL`). Invalid fields are listed in `extensions.fields`. An
 //! internal failure reaches the client as a generic message with an error id; its detail is
 //! logged once, under that id, and never sent.
 
@@ -32,6 +32,10 @@ pub enum ApiError {
     Conflict(&'static str),
     /// Too many attempts; retry later.
     TooManyRequests,
+    /// The chain refused the transaction; the message is the chain's.
+    Rejected(String),
+    /// The instance cannot do this (it has no key to sign the cooperative's transactions).
+    Unavailable(&'static str),
     /// A failure of the instance, not of the request.
     Internal(Box<dyn std::error::Error + Send + Sync>),
 }
@@ -53,7 +57,10 @@ impl ApiError {
     /// The message safe to show to the caller.
     pub fn message(&self) -> String {
         match self {
-            Self::Unauthenticated(message) | Self::Conflict(message) => (*message).to_owned(),
+            Self::Unauthenticated(message)
+            | Self::Conflict(message)
+            | Self::Unavailable(message) => (*message).to_owned(),
+            Self::Rejected(message) => format!("the chain refused the transaction: {message}"),
             Self::Forbidden => "not allowed for this caller".to_owned(),
             Self::BadInput { message, .. } => message.clone(),
             Self::NotFound(what) => format!("{what} not found"),
@@ -71,6 +78,8 @@ impl ApiError {
             Self::NotFound(_) => "NOT_FOUND",
             Self::Conflict(_) => "CONFLICT",
             Self::TooManyRequests => "TOO_MANY_REQUESTS",
+            Self::Rejected(_) => "CHAIN_REJECTED",
+            Self::Unavailable(_) => "UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -90,6 +99,38 @@ impl From<crate::registry::roles::Error> for ApiError {
 
 impl From<crate::store::Error> for ApiError {
     fn from(err: crate::store::Error) -> Self {
+        Self::internal(err)
+    }
+}
+
+impl From<crate::chain::push::Error> for ApiError {
+    fn from(err: crate::chain::push::Error) -> Self {
+        match err {
+            crate::chain::push::Error::Rejected { message, .. } => Self::Rejected(message),
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<crate::factory::inputs::Error> for ApiError {
+    fn from(err: crate::factory::inputs::Error) -> Self {
+        use crate::factory::inputs::Error;
+        match err {
+            // The data a document is built from is the caller's to provide.
+            Error::Missing { .. } | Error::Recipe { .. } => Self::bad_input(err.to_string()),
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<crate::factory::store::Error> for ApiError {
+    fn from(err: crate::factory::store::Error) -> Self {
+        Self::internal(err)
+    }
+}
+
+impl From<crate::factory::keys::Error> for ApiError {
+    fn from(err: crate::factory::keys::Error) -> Self {
         Self::internal(err)
     }
 }

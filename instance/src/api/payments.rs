@@ -1,13 +1,25 @@
 //! Payments: `getPayments`, gateway incomes and outcomes and wallet deposits and withdrawals as
-//! of a block, each pending until settled.
+//! of a block, each pending until settled; `setPaymentStatus` settles a pending income.
+//!
+//! A registration payment needs no operation to open it: `registrator::reguser` opens it on
+//! chain (`gateway::createinpay`) for the application's fees.
 
 use async_graphql::{Context, Enum, InputObject, Json, Object, SimpleObject};
+use serde_json::json;
 
 use super::ApiState;
 use super::error::ApiError;
 use super::paging::{PageInput, Paged, as_of};
 use super::policy::admit;
+use super::transactions::{TransactionResult, push};
+use crate::antelope::checksum::Checksum256;
+use crate::antelope::name::Name;
+use crate::chain::push::JsonAction;
 use crate::registry::payments::{self, PaymentFilter};
+
+const GATEWAY: Name = Name::from_str_const("gateway");
+const INCOMPLETE: Name = Name::from_str_const("incomplete");
+const INDECLINE: Name = Name::from_str_const("indecline");
 
 /// A kind of payment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -109,5 +121,63 @@ impl PaymentsQuery {
         .await
         .map_err(ApiError::from)?;
         Ok(Paged::from_page(page, block_num))
+    }
+}
+
+/// What became of an income.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum PaymentOutcome {
+    /// The money arrived: the payment completes and its contract hears of it (a registration
+    /// payment puts the application on the council's agenda).
+    Completed,
+    /// The money did not arrive: the payment is declined.
+    Declined,
+}
+
+/// A pending income and what became of it.
+#[derive(Debug, Clone, InputObject)]
+#[graphql(rename_fields = "snake_case")]
+pub struct SetPaymentStatusInput {
+    /// The income's hash (a registration's is its application's hash).
+    pub hash: String,
+    /// What became of it.
+    pub status: PaymentOutcome,
+    /// Why it was declined.
+    pub reason: Option<String>,
+}
+
+#[derive(Default)]
+pub struct PaymentsMutation;
+
+#[Object]
+impl PaymentsMutation {
+    /// Settles a pending income through `gateway::incomplete` or `gateway::indecline`: the
+    /// service (a payment provider's notification) or the chairman (a transfer seen on the
+    /// account).
+    async fn set_payment_status(
+        &self,
+        ctx: &Context<'_>,
+        data: SetPaymentStatusInput,
+    ) -> async_graphql::Result<TransactionResult> {
+        admit(ctx, None)?;
+        let state = ctx.data::<ApiState>()?;
+        let hash: Checksum256 = data
+            .hash
+            .parse()
+            .map_err(|_| ApiError::bad_input("hash is not a SHA-256 hash"))?;
+        let action = match data.status {
+            PaymentOutcome::Completed => JsonAction::new(
+                GATEWAY,
+                INCOMPLETE,
+                json!({"coopname": state.coopname, "income_hash": hash}),
+            ),
+            PaymentOutcome::Declined => JsonAction::new(
+                GATEWAY,
+                INDECLINE,
+                json!({"coopname": state.coopname, "income_hash": hash,
+                       "reason": data.reason.unwrap_or_default()}),
+            ),
+        };
+        Ok(push(state, &[action]).await?.into())
     }
 }

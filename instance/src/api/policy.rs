@@ -44,14 +44,36 @@ pub const POLICIES: &[(&str, Policy)] = &[
     ("getAccount", Policy::SelfOr(Role::Council)),
     ("getAccounts", Policy::AtLeast(Role::Council)),
     ("updateAccount", Policy::SelfOr(Role::Chairman)),
+    // Joining: anyone registers (rate limited as login); the documents a future member signs
+    // carry its personal data.
+    ("registerAccount", Policy::Public),
+    ("generateWalletAgreement", Policy::SelfOr(Role::Council)),
+    ("generateSignatureAgreement", Policy::SelfOr(Role::Council)),
+    ("generatePrivacyAgreement", Policy::SelfOr(Role::Council)),
+    ("generateUserAgreement", Policy::SelfOr(Role::Council)),
+    (
+        "generateParticipantApplication",
+        Policy::SelfOr(Role::Council),
+    ),
+    ("registerParticipant", Policy::SelfOr(Role::Chairman)),
     // Documents carry the personal data of their signers.
     ("getDocuments", Policy::SelfOr(Role::Council)),
     // Council.
     ("getAgenda", Policy::AtLeast(Role::Council)),
+    ("voteFor", Policy::AtLeast(Role::Council)),
+    ("voteAgainst", Policy::AtLeast(Role::Council)),
+    (
+        "generateParticipantApplicationDecision",
+        Policy::AtLeast(Role::Chairman),
+    ),
+    ("authorizeDecision", Policy::AtLeast(Role::Chairman)),
+    ("execDecision", Policy::AtLeast(Role::Chairman)),
     // Branches are the cooperative's public structure, for its registered accounts.
     ("getBranches", Policy::AtLeast(Role::User)),
     // Payments.
     ("getPayments", Policy::SelfOr(Role::Council)),
+    // A payment provider's notification comes through the service.
+    ("setPaymentStatus", Policy::ServiceOr(Role::Chairman)),
     ("getPaymentMethods", Policy::SelfOr(Role::Chairman)),
     ("createBankAccount", Policy::SelfOr(Role::Chairman)),
     ("updateBankAccount", Policy::SelfOr(Role::Chairman)),

@@ -6,10 +6,12 @@ use async_graphql::{MergedObject, Schema, SchemaBuilder};
 use super::accounts::{AccountsMutation, AccountsQuery};
 use super::branches::BranchesQuery;
 use super::council::CouncilQuery;
+use super::decisions::DecisionsMutation;
 use super::documents::DocumentsQuery;
 use super::metrics::{ApiMetrics, MetricsExtension};
+use super::participants::ParticipantsMutation;
 use super::payment_methods::{PaymentMethodsMutation, PaymentMethodsQuery};
-use super::payments::PaymentsQuery;
+use super::payments::{PaymentsMutation, PaymentsQuery};
 use super::policy::PolicyGate;
 use super::session::{SessionMutation, SessionQuery};
 use super::subscriptions::Subscription;
@@ -31,7 +33,14 @@ pub struct Query(
 
 /// Every mutation.
 #[derive(MergedObject, Default)]
-pub struct Mutation(SessionMutation, AccountsMutation, PaymentMethodsMutation);
+pub struct Mutation(
+    SessionMutation,
+    AccountsMutation,
+    ParticipantsMutation,
+    DecisionsMutation,
+    PaymentsMutation,
+    PaymentMethodsMutation,
+);
 
 /// The API's schema.
 pub type ApiSchema = Schema<Query, Mutation, Subscription>;

@@ -15,6 +15,7 @@ use super::policy::admit;
 use super::token::{self, new_refresh_token, refresh_token_hash};
 use super::{ApiState, challenge};
 use crate::antelope::name::Name;
+use crate::factory::keys::ChainKeys;
 use crate::store::{NewRefreshToken, Rotation};
 
 /// The client's address, when the server knows it (request data).
@@ -102,7 +103,11 @@ fn ttl_secs(duration: std::time::Duration) -> i64 {
 }
 
 /// Counts an attempt for `username` and the client's address.
-fn rate_limit(ctx: &Context<'_>, state: &ApiState, username: &str) -> Result<(), ApiError> {
+pub(super) fn rate_limit(
+    ctx: &Context<'_>,
+    state: &ApiState,
+    username: &str,
+) -> Result<(), ApiError> {
     let now = state.now();
     let mut allowed = state.limiter.allow(&format!("account:{username}"), now);
     if let Some(ClientAddress(address)) = ctx.data_opt::<ClientAddress>() {
@@ -217,11 +222,10 @@ impl SessionMutation {
             .await
             .map_err(ApiError::from)?
             .map_or(0, |cursor| cursor.block_num);
-        let keys = state
-            .store
-            .account_keys_at(&data.username, synced)
+        let keys = ChainKeys::load(&state.store, &state.contracts, &[username], synced)
             .await
-            .map_err(ApiError::from)?;
+            .map_err(ApiError::from)?
+            .active_keys_at(username, synced);
         if challenge::verify(&data.challenge, &data.signature, &keys).is_err() {
             tracing::info!("login refused: the signature does not match the account's key");
             return Err(refused().into());

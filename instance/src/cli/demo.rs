@@ -12,18 +12,16 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, anyhow, bail};
 use clap::Args;
-use rand_core::{OsRng, RngCore};
+use rand_core::OsRng;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use super::{BadInput, Outcome, print_json};
-use crate::antelope::abi::Abi;
-use crate::antelope::abi::def::AbiDef;
 use crate::antelope::keys::PrivateKey;
 use crate::antelope::name::Name;
 use crate::antelope::time::TimePointSec;
-use crate::antelope::transaction::{Action, PermissionLevel, Tapos, Transaction};
 use crate::chain::api::{ApiOptions, ChainApi};
+use crate::chain::push::{JsonAction, Pusher};
 use crate::cli::sync::open_store;
 use crate::devnet::bootstrap::Role;
 use crate::devnet::{self, DevnetConfig, ProductionMode, Ready, Storage};
@@ -32,9 +30,6 @@ use crate::store::Store;
 
 const REGISTRATOR: Name = Name::from_str_const("registrator");
 const ADDUSER: Name = Name::from_str_const("adduser");
-const ACTIVE: Name = Name::from_str_const("active");
-/// How long a pushed transaction stays valid, as wharfkit sets it.
-const EXPIRATION_SECS: u32 = 120;
 /// Longest the demo waits for the follower to store the pushed blocks.
 const SYNC_DEADLINE: Duration = Duration::from_secs(120);
 
@@ -116,28 +111,16 @@ async fn demo(database: &str, members: u32) -> anyhow::Result<Value> {
 /// Pushes the members, follows the chain until they are stored, and reports.
 async fn run_against(ready: &Ready, store: &Store, members: u32) -> anyhow::Result<Value> {
     let api = ChainApi::new(&ready.http, ApiOptions::default()).context("Chain API client")?;
-    let cooperative_key = cooperative_key(ready)?;
-    let raw_abi = api
-        .get_raw_abi(REGISTRATOR)
-        .await
-        .context("reading the registrator ABI")?;
-    let abi_def = AbiDef::from_bin(&raw_abi.abi).context("decoding the registrator ABI")?;
-    let registrator = Abi::from_def(abi_def).context("loading the registrator ABI")?;
-
+    let pusher = Pusher::new(api, ready.coopname, cooperative_key(ready)?);
     let mut pushed = Vec::new();
     for _ in 0..members {
-        let username = random_username();
-        let trx = adduser_transaction(&api, &registrator, ready.coopname, username).await?;
-        let signed = trx
-            .sign(&ready.chain_id, [&cooperative_key])
-            .context("signing the transaction")?;
-        let result = api
-            .push_transaction(&signed.to_packed())
+        let username = Name::random_user(&mut OsRng);
+        let result = pusher
+            .push(&[adduser(&pusher, ready.coopname, username).await?])
             .await
             .with_context(|| format!("pushing registrator::adduser of {username}"))?;
-        let block_num = result.processed["block_num"]
-            .as_u64()
-            .and_then(|num| u32::try_from(num).ok())
+        let block_num = result
+            .block_num
             .ok_or_else(|| anyhow!("the push of {username} reports no block number"))?;
         pushed.push((username, result.transaction_id.to_hex(), block_num));
     }
@@ -228,62 +211,26 @@ fn cooperative_key(ready: &Ready) -> anyhow::Result<PrivateKey> {
         .ok_or_else(|| anyhow!("the devnet bootstrap has no key for {}", account.name))
 }
 
-/// Twelve random letters `a`-`z`, as MONO names its users.
-fn random_username() -> Name {
-    let mut value = 0_u64;
-    for idx in 0..12 {
-        // Letters `a`..`z` are 6..31 in the name alphabet, 5 bits each from the top.
-        let letter = u64::from(OsRng.next_u32() % 26) + 6;
-        value |= letter << (64 - 5 * (idx + 1));
-    }
-    Name::from_u64(value)
-}
-
-/// `registrator::adduser` of `username` by the cooperative, with TaPoS on the last
-/// irreversible block and a two-minute expiry, as wallets build transactions.
-async fn adduser_transaction(
-    api: &ChainApi,
-    registrator: &Abi,
-    coopname: Name,
-    username: Name,
-) -> anyhow::Result<Transaction> {
-    let info = api.get_info().await.context("reading get_info")?;
-    let head_secs = info.head_block_time.as_micros() / 1_000_000;
-    let expiration = u32::try_from(head_secs)
-        .ok()
-        .and_then(|secs| secs.checked_add(EXPIRATION_SECS))
-        .ok_or_else(|| anyhow!("head block time {} is out of range", info.head_block_time))?;
-    let created_at = TimePointSec::from_secs(expiration - EXPIRATION_SECS);
-    let data = json!({
-        "coopname": coopname,
-        "referer": "",
-        "username": username,
-        "type": "individual",
-        "created_at": created_at,
-        "initial": "100.0000 RUB",
-        "minimum": "300.0000 RUB",
-        "spread_initial": true,
-        "meta": "",
-        "registration_hash": hex::encode(sha2_digest(username)),
-    });
-    let type_name = registrator
-        .action_type(ADDUSER)
-        .ok_or_else(|| anyhow!("the registrator ABI has no adduser action"))?;
-    let bytes = registrator
-        .encode(type_name, &data)
-        .context("encoding registrator::adduser")?;
-    Ok(Transaction::new(
-        TimePointSec::from_secs(expiration),
-        Tapos::from_block_id(&info.last_irreversible_block_id),
-        vec![Action {
-            account: REGISTRATOR,
-            name: ADDUSER,
-            authorization: vec![PermissionLevel {
-                actor: coopname,
-                permission: ACTIVE,
-            }],
-            data: bytes,
-        }],
+/// `registrator::adduser` of `username` by the cooperative, created at the head block's time.
+async fn adduser(pusher: &Pusher, coopname: Name, username: Name) -> anyhow::Result<JsonAction> {
+    let info = pusher.api().get_info().await.context("reading get_info")?;
+    let head_secs = u32::try_from(info.head_block_time.as_micros() / 1_000_000)
+        .map_err(|_| anyhow!("head block time {} is out of range", info.head_block_time))?;
+    Ok(JsonAction::new(
+        REGISTRATOR,
+        ADDUSER,
+        json!({
+            "coopname": coopname,
+            "referer": "",
+            "username": username,
+            "type": "individual",
+            "created_at": TimePointSec::from_secs(head_secs),
+            "initial": "100.0000 RUB",
+            "minimum": "300.0000 RUB",
+            "spread_initial": true,
+            "meta": "",
+            "registration_hash": hex::encode(sha2_digest(username)),
+        }),
     ))
 }
 

@@ -25,13 +25,15 @@ use tokio::sync::watch;
 
 use crate::api::{self, ApiConfig, ApiState, Secret};
 
+use crate::antelope::keys::PrivateKey;
 use crate::chain::api::{ApiOptions, ChainApi};
+use crate::chain::push::Pusher;
 use crate::chain::tls::TlsRoots;
 use crate::cli::sync::{
     ConnectionArgs, metrics_server, open_store, parser_config, runtime, serve_http, serve_only,
     wait_for_signal,
 };
-use crate::cli::{BadInputExt, Outcome};
+use crate::cli::{BadInput, BadInputExt, Outcome};
 use crate::parser::{self, Metrics, ParserConfig, Stopped};
 use crate::server::{self, ServerState};
 use crate::store::Store;
@@ -61,6 +63,25 @@ pub struct ServeArgs {
     /// Serve the API and the endpoints from the store without following the chain.
     #[arg(long, env = "MONO_NO_SYNC")]
     no_sync: bool,
+    /// File holding the cooperative's active private key (`PVT_K1_…` or WIF), which signs the
+    /// transactions of the API's mutations; without it those mutations answer `UNAVAILABLE`.
+    #[arg(long, env = "MONO_COOPERATIVE_KEY_FILE")]
+    cooperative_key_file: Option<PathBuf>,
+}
+
+/// The cooperative's pusher, when `--cooperative-key-file` is given.
+fn cooperative(args: &ServeArgs, config: &ParserConfig) -> anyhow::Result<Option<Pusher>> {
+    let Some(path) = &args.cooperative_key_file else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path).bad_input("reading --cooperative-key-file")?;
+    let key: PrivateKey = text.trim().parse().map_err(|_| {
+        anyhow::anyhow!(BadInput::new("--cooperative-key-file holds no private key"))
+    })?;
+    let roots = TlsRoots::new(config.ca_file.as_deref()).context("reading the chain CA file")?;
+    let api = ChainApi::with_roots(&config.chain_api_url, config.api, &roots)
+        .context("building the chain API client")?;
+    Ok(Some(Pusher::new(api, config.filter.coopname(), key)))
 }
 
 /// The API's configuration from the flags: secrets read from their files.
@@ -90,11 +111,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     let config = parser_config(&args.connection)?;
     let runtime = runtime()?;
     let api_config = api_config(&args)?;
+    let cooperative = cooperative(&args, &config)?;
     runtime.block_on(async {
         let store = open_store(&args.connection.database).await?;
         let metrics = Metrics::default();
         let follower = Arc::new(AtomicBool::new(false));
-        let api_state = ApiState::new(store.clone(), config.filter.coopname(), api_config);
+        let mut api_state = ApiState::new(store.clone(), config.filter.coopname(), api_config);
+        if let Some(pusher) = cooperative {
+            api_state = api_state.with_cooperative(pusher);
+        }
         let routes = server::router(ServerState {
             store: store.clone(),
             metrics: metrics.clone(),

@@ -127,6 +127,22 @@ impl ChainKeys {
         self.keys_after(account, |change| change.block_num <= block_num)
     }
 
+    /// `account`'s `active` keys after every change up to and including block `block_num`,
+    /// the keys it signs transactions and logins with; empty when its history was not loaded.
+    pub fn active_keys_at(&self, account: Name, block_num: u32) -> Vec<PublicKey> {
+        let Some(changes) = self.accounts.get(&account) else {
+            return Vec::new();
+        };
+        changes
+            .iter()
+            .take_while(|change| change.block_num <= block_num)
+            .flat_map(|change| &change.permissions)
+            .filter(|(permission, _)| *permission == ACTIVE)
+            .last()
+            .map(|(_, keys)| keys.clone())
+            .unwrap_or_default()
+    }
+
     /// `account`'s keys at `time`: after every change in a block of that second or earlier.
     pub fn keys_at_time(&self, account: Name, time: TimePointSec) -> Option<BTreeSet<PublicKey>> {
         let secs = i64::from(time.as_secs());
@@ -286,6 +302,19 @@ mod tests {
         check(10, &[1]);
         check(29, &[2]);
         check(30, &[2, 3]);
+        // Logins and transactions answer to the active permission alone.
+        for (block_num, expected) in [(9, None), (10, Some(1)), (29, Some(2)), (30, Some(3))] {
+            assert_eq!(
+                history.active_keys_at(alice, block_num),
+                expected.map(key).into_iter().collect::<Vec<_>>(),
+                "block {block_num}"
+            );
+        }
+        assert!(
+            history
+                .active_keys_at(Name::from_str_const("bob"), 30)
+                .is_empty()
+        );
         // Block 20 is at 10 s; a signature at 10 s sees its change, one at 9 s does not.
         let at = TimePointSec::from_secs;
         assert_eq!(history.key_in_force(alice, &key(2), at(10)), Some(true));

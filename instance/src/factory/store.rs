@@ -12,7 +12,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::antelope::document::SignatureInfo;
+use crate::antelope::document::{Document2, DocumentVersion, SignatureInfo, meta_text};
 use crate::factory::Generated;
 use crate::private_data::FieldError;
 use crate::private_data::cooperative::{StoredDocument, StoredStatus};
@@ -60,6 +60,12 @@ pub enum Error {
         /// The failure.
         #[source]
         source: serde_json::Error,
+    },
+    /// A kept document's hashes or meta do not make a `document2`.
+    #[error("the kept document {hash} does not make a document2")]
+    NotADocument {
+        /// The document's hash.
+        hash: String,
     },
     /// The store failed.
     #[error("the private store")]
@@ -148,6 +154,35 @@ pub async fn add_signature(
         write(store, &record, block_num).await?;
     }
     Ok(record)
+}
+
+/// The `document2` of a kept document, with the signatures it carries, as actions put it on
+/// chain: version 1.1.0, the meta as its `JSON.stringify` text.
+///
+/// # Errors
+/// [`Error::NotADocument`], [`Error::Corrupt`] for a signature that is not one.
+pub fn document(record: &StoredDocument) -> Result<Document2> {
+    let not_a_document = || Error::NotADocument {
+        hash: record.hash.clone(),
+    };
+    let checksum = |hex: &str| hex.parse().map_err(|_| not_a_document());
+    let signatures = record
+        .signatures
+        .iter()
+        .map(|value| serde_json::from_value::<SignatureInfo>(value.clone()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|source| Error::Corrupt {
+            hash: record.hash.clone(),
+            source,
+        })?;
+    Ok(Document2 {
+        version: DocumentVersion::V1_1_0.as_str().to_owned(),
+        hash: checksum(&record.hash)?,
+        doc_hash: checksum(&record.doc_hash)?,
+        meta_hash: checksum(&record.meta_hash)?,
+        meta: meta_text(DocumentVersion::V1_0_0, &record.meta).map_err(|_| not_a_document())?,
+        signatures,
+    })
 }
 
 /// The kept copy of document `hash` as of `block_num`, as it was written.

@@ -17,6 +17,7 @@ use mono_instance::antelope::keys::PrivateKey;
 use mono_instance::antelope::name::Name;
 use mono_instance::api::policy::POLICIES;
 use mono_instance::api::{ApiConfig, ApiState, Secret};
+use mono_instance::chain::push::Pusher;
 use mono_instance::devnet::{RunningDevnet, Storage};
 use mono_instance::parser::{Filter, Metrics, ParserConfig, Stopped, follow};
 use mono_instance::store::Store;
@@ -30,13 +31,13 @@ use crate::crash::{DEADLINE, Traffic, devnet, loopback, produce};
 use crate::support::two_database_test;
 
 /// The service's credential in these tests.
-const SERVICE_TOKEN: &str = "service-token-of-the-tests-0123456789abcdef";
+pub(crate) const SERVICE_TOKEN: &str = "service-token-of-the-tests-0123456789abcdef";
 /// The council member every `SelfOr` operation of the matrix is asked about: no caller of the
 /// matrix is this account, so only roles can admit.
 const SUBJECT: &str = "member2";
 
 /// An API served on loopback with a clock the test moves.
-struct Api {
+pub(crate) struct Api {
     url: String,
     client: reqwest::Client,
     clock: Arc<AtomicI64>,
@@ -45,6 +46,15 @@ struct Api {
 
 impl Api {
     async fn start(store: Store, coopname: Name) -> anyhow::Result<Self> {
+        Self::start_with(store, coopname, None).await
+    }
+
+    /// An API pushing the cooperative's transactions with `cooperative`, when given.
+    pub(crate) async fn start_with(
+        store: Store,
+        coopname: Name,
+        cooperative: Option<Pusher>,
+    ) -> anyhow::Result<Self> {
         let clock = Arc::new(AtomicI64::new(1_800_000_000));
         let now = clock.clone();
         let mut config = ApiConfig::new(
@@ -53,12 +63,15 @@ impl Api {
         );
         // The matrix logs in as many accounts from one address.
         config.logins_per_minute = 1_000;
-        let state = ApiState::with_clock(
+        let mut state = ApiState::with_clock(
             store,
             coopname,
             config,
             Arc::new(move || now.load(Ordering::SeqCst)),
         );
+        if let Some(pusher) = cooperative {
+            state = state.with_cooperative(pusher);
+        }
         let router = mono_instance::api::http::router(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
@@ -82,7 +95,7 @@ impl Api {
     }
 
     /// The whole response body of `query` with `variables`, sent with `bearer`.
-    async fn call(
+    pub(crate) async fn call(
         &self,
         bearer: Option<&str>,
         query: &str,
@@ -99,7 +112,7 @@ impl Api {
     }
 
     /// The `data` of a successful call.
-    async fn data(
+    pub(crate) async fn data(
         &self,
         bearer: Option<&str>,
         query: &str,
@@ -140,7 +153,7 @@ impl Api {
     }
 
     /// Logs `username` in with `key`: (access token, refresh token, role).
-    async fn login(
+    pub(crate) async fn login(
         &self,
         username: &str,
         key: &PrivateKey,
@@ -175,13 +188,13 @@ impl Drop for Api {
     }
 }
 
-fn sign(key: &PrivateKey, challenge: &str) -> anyhow::Result<String> {
+pub(crate) fn sign(key: &PrivateKey, challenge: &str) -> anyhow::Result<String> {
     let digest: [u8; 32] = Sha256::digest(challenge.as_bytes()).into();
     Ok(key.sign_digest(&digest)?.to_string())
 }
 
 /// The first error's code, if the body has an error.
-fn error_code(body: &Value) -> Option<&str> {
+pub(crate) fn error_code(body: &Value) -> Option<&str> {
     body["errors"][0]["extensions"]["code"].as_str()
 }
 
@@ -193,7 +206,7 @@ fn refused(body: &Value) -> bool {
             && message == "this operation needs a login")
 }
 
-fn bootstrap_key(devnet: &RunningDevnet, account: &str) -> anyhow::Result<PrivateKey> {
+pub(crate) fn bootstrap_key(devnet: &RunningDevnet, account: &str) -> anyhow::Result<PrivateKey> {
     let ready = devnet.ready();
     Ok(ready
         .accounts
@@ -205,7 +218,7 @@ fn bootstrap_key(devnet: &RunningDevnet, account: &str) -> anyhow::Result<Privat
 }
 
 /// Follows `devnet` into `store` up to `lib`.
-async fn sync_to(devnet: &RunningDevnet, store: &Store, lib: u32) -> anyhow::Result<()> {
+pub(crate) async fn sync_to(devnet: &RunningDevnet, store: &Store, lib: u32) -> anyhow::Result<()> {
     let ready = devnet.ready();
     let mut config = ParserConfig::new(
         &ready.ship,
@@ -231,6 +244,9 @@ fn matrix() -> Vec<(&'static str, String, &'static str)> {
         (name, query.replace("SUBJECT", SUBJECT), admitted)
     };
     let bank = r#"data: {currency: "RUB", bank_name: "Bank", account_number: "1", details: {bik: "1", corr: "1", kpp: "1"}}"#;
+    let signed = r#"{hash: "00", signature: {signed_at: "2026-01-01T00:00:00", signature: "SIG_K1_none", public_key: "PUB_K1_none"}}"#;
+    let vote =
+        r#"data: {decision_id: 1, signed_at: "2026-01-01T00:00:00", signature: "SIG_K1_none"}"#;
     vec![
         op(
             "authChallenge",
@@ -269,11 +285,75 @@ fn matrix() -> Vec<(&'static str, String, &'static str)> {
             "h",
         ),
         op(
+            "registerAccount",
+            r#"mutation { registerAccount(data: {email: "x", username: "SUBJECT", public_key: "none", type: INDIVIDUAL, individual_data: {}}) { username } }"#,
+            "aumchs",
+        ),
+        op(
+            "generateWalletAgreement",
+            r#"mutation { generateWalletAgreement(data: {username: "SUBJECT"}) { hash } }"#,
+            "ch",
+        ),
+        op(
+            "generateSignatureAgreement",
+            r#"mutation { generateSignatureAgreement(data: {username: "SUBJECT"}) { hash } }"#,
+            "ch",
+        ),
+        op(
+            "generatePrivacyAgreement",
+            r#"mutation { generatePrivacyAgreement(data: {username: "SUBJECT"}) { hash } }"#,
+            "ch",
+        ),
+        op(
+            "generateUserAgreement",
+            r#"mutation { generateUserAgreement(data: {username: "SUBJECT"}) { hash } }"#,
+            "ch",
+        ),
+        op(
+            "generateParticipantApplication",
+            r#"mutation { generateParticipantApplication(data: {username: "SUBJECT"}) { hash } }"#,
+            "ch",
+        ),
+        op(
+            "registerParticipant",
+            &format!(
+                r#"mutation {{ registerParticipant(data: {{username: "SUBJECT", statement: {signed}, wallet_agreement: {signed}, signature_agreement: {signed}, privacy_agreement: {signed}, user_agreement: {signed}}}) {{ transaction_id }} }}"#
+            ),
+            "h",
+        ),
+        op(
             "getDocuments",
             r#"{ getDocuments(filter: {username: "SUBJECT"}) { items { hash } } }"#,
             "ch",
         ),
         op("getAgenda", "{ getAgenda { items { id stage } } }", "ch"),
+        op(
+            "voteFor",
+            &format!("mutation {{ voteFor({vote}) {{ transaction_id }} }}"),
+            "ch",
+        ),
+        op(
+            "voteAgainst",
+            &format!("mutation {{ voteAgainst({vote}) {{ transaction_id }} }}"),
+            "ch",
+        ),
+        op(
+            "generateParticipantApplicationDecision",
+            r#"mutation { generateParticipantApplicationDecision(data: {username: "SUBJECT", decision_id: 1}) { hash } }"#,
+            "h",
+        ),
+        op(
+            "authorizeDecision",
+            &format!(
+                r#"mutation {{ authorizeDecision(data: {{decision_id: 1, username: "SUBJECT", document: {signed}}}) {{ transaction_id }} }}"#
+            ),
+            "h",
+        ),
+        op(
+            "execDecision",
+            "mutation { execDecision(data: {decision_id: 1}) { transaction_id } }",
+            "h",
+        ),
         op(
             "getBranches",
             "{ getBranches { items { braname } } }",
@@ -283,6 +363,11 @@ fn matrix() -> Vec<(&'static str, String, &'static str)> {
             "getPayments",
             r#"{ getPayments(filter: {username: "SUBJECT"}) { items { hash } } }"#,
             "ch",
+        ),
+        op(
+            "setPaymentStatus",
+            r#"mutation { setPaymentStatus(data: {hash: "00", status: COMPLETED}) { transaction_id } }"#,
+            "hs",
         ),
         op(
             "getPaymentMethods",

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use mono_instance::antelope::abi::Abi;
 use mono_instance::antelope::abi::def::AbiDef;
+use mono_instance::antelope::document::vote_digest;
 use mono_instance::antelope::document::{Document2, DocumentVersion};
 use mono_instance::antelope::keys::PrivateKey;
 use mono_instance::antelope::name::Name;
@@ -20,7 +21,6 @@ use mono_instance::antelope::transaction::{Action, PermissionLevel, Tapos, Trans
 use mono_instance::devnet::bootstrap::Bootstrap;
 use mono_instance::devnet::chain::{Chain, ChainConfig, PushResult, SignedInput};
 use mono_instance::devnet::contracts::Contracts;
-use mono_instance::devnet::contracts::soviet::vote_digest;
 use mono_instance::devnet::error::{ChainError, ChainErrorKind};
 use mono_instance::devnet::state::RowKey;
 

@@ -9,6 +9,7 @@ mod devnet_flows;
 mod factory;
 mod factory_store;
 mod interop;
+mod join_flow;
 mod parser;
 mod private_records;
 mod registries;

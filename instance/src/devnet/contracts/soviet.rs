@@ -15,7 +15,7 @@
 use crate::antelope::abi::def::AbiDef;
 use crate::antelope::asset::Asset;
 use crate::antelope::checksum::Checksum256;
-use crate::antelope::document::Document2;
+use crate::antelope::document::{Document2, vote_digest};
 use crate::antelope::keys::PublicKey;
 use crate::antelope::name::Name;
 use crate::antelope::signature::Signature;
@@ -24,7 +24,7 @@ use crate::antelope::transaction::Action;
 use crate::devnet::contracts::common::{
     AbiBuilder, CONTRACTS_WHITELIST, DRAFT, SOVIET, active, assert_recover_key_account,
     chain_struct, empty_document, next_id, now_sec, require_any_auth, require_owner_authority,
-    sha256, verify_document, verify_signer_keys,
+    verify_document, verify_signer_keys,
 };
 use crate::devnet::contracts::draft::{DRAFTS, Draft};
 use crate::devnet::contracts::registrator::{NewPackage, account_card, cooperative_or_fail};
@@ -482,19 +482,6 @@ impl Contract for Soviet {
             _ => Ok(()),
         }
     }
-}
-
-/// The digest a council vote signs: `sha256("<action>:<coopname>:<decision_id>:<seconds>")`.
-pub fn vote_digest(
-    action: Name,
-    coopname: Name,
-    decision_id: u64,
-    signed_at: TimePointSec,
-) -> Checksum256 {
-    sha256(&format!(
-        "{action}:{coopname}:{decision_id}:{}",
-        signed_at.as_secs()
-    ))
 }
 
 /// Whether a decision with `votes_for` votes in favour is approved by a board of
@@ -1061,25 +1048,5 @@ mod tests {
                 "{votes_for} of {members}"
             );
         }
-    }
-
-    #[test]
-    fn vote_digest_hashes_the_documented_string() {
-        let digest = vote_digest(
-            VOTEFOR,
-            Name::from_str_const("voskhod"),
-            7,
-            TimePointSec::from_secs(1_700_000_000),
-        );
-        assert_eq!(digest, sha256("votefor:voskhod:7:1700000000"));
-        assert_ne!(
-            digest,
-            vote_digest(
-                VOTEAGAINST,
-                Name::from_str_const("voskhod"),
-                7,
-                TimePointSec::from_secs(1_700_000_000)
-            )
-        );
     }
 }
