@@ -42,7 +42,7 @@ pub(crate) fn instance_env(ctx: &Ctx<'_>) -> Vec<EnvVar> {
     ];
     if let Some(key) = &spec.secrets.cooperative_key {
         env.push(value_env(
-            "MONO_COOP_KEY_FILE",
+            "MONO_COOPERATIVE_KEY_FILE",
             &format!("{SECRETS_DIR}/coop-key/{}", key.key),
         ));
     }
