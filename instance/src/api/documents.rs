@@ -40,7 +40,8 @@ pub struct Document {
     /// The document as carried on chain (`version`, hashes, `meta`, `signatures`).
     pub document: Option<Json<serde_json::Value>>,
     /// The actions that carried it (`contract`, `action`, `field`, `global_sequence`,
-    /// `block_num`), in chain order.
+    /// `block_num`), in chain order, then the contract rows that hold it (`contract`, `table`,
+    /// `field`, `block_num`).
     pub occurrences: Json<serde_json::Value>,
     /// The full document the instance keeps, when it has it.
     pub stored: Option<Json<serde_json::Value>>,

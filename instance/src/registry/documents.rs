@@ -1,7 +1,7 @@
-//! Documents as of a block: every signed document the cooperative's actions carried, one entry
-//! per document hash with each action that carried it (statement, decision, act, link,
-//! agreement, …), its package, its signers, and the full document from the private store when
-//! the instance generated or received it.
+//! Documents as of a block: every signed document the cooperative's actions and contract rows
+//! carried, one entry per document hash with each action that carried it (statement, decision,
+//! act, link, agreement, …) and each row that holds it, its package, its signers, and the full
+//! document from the private store when the instance generated or received it.
 //!
 //! A document is `accepted` once an action carried it (the follower stores irreversible blocks
 //! by default, head blocks in head mode), `rejected` once an action declined it, `expired`
@@ -35,17 +35,19 @@ pub enum DocumentStatus {
     Expired,
 }
 
-/// One action that carried a document.
+/// One action or contract row that carried a document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Occurrence {
-    /// The contract of the action.
+    /// The contract of the action or row.
     pub contract: String,
-    /// The action.
-    pub action: String,
-    /// The action's field holding the document (`document`, `statement`, `authorization`).
+    /// The action, for an action.
+    pub action: Option<String>,
+    /// The table, for a contract row.
+    pub table: Option<String>,
+    /// The field holding the document (`document`, `statement`, `authorization`).
     pub field: String,
-    /// The action's sequence number.
-    pub global_sequence: u64,
+    /// The action's sequence number, for an action.
+    pub global_sequence: Option<u64>,
     /// Its block.
     #[serde(default)]
     pub block_num: u32,
@@ -75,9 +77,13 @@ pub struct Document {
 #[derive(Deserialize)]
 struct StoredOccurrence {
     contract: String,
-    action: String,
+    #[serde(default)]
+    action: Option<String>,
+    #[serde(default)]
+    table: Option<String>,
     field: String,
-    global_sequence: u64,
+    #[serde(default)]
+    global_sequence: Option<u64>,
     document: Value,
 }
 
@@ -297,12 +303,20 @@ fn document(
         occurrences.push(Occurrence {
             contract: stored.contract,
             action: stored.action,
+            table: stored.table,
             field: stored.field,
             global_sequence: stored.global_sequence,
             block_num: row.block_num,
         });
     }
-    occurrences.sort_by_key(|occurrence| occurrence.global_sequence);
+    // Actions in chain order, then the rows that hold the document.
+    occurrences.sort_by_key(|occurrence| {
+        (
+            occurrence.global_sequence.is_none(),
+            occurrence.global_sequence,
+            occurrence.block_num,
+        )
+    });
     let status = if rows
         .iter()
         .any(|row| row.row.status.as_deref() == Some("rejected"))

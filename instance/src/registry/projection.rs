@@ -20,7 +20,7 @@ use crate::store::{ActionRecord, BlockBatch, DeltaRecord, JsonText};
 
 /// Version of the projection code. The store rebuilds every projection from the events when
 /// the version that wrote them differs, so raise it whenever a projection changes.
-pub const PROJECTION_VERSION: i64 = 2;
+pub const PROJECTION_VERSION: i64 = 3;
 
 /// The contract accounts the registries read (their names differ between networks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -293,6 +293,9 @@ pub fn project(contracts: &Contracts, batch: &BlockBatch) -> Vec<RowChange> {
         .collect();
     for action in &batch.actions {
         changes.extend(project_documents(block_num, block_secs, action));
+    }
+    for delta in batch.deltas.iter().filter(|delta| delta.present) {
+        changes.extend(project_row_documents(block_num, block_secs, delta));
     }
     changes
 }
@@ -691,67 +694,68 @@ fn decision_status(approved: Option<bool>, authorized: Option<bool>) -> &'static
 /// Actions that reject the document they carry.
 const REJECTING_ACTIONS: [&str; 2] = ["newdeclined", "declinedoc"];
 
-/// The documents an action carries in its top-level fields: `document2` objects (`hash`,
-/// `doc_hash`, `meta_hash`, `signatures`) and legacy `document` objects (`hash`,
-/// `public_key`, `signature`). Notifications repeat their action, so only the trace executed
-/// by the action's own contract counts. An all-zero hash is the contracts' "no document".
-fn project_documents(block_num: u32, block_secs: i64, action: &ActionRecord) -> Vec<RowChange> {
-    if action.receiver != action.account {
-        return Vec::new();
+/// The top-level fields of JSON text, when it may hold a document: most actions and rows carry
+/// none, and a substring test of the decoder's own JSON (keys are never escaped) spares parsing
+/// them.
+fn fields_with_documents(data: &JsonText) -> Option<serde_json::Map<String, serde_json::Value>> {
+    if !data.as_str().contains("\"hash\"") {
+        return None;
     }
-    // Most actions carry no document: a substring test of the decoder's own JSON (keys are
-    // never escaped) spares parsing them.
-    let Some(data) = action
-        .data
-        .as_ref()
-        .filter(|data| data.as_str().contains("\"hash\""))
-        .and_then(|data| {
-            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(data.as_str()).ok()
-        })
-    else {
-        return Vec::new();
-    };
-    let text = |field: &str| {
-        data.get(field)
-            .and_then(|value| value.as_str())
-            .map(str::to_owned)
-    };
-    let Some(coopname) = text("coopname") else {
-        return Vec::new();
-    };
-    let username = text("username").or_else(|| text("chairman"));
-    let package = text("package").map(|hash| hash.to_ascii_lowercase());
-    let status = if REJECTING_ACTIONS.contains(&action.name.as_str()) {
-        "rejected"
-    } else {
-        "accepted"
-    };
-    let mut changes = Vec::new();
-    for (field, value) in &data {
-        let Some(document) = value.as_object() else {
-            continue;
-        };
+    serde_json::from_str(data.as_str()).ok()
+}
+
+/// The signed documents among top-level `fields` as (field, lowercase hash, document):
+/// `document2` objects (`hash`, `doc_hash`, `meta_hash`, `signatures`) and legacy `document`
+/// objects (`hash`, `public_key`, `signature`). An all-zero hash is the contracts' "no
+/// document".
+fn documents_in(
+    fields: &serde_json::Map<String, serde_json::Value>,
+) -> impl Iterator<Item = (&String, String, &serde_json::Map<String, serde_json::Value>)> {
+    fields.iter().filter_map(|(field, value)| {
+        let document = value.as_object()?;
         let is_document2 = ["hash", "doc_hash", "meta_hash", "signatures"]
             .iter()
             .all(|key| document.contains_key(*key));
         let is_legacy = ["hash", "public_key", "signature"]
             .iter()
             .all(|key| document.contains_key(*key));
-        let Some(hash) = document.get("hash").and_then(|hash| hash.as_str()) else {
-            continue;
-        };
+        let hash = document.get("hash")?.as_str()?;
         if !(is_document2 || is_legacy) || hash.bytes().all(|byte| byte == b'0') {
-            continue;
+            return None;
         }
-        let hash = hash.to_ascii_lowercase();
-        let occurrence = json!({
-            "contract": action.account,
-            "action": action.name,
-            "field": field,
-            "global_sequence": action.global_sequence,
-            "document": document,
-        });
-        changes.push(RowChange {
+        Some((field, hash.to_ascii_lowercase(), document))
+    })
+}
+
+/// The text of top-level field `field`, when it is a string.
+fn text_field(fields: &serde_json::Map<String, serde_json::Value>, field: &str) -> Option<String> {
+    fields
+        .get(field)
+        .and_then(|value| value.as_str())
+        .map(str::to_owned)
+}
+
+/// The documents an action carries in its top-level fields. Notifications repeat their action,
+/// so only the trace executed by the action's own contract counts.
+fn project_documents(block_num: u32, block_secs: i64, action: &ActionRecord) -> Vec<RowChange> {
+    if action.receiver != action.account {
+        return Vec::new();
+    }
+    let Some(data) = action.data.as_ref().and_then(fields_with_documents) else {
+        return Vec::new();
+    };
+    let Some(coopname) = text_field(&data, "coopname") else {
+        return Vec::new();
+    };
+    let username = text_field(&data, "username").or_else(|| text_field(&data, "chairman"));
+    let package = text_field(&data, "package").map(|hash| hash.to_ascii_lowercase());
+    let status = if REJECTING_ACTIONS.contains(&action.name.as_str()) {
+        "rejected"
+    } else {
+        "accepted"
+    };
+    documents_in(&data)
+        .map(|(field, hash, document)| RowChange {
             block_num,
             source: Source::Document,
             key: format!("{hash}:{}", id_key(action.global_sequence)),
@@ -763,11 +767,58 @@ fn project_documents(block_num: u32, block_secs: i64, action: &ActionRecord) -> 
                 reference: package.clone(),
                 created_at: Some(block_secs),
                 amount: None,
-                data: JsonText::from_value(&occurrence),
+                data: JsonText::from_value(&json!({
+                    "contract": action.account,
+                    "action": action.name,
+                    "field": field,
+                    "global_sequence": action.global_sequence,
+                    "document": document,
+                })),
             }),
-        });
-    }
-    changes
+        })
+        .collect()
+}
+
+/// The documents a contract row holds in its top-level fields (a decision's statement and
+/// authorization, an agreement, …), one occurrence per row and field. A removed row leaves
+/// its occurrences in force: the document was on chain.
+fn project_row_documents(block_num: u32, block_secs: i64, delta: &DeltaRecord) -> Vec<RowChange> {
+    let Some(data) = delta.value.as_ref().and_then(fields_with_documents) else {
+        return Vec::new();
+    };
+    let coopname = text_field(&data, "coopname").unwrap_or_else(|| delta.scope.clone());
+    let username = text_field(&data, "username");
+    let package = text_field(&data, "package").map(|hash| hash.to_ascii_lowercase());
+    documents_in(&data)
+        .map(|(field, hash, document)| RowChange {
+            block_num,
+            source: Source::Document,
+            // After the action occurrences (`hash:` and digits) of the same document.
+            key: format!(
+                "{hash}:row:{}:{}:{}:{}:{field}",
+                delta.code,
+                delta.table_name,
+                delta.scope,
+                id_key(delta.primary_key)
+            ),
+            row: Some(RegistryRow {
+                coopname: coopname.clone(),
+                username: username.clone(),
+                status: Some("accepted".to_owned()),
+                kind: Some(delta.table_name.clone()),
+                reference: package.clone(),
+                created_at: Some(block_secs),
+                amount: None,
+                data: JsonText::from_value(&json!({
+                    "contract": delta.code,
+                    "table": delta.table_name,
+                    "field": field,
+                    "primary_key": delta.primary_key,
+                    "document": document,
+                })),
+            }),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -908,5 +959,53 @@ mod tests {
         assert_eq!(row.reference, Some("cd".repeat(32)));
         assert_eq!(row.created_at, Some(1_750_000_000));
         assert_eq!(row.username.as_deref(), Some("alice"));
+    }
+
+    #[test]
+    fn documents_held_by_rows_stay_after_the_row_is_erased() {
+        let statement = json!({"version": "1.1.0", "hash": "EF".repeat(32), "doc_hash": "11".repeat(32),
+                               "meta_hash": "22".repeat(32), "meta": "{}", "signatures": []});
+        let unsigned = json!({"version": "", "hash": "0".repeat(64), "doc_hash": "0".repeat(64),
+                              "meta_hash": "0".repeat(64), "meta": "", "signatures": []});
+        let row = json!({"id": 7, "coopname": "voskhod", "username": "alice", "type": "joincoop",
+                         "statement": statement, "authorization": unsigned});
+        let mut batch = batch();
+        batch.deltas.push(delta(
+            "soviet",
+            "voskhod",
+            "decisions",
+            7,
+            Some(row.clone()),
+        ));
+        let changes = project(&Contracts::default(), &batch);
+        let documents: Vec<&RowChange> = changes
+            .iter()
+            .filter(|change| change.source == Source::Document)
+            .collect();
+        assert_eq!(documents.len(), 1, "{changes:?}");
+        assert_eq!(
+            documents[0].key,
+            format!(
+                "{}:row:soviet:decisions:voskhod:{}:statement",
+                "ef".repeat(32),
+                id_key(7)
+            )
+        );
+        let kept = documents[0].row.as_ref().unwrap();
+        assert_eq!(kept.status.as_deref(), Some("accepted"));
+        assert_eq!(kept.username.as_deref(), Some("alice"));
+        assert_eq!(kept.data.to_value().unwrap()["table"], "decisions");
+
+        let mut erased = delta("soviet", "voskhod", "decisions", 7, Some(row));
+        erased.present = false;
+        let mut batch = self::batch();
+        batch.deltas.push(erased);
+        let changes = project(&Contracts::default(), &batch);
+        assert!(
+            changes
+                .iter()
+                .all(|change| change.source != Source::Document),
+            "{changes:?}"
+        );
     }
 }

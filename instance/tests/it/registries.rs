@@ -475,13 +475,23 @@ two_database_test!(
             .context("found by an uppercase hash")?;
         ensure!(by_upper.occurrences.len() == statement.occurrences.len());
         ensure!(statement.occurrences.len() >= 2, "{statement:?}");
-        let rejected: Vec<&str> = all
+        let rejected: Vec<Option<&str>> = all
             .items
             .iter()
             .filter(|doc| doc.status == DocumentStatus::Rejected)
-            .map(|doc| doc.occurrences[0].action.as_str())
+            .map(|doc| doc.occurrences[0].action.as_deref())
             .collect();
-        ensure!(rejected == ["declinedoc"], "{rejected:?}");
+        ensure!(rejected == [Some("declinedoc")], "{rejected:?}");
+        // The contract rows that hold the statement count too, after the actions.
+        let tables: Vec<Option<&str>> = statement
+            .occurrences
+            .iter()
+            .map(|occurrence| occurrence.table.as_deref())
+            .collect();
+        ensure!(
+            tables.first() == Some(&None) && tables.contains(&Some("decisions")),
+            "{tables:?}"
+        );
         // Candidate C's statement was accepted while its decision was open, and expired with it.
         let expired: Vec<&documents::Document> = all
             .items
