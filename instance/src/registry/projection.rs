@@ -3,8 +3,9 @@
 //! Each contract table a registry reads is a [`Source`]; every stored version of one of its rows
 //! becomes one registry row version with the columns registries filter and sort on (owner
 //! cooperative, account, status, kind, a reference such as a branch or a hash, creation time,
-//! amount) next to the row itself. Documents carried by actions are a source too: each action
-//! that carries a signed document adds one occurrence of that document.
+//! amount) next to the row itself. Documents are a source too: each action that carries a
+//! signed document, and each version of a cooperative's contract row that holds one, adds an
+//! occurrence of that document.
 //!
 //! Pure: the store calls [`project`] on each block it commits and writes the result in the same
 //! transaction, and `mono registry verify` calls it again on the stored events to check what
