@@ -145,7 +145,7 @@ impl DecisionsMutation {
             return Err(ApiError::bad_input("the document is of another decision").into());
         }
         let document = checked.document()?;
-        checked.keep(state, block_num).await?;
+        checked.keep(state).await?;
         let pushed = push(
             state,
             &[JsonAction::new(

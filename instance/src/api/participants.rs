@@ -316,7 +316,7 @@ impl ParticipantsMutation {
         // Kept before the push, so the kept documents carry whatever reaches the chain; a
         // checked signature stays valid whatever the chain decides.
         for document in &checked {
-            document.keep(state, block_num).await?;
+            document.keep(state).await?;
         }
         let pushed = push(
             state,

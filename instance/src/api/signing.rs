@@ -196,14 +196,8 @@ impl Checked {
     ///
     /// # Errors
     /// The store's.
-    pub async fn keep(&self, state: &ApiState, block_num: u32) -> Result<(), ApiError> {
-        kept::add_signature(
-            &state.store,
-            &self.record.hash,
-            &self.signature,
-            block_num.saturating_add(1),
-        )
-        .await?;
+    pub async fn keep(&self, state: &ApiState) -> Result<(), ApiError> {
+        kept::add_signature(&state.store, &self.record.hash, &self.signature).await?;
         Ok(())
     }
 }

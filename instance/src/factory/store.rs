@@ -44,13 +44,11 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
-    /// No document with this hash is kept as of the block.
-    #[error("no document {hash} is kept as of block {block_num}")]
+    /// No document with this hash is kept.
+    #[error("no document {hash} is kept")]
     NotKept {
         /// The document's hash.
         hash: String,
-        /// The block asked about.
-        block_num: u32,
     },
     /// A kept record is not a stored document.
     #[error("the kept record of document {hash} is not in the expected form")]
@@ -128,8 +126,10 @@ pub async fn keep(store: &Store, generated: &Generated) -> Result<(u32, StoredDo
     Ok((block_num, record))
 }
 
-/// Adds `signature` to the kept document `hash` from block `block_num` on (a member signs
-/// after generation); a signature the document already carries is not added twice.
+/// Adds `signature` to the kept document `hash` from the block after the store's cursor on (a
+/// member signs after generation); the store chooses that block in the writing transaction, so
+/// a block already committed never gains the signature. A signature the document already
+/// carries is not added twice. Returns the record as kept.
 ///
 /// # Errors
 /// [`Error::NotKept`], [`Error::Corrupt`], [`Error::Signature`], [`Error::Store`].
@@ -137,13 +137,11 @@ pub async fn add_signature(
     store: &Store,
     hash: &str,
     signature: &SignatureInfo,
-    block_num: u32,
 ) -> Result<StoredDocument> {
-    let mut record = kept(store, hash, block_num)
+    let mut record = kept(store, hash, u32::MAX)
         .await?
         .ok_or_else(|| Error::NotKept {
             hash: hash.to_ascii_lowercase(),
-            block_num,
         })?;
     let value = serde_json::to_value(signature).map_err(|source| Error::Signature {
         hash: record.hash.clone(),
@@ -151,7 +149,9 @@ pub async fn add_signature(
     })?;
     if !record.signatures.contains(&value) {
         record.signatures.push(value);
-        write(store, &record, block_num).await?;
+        store
+            .put_private_next(StoredDocument::KIND, &record.hash, &data_of(&record)?)
+            .await?;
     }
     Ok(record)
 }
@@ -220,14 +220,17 @@ pub async fn status(
         .map(|document| document.status))
 }
 
+/// The record as stored.
+fn data_of(record: &StoredDocument) -> Result<JsonText> {
+    let value = serde_json::to_value(record).map_err(|source| Error::Corrupt {
+        hash: record.hash.clone(),
+        source,
+    })?;
+    Ok(JsonText::from_value(&value))
+}
+
 async fn write(store: &Store, record: &StoredDocument, block_num: u32) -> Result<()> {
-    let data =
-        JsonText::from_value(
-            &serde_json::to_value(record).map_err(|source| Error::Corrupt {
-                hash: record.hash.clone(),
-                source,
-            })?,
-        );
+    let data = data_of(record)?;
     if let Some(current) = store
         .private_at(StoredDocument::KIND, &record.hash, block_num)
         .await?
