@@ -12,16 +12,16 @@ use mono_instance::chain::api::{ApiOptions, ChainApi};
 use mono_instance::chain::push::Pusher;
 use mono_instance::devnet::{RunningDevnet, Storage};
 use mono_instance::factory::templates;
-use mono_instance::store::{JsonText, Store};
+use mono_instance::store::Store;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
 use crate::api::{Api, SERVICE_TOKEN, bootstrap_key, error_code, sync_to};
 use crate::crash::{devnet, loopback, produce};
+use crate::factory_store::{cooperative_records, person};
 use crate::support::two_database_test;
 
 const APPLICANT: &str = "newmemberone";
-const COUNCIL: [&str; 3] = ["chairman", "member1", "member2"];
 
 /// A member of the public and a client: signs with its own key, which the server never sees.
 struct Client {
@@ -78,53 +78,20 @@ async fn settle(devnet: &RunningDevnet, store: &Store) -> anyhow::Result<()> {
     sync_to(devnet, store, lib).await
 }
 
-async fn put(store: &Store, kind: &str, key: &str, value: Value) -> anyhow::Result<()> {
-    store
-        .put_private(kind, key, &JsonText::from_value(&value), 1)
-        .await?;
-    Ok(())
-}
-
-fn person(first_name: &str, username: &str) -> Value {
-    json!({
-        "username": username, "first_name": first_name, "last_name": "Иванов",
-        "middle_name": "Петрович", "birthdate": "1980-02-03",
-        "full_address": "123456, г. Москва, ул. Садовая, д. 1", "phone": "+79161234567",
-        "email": format!("{username}@example.ru"),
-    })
-}
-
-/// What the cooperative keeps before anyone joins: its organization, bank account and
-/// variables, and its council's personal data.
+/// What the cooperative keeps before anyone joins (its council is the devnet's); returns the
+/// example handwritten signature image.
 async fn cooperative_data(store: &Store) -> anyhow::Result<Value> {
+    cooperative_records(
+        store,
+        &[
+            ("chairman", "Сергей", "Иванов"),
+            ("member1", "Ольга", "Смирнова"),
+            ("member2", "Андрей", "Кузнецов"),
+        ],
+        1,
+    )
+    .await?;
     let (_, example) = templates::builtin_for(100)?.context("a template")?;
-    put(store, "organization", "voskhod", json!({
-        "username": "voskhod", "type": "coop", "short_name": "ПК «Восход»",
-        "full_name": "Потребительский кооператив «Восход»",
-        "represented_by": {"first_name": "Сергей", "last_name": "Петров", "middle_name": "Николаевич",
-                           "position": "председатель", "based_on": "Устава"},
-        "country": "Россия", "city": "Москва", "full_address": "119334, г. Москва, ул. Вавилова, д. 24",
-        "fact_address": "119334, г. Москва, ул. Вавилова, д. 24", "phone": "+74951234567",
-        "email": "soviet@voskhod.coop",
-        "details": {"inn": "7736123450", "ogrn": "1207700123456", "kpp": "773601001"},
-    })).await?;
-    put(store, "payment_method", "voskhod/1", json!({
-        "username": "voskhod", "method_id": "1", "is_default": true, "method_type": "bank_transfer",
-        "data": {"currency": "RUB", "bank_name": "ПАО Сбербанк", "account_number": "40703810038000012345",
-                 "details": {"bik": "044525225", "corr": "30101810400000000225", "kpp": "773601001"}},
-    })).await?;
-    let mut vars = example["vars"].clone();
-    vars["coopname"] = json!("voskhod");
-    // The store keeps the flag as a boolean; templates print it as `yes` or `no`.
-    vars["passport_request"] = json!(true);
-    vars["full_abbr_dative"] = json!("Потребительскому кооперативу");
-    for field in ["confidential_link", "confidential_email", "contact_email"] {
-        vars[field] = json!("soviet@voskhod.coop");
-    }
-    put(store, "vars", "voskhod", vars).await?;
-    for username in COUNCIL {
-        put(store, "individual", username, person("Сергей", username)).await?;
-    }
     Ok(example["signature"].clone())
 }
 
@@ -153,7 +120,7 @@ two_database_test!(
         let mut registration = json!({
             "email": "applicant@example.ru", "username": APPLICANT,
             "public_key": applicant.key.public_key().to_string(), "type": "INDIVIDUAL",
-            "individual_data": person("Анна", APPLICANT), "signature": signature_image,
+            "individual_data": person("Анна", "Иванова", APPLICANT), "signature": signature_image,
         });
         let mut invalid = registration.clone();
         invalid["individual_data"]["phone"] = json!("not a phone");
