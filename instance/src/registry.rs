@@ -145,10 +145,7 @@ async fn read_page<T>(
     query: &RowQuery,
     convert: impl Fn(&RegistryVersion) -> Result<T, Error>,
 ) -> Result<Page<T>, Error> {
-    let rows = store.registry_rows(query).await?;
-    let last_key = rows.last().map(|row| row.key.clone());
-    let items = rows.iter().map(convert).collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::new_with_len(items, rows.len(), query.limit, last_key))
+    read_kept_page(store, query, convert, |_| true).await
 }
 
 /// As [`read_page`], keeping only the items `keep` accepts: for filters the rows' columns
