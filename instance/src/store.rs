@@ -305,9 +305,6 @@ enum Pool {
 static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 
-/// Runs of the SQLite migrator before a failure is reported (see [`migrate_sqlite`]).
-const SQLITE_MIGRATION_ATTEMPTS: u32 = 3;
-
 /// Rows per page when the digest walks a table.
 const DIGEST_PAGE_ROWS: usize = 5_000;
 const DIGEST_PAGE: i64 = DIGEST_PAGE_ROWS as i64;
@@ -1053,14 +1050,16 @@ impl Store {
 
 /// Runs the SQLite migrations. SQLite has no advisory lock, so two processes opening a new
 /// file at once may both apply a migration; the later one fails on the tables the earlier one
-/// created, after waiting for its commit. Running the migrator again then finds the migration
-/// applied, so a failed run is retried a bounded number of times.
+/// created, after waiting for its commit. Running the migrator again then finds that migration
+/// applied, so each failed run gets at least one migration further: one run per migration,
+/// plus the first, is enough however the two interleave.
 async fn migrate_sqlite(pool: &SqlitePool) -> Result<()> {
+    let attempts = SQLITE_MIGRATOR.iter().count() + 1;
     let mut attempt = 1;
     loop {
         match SQLITE_MIGRATOR.run(pool).await {
             Ok(()) => return Ok(()),
-            Err(err) if attempt < SQLITE_MIGRATION_ATTEMPTS => {
+            Err(err) if attempt < attempts => {
                 tracing::debug!(attempt, error = %err, "SQLite migration raced, retrying");
                 attempt += 1;
             }
