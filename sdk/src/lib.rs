@@ -19,6 +19,9 @@
 //! ```
 
 pub mod operations;
+mod subscription;
+
+pub use subscription::Subscription;
 
 use std::sync::Arc;
 
@@ -49,6 +52,9 @@ pub enum Error {
     /// The TLS configuration could not be built.
     #[error("TLS configuration: {0}")]
     Tls(String),
+    /// The subscription's websocket failed or spoke out of protocol.
+    #[error("subscription: {0}")]
+    Websocket(String),
 }
 
 fn first_message(errors: &[ApiError]) -> String {
@@ -100,6 +106,17 @@ struct Answer<T> {
     errors: Vec<WireError>,
 }
 
+impl<T> Answer<T> {
+    fn into_result(self) -> Result<T, Error> {
+        if !self.errors.is_empty() {
+            return Err(Error::Api(
+                self.errors.into_iter().map(ApiError::from).collect(),
+            ));
+        }
+        self.data.ok_or(Error::NoData)
+    }
+}
+
 #[derive(Deserialize)]
 struct WireError {
     message: String,
@@ -131,6 +148,7 @@ impl From<WireError> for ApiError {
 #[derive(Debug, Clone)]
 pub struct Client {
     http: reqwest::Client,
+    tls: Arc<rustls::ClientConfig>,
     endpoint: Arc<str>,
     token: Option<Arc<str>>,
 }
@@ -139,16 +157,27 @@ impl Client {
     /// A client of the API at `endpoint` (`…/v1/graphql`), trusting the system's CA roots for
     /// `https`.
     pub fn new(endpoint: &str) -> Result<Self, Error> {
-        Ok(Self::with_http(http_client()?, endpoint))
-    }
-
-    /// A client of the API at `endpoint` over `http`, configured by the caller.
-    pub fn with_http(http: reqwest::Client, endpoint: &str) -> Self {
-        Self {
+        let tls = Arc::new(tls_config()?);
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls.as_ref().clone())
+            .build()?;
+        Ok(Self {
             http,
+            tls,
             endpoint: endpoint.into(),
             token: None,
-        }
+        })
+    }
+
+    /// A client of the API at `endpoint` over `http`, configured by the caller; subscriptions
+    /// trust the system's CA roots.
+    pub fn with_http(http: reqwest::Client, endpoint: &str) -> Result<Self, Error> {
+        Ok(Self {
+            http,
+            tls: Arc::new(tls_config()?),
+            endpoint: endpoint.into(),
+            token: None,
+        })
     }
 
     /// The same client acting with the access `token`.
@@ -189,17 +218,12 @@ impl Client {
                 });
             }
         };
-        if !answer.errors.is_empty() {
-            return Err(Error::Api(
-                answer.errors.into_iter().map(ApiError::from).collect(),
-            ));
-        }
-        answer.data.ok_or(Error::NoData)
+        answer.into_result()
     }
 }
 
-/// An HTTP client with rustls on the system's CA roots.
-fn http_client() -> Result<reqwest::Client, Error> {
+/// rustls on the system's CA roots.
+fn tls_config() -> Result<rustls::ClientConfig, Error> {
     let mut roots = rustls::RootCertStore::empty();
     roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(
@@ -209,7 +233,5 @@ fn http_client() -> Result<reqwest::Client, Error> {
     .map_err(|err| Error::Tls(err.to_string()))?
     .with_root_certificates(roots)
     .with_no_client_auth();
-    Ok(reqwest::Client::builder()
-        .tls_backend_preconfigured(config)
-        .build()?)
+    Ok(config)
 }

@@ -7,11 +7,13 @@ use std::time::Duration;
 
 use mono_instance::antelope::keys::PrivateKey;
 use mono_instance::antelope::name::Name;
+use mono_instance::chain::api::{ApiOptions, ChainApi};
 use mono_instance::demo::client::Member;
 use mono_sdk::Client;
 use mono_sdk::operations::{
-    GetAccount, GetAgenda, GetDocuments, GetPayments, GetSystemInfo, get_account, get_agenda,
-    get_documents, get_payments, get_system_info,
+    DecisionChanged, GetAccount, GetAgenda, GetDocuments, GetPayments, GetSystemInfo, VoteFor,
+    decision_changed, get_account, get_agenda, get_documents, get_payments, get_system_info,
+    vote_for,
 };
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
@@ -184,6 +186,49 @@ async fn demo_serves_a_seeded_cooperative_and_keeps_it_across_runs() {
             .any(|decision| decision.votes_for.is_empty() && decision.votes_against.is_empty()),
         "{agenda:?}"
     );
+    let decision = agenda.first().expect("the application's decision").id;
+
+    // A council member's vote reaches every council client that subscribed to decisions.
+    let mut changes = council
+        .subscribe::<DecisionChanged>(decision_changed::Variables {})
+        .await
+        .expect("the council subscribes to decisions");
+    let voter = account(&ready, "council");
+    let chain = ChainApi::new(
+        ready["chain_api"].as_str().expect("chain_api"),
+        ApiOptions::default(),
+    )
+    .expect("Chain API client");
+    let vote = voter
+        .vote(
+            &chain,
+            "votefor".parse().expect("a name"),
+            "voskhod".parse().expect("a name"),
+            u64::try_from(decision).expect("a decision id"),
+        )
+        .await
+        .expect("the vote is signed");
+    council
+        .run::<VoteFor>(vote_for::Variables {
+            data: vote_for::VoteInput {
+                decision_id: vote.decision_id,
+                signed_at: vote.signed_at,
+                signature: vote.signature,
+            },
+        })
+        .await
+        .expect("the vote is relayed");
+    let change = tokio::time::timeout(Duration::from_secs(30), changes.next())
+        .await
+        .expect("the change arrives in time")
+        .expect("the subscription runs")
+        .expect("a change");
+    // Keys are zero-padded so they sort as numbers.
+    assert_eq!(
+        change.decision_changed.key.parse::<i64>().ok(),
+        Some(decision)
+    );
+    assert_eq!(change.decision_changed.source, "decision");
     stop(child).await;
 
     // A second run on the same directory serves the same cooperative on.
