@@ -252,6 +252,18 @@ pub enum Error {
         /// Where the version in force starts.
         valid_from_block: u32,
     },
+    /// A versioned write found another version than the one it was based on.
+    #[error("{kind} {key:?} is at version {found}, not {expected}: it changed meanwhile")]
+    VersionConflict {
+        /// The record's kind.
+        kind: String,
+        /// The record's key.
+        key: String,
+        /// The version the write was based on.
+        expected: u64,
+        /// The version found.
+        found: u64,
+    },
     /// An in-memory SQLite store cannot be read through a snapshot.
     #[error("an in-memory SQLite database cannot be read through a snapshot; use a file")]
     SnapshotInMemory,

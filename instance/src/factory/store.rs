@@ -20,6 +20,9 @@ use crate::private_data::records::PrivateRecord;
 use crate::registry::{self, documents};
 use crate::store::{self, JsonText, Store};
 
+/// Attempts at adding a signature while other signatures are added to the same document.
+const SIGNATURE_ATTEMPTS: usize = 20;
+
 /// Why a document could not be kept or read back.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -47,6 +50,12 @@ pub enum Error {
     /// No document with this hash is kept.
     #[error("no document {hash} is kept")]
     NotKept {
+        /// The document's hash.
+        hash: String,
+    },
+    /// Other signers kept changing the document while this signature was being added.
+    #[error("document {hash} is being signed by too many at once; try again")]
+    Contended {
         /// The document's hash.
         hash: String,
     },
@@ -138,22 +147,44 @@ pub async fn add_signature(
     hash: &str,
     signature: &SignatureInfo,
 ) -> Result<StoredDocument> {
-    let mut record = kept(store, hash, u32::MAX)
-        .await?
-        .ok_or_else(|| Error::NotKept {
-            hash: hash.to_ascii_lowercase(),
+    let hash = hash.to_ascii_lowercase();
+    // Signers of one document may sign at once: each adds its signature to the version it read,
+    // and one that lost the race reads again.
+    for _ in 0..SIGNATURE_ATTEMPTS {
+        let Some(version) = store
+            .private_at(StoredDocument::KIND, &hash, u32::MAX)
+            .await?
+        else {
+            return Err(Error::NotKept { hash });
+        };
+        let mut record: StoredDocument =
+            serde_json::from_str(version.data.as_str()).map_err(|source| Error::Corrupt {
+                hash: hash.clone(),
+                source,
+            })?;
+        let value = serde_json::to_value(signature).map_err(|source| Error::Signature {
+            hash: record.hash.clone(),
+            source,
         })?;
-    let value = serde_json::to_value(signature).map_err(|source| Error::Signature {
-        hash: record.hash.clone(),
-        source,
-    })?;
-    if !record.signatures.contains(&value) {
+        if record.signatures.contains(&value) {
+            return Ok(record);
+        }
         record.signatures.push(value);
-        store
-            .put_private_next(StoredDocument::KIND, &record.hash, &data_of(&record)?)
-            .await?;
+        match store
+            .put_private_next_if(
+                StoredDocument::KIND,
+                &record.hash,
+                &data_of(&record)?,
+                version.version,
+            )
+            .await
+        {
+            Ok(_) => return Ok(record),
+            Err(store::Error::VersionConflict { .. }) => {}
+            Err(err) => return Err(err.into()),
+        }
     }
-    Ok(record)
+    Err(Error::Contended { hash })
 }
 
 /// The `document2` of a kept document, with the signatures it carries, as actions put it on

@@ -135,7 +135,7 @@ impl Store {
         block_num: u32,
     ) -> Result<u64> {
         let (version, _) = self
-            .write_private(kind, key, data, Start::Block(block_num))
+            .write_private(kind, key, data, Start::Block(block_num), None)
             .await?;
         Ok(version)
     }
@@ -152,7 +152,25 @@ impl Store {
         key: &str,
         data: &JsonText,
     ) -> Result<(u64, u32)> {
-        self.write_private(kind, key, data, Start::AfterCursor)
+        self.write_private(kind, key, data, Start::AfterCursor, None)
+            .await
+    }
+
+    /// As [`Store::put_private_next`] when the record's last version is still `expected` (0:
+    /// no version yet): a read-modify-write that a concurrent writer of the same record makes
+    /// fail rather than lose.
+    ///
+    /// # Errors
+    /// [`Error::VersionConflict`] when another version was written since, and nothing is;
+    /// otherwise as [`Store::put_private`].
+    pub async fn put_private_next_if(
+        &self,
+        kind: &str,
+        key: &str,
+        data: &JsonText,
+        expected: u64,
+    ) -> Result<(u64, u32)> {
+        self.write_private(kind, key, data, Start::AfterCursor, Some(expected))
             .await
     }
 
@@ -162,10 +180,22 @@ impl Store {
         key: &str,
         data: &JsonText,
         start: Start,
+        expected: Option<u64>,
     ) -> Result<(u64, u32)> {
         dispatch!(&self.pool, db, {
             let mut tx = db.begin_with(BEGIN_WRITE).await?;
             let block_num = start_block!(tx, start, LOCK_CURSOR);
+            // Locks the open version, so a concurrent writer of the record waits here and then
+            // reads the version this one writes (SQLite's write transactions already exclude
+            // each other).
+            sqlx::query(
+                "UPDATE private_records SET valid_to_block = NULL \
+                 WHERE kind = $1 AND record_key = $2 AND valid_to_block IS NULL",
+            )
+            .bind(kind)
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
             let last: Option<i64> = sqlx::query_scalar(
                 "SELECT MAX(version) FROM private_records WHERE kind = $1 AND record_key = $2",
             )
@@ -173,6 +203,23 @@ impl Store {
             .bind(key)
             .fetch_one(&mut *tx)
             .await?;
+            if let Some(expected) = expected {
+                let found = match last {
+                    None => 0,
+                    Some(stored) => u64::try_from(stored).map_err(|_| Error::CorruptValue {
+                        column: "version",
+                        stored,
+                    })?,
+                };
+                if found != expected {
+                    return Err(Error::VersionConflict {
+                        kind: kind.to_owned(),
+                        key: key.to_owned(),
+                        expected,
+                        found,
+                    });
+                }
+            }
             close_open_version!(tx, kind, key, block_num);
             let version = last.unwrap_or(0) + 1;
             sqlx::query(

@@ -581,3 +581,55 @@ two_database_test!(
         Ok(())
     }
 );
+
+two_database_test!(
+    signers_adding_signatures_at_once_lose_none,
+    |urls: [String; 2]| async move {
+        let devnet = Devnet::with_council()?;
+        let store = Store::open(&urls[0]).await?;
+        let mut abis = abis(&devnet);
+        let generated_at = sync(&devnet, &store, &mut abis, 1).await?;
+        let (draft, input) = example(100, APPLICANT, generated_at)?;
+        let unsigned = factory().render(&draft, &input)?;
+        let (_, record) = kept::keep(&store, &unsigned).await?;
+        ensure!(record.signatures.is_empty());
+
+        // Eight signers sign the same kept document at the same moment.
+        let mut signing = tokio::task::JoinSet::new();
+        for signer in [
+            "chairone",
+            "memberone",
+            "membertwo",
+            APPLICANT,
+            "signerfive",
+            "signersix",
+            "signerseven",
+            "signereight",
+        ] {
+            let mut document = unsigned.document.clone();
+            document.sign(
+                signer.parse()?,
+                &PrivateKey::generate(&mut OsRng),
+                devnet.now_sec(),
+            )?;
+            let signature = document.signatures.pop().context("a signature")?;
+            let store = store.clone();
+            let hash = record.hash.clone();
+            signing.spawn(async move { kept::add_signature(&store, &hash, &signature).await });
+        }
+        while let Some(added) = signing.join_next().await {
+            added??;
+        }
+        let signed = kept::kept(&store, &record.hash, u32::MAX)
+            .await?
+            .context("kept")?;
+        ensure!(
+            signed.signatures.len() == 8,
+            "{} signatures kept",
+            signed.signatures.len()
+        );
+        ensure!(store.private_history("document", &record.hash).await?.len() == 9);
+        store.close().await;
+        Ok(())
+    }
+);
