@@ -41,6 +41,7 @@ mod branches;
 mod council;
 mod decisions;
 mod documents;
+mod free_decisions;
 mod paging;
 mod participants;
 mod payment_methods;

@@ -4,10 +4,11 @@
 use async_graphql::{MergedObject, Schema, SchemaBuilder};
 
 use super::accounts::{AccountsMutation, AccountsQuery};
-use super::branches::BranchesQuery;
+use super::branches::{BranchesMutation, BranchesQuery};
 use super::council::CouncilQuery;
 use super::decisions::DecisionsMutation;
-use super::documents::DocumentsQuery;
+use super::documents::{DocumentsMutation, DocumentsQuery};
+use super::free_decisions::FreeDecisionsMutation;
 use super::metrics::{ApiMetrics, MetricsExtension};
 use super::participants::ParticipantsMutation;
 use super::payment_methods::{PaymentMethodsMutation, PaymentMethodsQuery};
@@ -37,7 +38,10 @@ pub struct Mutation(
     SessionMutation,
     AccountsMutation,
     ParticipantsMutation,
+    DocumentsMutation,
     DecisionsMutation,
+    FreeDecisionsMutation,
+    BranchesMutation,
     PaymentsMutation,
     PaymentMethodsMutation,
 );

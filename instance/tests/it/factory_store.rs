@@ -309,7 +309,7 @@ pub(crate) fn person(first_name: &str, last_name: &str, username: &str) -> Value
     })
 }
 
-fn organization(username: &str, full_name: &str) -> Value {
+pub(crate) fn organization(username: &str, full_name: &str) -> Value {
     json!({
         "username": username, "type": "coop", "short_name": full_name, "full_name": full_name,
         "represented_by": {"first_name": "Сергей", "last_name": "Петров", "middle_name": "Николаевич",

@@ -24,13 +24,17 @@ use crate::support::two_database_test;
 const APPLICANT: &str = "newmemberone";
 
 /// A member of the public and a client: signs with its own key, which the server never sees.
-struct Client {
-    key: PrivateKey,
+pub(crate) struct Client {
+    pub(crate) key: PrivateKey,
 }
 
 impl Client {
     /// A signature of a generated document's hash at the chain's head time.
-    async fn sign_document(&self, chain: &ChainApi, hash: &str) -> anyhow::Result<Value> {
+    pub(crate) async fn sign_document(
+        &self,
+        chain: &ChainApi,
+        hash: &str,
+    ) -> anyhow::Result<Value> {
         let signed_at = head_time(chain).await?;
         let digest: [u8; 32] = hex::decode(signed_hash(hash, signed_at))?
             .try_into()
@@ -46,7 +50,7 @@ impl Client {
     }
 
     /// A vote as `soviet` defines its digest.
-    async fn vote(
+    pub(crate) async fn vote(
         &self,
         chain: &ChainApi,
         action: &str,
@@ -73,7 +77,7 @@ async fn head_time(chain: &ChainApi) -> anyhow::Result<TimePointSec> {
 }
 
 /// Produces two blocks (the pushed one and one to make it irreversible) and syncs them.
-async fn settle(devnet: &RunningDevnet, store: &Store) -> anyhow::Result<()> {
+pub(crate) async fn settle(devnet: &RunningDevnet, store: &Store) -> anyhow::Result<()> {
     let lib = produce(devnet, 2)? - 1;
     sync_to(devnet, store, lib).await
 }
@@ -95,14 +99,25 @@ async fn cooperative_data(store: &Store) -> anyhow::Result<Value> {
     Ok(example["signature"].clone())
 }
 
-two_database_test!(
-    a_member_joins_and_the_council_admits_it_through_the_api,
-    |urls: [String; 2]| async move {
+/// A devnet, a store holding the cooperative's records and synced with the chain, and an API
+/// pushing with the cooperative's key.
+pub(crate) struct CooperativeApi {
+    pub(crate) devnet: RunningDevnet,
+    pub(crate) chain: ChainApi,
+    pub(crate) store: Store,
+    pub(crate) api: Api,
+    /// The example handwritten signature image.
+    pub(crate) signature_image: Value,
+}
+
+impl CooperativeApi {
+    /// Starts them on the database at `url`.
+    pub(crate) async fn start(url: &str) -> anyhow::Result<Self> {
         let devnet = devnet(Storage::Ephemeral, loopback()?, loopback()?).await?;
         produce(&devnet, 2)?;
         let ready = devnet.ready();
         let chain = ChainApi::new(&ready.http, ApiOptions::default())?;
-        let store = Store::open(&urls[0]).await?;
+        let store = Store::open(url).await?;
         let signature_image = cooperative_data(&store).await?;
         settle(&devnet, &store).await?;
         let pusher = Pusher::new(
@@ -111,6 +126,26 @@ two_database_test!(
             bootstrap_key(&devnet, "voskhod")?,
         );
         let api = Api::start_with(store.clone(), ready.coopname, Some(pusher)).await?;
+        Ok(Self {
+            devnet,
+            chain,
+            store,
+            api,
+            signature_image,
+        })
+    }
+}
+
+two_database_test!(
+    a_member_joins_and_the_council_admits_it_through_the_api,
+    |urls: [String; 2]| async move {
+        let CooperativeApi {
+            devnet,
+            chain,
+            store,
+            api,
+            signature_image,
+        } = CooperativeApi::start(&urls[0]).await?;
         let applicant = Client {
             key: PrivateKey::from_bytes(&[0x31; 32])?,
         };
