@@ -238,9 +238,9 @@ impl AccountsMutation {
 
 /// A validated private record, ready to store.
 pub(super) struct Prepared {
-    kind: &'static str,
-    key: String,
-    data: serde_json::Value,
+    pub(super) kind: &'static str,
+    pub(super) key: String,
+    pub(super) data: serde_json::Value,
 }
 
 /// The account names given for `fields` (`(field, text)`), or one error naming every field

@@ -40,6 +40,9 @@ pub const POLICIES: &[(&str, Policy)] = &[
     ("logout", Policy::Public),
     // System.
     ("getSystemInfo", Policy::Public),
+    // The cooperative's own records: the operator at set-up, the chairman later.
+    ("initSystem", Policy::ServiceOr(Role::Chairman)),
+    ("updateSystem", Policy::ServiceOr(Role::Chairman)),
     // Accounts and their personal data.
     ("getAccount", Policy::SelfOr(Role::Council)),
     ("getAccounts", Policy::AtLeast(Role::Council)),

@@ -16,7 +16,7 @@ use super::payments::{PaymentsMutation, PaymentsQuery};
 use super::policy::PolicyGate;
 use super::session::{SessionMutation, SessionQuery};
 use super::subscriptions::Subscription;
-use super::system::SystemQuery;
+use super::system::{SystemMutation, SystemQuery};
 use super::{ApiState, Limits};
 
 /// Every query.
@@ -36,6 +36,7 @@ pub struct Query(
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     SessionMutation,
+    SystemMutation,
     AccountsMutation,
     ParticipantsMutation,
     DocumentsMutation,

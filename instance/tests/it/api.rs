@@ -270,6 +270,16 @@ fn matrix() -> Vec<(&'static str, String, &'static str)> {
         ),
         op("getSystemInfo", "{ getSystemInfo { coopname } }", "aumchs"),
         op(
+            "initSystem",
+            "mutation { initSystem(data: {organization_data: {}, vars: {}}) { changed } }",
+            "hs",
+        ),
+        op(
+            "updateSystem",
+            "mutation { updateSystem(data: {vars: {}}) { changed } }",
+            "hs",
+        ),
+        op(
             "getAccount",
             r#"{ getAccount(username: "SUBJECT") { role } }"#,
             "ch",

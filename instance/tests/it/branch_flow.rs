@@ -8,7 +8,7 @@ use mono_instance::antelope::keys::PrivateKey;
 use serde_json::{Value, json};
 
 use crate::api::{Api, bootstrap_key, error_code};
-use crate::factory_store::{organization, person};
+use crate::factory_store::{checked_organization, person};
 use crate::join_flow::{Client, CooperativeApi, settle};
 use crate::support::two_database_test;
 
@@ -49,10 +49,8 @@ two_database_test!(
 
         // Only the chairman runs branches; bad input names its fields and pushes nothing.
         let create = "mutation($d: BranchInput!) { createBranch(data: $d) { transaction_id } }";
-        let mut record = organization(BRANCH, "Участок «Север»");
-        record["details"] =
-            json!({"inn": "7707083893", "ogrn": "1027700132195", "kpp": "773601001"});
-        let branch = json!({"braname": BRANCH, "trustee": "member1", "organization_data": record});
+        let branch = json!({"braname": BRANCH, "trustee": "member1",
+                            "organization_data": checked_organization(BRANCH, "Участок «Север»")});
         let refused = api
             .call(Some(&member), create, json!({"d": branch}))
             .await?;

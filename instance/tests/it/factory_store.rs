@@ -309,7 +309,7 @@ pub(crate) fn person(first_name: &str, last_name: &str, username: &str) -> Value
     })
 }
 
-pub(crate) fn organization(username: &str, full_name: &str) -> Value {
+fn organization(username: &str, full_name: &str) -> Value {
     json!({
         "username": username, "type": "coop", "short_name": full_name, "full_name": full_name,
         "represented_by": {"first_name": "Сергей", "last_name": "Петров", "middle_name": "Николаевич",
@@ -321,10 +321,31 @@ pub(crate) fn organization(username: &str, full_name: &str) -> Value {
     })
 }
 
+/// An organization record whose registration numbers pass the API's checks (those of
+/// [`organization`] are kept as the stored documents print them).
+pub(crate) fn checked_organization(username: &str, full_name: &str) -> Value {
+    let mut record = organization(username, full_name);
+    record["details"] = json!({"inn": "7707083893", "ogrn": "1027700132195", "kpp": "773601001"});
+    record
+}
+
 fn bank_account(username: &str) -> Value {
     json!({"username": username, "method_id": "1", "is_default": true, "method_type": "bank_transfer",
            "data": {"currency": "RUB", "bank_name": "ПАО Сбербанк", "account_number": "40703810038000012345",
                     "details": {"bik": "044525225", "corr": "30101810400000000225", "kpp": "773601001"}}})
+}
+
+/// The cooperative's template variables, from the `vars` of a template's `example`.
+pub(crate) fn vars(example: &Value) -> Value {
+    let mut vars = example["vars"].clone();
+    vars["coopname"] = json!(COOP);
+    vars["full_abbr_dative"] = json!("Потребительскому кооперативу");
+    // The store keeps the flag as a boolean; templates print it as `yes` or `no`.
+    vars["passport_request"] = json!(true);
+    for field in ["confidential_link", "confidential_email", "contact_email"] {
+        vars[field] = json!("soviet@voskhod.coop");
+    }
+    vars
 }
 
 /// What the cooperative keeps before anyone joins, from `block_num`: its organization record,
@@ -352,15 +373,7 @@ pub(crate) async fn cooperative_records(
         block_num,
     )
     .await?;
-    let mut vars = example["vars"].clone();
-    vars["coopname"] = json!(COOP);
-    vars["full_abbr_dative"] = json!("Потребительскому кооперативу");
-    // The store keeps the flag as a boolean; templates print it as `yes` or `no`.
-    vars["passport_request"] = json!(true);
-    for field in ["confidential_link", "confidential_email", "contact_email"] {
-        vars[field] = json!("soviet@voskhod.coop");
-    }
-    put(store, "vars", COOP, vars, block_num).await?;
+    put(store, "vars", COOP, vars(&example), block_num).await?;
     for (username, first, last) in council {
         put(
             store,

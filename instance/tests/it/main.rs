@@ -20,4 +20,5 @@ mod serve;
 mod ship_frames;
 mod store;
 mod support;
+mod system_flow;
 mod tls;
