@@ -59,6 +59,8 @@ pub const POLICIES: &[(&str, Policy)] = &[
         Policy::SelfOr(Role::Council),
     ),
     ("registerParticipant", Policy::SelfOr(Role::Chairman)),
+    // Adding a shareholder without an application is the chairman's.
+    ("addParticipant", Policy::AtLeast(Role::Chairman)),
     // Documents carry the personal data of their signers.
     ("getDocuments", Policy::SelfOr(Role::Council)),
     // One document: the account it is about, its signers, the council.

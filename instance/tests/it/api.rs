@@ -332,6 +332,11 @@ fn matrix() -> Vec<(&'static str, String, &'static str)> {
             "h",
         ),
         op(
+            "addParticipant",
+            r#"mutation { addParticipant(data: {email: "x", username: "SUBJECT", public_key: "none", type: INDIVIDUAL, individual_data: {}, created_at: "none", initial: "none", minimum: "none"}) { username } }"#,
+            "h",
+        ),
+        op(
             "getDocuments",
             r#"{ getDocuments(filter: {username: "SUBJECT"}) { items { hash } } }"#,
             "ch",

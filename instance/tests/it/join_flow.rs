@@ -463,3 +463,73 @@ two_database_test!(
         Ok(())
     }
 );
+
+two_database_test!(
+    the_chairman_adds_a_shareholder_directly,
+    |urls: [String; 2]| async move {
+        let CooperativeApi {
+            devnet, store, api, ..
+        } = CooperativeApi::start(&urls[0]).await?;
+        let (chairman, _, _) = api
+            .login("chairman", &bootstrap_key(&devnet, "chairman")?)
+            .await?;
+        let key = PrivateKey::from_bytes(&[0x51; 32])?;
+        let add = "mutation($d: AddParticipantInput!) { addParticipant(data: $d) { username transaction { transaction_id } } }";
+        let person = json!({
+            "email": "old@example.ru", "username": "oldmember", "type": "INDIVIDUAL",
+            "public_key": key.public_key().to_string(),
+            "individual_data": person("Пётр", "Старый", "oldmember"),
+            "created_at": "2024-01-02T03:04:05", "initial": "100.0000 RUB", "minimum": "300.0000 RUB",
+        });
+
+        // A council member may not; every invalid field is named and nothing is pushed.
+        let (council, _, _) = api
+            .login("member1", &bootstrap_key(&devnet, "member1")?)
+            .await?;
+        let refused = api.call(Some(&council), add, json!({"d": person})).await?;
+        ensure!(error_code(&refused) == Some("FORBIDDEN"), "{refused}");
+        let mut invalid = person.clone();
+        invalid["created_at"] = json!("yesterday");
+        invalid["initial"] = json!("100 рублей");
+        invalid["public_key"] = json!("none");
+        invalid["individual_data"]["phone"] = json!("not a phone");
+        let refused = api
+            .call(Some(&chairman), add, json!({"d": invalid}))
+            .await?;
+        let fields: Vec<&str> = refused["errors"][0]["extensions"]["fields"]
+            .as_array()
+            .context("field errors")?
+            .iter()
+            .filter_map(|field| field["field"].as_str())
+            .collect();
+        ensure!(
+            fields == ["public_key", "created_at", "initial", "phone"],
+            "{refused}"
+        );
+
+        api.data(Some(&chairman), add, json!({"d": person})).await?;
+        // The contract refuses the same account twice, and says why.
+        let again = api.call(Some(&chairman), add, json!({"d": person})).await?;
+        ensure!(error_code(&again) == Some("CHAIN_REJECTED"), "{again}");
+        settle(&devnet, &store).await?;
+
+        // The shareholder logs in with its own key and reads as a member with its data.
+        let (token, _, role) = api.login("oldmember", &key).await?;
+        ensure!(role == "member", "{role}");
+        let account = api
+            .data(
+                Some(&token),
+                "query($u: String!) { getAccount(username: $u) { account { lifecycle private_data } } }",
+                json!({"u": "oldmember"}),
+            )
+            .await?;
+        ensure!(
+            account["getAccount"]["account"]["lifecycle"] == "MEMBER"
+                && account["getAccount"]["account"]["private_data"]["last_name"] == "Старый",
+            "{account}"
+        );
+        store.close().await;
+        devnet.stop().await?;
+        Ok(())
+    }
+);
