@@ -16,9 +16,12 @@
 //!   the `authChallenge`/`login`/`refresh`/`logout` operations and their rate limit.
 //! - [`metrics`]: requests, latency and errors per operation for `/metrics`.
 //! - `participants` (the join flow: `registerAccount`, the documents a member signs,
-//!   `registerParticipant`), `decisions` (the council's votes, the decision document, its
-//!   authorization and execution), `payments` (`setPaymentStatus`) and `transactions` (the
-//!   cooperative's pushes and their errors).
+//!   `registerParticipant`), `documents` (lists, one document with its verification report,
+//!   regeneration), `decisions` (the council's votes, the decision document, its authorization
+//!   and execution), `free_decisions` (projects of free decisions put on the agenda),
+//!   `branches` (the chairman's branches, a shareholder's choice of one), `payments`
+//!   (`createDepositPayment`, `setPaymentStatus`) and `transactions` (the cooperative's pushes
+//!   and their errors).
 //!
 //! Architecture invariant: resolvers read through the registries and the store's domain-named
 //! methods only; the API never writes chain events and never logs credentials or personal data.
@@ -41,6 +44,7 @@ mod branches;
 mod council;
 mod decisions;
 mod documents;
+mod free_decisions;
 mod paging;
 mod participants;
 mod payment_methods;

@@ -9,6 +9,7 @@ use super::paging::{PageInput, Paged, as_of};
 use super::policy::admit;
 use crate::antelope::name::Name;
 use crate::private_data::records::{Entrepreneur, Individual, Organization, PrivateRecord};
+use crate::private_data::{FieldError, Invalid};
 use crate::registry::members::{self, Member, MemberFilter};
 use crate::registry::roles;
 use crate::store::JsonText;
@@ -237,9 +238,36 @@ impl AccountsMutation {
 
 /// A validated private record, ready to store.
 pub(super) struct Prepared {
-    kind: &'static str,
-    key: String,
-    data: serde_json::Value,
+    pub(super) kind: &'static str,
+    pub(super) key: String,
+    pub(super) data: serde_json::Value,
+}
+
+/// The account names given for `fields` (`(field, text)`), or one error naming every field
+/// that is empty or not an account name.
+pub(super) fn account_names<const N: usize>(
+    fields: [(&str, &str); N],
+) -> Result<[Name; N], ApiError> {
+    let mut errors = Vec::new();
+    let names = fields.map(|(field, text)| {
+        let reason = match text.parse::<Name>() {
+            Ok(name) if name != Name::default() => return name,
+            Ok(_) => Invalid::Missing,
+            Err(_) => Invalid::Format {
+                expected: "an account name (up to 12 of a-z, 1-5 and dots)",
+            },
+        };
+        errors.push(FieldError {
+            field: field.to_owned(),
+            reason,
+        });
+        Name::default()
+    });
+    if errors.is_empty() {
+        Ok(names)
+    } else {
+        Err(errors.into())
+    }
 }
 
 /// Validates `value` as a record of type `R` about `username`, every invalid field named.

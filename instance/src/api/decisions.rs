@@ -1,7 +1,7 @@
 //! The council's decisions on chain: `voteFor` and `voteAgainst` (a council member's vote,
 //! signed in the client and relayed by the cooperative), `generateParticipantApplicationDecision`
 //! (the decision document 501 the chairman signs), `authorizeDecision` (the signed decision
-//! filed with `soviet::authorize`) and `execDecision` (`soviet::exec`, which admits the member).
+//! document, 501 or a free decision's 600, filed with `soviet::authorize`) and `execDecision` (`soviet::exec`, which admits the member).
 //!
 //! A vote carries its own proof: the member signs the digest `soviet` defines,
 //! sha256(`<votefor|voteagainst>:<coopname>:<decision_id>:<signed_at seconds>`), the contract
@@ -13,6 +13,7 @@ use serde_json::json;
 
 use super::ApiState;
 use super::error::ApiError;
+use super::free_decisions::FREE_DECISION;
 use super::paging::as_of;
 use super::policy::admit;
 use super::signing::{self, GeneratedDocument, SignedDocumentInput};
@@ -23,6 +24,7 @@ use crate::antelope::signature::Signature;
 use crate::antelope::time::TimePointSec;
 use crate::chain::push::JsonAction;
 use crate::factory::keys::ChainKeys;
+use crate::registry::decisions;
 
 const SOVIET: Name = Name::from_str_const("soviet");
 const VOTEFOR: Name = Name::from_str_const("votefor");
@@ -63,7 +65,8 @@ pub struct AuthorizeDecisionInput {
     pub decision_id: u64,
     /// The applicant the decision is about.
     pub username: String,
-    /// The decision document (501), signed by the chairman.
+    /// The decision document (501 for an application, 600 for a free decision), signed by
+    /// the chairman.
     pub document: SignedDocumentInput,
 }
 
@@ -128,19 +131,10 @@ impl DecisionsMutation {
         let chairman = admit(ctx, None)?.username().ok_or(ApiError::Forbidden)?;
         let state = ctx.data::<ApiState>()?;
         let block_num = as_of(state, None).await?;
-        let keys = ChainKeys::load(&state.store, &state.contracts, &[chairman], block_num)
-            .await
-            .map_err(ApiError::from)?;
-        let checked = signing::check(
-            state,
-            &keys,
-            block_num,
-            &data.document,
-            DECISION_OF_PARTICIPANT_APPLICATION,
-            &data.username,
-            chairman,
-        )
-        .await?;
+        let registry_id = decision_document(state, data.decision_id, block_num).await?;
+        let checked =
+            signing::check_signed_by(state, &data.document, registry_id, &data.username, chairman)
+                .await?;
         if checked.record.meta["decision_id"].as_u64() != Some(data.decision_id) {
             return Err(ApiError::bad_input("the document is of another decision").into());
         }
@@ -185,6 +179,31 @@ impl DecisionsMutation {
         )
         .await?;
         Ok(pushed.into())
+    }
+}
+
+/// The registry id of the document that authorizes decision `decision_id`, by its type as of
+/// `block_num`: 501 for an application, 600 for a free decision.
+async fn decision_document(
+    state: &ApiState,
+    decision_id: u64,
+    block_num: u32,
+) -> Result<u64, ApiError> {
+    let decision = decisions::get(
+        &state.store,
+        &state.coopname.to_string(),
+        block_num,
+        decision_id,
+    )
+    .await?
+    .ok_or(ApiError::NotFound("decision"))?;
+    match decision.kind.as_deref() {
+        Some("joincoop") => Ok(DECISION_OF_PARTICIPANT_APPLICATION),
+        Some("freedecision") => Ok(FREE_DECISION),
+        other => Err(ApiError::bad_input(format!(
+            "decisions of type {} are not authorized through this operation",
+            other.unwrap_or("unknown")
+        ))),
     }
 }
 

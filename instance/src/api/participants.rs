@@ -3,22 +3,26 @@
 //! (`generateWalletAgreement`, `generateSignatureAgreement`, `generatePrivacyAgreement`,
 //! `generateUserAgreement`, `generateParticipantApplication`) and `registerParticipant` (the
 //! signed documents checked against the account's key on chain and the application filed with
-//! `registrator::reguser`, which also opens the registration payment).
+//! `registrator::reguser`, which also opens the registration payment); `addParticipant` (the
+//! chairman adds a person who is a shareholder already, `registrator::adduser`).
 
 use async_graphql::{Context, Enum, InputObject, Json, Object, SimpleObject};
 use rand_core::OsRng;
 use serde_json::{Value, json};
 
 use super::ApiState;
-use super::accounts::{prepare_record, store_record};
+use super::accounts::{Prepared, account_names, prepare_record, store_record};
 use super::error::ApiError;
 use super::paging::as_of;
 use super::policy::admit;
 use super::session::rate_limit;
 use super::signing::{self, GeneratedDocument, SignedDocumentInput};
 use super::transactions::{TransactionResult, push};
+use crate::antelope::asset::Asset;
+use crate::antelope::checksum::Checksum256;
 use crate::antelope::keys::PublicKey;
 use crate::antelope::name::Name;
+use crate::antelope::time::TimePointSec;
 use crate::chain::push::JsonAction;
 use crate::factory::keys::ChainKeys;
 use crate::private_data::cooperative::SignatureImage;
@@ -28,6 +32,8 @@ use crate::private_data::{FieldError, Invalid};
 const REGISTRATOR: Name = Name::from_str_const("registrator");
 const NEWACCOUNT: Name = Name::from_str_const("newaccount");
 const REGUSER: Name = Name::from_str_const("reguser");
+const ADDUSER: Name = Name::from_str_const("adduser");
+const CHANGEKEY: Name = Name::from_str_const("changekey");
 
 /// Registry ids of the documents a member signs on joining.
 const WALLET_AGREEMENT: u64 = 1;
@@ -122,6 +128,25 @@ pub struct RegisterParticipantInput {
     pub user_agreement: SignedDocumentInput,
 }
 
+/// A person who is a shareholder already (joined before the cooperative kept its registry
+/// here), added by the chairman.
+#[derive(Debug, Clone, InputObject)]
+#[graphql(rename_fields = "snake_case")]
+pub struct AddParticipantInput {
+    /// The account and its owner's personal data, as `registerAccount` takes them.
+    #[graphql(flatten)]
+    pub account: RegisterAccountInput,
+    /// When the person became a shareholder (`2024-01-02T03:04:05`, UTC, in the past).
+    pub created_at: String,
+    /// The entrance fee paid (`100.0000 RUB`).
+    pub initial: String,
+    /// The minimum share contribution paid.
+    pub minimum: String,
+    /// Whether the entrance fee is spread over time.
+    #[graphql(default)]
+    pub spread_initial: bool,
+}
+
 #[derive(Default)]
 pub struct ParticipantsMutation;
 
@@ -159,30 +184,8 @@ impl ParticipantsMutation {
                 .to_string(),
             None => String::new(),
         };
-        let (given, field) = match data.kind {
-            AccountType::Individual => (data.individual_data, "individual_data"),
-            AccountType::Entrepreneur => (data.entrepreneur_data, "entrepreneur_data"),
-            AccountType::Organization => (data.organization_data, "organization_data"),
-        };
-        let Some(Json(mut value)) = given else {
-            return Err(ApiError::bad_input(format!("{field} is required for this type")).into());
-        };
-        if let Some(object) = value.as_object_mut() {
-            object.insert("email".to_owned(), Value::from(data.email));
-        }
         // Every field is checked before anything reaches the chain.
-        let record = match data.kind {
-            AccountType::Individual => prepare_record::<Individual>(&username_text, value)?,
-            AccountType::Entrepreneur => prepare_record::<Entrepreneur>(&username_text, value)?,
-            AccountType::Organization => prepare_record::<Organization>(&username_text, value)?,
-        };
-        let signature = match data.signature {
-            Some(image) => Some(prepare_record::<SignatureImage>(
-                &username_text,
-                json!({ "signature": image }),
-            )?),
-            None => None,
-        };
+        let records = account_records(&username_text, &data)?;
         let pushed = push(
             state,
             &[JsonAction::new(
@@ -198,9 +201,117 @@ impl ParticipantsMutation {
             )],
         )
         .await?;
-        store_record(state, record).await?;
-        if let Some(signature) = signature {
-            store_record(state, signature).await?;
+        for record in records {
+            store_record(state, record).await?;
+        }
+        Ok(RegisteredAccount {
+            username: username_text,
+            transaction: pushed.into(),
+        })
+    }
+
+    /// Adds a person who is a shareholder already: `registrator::adduser` creates the account
+    /// with its shareholder row and `registrator::changekey` gives it the member's key, in one
+    /// transaction; the personal data is kept from the next block. The chairman.
+    async fn add_participant(
+        &self,
+        ctx: &Context<'_>,
+        data: AddParticipantInput,
+    ) -> async_graphql::Result<RegisteredAccount> {
+        admit(ctx, None)?;
+        let state = ctx.data::<ApiState>()?;
+        let username = match &data.account.username {
+            Some(name) => account_names([("username", name.as_str())])?[0],
+            None => Name::random_user(&mut OsRng),
+        };
+        let username_text = username.to_string();
+        let mut errors = Vec::new();
+        let mut checked = |field: &str, result: Option<Value>, expected: &'static str| {
+            result.unwrap_or_else(|| {
+                errors.push(FieldError {
+                    field: field.to_owned(),
+                    reason: Invalid::Format { expected },
+                });
+                Value::Null
+            })
+        };
+        let public_key = checked(
+            "public_key",
+            data.account
+                .public_key
+                .parse::<PublicKey>()
+                .ok()
+                .map(|key| json!(key)),
+            "a public key, PUB_K1_…",
+        );
+        let created_at = checked(
+            "created_at",
+            data.created_at
+                .parse::<TimePointSec>()
+                .ok()
+                .map(|time| json!(time)),
+            "a time in the past, 2024-01-02T03:04:05",
+        );
+        let fees = [("initial", &data.initial), ("minimum", &data.minimum)].map(|(field, text)| {
+            checked(
+                field,
+                text.parse::<Asset>()
+                    .ok()
+                    .filter(|asset| asset.amount() >= 0)
+                    .map(|asset| json!(asset)),
+                "an amount with its currency, 100.0000 RUB",
+            )
+        });
+        let referer = match &data.account.referer {
+            Some(referer) => account_names([("referer", referer.as_str())])?[0].to_string(),
+            None => String::new(),
+        };
+        let kind = type_name(data.account.kind);
+        let records = account_records(&username_text, &data.account);
+        // Every invalid field at once, the personal data's among them.
+        let records = match records {
+            Err(ApiError::BadInput { fields, .. }) if !fields.is_empty() => {
+                errors.extend(fields);
+                None
+            }
+            other => Some(other?),
+        };
+        let Some(records) = records.filter(|_| errors.is_empty()) else {
+            return Err(ApiError::from(errors).into());
+        };
+        // A fresh hash names the registration: the person filed no application here.
+        let mut registration_hash = [0_u8; 32];
+        rand_core::RngCore::fill_bytes(&mut OsRng, &mut registration_hash);
+        let pushed = push(
+            state,
+            &[
+                JsonAction::new(
+                    REGISTRATOR,
+                    ADDUSER,
+                    json!({
+                        "coopname": state.coopname,
+                        "referer": referer,
+                        "username": username,
+                        "type": kind,
+                        "created_at": created_at,
+                        "initial": fees[0],
+                        "minimum": fees[1],
+                        "spread_initial": data.spread_initial,
+                        "meta": "",
+                        "registration_hash": Checksum256::new(registration_hash),
+                    }),
+                ),
+                JsonAction::new(
+                    REGISTRATOR,
+                    CHANGEKEY,
+                    json!({"coopname": state.coopname, "changer": state.coopname,
+                           "username": username, "public_key": public_key}),
+                ),
+            ],
+        )
+        .await?;
+        for record in records {
+            store_record(state, record).await?;
         }
         Ok(RegisteredAccount {
             username: username_text,
@@ -335,6 +446,48 @@ impl ParticipantsMutation {
         )
         .await?;
         Ok(pushed.into())
+    }
+}
+
+/// The records a new account keeps: its owner's personal record of the given type, from the
+/// field of that type with the e-mail added, and the handwritten signature image when given;
+/// every field checked.
+fn account_records(username: &str, data: &RegisterAccountInput) -> Result<Vec<Prepared>, ApiError> {
+    let (given, field) = match data.kind {
+        AccountType::Individual => (&data.individual_data, "individual_data"),
+        AccountType::Entrepreneur => (&data.entrepreneur_data, "entrepreneur_data"),
+        AccountType::Organization => (&data.organization_data, "organization_data"),
+    };
+    let Some(Json(value)) = given else {
+        return Err(ApiError::from(vec![FieldError {
+            field: field.to_owned(),
+            reason: Invalid::Missing,
+        }]));
+    };
+    let mut value = value.clone();
+    if let Some(object) = value.as_object_mut() {
+        object.insert("email".to_owned(), Value::from(data.email.as_str()));
+    }
+    let mut records = vec![match data.kind {
+        AccountType::Individual => prepare_record::<Individual>(username, value)?,
+        AccountType::Entrepreneur => prepare_record::<Entrepreneur>(username, value)?,
+        AccountType::Organization => prepare_record::<Organization>(username, value)?,
+    }];
+    if let Some(image) = &data.signature {
+        records.push(prepare_record::<SignatureImage>(
+            username,
+            json!({ "signature": image }),
+        )?);
+    }
+    Ok(records)
+}
+
+/// The name of `kind` as the contracts spell it.
+fn type_name(kind: AccountType) -> &'static str {
+    match kind {
+        AccountType::Individual => "individual",
+        AccountType::Entrepreneur => "entrepreneur",
+        AccountType::Organization => "organization",
     }
 }
 

@@ -1,5 +1,7 @@
 //! Payments: `getPayments`, gateway incomes and outcomes and wallet deposits and withdrawals as
-//! of a block, each pending until settled; `setPaymentStatus` settles a pending income.
+//! of a block, each pending until settled; `createDepositPayment` opens a member's share
+//! contribution (`wallet::createdpst`, which opens its gateway income); `setPaymentStatus`
+//! settles a pending income.
 //!
 //! A registration payment needs no operation to open it: `registrator::reguser` opens it on
 //! chain (`gateway::createinpay`) for the application's fees.
@@ -8,18 +10,23 @@ use async_graphql::{Context, Enum, InputObject, Json, Object, SimpleObject};
 use serde_json::json;
 
 use super::ApiState;
+use super::accounts::account_names;
 use super::error::ApiError;
 use super::paging::{PageInput, Paged, as_of};
 use super::policy::admit;
 use super::transactions::{TransactionResult, push};
+use crate::antelope::asset::Asset;
 use crate::antelope::checksum::Checksum256;
 use crate::antelope::name::Name;
 use crate::chain::push::JsonAction;
+use crate::private_data::{FieldError, Invalid};
 use crate::registry::payments::{self, PaymentFilter};
 
 const GATEWAY: Name = Name::from_str_const("gateway");
 const INCOMPLETE: Name = Name::from_str_const("incomplete");
 const INDECLINE: Name = Name::from_str_const("indecline");
+const WALLET: Name = Name::from_str_const("wallet");
+const CREATEDPST: Name = Name::from_str_const("createdpst");
 
 /// A kind of payment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -146,11 +153,75 @@ pub struct SetPaymentStatusInput {
     pub reason: Option<String>,
 }
 
+/// A share contribution to open.
+#[derive(Debug, Clone, InputObject)]
+#[graphql(rename_fields = "snake_case")]
+pub struct CreateDepositPaymentInput {
+    /// The contributing member.
+    pub username: String,
+    /// The amount, in the cooperative's currency (`1000.0000 RUB`).
+    pub quantity: String,
+}
+
+/// A payment opened on chain.
+#[derive(Debug, Clone, SimpleObject)]
+#[graphql(rename_fields = "snake_case")]
+pub struct CreatedPayment {
+    /// The payment's hash, which names it in `getPayments` and `setPaymentStatus`.
+    pub hash: String,
+    /// The transaction that opens it.
+    pub transaction: TransactionResult,
+}
+
 #[derive(Default)]
 pub struct PaymentsMutation;
 
 #[Object]
 impl PaymentsMutation {
+    /// Opens a member's share contribution with `wallet::createdpst`, which opens the income
+    /// the member pays; both show in `getPayments` once the chain accepted them. The member
+    /// itself, the chairman.
+    async fn create_deposit_payment(
+        &self,
+        ctx: &Context<'_>,
+        data: CreateDepositPaymentInput,
+    ) -> async_graphql::Result<CreatedPayment> {
+        admit(ctx, Some(&data.username))?;
+        let state = ctx.data::<ApiState>()?;
+        let [username] = account_names([("username", &data.username)])?;
+        let quantity = data
+            .quantity
+            .parse::<Asset>()
+            .ok()
+            .filter(|quantity| quantity.amount() > 0)
+            .ok_or_else(|| {
+                ApiError::from(vec![FieldError {
+                    field: "quantity".to_owned(),
+                    reason: Invalid::Format {
+                        expected: "a positive amount with its currency, 1000.0000 RUB",
+                    },
+                }])
+            })?;
+        // A fresh random hash names the contribution for good: contracts reuse ids.
+        let mut bytes = [0_u8; 32];
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);
+        let hash = Checksum256::new(bytes);
+        let pushed = push(
+            state,
+            &[JsonAction::new(
+                WALLET,
+                CREATEDPST,
+                json!({"coopname": state.coopname, "username": username,
+                       "deposit_hash": hash, "quantity": quantity}),
+            )],
+        )
+        .await?;
+        Ok(CreatedPayment {
+            hash: hash.to_hex(),
+            transaction: pushed.into(),
+        })
+    }
+
     /// Settles a pending income through `gateway::incomplete` or `gateway::indecline`: the
     /// service (a payment provider's notification) or the chairman (a transfer seen on the
     /// account).

@@ -40,6 +40,9 @@ pub const POLICIES: &[(&str, Policy)] = &[
     ("logout", Policy::Public),
     // System.
     ("getSystemInfo", Policy::Public),
+    // The cooperative's own records: the operator at set-up, the chairman later.
+    ("initSystem", Policy::ServiceOr(Role::Chairman)),
+    ("updateSystem", Policy::ServiceOr(Role::Chairman)),
     // Accounts and their personal data.
     ("getAccount", Policy::SelfOr(Role::Council)),
     ("getAccounts", Policy::AtLeast(Role::Council)),
@@ -56,8 +59,13 @@ pub const POLICIES: &[(&str, Policy)] = &[
         Policy::SelfOr(Role::Council),
     ),
     ("registerParticipant", Policy::SelfOr(Role::Chairman)),
+    // Adding a shareholder without an application is the chairman's.
+    ("addParticipant", Policy::AtLeast(Role::Chairman)),
     // Documents carry the personal data of their signers.
     ("getDocuments", Policy::SelfOr(Role::Council)),
+    // One document: the account it is about, its signers, the council.
+    ("getDocument", Policy::SelfOr(Role::Council)),
+    ("regenerateDocument", Policy::SelfOr(Role::Council)),
     // Council.
     ("getAgenda", Policy::AtLeast(Role::Council)),
     ("voteFor", Policy::AtLeast(Role::Council)),
@@ -68,10 +76,34 @@ pub const POLICIES: &[(&str, Policy)] = &[
     ),
     ("authorizeDecision", Policy::AtLeast(Role::Chairman)),
     ("execDecision", Policy::AtLeast(Role::Chairman)),
+    // Free decisions: a member proposes, the chairman makes the protocol.
+    ("createProjectOfFreeDecision", Policy::AtLeast(Role::Member)),
+    (
+        "generateProjectOfFreeDecision",
+        Policy::AtLeast(Role::Member),
+    ),
+    (
+        "publishProjectOfFreeDecision",
+        Policy::AtLeast(Role::Member),
+    ),
+    ("generateFreeDecision", Policy::AtLeast(Role::Chairman)),
     // Branches are the cooperative's public structure, for its registered accounts.
     ("getBranches", Policy::AtLeast(Role::User)),
+    // The chairman runs the branches with the cooperative's key.
+    ("createBranch", Policy::AtLeast(Role::Chairman)),
+    ("editBranch", Policy::AtLeast(Role::Chairman)),
+    ("deleteBranch", Policy::AtLeast(Role::Chairman)),
+    ("addTrustedAccount", Policy::AtLeast(Role::Chairman)),
+    ("deleteTrustedAccount", Policy::AtLeast(Role::Chairman)),
+    // A shareholder chooses its branch; its statement carries its personal data.
+    (
+        "generateSelectBranchDocument",
+        Policy::SelfOr(Role::Council),
+    ),
+    ("selectBranch", Policy::SelfOr(Role::Chairman)),
     // Payments.
     ("getPayments", Policy::SelfOr(Role::Council)),
+    ("createDepositPayment", Policy::SelfOr(Role::Chairman)),
     // A payment provider's notification comes through the service.
     ("setPaymentStatus", Policy::ServiceOr(Role::Chairman)),
     ("getPaymentMethods", Policy::SelfOr(Role::Chairman)),

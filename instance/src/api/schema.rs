@@ -4,10 +4,11 @@
 use async_graphql::{MergedObject, Schema, SchemaBuilder};
 
 use super::accounts::{AccountsMutation, AccountsQuery};
-use super::branches::BranchesQuery;
+use super::branches::{BranchesMutation, BranchesQuery};
 use super::council::CouncilQuery;
 use super::decisions::DecisionsMutation;
-use super::documents::DocumentsQuery;
+use super::documents::{DocumentsMutation, DocumentsQuery};
+use super::free_decisions::FreeDecisionsMutation;
 use super::metrics::{ApiMetrics, MetricsExtension};
 use super::participants::ParticipantsMutation;
 use super::payment_methods::{PaymentMethodsMutation, PaymentMethodsQuery};
@@ -15,7 +16,7 @@ use super::payments::{PaymentsMutation, PaymentsQuery};
 use super::policy::PolicyGate;
 use super::session::{SessionMutation, SessionQuery};
 use super::subscriptions::Subscription;
-use super::system::SystemQuery;
+use super::system::{SystemMutation, SystemQuery};
 use super::{ApiState, Limits};
 
 /// Every query.
@@ -35,9 +36,13 @@ pub struct Query(
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     SessionMutation,
+    SystemMutation,
     AccountsMutation,
     ParticipantsMutation,
+    DocumentsMutation,
     DecisionsMutation,
+    FreeDecisionsMutation,
+    BranchesMutation,
     PaymentsMutation,
     PaymentMethodsMutation,
 );

@@ -132,7 +132,7 @@ pub(super) async fn generate(
 }
 
 /// The shared factory, made at the first document.
-async fn factory(state: &ApiState) -> Result<&Factory, ApiError> {
+pub(super) async fn factory(state: &ApiState) -> Result<&Factory, ApiError> {
     state
         .factory
         .get_or_try_init(|| async { Factory::new() })
@@ -200,6 +200,31 @@ impl Checked {
         kept::add_signature(&state.store, &self.record.hash, &self.signature).await?;
         Ok(())
     }
+}
+
+/// Checks `signed` as [`check`] does, against `signer`'s key history as of the synced block.
+///
+/// # Errors
+/// As [`check`], and the store's.
+pub(super) async fn check_signed_by(
+    state: &ApiState,
+    signed: &SignedDocumentInput,
+    registry_id: u64,
+    subject: &str,
+    signer: Name,
+) -> Result<Checked, ApiError> {
+    let block_num = as_of(state, None).await?;
+    let keys = ChainKeys::load(&state.store, &state.contracts, &[signer], block_num).await?;
+    check(
+        state,
+        &keys,
+        block_num,
+        signed,
+        registry_id,
+        subject,
+        signer,
+    )
+    .await
 }
 
 /// Checks `signed` (see [`Checked`]).

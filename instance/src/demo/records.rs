@@ -51,6 +51,19 @@ pub fn bank_account(username: &str) -> Value {
                     "details": {"bik": "044525225", "corr": "30101810400000000225", "kpp": "773601001"}}})
 }
 
+/// The cooperative's template variables, from the `vars` of a template's `example`.
+pub fn vars(coopname: &str, example: &Value) -> Value {
+    let mut vars = example["vars"].clone();
+    vars["coopname"] = json!(coopname);
+    vars["full_abbr_dative"] = json!("Потребительскому кооперативу");
+    // The store keeps the flag as a boolean; templates print it as `yes` or `no`.
+    vars["passport_request"] = json!(true);
+    for field in ["confidential_link", "confidential_email", "contact_email"] {
+        vars[field] = json!("soviet@voskhod.coop");
+    }
+    vars
+}
+
 /// Writes what `coopname` keeps before anyone joins, from `block_num`: its organization record,
 /// bank account and variables, and the personal data of its council, given as (username,
 /// first name, last name).
@@ -78,15 +91,7 @@ pub async fn write(
         bank_account(coopname),
     )
     .await?;
-    let mut vars = example["vars"].clone();
-    vars["coopname"] = json!(coopname);
-    vars["full_abbr_dative"] = json!("Потребительскому кооперативу");
-    // The store keeps the flag as a boolean; templates print it as `yes` or `no`.
-    vars["passport_request"] = json!(true);
-    for field in ["confidential_link", "confidential_email", "contact_email"] {
-        vars[field] = json!("soviet@voskhod.coop");
-    }
-    put("vars", coopname.to_owned(), vars).await?;
+    put("vars", coopname.to_owned(), vars(coopname, &example)).await?;
     for (username, first, last) in council {
         put(
             "individual",

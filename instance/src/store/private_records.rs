@@ -84,6 +84,64 @@ macro_rules! close_open_version {
     }};
 }
 
+/// Adds the next version of `(kind, key)` holding `$data` from `$block_num` inside the
+/// transaction `$tx`, closing the open one; evaluates to the new version's number.
+macro_rules! add_version {
+    ($tx:expr, $kind:expr, $key:expr, $block_num:expr, $data:expr, $expected:expr) => {{
+        // Locks the open version, so a concurrent writer of the record waits here and then
+        // reads the version this one writes (SQLite's write transactions already exclude
+        // each other).
+        sqlx::query(
+            "UPDATE private_records SET valid_to_block = NULL \
+             WHERE kind = $1 AND record_key = $2 AND valid_to_block IS NULL",
+        )
+        .bind($kind)
+        .bind($key)
+        .execute(&mut *$tx)
+        .await?;
+        let last: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(version) FROM private_records WHERE kind = $1 AND record_key = $2",
+        )
+        .bind($kind)
+        .bind($key)
+        .fetch_one(&mut *$tx)
+        .await?;
+        let expected: Option<u64> = $expected;
+        if let Some(expected) = expected {
+            let found = match last {
+                None => 0,
+                Some(stored) => u64::try_from(stored).map_err(|_| Error::CorruptValue {
+                    column: "version",
+                    stored,
+                })?,
+            };
+            if found != expected {
+                return Err(Error::VersionConflict {
+                    kind: $kind.to_owned(),
+                    key: $key.to_owned(),
+                    expected,
+                    found,
+                });
+            }
+        }
+        close_open_version!($tx, $kind, $key, $block_num);
+        let version = last.unwrap_or(0) + 1;
+        sqlx::query(
+            "INSERT INTO private_records \
+             (kind, record_key, version, valid_from_block, valid_to_block, data) \
+             VALUES ($1, $2, $3, $4, NULL, $5)",
+        )
+        .bind($kind)
+        .bind($key)
+        .bind(version)
+        .bind(i64::from($block_num))
+        .bind($data.as_str())
+        .execute(&mut *$tx)
+        .await?;
+        version
+    }};
+}
+
 /// The block a write takes effect from.
 #[derive(Debug, Clone, Copy)]
 enum Start {
@@ -185,57 +243,49 @@ impl Store {
         dispatch!(&self.pool, db, {
             let mut tx = db.begin_with(BEGIN_WRITE).await?;
             let block_num = start_block!(tx, start, LOCK_CURSOR);
-            // Locks the open version, so a concurrent writer of the record waits here and then
-            // reads the version this one writes (SQLite's write transactions already exclude
-            // each other).
-            sqlx::query(
-                "UPDATE private_records SET valid_to_block = NULL \
-                 WHERE kind = $1 AND record_key = $2 AND valid_to_block IS NULL",
-            )
-            .bind(kind)
-            .bind(key)
-            .execute(&mut *tx)
-            .await?;
-            let last: Option<i64> = sqlx::query_scalar(
-                "SELECT MAX(version) FROM private_records WHERE kind = $1 AND record_key = $2",
-            )
-            .bind(kind)
-            .bind(key)
-            .fetch_one(&mut *tx)
-            .await?;
-            if let Some(expected) = expected {
-                let found = match last {
-                    None => 0,
-                    Some(stored) => u64::try_from(stored).map_err(|_| Error::CorruptValue {
-                        column: "version",
-                        stored,
-                    })?,
-                };
-                if found != expected {
-                    return Err(Error::VersionConflict {
-                        kind: kind.to_owned(),
-                        key: key.to_owned(),
-                        expected,
-                        found,
-                    });
-                }
-            }
-            close_open_version!(tx, kind, key, block_num);
-            let version = last.unwrap_or(0) + 1;
-            sqlx::query(
-                "INSERT INTO private_records \
-                 (kind, record_key, version, valid_from_block, valid_to_block, data) \
-                 VALUES ($1, $2, $3, $4, NULL, $5)",
-            )
-            .bind(kind)
-            .bind(key)
-            .bind(version)
-            .bind(i64::from(block_num))
-            .bind(data.as_str())
-            .execute(&mut *tx)
-            .await?;
+            let version = add_version!(tx, kind, key, block_num, data, expected);
             tx.commit().await?;
             Ok((u64::try_from(version).unwrap_or_default(), block_num))
+        })
+    }
+
+    /// Writes every record of `records` (`(kind, key, data)`) in one transaction from the
+    /// block after the cursor's, chosen as [`Store::put_private_next`] chooses it: all of them
+    /// or none. A record whose version in force already holds `data` is left as it is, so
+    /// writing the same records again changes nothing. Returns that block and how many records
+    /// got a new version.
+    ///
+    /// # Errors
+    /// As [`Store::put_private`].
+    pub async fn put_private_all_next(
+        &self,
+        records: &[(&str, &str, JsonText)],
+    ) -> Result<(u32, usize)> {
+        dispatch!(&self.pool, db, {
+            let mut tx = db.begin_with(BEGIN_WRITE).await?;
+            let block_num = start_block!(tx, Start::AfterCursor, LOCK_CURSOR);
+            let mut changed = 0;
+            for (kind, key, data) in records {
+                let current: Option<String> = sqlx::query_scalar(
+                    "SELECT CAST(data AS TEXT) FROM private_records \
+                     WHERE kind = $1 AND record_key = $2 AND valid_to_block IS NULL",
+                )
+                .bind(*kind)
+                .bind(*key)
+                .fetch_optional(&mut *tx)
+                .await?;
+                // Compared as JSON values: PostgreSQL's jsonb prints keys in its own order.
+                let unchanged = current.is_some_and(|text| {
+                    serde_json::from_str::<serde_json::Value>(&text).ok()
+                        == serde_json::from_str::<serde_json::Value>(data.as_str()).ok()
+                });
+                if !unchanged {
+                    add_version!(tx, *kind, *key, block_num, data, None);
+                    changed += 1;
+                }
+            }
+            tx.commit().await?;
+            Ok((block_num, changed))
         })
     }
 

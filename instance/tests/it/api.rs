@@ -270,6 +270,16 @@ fn matrix() -> Vec<(&'static str, String, &'static str)> {
         ),
         op("getSystemInfo", "{ getSystemInfo { coopname } }", "aumchs"),
         op(
+            "initSystem",
+            "mutation { initSystem(data: {organization_data: {}, vars: {}}) { changed } }",
+            "hs",
+        ),
+        op(
+            "updateSystem",
+            "mutation { updateSystem(data: {vars: {}}) { changed } }",
+            "hs",
+        ),
+        op(
             "getAccount",
             r#"{ getAccount(username: "SUBJECT") { role } }"#,
             "ch",
@@ -322,8 +332,23 @@ fn matrix() -> Vec<(&'static str, String, &'static str)> {
             "h",
         ),
         op(
+            "addParticipant",
+            r#"mutation { addParticipant(data: {email: "x", username: "SUBJECT", public_key: "none", type: INDIVIDUAL, individual_data: {}, created_at: "none", initial: "none", minimum: "none"}) { username } }"#,
+            "h",
+        ),
+        op(
             "getDocuments",
             r#"{ getDocuments(filter: {username: "SUBJECT"}) { items { hash } } }"#,
+            "ch",
+        ),
+        op(
+            "getDocument",
+            r#"{ getDocument(hash: "00") { registry_id } }"#,
+            "ch",
+        ),
+        op(
+            "regenerateDocument",
+            r#"mutation { regenerateDocument(data: {hash: "00"}) { identical } }"#,
             "ch",
         ),
         op("getAgenda", "{ getAgenda { items { id stage } } }", "ch"),
@@ -355,6 +380,65 @@ fn matrix() -> Vec<(&'static str, String, &'static str)> {
             "h",
         ),
         op(
+            "createBranch",
+            r#"mutation { createBranch(data: {braname: "Not A Name", trustee: "SUBJECT", organization_data: {}}) { transaction_id } }"#,
+            "h",
+        ),
+        op(
+            "editBranch",
+            r#"mutation { editBranch(data: {braname: "Not A Name", trustee: "SUBJECT"}) { transaction_id } }"#,
+            "h",
+        ),
+        op(
+            "deleteBranch",
+            r#"mutation { deleteBranch(data: {braname: "Not A Name"}) { transaction_id } }"#,
+            "h",
+        ),
+        op(
+            "addTrustedAccount",
+            r#"mutation { addTrustedAccount(data: {braname: "Not A Name", trusted: "SUBJECT"}) { transaction_id } }"#,
+            "h",
+        ),
+        op(
+            "deleteTrustedAccount",
+            r#"mutation { deleteTrustedAccount(data: {braname: "Not A Name", trusted: "SUBJECT"}) { transaction_id } }"#,
+            "h",
+        ),
+        op(
+            "generateSelectBranchDocument",
+            r#"mutation { generateSelectBranchDocument(data: {username: "SUBJECT", braname: "Not A Name"}) { hash } }"#,
+            "ch",
+        ),
+        op(
+            "selectBranch",
+            &format!(
+                r#"mutation {{ selectBranch(data: {{username: "SUBJECT", braname: "none", document: {signed}}}) {{ transaction_id }} }}"#
+            ),
+            "h",
+        ),
+        op(
+            "createProjectOfFreeDecision",
+            r#"mutation { createProjectOfFreeDecision(data: {question: "", decision: ""}) { id } }"#,
+            "mch",
+        ),
+        op(
+            "generateProjectOfFreeDecision",
+            r#"mutation { generateProjectOfFreeDecision(data: {project_id: "none"}) { hash } }"#,
+            "mch",
+        ),
+        op(
+            "publishProjectOfFreeDecision",
+            &format!(
+                r#"mutation {{ publishProjectOfFreeDecision(data: {{document: {signed}}}) {{ transaction_id }} }}"#
+            ),
+            "mch",
+        ),
+        op(
+            "generateFreeDecision",
+            "mutation { generateFreeDecision(data: {decision_id: 999}) { hash } }",
+            "h",
+        ),
+        op(
             "getBranches",
             "{ getBranches { items { braname } } }",
             "umch",
@@ -363,6 +447,11 @@ fn matrix() -> Vec<(&'static str, String, &'static str)> {
             "getPayments",
             r#"{ getPayments(filter: {username: "SUBJECT"}) { items { hash } } }"#,
             "ch",
+        ),
+        op(
+            "createDepositPayment",
+            r#"mutation { createDepositPayment(data: {username: "SUBJECT", quantity: "0"}) { hash } }"#,
+            "h",
         ),
         op(
             "setPaymentStatus",

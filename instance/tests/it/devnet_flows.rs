@@ -812,6 +812,102 @@ fn published_abis_have_the_shape_of_the_real_contracts() -> Result<()> {
 }
 
 #[test]
+fn a_shareholder_selects_a_branch_with_its_signed_statement() -> Result<()> {
+    let mut devnet = Devnet::with_council()?;
+    devnet.push(
+        "branch",
+        "createbranch",
+        COOP,
+        json!({"coopname": COOP, "braname": "branchone", "trustee": "memberone"}),
+    )?;
+    let select = |braname: &str, document: &Document2| json!({"coopname": COOP, "username": "membertwo", "braname": braname, "document": document});
+    let statement = devnet.own_document("membertwo")?;
+    assert_assertion(
+        devnet.push(
+            "soviet",
+            "selectbranch",
+            COOP,
+            select("branchtwo", &statement),
+        ),
+        "Кооперативный участок не найден",
+    );
+    let stranger = PrivateKey::generate(&mut OsRng);
+    let foreign = devnet.document("membertwo", &stranger)?;
+    assert_assertion(
+        devnet.push(
+            "soviet",
+            "selectbranch",
+            COOP,
+            select("branchone", &foreign),
+        ),
+        "does not belong to membertwo@active",
+    );
+    let error = devnet
+        .push(
+            "soviet",
+            "selectbranch",
+            "membertwo",
+            select("branchone", &statement),
+        )
+        .err()
+        .context("selectbranch without the cooperative's authority")?;
+    assert_eq!(
+        error.kind(),
+        ChainErrorKind::MissingAuth,
+        "{}",
+        error.message()
+    );
+    devnet.push(
+        "soviet",
+        "selectbranch",
+        COOP,
+        select("branchone", &statement),
+    )?;
+    let participant = devnet
+        .row("soviet", COOP, "participants", name("membertwo").as_u64())
+        .context("participant")?;
+    assert_eq!(participant["braname"], "branchone");
+    Ok(())
+}
+
+#[test]
+fn a_free_decision_goes_through_the_agenda_without_a_callback() -> Result<()> {
+    let mut devnet = Devnet::with_council()?;
+    let project = devnet.own_document("memberone")?;
+    let stranger = PrivateKey::generate(&mut OsRng);
+    let foreign = devnet.document("memberone", &stranger)?;
+    let publish = |document: &Document2| json!({"coopname": COOP, "username": "memberone", "document": document, "meta": "{}"});
+    assert_assertion(
+        devnet.push("soviet", "freedecision", COOP, publish(&foreign)),
+        "does not belong to memberone@active",
+    );
+    devnet.push("soviet", "freedecision", COOP, publish(&project))?;
+    let decision = devnet.decision()?;
+    assert_eq!(decision["type"], "freedecision");
+    assert_eq!(decision["username"], "memberone");
+    assert_eq!(decision["hash"], project.hash.to_hex());
+    for (member, _) in BOARD {
+        devnet.vote("votefor", member, 1)?;
+    }
+    devnet.authorize("chairone", "chairone")?;
+    let executed = devnet.exec()?;
+    assert_eq!(
+        trace_of(&executed),
+        pairs(&[
+            ("soviet", "soviet::exec"),
+            ("soviet", "soviet::newresolved"),
+            ("soviet", "soviet::newdecision"),
+            ("voskhod", "soviet::newresolved"),
+            ("memberone", "soviet::newresolved"),
+            ("voskhod", "soviet::newdecision"),
+            ("memberone", "soviet::newdecision"),
+        ])
+    );
+    assert!(devnet.rows("soviet", COOP, "decisions").is_empty());
+    Ok(())
+}
+
+#[test]
 fn branches_and_drafts_keep_their_tables() -> Result<()> {
     let mut devnet = Devnet::with_council()?;
     devnet.push(

@@ -301,6 +301,14 @@ async fn put(store: &Store, kind: &str, key: &str, value: Value, block_num: u32)
     Ok(())
 }
 
+/// An organization record whose registration numbers pass the API's checks (those of
+/// [`organization`] are kept as the stored documents print them).
+pub(crate) fn checked_organization(username: &str, full_name: &str) -> Value {
+    let mut record = organization(username, full_name);
+    record["details"] = json!({"inn": "7707083893", "ogrn": "1027700132195", "kpp": "773601001"});
+    record
+}
+
 /// What the cooperative keeps before anyone joins, from `block_num`, with its council given
 /// as (username, first name, last name).
 pub(crate) async fn cooperative_records(

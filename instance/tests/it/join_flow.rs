@@ -25,13 +25,17 @@ use crate::support::two_database_test;
 const APPLICANT: &str = "newmemberone";
 
 /// A member of the public and a client: signs with its own key, which the server never sees.
-struct Client {
-    key: PrivateKey,
+pub(crate) struct Client {
+    pub(crate) key: PrivateKey,
 }
 
 impl Client {
     /// A signature of a generated document's hash at the chain's head time.
-    async fn sign_document(&self, chain: &ChainApi, hash: &str) -> anyhow::Result<Value> {
+    pub(crate) async fn sign_document(
+        &self,
+        chain: &ChainApi,
+        hash: &str,
+    ) -> anyhow::Result<Value> {
         let signed_at = head_time(chain).await?;
         let digest: [u8; 32] = hex::decode(signed_hash(hash, signed_at))?
             .try_into()
@@ -47,7 +51,7 @@ impl Client {
     }
 
     /// A vote as `soviet` defines its digest.
-    async fn vote(
+    pub(crate) async fn vote(
         &self,
         chain: &ChainApi,
         action: &str,
@@ -74,7 +78,7 @@ async fn head_time(chain: &ChainApi) -> anyhow::Result<TimePointSec> {
 }
 
 /// Produces two blocks (the pushed one and one to make it irreversible) and syncs them.
-async fn settle(devnet: &RunningDevnet, store: &Store) -> anyhow::Result<()> {
+pub(crate) async fn settle(devnet: &RunningDevnet, store: &Store) -> anyhow::Result<()> {
     let lib = produce(devnet, 2)? - 1;
     sync_to(devnet, store, lib).await
 }
@@ -96,14 +100,25 @@ async fn cooperative_data(store: &Store) -> anyhow::Result<Value> {
     Ok(example["signature"].clone())
 }
 
-two_database_test!(
-    a_member_joins_and_the_council_admits_it_through_the_api,
-    |urls: [String; 2]| async move {
+/// A devnet, a store holding the cooperative's records and synced with the chain, and an API
+/// pushing with the cooperative's key.
+pub(crate) struct CooperativeApi {
+    pub(crate) devnet: RunningDevnet,
+    pub(crate) chain: ChainApi,
+    pub(crate) store: Store,
+    pub(crate) api: Api,
+    /// The example handwritten signature image.
+    pub(crate) signature_image: Value,
+}
+
+impl CooperativeApi {
+    /// Starts them on the database at `url`.
+    pub(crate) async fn start(url: &str) -> anyhow::Result<Self> {
         let devnet = devnet(Storage::Ephemeral, loopback()?, loopback()?).await?;
         produce(&devnet, 2)?;
         let ready = devnet.ready();
         let chain = ChainApi::new(&ready.http, ApiOptions::default())?;
-        let store = Store::open(&urls[0]).await?;
+        let store = Store::open(url).await?;
         let signature_image = cooperative_data(&store).await?;
         settle(&devnet, &store).await?;
         let pusher = Pusher::new(
@@ -112,6 +127,26 @@ two_database_test!(
             bootstrap_key(&devnet, "voskhod")?,
         );
         let api = Api::start_with(store.clone(), ready.coopname, Some(pusher)).await?;
+        Ok(Self {
+            devnet,
+            chain,
+            store,
+            api,
+            signature_image,
+        })
+    }
+}
+
+two_database_test!(
+    a_member_joins_and_the_council_admits_it_through_the_api,
+    |urls: [String; 2]| async move {
+        let CooperativeApi {
+            devnet,
+            chain,
+            store,
+            api,
+            signature_image,
+        } = CooperativeApi::start(&urls[0]).await?;
         let applicant = Client {
             key: PrivateKey::from_bytes(&[0x31; 32])?,
         };
@@ -424,6 +459,76 @@ two_database_test!(
             )
             .await?;
         ensure!(error_code(&plain) == Some("FORBIDDEN"), "{plain}");
+        store.close().await;
+        devnet.stop().await?;
+        Ok(())
+    }
+);
+
+two_database_test!(
+    the_chairman_adds_a_shareholder_directly,
+    |urls: [String; 2]| async move {
+        let CooperativeApi {
+            devnet, store, api, ..
+        } = CooperativeApi::start(&urls[0]).await?;
+        let (chairman, _, _) = api
+            .login("chairman", &bootstrap_key(&devnet, "chairman")?)
+            .await?;
+        let key = PrivateKey::from_bytes(&[0x51; 32])?;
+        let add = "mutation($d: AddParticipantInput!) { addParticipant(data: $d) { username transaction { transaction_id } } }";
+        let person = json!({
+            "email": "old@example.ru", "username": "oldmember", "type": "INDIVIDUAL",
+            "public_key": key.public_key().to_string(),
+            "individual_data": person("Пётр", "Старый", "oldmember"),
+            "created_at": "2024-01-02T03:04:05", "initial": "100.0000 RUB", "minimum": "300.0000 RUB",
+        });
+
+        // A council member may not; every invalid field is named and nothing is pushed.
+        let (council, _, _) = api
+            .login("member1", &bootstrap_key(&devnet, "member1")?)
+            .await?;
+        let refused = api.call(Some(&council), add, json!({"d": person})).await?;
+        ensure!(error_code(&refused) == Some("FORBIDDEN"), "{refused}");
+        let mut invalid = person.clone();
+        invalid["created_at"] = json!("yesterday");
+        invalid["initial"] = json!("100 рублей");
+        invalid["public_key"] = json!("none");
+        invalid["individual_data"]["phone"] = json!("not a phone");
+        let refused = api
+            .call(Some(&chairman), add, json!({"d": invalid}))
+            .await?;
+        let fields: Vec<&str> = refused["errors"][0]["extensions"]["fields"]
+            .as_array()
+            .context("field errors")?
+            .iter()
+            .filter_map(|field| field["field"].as_str())
+            .collect();
+        ensure!(
+            fields == ["public_key", "created_at", "initial", "phone"],
+            "{refused}"
+        );
+
+        api.data(Some(&chairman), add, json!({"d": person})).await?;
+        // The contract refuses the same account twice, and says why.
+        let again = api.call(Some(&chairman), add, json!({"d": person})).await?;
+        ensure!(error_code(&again) == Some("CHAIN_REJECTED"), "{again}");
+        settle(&devnet, &store).await?;
+
+        // The shareholder logs in with its own key and reads as a member with its data.
+        let (token, _, role) = api.login("oldmember", &key).await?;
+        ensure!(role == "member", "{role}");
+        let account = api
+            .data(
+                Some(&token),
+                "query($u: String!) { getAccount(username: $u) { account { lifecycle private_data } } }",
+                json!({"u": "oldmember"}),
+            )
+            .await?;
+        ensure!(
+            account["getAccount"]["account"]["lifecycle"] == "MEMBER"
+                && account["getAccount"]["account"]["private_data"]["last_name"] == "Старый",
+            "{account}"
+        );
         store.close().await;
         devnet.stop().await?;
         Ok(())

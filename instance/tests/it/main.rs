@@ -1,6 +1,7 @@
 //! The crate's single integration test binary; one module per area.
 
 mod api;
+mod branch_flow;
 mod bundle;
 mod cli;
 mod crash;
@@ -9,6 +10,7 @@ mod devnet;
 mod devnet_flows;
 mod factory;
 mod factory_store;
+mod free_decision_flow;
 mod interop;
 mod join_flow;
 mod parser;
@@ -19,4 +21,5 @@ mod serve;
 mod ship_frames;
 mod store;
 mod support;
+mod system_flow;
 mod tls;

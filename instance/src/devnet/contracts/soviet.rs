@@ -5,7 +5,10 @@
 //! `boards`, the `participants` (shareholders), the cooperative agreements (`coagreements`) and
 //! the members' signed agreements (`agreements3`), and relays the document registry
 //! notifications (`newsubmitted`, `newresolved`, `newdecision`, `newdeclined`, `newpackage`,
-//! `newagreement`) to the cooperative and the member.
+//! `newagreement`) to the cooperative and the member. `freedecision` puts a member's signed
+//! project of a free decision on the agenda (a decision no other contract acts on: executing
+//! it only publishes the protocol); `selectbranch` records the branch a shareholder chose with
+//! its signed statement.
 //!
 //! A vote signs `sha256("<votefor|voteagainst>:<coopname>:<decision_id>:<signed_at seconds>")`
 //! with a key of the member's `active` permission; a decision is approved when
@@ -21,6 +24,7 @@ use crate::antelope::name::Name;
 use crate::antelope::signature::Signature;
 use crate::antelope::time::TimePointSec;
 use crate::antelope::transaction::Action;
+use crate::devnet::contracts::branch::branch_or_fail;
 use crate::devnet::contracts::common::{
     AbiBuilder, CONTRACTS_WHITELIST, DRAFT, SOVIET, active, assert_recover_key_account,
     chain_struct, empty_document, next_id, now_sec, require_any_auth, require_owner_authority,
@@ -60,6 +64,8 @@ const CREATEBOARD: Name = Name::from_str_const("createboard");
 const UPDATEBOARD: Name = Name::from_str_const("updateboard");
 const SNDAGREEMENT: Name = Name::from_str_const("sndagreement");
 const CONFIRMAGREE: Name = Name::from_str_const("confirmagree");
+const FREEDECISION: Name = Name::from_str_const("freedecision");
+const SELECTBRANCH: Name = Name::from_str_const("selectbranch");
 const DECLINEAGREE: Name = Name::from_str_const("declineagree");
 
 const SOVIET_BOARD: Name = Name::from_str_const("soviet");
@@ -334,6 +340,26 @@ chain_struct! {
 }
 
 chain_struct! {
+    /// `freedecision`: puts a member's signed project of a free decision on the agenda.
+    pub(crate) struct FreeDecision = "freedecision" {
+        coopname: Name => "name",
+        username: Name => "name",
+        document: Document2 => "document2",
+        meta: String => "string",
+    }
+}
+
+chain_struct! {
+    /// `selectbranch`: a shareholder's signed choice of a branch.
+    pub(crate) struct SelectBranch = "selectbranch" {
+        coopname: Name => "name",
+        username: Name => "name",
+        braname: Name => "name",
+        document: Document2 => "document2",
+    }
+}
+
+chain_struct! {
     /// `createboard`: creates a board.
     pub(crate) struct CreateBoard = "createboard" {
         coopname: Name => "name",
@@ -428,6 +454,8 @@ impl Contract for Soviet {
             .with_action::<SendAgreement>(SNDAGREEMENT)
             .with_action::<ConfirmAgreement>(CONFIRMAGREE)
             .with_action::<DeclineAgreement>(DECLINEAGREE)
+            .with_action::<FreeDecision>(FREEDECISION)
+            .with_action::<SelectBranch>(SELECTBRANCH)
             .build()
     }
 
@@ -456,6 +484,8 @@ impl Contract for Soviet {
                 relay(ctx, args.coopname, args.username)
             }
             ADDPARTCPNT => add_participant(ctx, ctx.data()?),
+            FREEDECISION => free_decision(ctx, ctx.data()?),
+            SELECTBRANCH => select_branch(ctx, ctx.data()?),
             CREATEBOARD => create_board(ctx, ctx.data()?),
             UPDATEBOARD => update_board(ctx, ctx.data()?),
             SNDAGREEMENT => send_agreement(ctx, ctx.data()?),
@@ -536,6 +566,54 @@ fn relay(ctx: &mut ApplyContext<'_>, coopname: Name, username: Name) -> Result<(
 
 fn create_agenda(ctx: &mut ApplyContext<'_>, args: CreateAgenda) -> Result<(), ContractError> {
     require_any_auth(ctx, &CONTRACTS_WHITELIST)?;
+    open_decision(ctx, args)
+}
+
+/// Puts a signed project of a free decision on the agenda. The decision has no callback
+/// contract: no other contract acts on it.
+fn free_decision(ctx: &mut ApplyContext<'_>, args: FreeDecision) -> Result<(), ContractError> {
+    ctx.require_auth(args.coopname)?;
+    cooperative_or_fail(ctx, args.coopname)?;
+    soviet_board_or_fail(ctx, args.coopname)?;
+    verify_document(&args.document, &[args.username])?;
+    verify_signer_keys(ctx, &args.document, args.username)?;
+    open_decision(
+        ctx,
+        CreateAgenda {
+            coopname: args.coopname,
+            username: args.username,
+            r#type: FREEDECISION,
+            hash: args.document.hash,
+            callback_contract: Name::default(),
+            confirm_callback: Name::default(),
+            decline_callback: Name::default(),
+            statement: args.document,
+            meta: args.meta,
+        },
+    )
+}
+
+/// Records the branch a shareholder chose, with its statement signed by the shareholder.
+fn select_branch(ctx: &mut ApplyContext<'_>, args: SelectBranch) -> Result<(), ContractError> {
+    ctx.require_auth(args.coopname)?;
+    let mut participant = participant_or_fail(ctx, args.coopname, args.username)?;
+    branch_or_fail(ctx, args.coopname, args.braname)?;
+    verify_document(&args.document, &[args.username])?;
+    verify_signer_keys(ctx, &args.document, args.username)?;
+    participant.braname = args.braname;
+    participant.last_update = now_sec(ctx);
+    ctx.modify(
+        PARTICIPANTS,
+        args.coopname,
+        None,
+        args.username.as_u64(),
+        &participant,
+        Vec::new(),
+    )
+}
+
+/// Opens decision `args` on the agenda and tells the registry of its document.
+fn open_decision(ctx: &mut ApplyContext<'_>, args: CreateAgenda) -> Result<(), ContractError> {
     let id = next_id(ctx, args.coopname, DECISIONS)?;
     let now = now_sec(ctx);
     let decision = Decision {
@@ -713,17 +791,20 @@ fn exec(ctx: &mut ApplyContext<'_>, args: Exec) -> Result<(), ContractError> {
         decision.authorized,
         "Только авторизованное решение может быть исполнено",
     )?;
-    let callback = ConfirmCallback {
-        coopname: args.coopname,
-        hash: decision.hash,
-        authorization: decision.authorization.clone(),
-    };
-    ctx.send_inline_data(
-        decision.callback_contract,
-        decision.confirm_callback,
-        active(SOVIET),
-        &callback,
-    )?;
+    // A free decision has no callback contract: its protocol is its whole effect.
+    if decision.callback_contract != Name::default() {
+        let callback = ConfirmCallback {
+            coopname: args.coopname,
+            hash: decision.hash,
+            authorization: decision.authorization.clone(),
+        };
+        ctx.send_inline_data(
+            decision.callback_contract,
+            decision.confirm_callback,
+            active(SOVIET),
+            &callback,
+        )?;
+    }
     let resolved = NewResolved {
         coopname: args.coopname,
         username: decision.username,
@@ -766,17 +847,19 @@ fn decline_document(
         .map(|(_, decision)| decision)
         .find(|decision| decision.hash == args.hash)
         .ok_or_else(|| ContractError::Assert("Решение не найдено".to_owned()))?;
-    let callback = DeclineCallback {
-        coopname: args.coopname,
-        hash: decision.hash,
-        reason: "Отклонено советом".to_owned(),
-    };
-    ctx.send_inline_data(
-        decision.callback_contract,
-        decision.decline_callback,
-        active(SOVIET),
-        &callback,
-    )?;
+    if decision.callback_contract != Name::default() {
+        let callback = DeclineCallback {
+            coopname: args.coopname,
+            hash: decision.hash,
+            reason: "Отклонено советом".to_owned(),
+        };
+        ctx.send_inline_data(
+            decision.callback_contract,
+            decision.decline_callback,
+            active(SOVIET),
+            &callback,
+        )?;
+    }
     let declined = NewDeclined {
         coopname: args.coopname,
         username: decision.username,
