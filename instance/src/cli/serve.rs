@@ -34,6 +34,8 @@ use crate::cli::sync::{
     wait_for_signal,
 };
 use crate::cli::{BadInput, BadInputExt, Outcome};
+use crate::extensions::hooks::{self, HookMetrics};
+use crate::extensions::{Catalog, HookContext};
 use crate::parser::{self, Metrics, ParserConfig, Stopped};
 use crate::server::{self, ServerState};
 use crate::store::Store;
@@ -117,13 +119,22 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         let metrics = Metrics::default();
         let follower = Arc::new(AtomicBool::new(false));
         let mut api_state = ApiState::new(store.clone(), config.filter.coopname(), api_config);
-        if let Some(pusher) = cooperative {
+        if let Some(pusher) = cooperative.clone() {
             api_state = api_state.with_cooperative(pusher);
         }
+        let hook_metrics = HookMetrics::default();
+        let hook_context = HookContext {
+            store: store.clone(),
+            coopname: config.filter.coopname(),
+            cooperative,
+            clock: api_state.clock.clone(),
+        };
+        let catalog = Catalog::builtin();
         let routes = server::router(ServerState {
             store: store.clone(),
             metrics: metrics.clone(),
             api_metrics: api_state.metrics.clone(),
+            hook_metrics: hook_metrics.clone(),
             mode: config.mode,
             coopname: config.filter.coopname(),
             follower: follower.clone(),
@@ -140,12 +151,20 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
             servers.push(serve_http(addr, routes).await?);
         }
         let (stop, shutdown) = watch::channel(false);
+        // The hooks run beside the follower of this process, on the blocks it commits.
+        let hooks = tokio::spawn(hooks::run(
+            hook_context,
+            catalog,
+            hook_metrics,
+            shutdown.clone(),
+        ));
         let signals = tokio::spawn(async move {
             wait_for_signal().await;
             let _receiver_gone = stop.send(true);
         });
         let outcome = follow_while_holding(&store, &config, &metrics, &follower, shutdown).await;
         signals.abort();
+        hooks.abort();
         for server in servers {
             server.abort();
         }
