@@ -19,6 +19,9 @@
 //!   `registerParticipant`), `decisions` (the council's votes, the decision document, its
 //!   authorization and execution), `payments` (`setPaymentStatus`) and `transactions` (the
 //!   cooperative's pushes and their errors).
+//! - `extensions` (`getExtensions`, `installExtension`, `updateExtension`,
+//!   `uninstallExtension`) and one module per extension with GraphQL fields under its name
+//!   (`qrpay`: `qrpayPaymentInstructions`), answering only while it is enabled.
 //!
 //! Architecture invariant: resolvers read through the registries and the store's domain-named
 //! methods only; the API never writes chain events and never logs credentials or personal data.
@@ -41,10 +44,12 @@ mod branches;
 mod council;
 mod decisions;
 mod documents;
+mod extensions;
 mod paging;
 mod participants;
 mod payment_methods;
 mod payments;
+mod qrpay;
 mod session;
 mod signing;
 mod subscriptions;
@@ -56,6 +61,7 @@ use std::time::Duration;
 
 use crate::antelope::name::Name;
 use crate::chain::push::Pusher;
+use crate::extensions::Catalog;
 use crate::factory::Factory;
 use crate::registry::projection::Contracts;
 use crate::store::Store;
@@ -160,6 +166,8 @@ pub struct ApiState {
     pub cooperative: Option<Pusher>,
     /// The document factory, made at the first document: it parses fonts.
     pub factory: Arc<tokio::sync::OnceCell<Factory>>,
+    /// The extensions this binary has.
+    pub extensions: Catalog,
 }
 
 impl ApiState {
@@ -181,6 +189,7 @@ impl ApiState {
             clock,
             cooperative: None,
             factory: Arc::default(),
+            extensions: Catalog::builtin(),
         }
     }
 

@@ -8,11 +8,13 @@ use super::branches::BranchesQuery;
 use super::council::CouncilQuery;
 use super::decisions::DecisionsMutation;
 use super::documents::DocumentsQuery;
+use super::extensions::{ExtensionsMutation, ExtensionsQuery};
 use super::metrics::{ApiMetrics, MetricsExtension};
 use super::participants::ParticipantsMutation;
 use super::payment_methods::{PaymentMethodsMutation, PaymentMethodsQuery};
 use super::payments::{PaymentsMutation, PaymentsQuery};
 use super::policy::PolicyGate;
+use super::qrpay::QrpayQuery;
 use super::session::{SessionMutation, SessionQuery};
 use super::subscriptions::Subscription;
 use super::system::SystemQuery;
@@ -29,6 +31,8 @@ pub struct Query(
     BranchesQuery,
     PaymentsQuery,
     PaymentMethodsQuery,
+    ExtensionsQuery,
+    QrpayQuery,
 );
 
 /// Every mutation.
@@ -40,6 +44,7 @@ pub struct Mutation(
     DecisionsMutation,
     PaymentsMutation,
     PaymentMethodsMutation,
+    ExtensionsMutation,
 );
 
 /// The API's schema.

@@ -34,8 +34,8 @@ use crate::cli::sync::{
     wait_for_signal,
 };
 use crate::cli::{BadInput, BadInputExt, Outcome};
+use crate::extensions::HookContext;
 use crate::extensions::hooks::{self, HookMetrics};
-use crate::extensions::{Catalog, HookContext};
 use crate::parser::{self, Metrics, ParserConfig, Stopped};
 use crate::server::{self, ServerState};
 use crate::store::Store;
@@ -129,7 +129,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
             cooperative,
             clock: api_state.clock.clone(),
         };
-        let catalog = Catalog::builtin();
+        let catalog = api_state.extensions.clone();
         let routes = server::router(ServerState {
             store: store.clone(),
             metrics: metrics.clone(),

@@ -326,6 +326,31 @@ fn matrix() -> Vec<(&'static str, String, &'static str)> {
             r#"{ getDocuments(filter: {username: "SUBJECT"}) { items { hash } } }"#,
             "ch",
         ),
+        op(
+            "getExtensions",
+            "{ getExtensions { name enabled } }",
+            "aumchs",
+        ),
+        op(
+            "installExtension",
+            r#"mutation { installExtension(data: {name: "nosuch"}) { name } }"#,
+            "hs",
+        ),
+        op(
+            "updateExtension",
+            r#"mutation { updateExtension(data: {name: "nosuch", enabled: true}) { name } }"#,
+            "hs",
+        ),
+        op(
+            "uninstallExtension",
+            r#"mutation { uninstallExtension(data: {name: "nosuch"}) }"#,
+            "hs",
+        ),
+        op(
+            "qrpayPaymentInstructions",
+            r#"{ qrpayPaymentInstructions(data: {username: "SUBJECT", kind: INCOME, hash: "00"}) { payload } }"#,
+            "ch",
+        ),
         op("getAgenda", "{ getAgenda { items { id stage } } }", "ch"),
         op(
             "voteFor",

@@ -6,6 +6,7 @@ mod cli;
 mod crash;
 mod devnet;
 mod devnet_flows;
+mod extensions;
 mod factory;
 mod factory_store;
 mod interop;
