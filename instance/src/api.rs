@@ -13,7 +13,8 @@
 //! - [`caller`]: who is calling (anonymous, an account with its role as of the synced block, or
 //!   the service), from the bearer credential.
 //! - [`token`], [`challenge`], [`session`], [`rate_limit`]: access tokens, login challenges,
-//!   the `authChallenge`/`login`/`refresh`/`logout` operations and their rate limit.
+//!   the `authChallenge`/`login`/`refresh`/`logout` operations and their rate limit;
+//!   `key_reset`: `startResetKey`/`resetKey`, a key replaced by a one-time e-mailed token.
 //! - [`metrics`]: requests, latency and errors per operation for `/metrics`.
 //! - `participants` (the join flow: `registerAccount`, the documents a member signs,
 //!   `registerParticipant`), `decisions` (the council's votes, the decision document, its
@@ -45,6 +46,7 @@ mod council;
 mod decisions;
 mod documents;
 mod extensions;
+mod key_reset;
 mod paging;
 mod participants;
 mod payment_methods;
@@ -63,6 +65,7 @@ use crate::antelope::name::Name;
 use crate::chain::push::Pusher;
 use crate::extensions::Catalog;
 use crate::factory::Factory;
+use crate::mail::Mailer;
 use crate::registry::projection::Contracts;
 use crate::store::Store;
 
@@ -86,8 +89,11 @@ pub struct ApiConfig {
     pub challenge_ttl: Duration,
     /// Schema and request limits.
     pub limits: Limits,
-    /// Login attempts and challenges allowed per account and per client address per minute.
+    /// Login attempts and challenges allowed per account and per client address per minute
+    /// (key reset requests count per e-mail address).
     pub logins_per_minute: u32,
+    /// Lifetime of an e-mailed key reset token.
+    pub key_reset_ttl: Duration,
 }
 
 /// Limits on what one request may ask.
@@ -116,7 +122,7 @@ impl Default for Limits {
 
 impl ApiConfig {
     /// A configuration with the default lifetimes and limits: 15-minute access tokens, 30-day
-    /// refresh tokens, 5-minute challenges, 10 logins per minute.
+    /// refresh tokens, 5-minute challenges, 10 logins per minute, 30-minute key reset tokens.
     pub fn new(jwt_secret: Secret, service_token: Option<Secret>) -> Self {
         Self {
             jwt_secret,
@@ -126,6 +132,7 @@ impl ApiConfig {
             challenge_ttl: Duration::from_secs(5 * 60),
             limits: Limits::default(),
             logins_per_minute: 10,
+            key_reset_ttl: Duration::from_secs(30 * 60),
         }
     }
 }
@@ -168,6 +175,9 @@ pub struct ApiState {
     pub factory: Arc<tokio::sync::OnceCell<Factory>>,
     /// The extensions this binary has.
     pub extensions: Catalog,
+    /// Sends e-mail (key reset tokens); `None` on an instance without SMTP, whose
+    /// `startResetKey` answers `UNAVAILABLE`.
+    pub mailer: Option<Arc<dyn Mailer>>,
 }
 
 impl ApiState {
@@ -190,6 +200,7 @@ impl ApiState {
             cooperative: None,
             factory: Arc::default(),
             extensions: Catalog::builtin(),
+            mailer: None,
         }
     }
 
@@ -197,6 +208,13 @@ impl ApiState {
     #[must_use]
     pub fn with_cooperative(mut self, pusher: Pusher) -> Self {
         self.cooperative = Some(pusher);
+        self
+    }
+
+    /// This state sending e-mail with `mailer`.
+    #[must_use]
+    pub fn with_mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
+        self.mailer = Some(mailer);
         self
     }
 

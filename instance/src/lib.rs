@@ -16,6 +16,7 @@ pub mod cli;
 pub mod devnet;
 pub mod extensions;
 pub mod factory;
+pub mod mail;
 pub mod parser;
 pub mod private_data;
 pub mod registry;

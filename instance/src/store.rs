@@ -25,6 +25,7 @@
 //! | `registry_state` | single row                                         | the projection version that wrote `registry_rows` |
 //! | `auth_challenges` | `challenge`                                       | `username`, `expires_at` (see [`sessions`]) |
 //! | `refresh_tokens` | `token_hash` (SHA-256 of the token)                | `family`, `username`, expiry, `spent`, `revoked` |
+//! | `key_resets`  | `token_hash` (SHA-256 of the token)                   | `username`, expiry, `used_at` (see [`key_resets`]) |
 //! | `extensions`  | `name`                                                | `version`, `enabled`, `config` (see [`extensions`]) |
 //! | `extension_migrations` | `(extension, version)`                       | the extensions' own migrations applied     |
 //!
@@ -69,6 +70,7 @@ mod extensions;
 pub mod follower_lock;
 mod insert;
 mod key_list;
+mod key_resets;
 mod private_import;
 mod private_records;
 mod qrpay;
@@ -80,6 +82,7 @@ mod usage;
 
 pub use account_keys::KeyAction;
 pub use extensions::{ExtensionMigration, InstalledExtension};
+pub use key_resets::KeyReset;
 pub use private_import::PrivateImport;
 pub use private_records::PrivateVersion;
 pub use qrpay::{QRPAY_MIGRATIONS, QrpayIssued};

@@ -38,6 +38,9 @@ pub const POLICIES: &[(&str, Policy)] = &[
     ("login", Policy::Public),
     ("refresh", Policy::Public),
     ("logout", Policy::Public),
+    // Key reset: the credential is the e-mailed token.
+    ("startResetKey", Policy::Public),
+    ("resetKey", Policy::Public),
     // System.
     ("getSystemInfo", Policy::Public),
     // Accounts and their personal data.

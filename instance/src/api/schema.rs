@@ -9,6 +9,7 @@ use super::council::CouncilQuery;
 use super::decisions::DecisionsMutation;
 use super::documents::DocumentsQuery;
 use super::extensions::{ExtensionsMutation, ExtensionsQuery};
+use super::key_reset::KeyResetMutation;
 use super::metrics::{ApiMetrics, MetricsExtension};
 use super::participants::ParticipantsMutation;
 use super::payment_methods::{PaymentMethodsMutation, PaymentMethodsQuery};
@@ -39,6 +40,7 @@ pub struct Query(
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     SessionMutation,
+    KeyResetMutation,
     AccountsMutation,
     ParticipantsMutation,
     DecisionsMutation,

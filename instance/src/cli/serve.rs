@@ -36,6 +36,7 @@ use crate::cli::sync::{
 use crate::cli::{BadInput, BadInputExt, Outcome};
 use crate::extensions::HookContext;
 use crate::extensions::hooks::{self, HookMetrics};
+use crate::mail::{Mailer, SmtpMailer};
 use crate::parser::{self, Metrics, ParserConfig, Stopped};
 use crate::server::{self, ServerState};
 use crate::store::Store;
@@ -69,6 +70,44 @@ pub struct ServeArgs {
     /// transactions of the API's mutations; without it those mutations answer `UNAVAILABLE`.
     #[arg(long, env = "MONO_COOPERATIVE_KEY_FILE")]
     cooperative_key_file: Option<PathBuf>,
+    /// SMTP server sending key reset e-mail: `smtps://user:password@host` (TLS),
+    /// `smtp://user:password@host:587?tls=required` (STARTTLS) or `smtp://host:25` (plain, on a
+    /// trusted network). Prefer the environment to the flag: the URL may hold a password.
+    /// Without it `startResetKey` answers `UNAVAILABLE`.
+    #[arg(long, env = "MONO_SMTP_URL", requires = "smtp_from")]
+    smtp_url: Option<SmtpUrl>,
+    /// The address key reset e-mail is sent from (`Кооператив <noreply@example.ru>`).
+    #[arg(long, env = "MONO_SMTP_FROM", requires = "smtp_url")]
+    smtp_from: Option<String>,
+}
+
+/// An SMTP URL, which may hold a password: printed as `***`.
+#[derive(Clone)]
+struct SmtpUrl(String);
+
+impl std::fmt::Debug for SmtpUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl std::str::FromStr for SmtpUrl {
+    type Err = std::convert::Infallible;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(Self(text.to_owned()))
+    }
+}
+
+/// The mailer of `--smtp-url` and `--smtp-from`, when given.
+fn mailer(args: &ServeArgs) -> anyhow::Result<Option<Arc<dyn Mailer>>> {
+    let (Some(SmtpUrl(url)), Some(from)) = (&args.smtp_url, &args.smtp_from) else {
+        return Ok(None);
+    };
+    let mailer = SmtpMailer::new(url, from).map_err(|err| {
+        anyhow::anyhow!(BadInput::new(format!("--smtp-url or --smtp-from: {err}")))
+    })?;
+    Ok(Some(Arc::new(mailer)))
 }
 
 /// The cooperative's pusher, when `--cooperative-key-file` is given.
@@ -114,6 +153,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     let runtime = runtime()?;
     let api_config = api_config(&args)?;
     let cooperative = cooperative(&args, &config)?;
+    let mailer = mailer(&args)?;
     runtime.block_on(async {
         let store = open_store(&args.connection.database).await?;
         let metrics = Metrics::default();
@@ -121,6 +161,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         let mut api_state = ApiState::new(store.clone(), config.filter.coopname(), api_config);
         if let Some(pusher) = cooperative.clone() {
             api_state = api_state.with_cooperative(pusher);
+        }
+        if let Some(mailer) = mailer {
+            api_state = api_state.with_mailer(mailer);
         }
         let hook_metrics = HookMetrics::default();
         let hook_context = HookContext {

@@ -11,6 +11,7 @@ mod factory;
 mod factory_store;
 mod interop;
 mod join_flow;
+mod key_reset;
 mod parser;
 mod private_records;
 mod registries;
