@@ -191,9 +191,13 @@ impl ExtensionsQuery {
 pub struct ExtensionsMutation;
 
 /// The answer of a changing operation: the chairman or the service sees the configuration.
-fn changed(state: &ApiState, installed: &InstalledExtension) -> Result<ExtensionInfo, ApiError> {
+fn changed(
+    state: &ApiState,
+    outcome: extensions::Result<InstalledExtension>,
+) -> Result<ExtensionInfo, ApiError> {
+    let installed = outcome?;
     let extension = state.extensions.get(&installed.name)?;
-    Ok(info(extension.as_ref(), Some(installed), true))
+    Ok(info(extension.as_ref(), Some(&installed), true))
 }
 
 #[Object]
@@ -206,17 +210,16 @@ impl ExtensionsMutation {
     ) -> async_graphql::Result<ExtensionInfo> {
         admit(ctx, None)?;
         let state = ctx.data::<ApiState>()?;
-        let installed = extensions::install(
+        let config = data.config.map(|Json(config)| config);
+        let outcome = extensions::install(
             &state.store,
             &state.extensions,
             &data.name,
             data.enabled,
-            data.config.map(|Json(config)| config),
+            config,
             state.now(),
-        )
-        .await
-        .map_err(ApiError::from)?;
-        Ok(changed(state, &installed)?)
+        );
+        Ok(changed(state, outcome.await)?)
     }
 
     /// Enables or disables an installed extension, or changes its configuration; takes effect
@@ -228,17 +231,16 @@ impl ExtensionsMutation {
     ) -> async_graphql::Result<ExtensionInfo> {
         admit(ctx, None)?;
         let state = ctx.data::<ApiState>()?;
-        let installed = extensions::update(
+        let config = data.config.map(|Json(config)| config);
+        let outcome = extensions::update(
             &state.store,
             &state.extensions,
             &data.name,
             data.enabled,
-            data.config.map(|Json(config)| config),
+            config,
             state.now(),
-        )
-        .await
-        .map_err(ApiError::from)?;
-        Ok(changed(state, &installed)?)
+        );
+        Ok(changed(state, outcome.await)?)
     }
 
     /// Uninstalls an extension; the data its migrations made stays for a reinstall.

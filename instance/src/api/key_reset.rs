@@ -14,15 +14,14 @@ use serde_json::json;
 
 use super::ApiState;
 use super::error::ApiError;
+use super::participants::public_key_field;
 use super::policy::admit;
 use super::session::rate_limit;
 use super::token::{new_refresh_token, refresh_token_hash};
 use super::transactions::{TransactionResult, push};
-use crate::antelope::keys::PublicKey;
 use crate::antelope::name::Name;
 use crate::chain::push::JsonAction;
 use crate::mail::Mail;
-use crate::private_data::{FieldError, Invalid};
 use crate::store::KeyReset;
 
 const REGISTRATOR: Name = Name::from_str_const("registrator");
@@ -118,14 +117,7 @@ impl KeyResetMutation {
     ) -> async_graphql::Result<TransactionResult> {
         admit(ctx, None)?;
         let state = ctx.data::<ApiState>()?;
-        let public_key: PublicKey = data.public_key.parse().map_err(|_| {
-            ApiError::from(vec![FieldError {
-                field: "public_key".to_owned(),
-                reason: Invalid::Format {
-                    expected: "a public key, PUB_K1_…",
-                },
-            }])
-        })?;
+        let public_key = public_key_field(&data.public_key)?;
         if state.cooperative.is_none() {
             return Err(ApiError::Unavailable(
                 "this instance has no key to sign the cooperative's transactions",

@@ -97,36 +97,24 @@ impl Store {
     pub async fn username_by_email(&self, email: &str) -> Result<Option<String>> {
         let email = email.trim().to_lowercase();
         // The data is JSON text on both backends; PostgreSQL reads it as JSON by a cast.
-        let username = match &self.pool {
-            Pool::Postgres(db) => {
-                sqlx::query_scalar::<_, String>(
-                    "SELECT record_key FROM private_records \
-                     WHERE kind IN ($1, $2, $3) AND valid_to_block IS NULL \
-                     AND lower(CAST(data AS json) ->> 'email') = $4 \
-                     ORDER BY record_key LIMIT 1",
-                )
-                .bind(EMAIL_KINDS[0])
-                .bind(EMAIL_KINDS[1])
-                .bind(EMAIL_KINDS[2])
-                .bind(&email)
-                .fetch_optional(db)
-                .await?
-            }
-            Pool::Sqlite(db) => {
-                sqlx::query_scalar::<_, String>(
-                    "SELECT record_key FROM private_records \
-                     WHERE kind IN ($1, $2, $3) AND valid_to_block IS NULL \
-                     AND lower(data ->> '$.email') = $4 \
-                     ORDER BY record_key LIMIT 1",
-                )
-                .bind(EMAIL_KINDS[0])
-                .bind(EMAIL_KINDS[1])
-                .bind(EMAIL_KINDS[2])
-                .bind(&email)
-                .fetch_optional(db)
-                .await?
-            }
+        let sql = if matches!(self.pool, Pool::Postgres(_)) {
+            "SELECT record_key FROM private_records \
+             WHERE kind IN ($1, $2, $3) AND valid_to_block IS NULL \
+             AND lower(CAST(data AS json) ->> 'email') = $4 ORDER BY record_key LIMIT 1"
+        } else {
+            "SELECT record_key FROM private_records \
+             WHERE kind IN ($1, $2, $3) AND valid_to_block IS NULL \
+             AND lower(data ->> '$.email') = $4 ORDER BY record_key LIMIT 1"
         };
+        let username = dispatch!(&self.pool, db, {
+            sqlx::query_scalar::<_, String>(sql)
+                .bind(EMAIL_KINDS[0])
+                .bind(EMAIL_KINDS[1])
+                .bind(EMAIL_KINDS[2])
+                .bind(&email)
+                .fetch_optional(db)
+                .await?
+        });
         Ok(username)
     }
 
