@@ -13,7 +13,8 @@
 //! - [`caller`]: who is calling (anonymous, an account with its role as of the synced block, or
 //!   the service), from the bearer credential.
 //! - [`token`], [`challenge`], [`session`], [`rate_limit`]: access tokens, login challenges,
-//!   the `authChallenge`/`login`/`refresh`/`logout` operations and their rate limit.
+//!   the `authChallenge`/`login`/`refresh`/`logout` operations and their rate limit;
+//!   `key_reset`: `startResetKey`/`resetKey`, a key replaced by a one-time e-mailed token.
 //! - [`metrics`]: requests, latency and errors per operation for `/metrics`.
 //! - `participants` (the join flow: `registerAccount`, the documents a member signs,
 //!   `registerParticipant`), `documents` (lists, one document with its verification report,
@@ -22,6 +23,9 @@
 //!   `branches` (the chairman's branches, a shareholder's choice of one), `payments`
 //!   (`createDepositPayment`, `setPaymentStatus`) and `transactions` (the cooperative's pushes
 //!   and their errors).
+//! - `extensions` (`getExtensions`, `installExtension`, `updateExtension`,
+//!   `uninstallExtension`) and one module per extension with GraphQL fields under its name
+//!   (`qrpay`: `qrpayPaymentInstructions`), answering only while it is enabled.
 //!
 //! Architecture invariant: resolvers read through the registries and the store's domain-named
 //! methods only; the API never writes chain events and never logs credentials or personal data.
@@ -44,11 +48,14 @@ mod branches;
 mod council;
 mod decisions;
 mod documents;
+mod extensions;
 mod free_decisions;
+mod key_reset;
 mod paging;
 mod participants;
 mod payment_methods;
 mod payments;
+mod qrpay;
 mod session;
 mod signing;
 mod subscriptions;
@@ -60,7 +67,9 @@ use std::time::Duration;
 
 use crate::antelope::name::Name;
 use crate::chain::push::Pusher;
+use crate::extensions::Catalog;
 use crate::factory::Factory;
+use crate::mail::Mailer;
 use crate::registry::projection::Contracts;
 use crate::store::Store;
 
@@ -84,8 +93,11 @@ pub struct ApiConfig {
     pub challenge_ttl: Duration,
     /// Schema and request limits.
     pub limits: Limits,
-    /// Login attempts and challenges allowed per account and per client address per minute.
+    /// Login attempts and challenges allowed per account and per client address per minute
+    /// (key reset requests count per e-mail address).
     pub logins_per_minute: u32,
+    /// Lifetime of an e-mailed key reset token.
+    pub key_reset_ttl: Duration,
 }
 
 /// Limits on what one request may ask.
@@ -114,7 +126,7 @@ impl Default for Limits {
 
 impl ApiConfig {
     /// A configuration with the default lifetimes and limits: 15-minute access tokens, 30-day
-    /// refresh tokens, 5-minute challenges, 10 logins per minute.
+    /// refresh tokens, 5-minute challenges, 10 logins per minute, 30-minute key reset tokens.
     pub fn new(jwt_secret: Secret, service_token: Option<Secret>) -> Self {
         Self {
             jwt_secret,
@@ -124,6 +136,7 @@ impl ApiConfig {
             challenge_ttl: Duration::from_secs(5 * 60),
             limits: Limits::default(),
             logins_per_minute: 10,
+            key_reset_ttl: Duration::from_secs(30 * 60),
         }
     }
 }
@@ -164,6 +177,11 @@ pub struct ApiState {
     pub cooperative: Option<Pusher>,
     /// The document factory, made at the first document: it parses fonts.
     pub factory: Arc<tokio::sync::OnceCell<Factory>>,
+    /// The extensions this binary has.
+    pub extensions: Catalog,
+    /// Sends e-mail (key reset tokens); `None` on an instance without SMTP, whose
+    /// `startResetKey` answers `UNAVAILABLE`.
+    pub mailer: Option<Arc<dyn Mailer>>,
 }
 
 impl ApiState {
@@ -185,6 +203,8 @@ impl ApiState {
             clock,
             cooperative: None,
             factory: Arc::default(),
+            extensions: Catalog::builtin(),
+            mailer: None,
         }
     }
 
@@ -192,6 +212,13 @@ impl ApiState {
     #[must_use]
     pub fn with_cooperative(mut self, pusher: Pusher) -> Self {
         self.cooperative = Some(pusher);
+        self
+    }
+
+    /// This state sending e-mail with `mailer`.
+    #[must_use]
+    pub fn with_mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
+        self.mailer = Some(mailer);
         self
     }
 

@@ -46,6 +46,12 @@ pub enum Invalid {
         /// The form expected, with an example.
         expected: &'static str,
     },
+    /// A rule of a JSON Schema the value was checked against (an extension's configuration).
+    #[error("{message}")]
+    Schema {
+        /// The rule broken, as the validator words it.
+        message: String,
+    },
 }
 
 /// An invalid value and the field it was given for.

@@ -23,6 +23,7 @@ use serde::Serialize;
 
 use crate::antelope::name::Name;
 use crate::api::ApiMetrics;
+use crate::extensions::hooks::HookMetrics;
 use crate::parser::{Metrics, Mode};
 use crate::store::{Cursor, Store};
 
@@ -39,6 +40,8 @@ pub struct ServerState {
     pub metrics: Metrics,
     /// The API's metrics.
     pub api_metrics: ApiMetrics,
+    /// Calls and failures of the extensions' block hooks.
+    pub hook_metrics: HookMetrics,
     /// Which blocks the follower follows.
     pub mode: Mode,
     /// The cooperative this instance serves.
@@ -216,6 +219,7 @@ async fn metrics(State(state): State<ServerState>) -> String {
     let mut registry = prometheus_client::registry::Registry::with_prefix("mono");
     state.metrics.register(&mut registry);
     state.api_metrics.register(&mut registry);
+    state.hook_metrics.register(&mut registry);
     let mut text = String::new();
     // Writing into a String cannot fail.
     let _infallible = prometheus_client::encoding::text::encode(&mut text, &registry);

@@ -25,6 +25,9 @@
 //! | `registry_state` | single row                                         | the projection version that wrote `registry_rows` |
 //! | `auth_challenges` | `challenge`                                       | `username`, `expires_at` (see [`sessions`]) |
 //! | `refresh_tokens` | `token_hash` (SHA-256 of the token)                | `family`, `username`, expiry, `spent`, `revoked` |
+//! | `key_resets`  | `token_hash` (SHA-256 of the token)                   | `username`, expiry, `used_at` (see [`key_resets`]) |
+//! | `extensions`  | `name`                                                | `version`, `enabled`, `config` (see [`extensions`]) |
+//! | `extension_migrations` | `(extension, version)`                       | the extensions' own migrations applied     |
 //!
 //! Ids and hashes are 32-byte blobs. `u64` keys (`global_sequence`, `primary_key`) are stored as
 //! 64-bit integers with the top bit flipped (`value - 2^63`), a bijection that keeps the order.
@@ -63,11 +66,14 @@
 
 mod account_keys;
 mod codec;
+mod extensions;
 pub mod follower_lock;
 mod insert;
 mod key_list;
+mod key_resets;
 mod private_import;
 mod private_records;
+mod qrpay;
 mod records;
 mod registry_relay;
 mod registry_rows;
@@ -76,8 +82,11 @@ mod snapshot;
 mod usage;
 
 pub use account_keys::KeyAction;
+pub use extensions::{ExtensionMigration, InstalledExtension};
+pub use key_resets::KeyReset;
 pub use private_import::PrivateImport;
 pub use private_records::PrivateVersion;
+pub use qrpay::{QRPAY_MIGRATIONS, QrpayIssued};
 pub(crate) use records::hex32;
 pub use records::{
     AbiRecord, AbiVersion, ActionRecord, BlockBatch, BlockRecord, Cursor, DeltaRecord, EventCounts,

@@ -147,6 +147,21 @@ pub struct AddParticipantInput {
     pub spread_initial: bool,
 }
 
+/// The public key given as the field `public_key`.
+///
+/// # Errors
+/// [`ApiError::BadInput`] naming `public_key`.
+pub(super) fn public_key_field(text: &str) -> Result<PublicKey, ApiError> {
+    text.parse().map_err(|_| {
+        ApiError::from(vec![FieldError {
+            field: "public_key".to_owned(),
+            reason: Invalid::Format {
+                expected: "a public key, PUB_K1_…",
+            },
+        }])
+    })
+}
+
 #[derive(Default)]
 pub struct ParticipantsMutation;
 
@@ -169,14 +184,7 @@ impl ParticipantsMutation {
         };
         let username_text = username.to_string();
         rate_limit(ctx, state, &username_text)?;
-        let public_key: PublicKey = data.public_key.parse().map_err(|_| {
-            ApiError::from(vec![FieldError {
-                field: "public_key".to_owned(),
-                reason: Invalid::Format {
-                    expected: "a public key, PUB_K1_…",
-                },
-            }])
-        })?;
+        let public_key = public_key_field(&data.public_key)?;
         let referer = match &data.referer {
             Some(referer) => referer
                 .parse::<Name>()

@@ -38,6 +38,9 @@ pub const POLICIES: &[(&str, Policy)] = &[
     ("login", Policy::Public),
     ("refresh", Policy::Public),
     ("logout", Policy::Public),
+    // Key reset: the credential is the e-mailed token.
+    ("startResetKey", Policy::Public),
+    ("resetKey", Policy::Public),
     // System.
     ("getSystemInfo", Policy::Public),
     // The cooperative's own records: the operator at set-up, the chairman later.
@@ -110,6 +113,14 @@ pub const POLICIES: &[(&str, Policy)] = &[
     ("createBankAccount", Policy::SelfOr(Role::Chairman)),
     ("updateBankAccount", Policy::SelfOr(Role::Chairman)),
     ("deletePaymentMethod", Policy::SelfOr(Role::Chairman)),
+    // Extensions: anyone sees which exist and run (the desktop shows their entries by it);
+    // configurations and changes are the chairman's or the service's.
+    ("getExtensions", Policy::Public),
+    ("installExtension", Policy::ServiceOr(Role::Chairman)),
+    ("updateExtension", Policy::ServiceOr(Role::Chairman)),
+    ("uninstallExtension", Policy::ServiceOr(Role::Chairman)),
+    // qrpay: the payer's own payment, or any for the council.
+    ("qrpayPaymentInstructions", Policy::SelfOr(Role::Council)),
     // Subscriptions: each event is checked against the policy for the account it is about.
     ("memberChanged", Policy::SelfOr(Role::Council)),
     ("decisionChanged", Policy::SelfOr(Role::Council)),

@@ -8,12 +8,15 @@ use super::branches::{BranchesMutation, BranchesQuery};
 use super::council::CouncilQuery;
 use super::decisions::DecisionsMutation;
 use super::documents::{DocumentsMutation, DocumentsQuery};
+use super::extensions::{ExtensionsMutation, ExtensionsQuery};
 use super::free_decisions::FreeDecisionsMutation;
+use super::key_reset::KeyResetMutation;
 use super::metrics::{ApiMetrics, MetricsExtension};
 use super::participants::ParticipantsMutation;
 use super::payment_methods::{PaymentMethodsMutation, PaymentMethodsQuery};
 use super::payments::{PaymentsMutation, PaymentsQuery};
 use super::policy::PolicyGate;
+use super::qrpay::QrpayQuery;
 use super::session::{SessionMutation, SessionQuery};
 use super::subscriptions::Subscription;
 use super::system::{SystemMutation, SystemQuery};
@@ -30,6 +33,8 @@ pub struct Query(
     BranchesQuery,
     PaymentsQuery,
     PaymentMethodsQuery,
+    ExtensionsQuery,
+    QrpayQuery,
 );
 
 /// Every mutation.
@@ -37,6 +42,7 @@ pub struct Query(
 pub struct Mutation(
     SessionMutation,
     SystemMutation,
+    KeyResetMutation,
     AccountsMutation,
     ParticipantsMutation,
     DocumentsMutation,
@@ -45,6 +51,7 @@ pub struct Mutation(
     BranchesMutation,
     PaymentsMutation,
     PaymentMethodsMutation,
+    ExtensionsMutation,
 );
 
 /// The API's schema.

@@ -37,6 +37,8 @@ use crate::demo::records;
 use crate::demo::seed::{Applicant, Cooperative};
 use crate::devnet::bootstrap::Role;
 use crate::devnet::{self, DevnetConfig, ProductionMode, Ready, Storage};
+use crate::extensions::HookContext;
+use crate::extensions::hooks::{self, HookMetrics};
 use crate::factory::templates;
 use crate::parser::{self, DEFAULT_CONTRACTS, Filter, Metrics, Mode, ParserConfig, Stopped};
 use crate::store::Store;
@@ -152,15 +154,37 @@ async fn serve(
     // Every client of a demo, its own seeding and a browser's alike, shares the loopback
     // address, which the per-address login limit would otherwise throttle as one client.
     api_config.logins_per_minute = DEMO_LOGINS_PER_MINUTE;
-    let api_state =
-        ApiState::new(store.clone(), ready.coopname, api_config).with_cooperative(Pusher::new(
-            chain.clone(),
-            ready.coopname,
-            genesis_member(ready, Role::Cooperative)?.key,
-        ));
+    let cooperative = Pusher::new(
+        chain.clone(),
+        ready.coopname,
+        genesis_member(ready, Role::Cooperative)?.key,
+    );
+    let api_state = ApiState::new(store.clone(), ready.coopname, api_config)
+        .with_cooperative(cooperative.clone());
     let metrics = Metrics::default();
+    let hook_metrics = HookMetrics::default();
     let follower = Arc::new(AtomicBool::new(true));
-    let routes = instance_router(store, &metrics, api_state, Mode::Irreversible, &follower);
+    let (stop, shutdown) = watch::channel(false);
+    let hooks = tokio::spawn(hooks::run(
+        HookContext {
+            store: store.clone(),
+            coopname: ready.coopname,
+            cooperative: Some(cooperative),
+            clock: api_state.clock.clone(),
+        },
+        api_state.extensions.clone(),
+        hook_metrics.clone(),
+        follower.clone(),
+        shutdown.clone(),
+    ));
+    let routes = instance_router(
+        store,
+        &metrics,
+        &hook_metrics,
+        api_state,
+        Mode::Irreversible,
+        &follower,
+    );
     let (address, server) = bind_http(listen, routes).await?;
 
     let config = ParserConfig::new(
@@ -168,7 +192,6 @@ async fn serve(
         &ready.http,
         Filter::new(&DEFAULT_CONTRACTS, ready.coopname),
     );
-    let (stop, shutdown) = watch::channel(false);
     let follow_store = store.clone();
     let follow_metrics = metrics.clone();
     let mut followed = tokio::spawn(async move {
@@ -215,6 +238,7 @@ async fn serve(
     if !followed.is_finished() {
         let _stopped = followed.await;
     }
+    hooks.abort();
     server.abort();
     outcome
 }

@@ -34,6 +34,9 @@ use crate::cli::sync::{
     serve_only, wait_for_signal,
 };
 use crate::cli::{BadInput, BadInputExt, Outcome};
+use crate::extensions::HookContext;
+use crate::extensions::hooks::{self, HookMetrics};
+use crate::mail::{Mailer, SmtpMailer};
 use crate::parser::{self, Metrics, Mode, ParserConfig, Stopped};
 use crate::server::{self, ServerState};
 use crate::store::Store;
@@ -71,6 +74,44 @@ pub struct ServeArgs {
     /// transactions of the API's mutations; without it those mutations answer `UNAVAILABLE`.
     #[arg(long, env = "MONO_COOPERATIVE_KEY_FILE")]
     cooperative_key_file: Option<PathBuf>,
+    /// SMTP server sending key reset e-mail: `smtps://user:password@host` (TLS),
+    /// `smtp://user:password@host:587?tls=required` (STARTTLS) or `smtp://host:25` (plain, on a
+    /// trusted network). Prefer the environment to the flag: the URL may hold a password.
+    /// Without it `startResetKey` answers `UNAVAILABLE`.
+    #[arg(long, env = "MONO_SMTP_URL", requires = "smtp_from")]
+    smtp_url: Option<SmtpUrl>,
+    /// The address key reset e-mail is sent from (`Кооператив <noreply@example.ru>`).
+    #[arg(long, env = "MONO_SMTP_FROM", requires = "smtp_url")]
+    smtp_from: Option<String>,
+}
+
+/// An SMTP URL, which may hold a password: printed as `***`.
+#[derive(Clone)]
+struct SmtpUrl(String);
+
+impl std::fmt::Debug for SmtpUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl std::str::FromStr for SmtpUrl {
+    type Err = std::convert::Infallible;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(Self(text.to_owned()))
+    }
+}
+
+/// The mailer of `--smtp-url` and `--smtp-from`, when given.
+fn mailer(args: &ServeArgs) -> anyhow::Result<Option<Arc<dyn Mailer>>> {
+    let (Some(SmtpUrl(url)), Some(from)) = (&args.smtp_url, &args.smtp_from) else {
+        return Ok(None);
+    };
+    let mailer = SmtpMailer::new(url, from).map_err(|err| {
+        anyhow::anyhow!(BadInput::new(format!("--smtp-url or --smtp-from: {err}")))
+    })?;
+    Ok(Some(Arc::new(mailer)))
 }
 
 /// The cooperative's pusher, when `--cooperative-key-file` is given.
@@ -119,15 +160,34 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     }
     let api_config = api_config(&args)?;
     let cooperative = cooperative(&args, &config)?;
+    let mailer = mailer(&args)?;
     runtime.block_on(async {
         let store = open_store(&args.connection.database).await?;
         let metrics = Metrics::default();
         let follower = Arc::new(AtomicBool::new(false));
         let mut api_state = ApiState::new(store.clone(), config.filter.coopname(), api_config);
-        if let Some(pusher) = cooperative {
+        if let Some(pusher) = cooperative.clone() {
             api_state = api_state.with_cooperative(pusher);
         }
-        let routes = instance_router(&store, &metrics, api_state, config.mode, &follower);
+        if let Some(mailer) = mailer {
+            api_state = api_state.with_mailer(mailer);
+        }
+        let hook_metrics = HookMetrics::default();
+        let hook_context = HookContext {
+            store: store.clone(),
+            coopname: config.filter.coopname(),
+            cooperative,
+            clock: api_state.clock.clone(),
+        };
+        let catalog = api_state.extensions.clone();
+        let routes = instance_router(
+            &store,
+            &metrics,
+            &hook_metrics,
+            api_state,
+            config.mode,
+            &follower,
+        );
         let mut http = vec![(args.listen, routes)];
         http.extend(metrics_server(&args.connection, &metrics));
         if args.no_sync {
@@ -138,12 +198,21 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
             servers.push(serve_http(addr, routes).await?);
         }
         let (stop, shutdown) = watch::channel(false);
+        // The hooks run beside the follower of this process, on the blocks it commits.
+        let hooks = tokio::spawn(hooks::run(
+            hook_context,
+            catalog,
+            hook_metrics,
+            follower.clone(),
+            shutdown.clone(),
+        ));
         let signals = tokio::spawn(async move {
             wait_for_signal().await;
             let _receiver_gone = stop.send(true);
         });
         let outcome = follow_while_holding(&store, &config, &metrics, &follower, shutdown).await;
         signals.abort();
+        hooks.abort();
         for server in servers {
             server.abort();
         }
@@ -162,6 +231,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
 pub(crate) fn instance_router(
     store: &Store,
     metrics: &Metrics,
+    hook_metrics: &HookMetrics,
     api_state: ApiState,
     mode: Mode,
     follower: &Arc<AtomicBool>,
@@ -170,6 +240,7 @@ pub(crate) fn instance_router(
         store: store.clone(),
         metrics: metrics.clone(),
         api_metrics: api_state.metrics.clone(),
+        hook_metrics: hook_metrics.clone(),
         mode,
         coopname: api_state.coopname,
         follower: follower.clone(),

@@ -19,6 +19,7 @@ use mono_instance::api::policy::POLICIES;
 use mono_instance::api::{ApiConfig, ApiState, Secret};
 use mono_instance::chain::push::Pusher;
 use mono_instance::devnet::{RunningDevnet, Storage};
+use mono_instance::mail::Mailer;
 use mono_instance::parser::{Filter, Metrics, ParserConfig, Stopped, follow};
 use mono_instance::store::Store;
 use serde_json::{Value, json};
@@ -55,6 +56,16 @@ impl Api {
         coopname: Name,
         cooperative: Option<Pusher>,
     ) -> anyhow::Result<Self> {
+        Self::start_mailing(store, coopname, cooperative, None).await
+    }
+
+    /// As [`Api::start_with`], sending e-mail with `mailer`, when given.
+    pub(crate) async fn start_mailing(
+        store: Store,
+        coopname: Name,
+        cooperative: Option<Pusher>,
+        mailer: Option<Arc<dyn Mailer>>,
+    ) -> anyhow::Result<Self> {
         let clock = Arc::new(AtomicI64::new(1_800_000_000));
         let now = clock.clone();
         let mut config = ApiConfig::new(
@@ -71,6 +82,9 @@ impl Api {
         );
         if let Some(pusher) = cooperative {
             state = state.with_cooperative(pusher);
+        }
+        if let Some(mailer) = mailer {
+            state = state.with_mailer(mailer);
         }
         let router = mono_instance::api::http::router(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -90,7 +104,7 @@ impl Api {
         })
     }
 
-    fn advance(&self, secs: i64) {
+    pub(crate) fn advance(&self, secs: i64) {
         self.clock.fetch_add(secs, Ordering::SeqCst);
     }
 
@@ -172,7 +186,7 @@ impl Api {
         ))
     }
 
-    async fn refresh(&self, token: &str) -> anyhow::Result<Value> {
+    pub(crate) async fn refresh(&self, token: &str) -> anyhow::Result<Value> {
         self.call(
             None,
             "mutation($t: String!) { refresh(data: {refresh_token: $t}) { tokens { access { token } refresh { token } } } }",
@@ -268,6 +282,16 @@ fn matrix() -> Vec<(&'static str, String, &'static str)> {
             r#"mutation { logout(data: {refresh_token: "none"}) }"#,
             "aumchs",
         ),
+        op(
+            "startResetKey",
+            r#"mutation { startResetKey(data: {email: "nobody@example.ru"}) }"#,
+            "aumchs",
+        ),
+        op(
+            "resetKey",
+            r#"mutation { resetKey(data: {token: "none", public_key: "none"}) { transaction_id } }"#,
+            "aumchs",
+        ),
         op("getSystemInfo", "{ getSystemInfo { coopname } }", "aumchs"),
         op(
             "initSystem",
@@ -349,6 +373,31 @@ fn matrix() -> Vec<(&'static str, String, &'static str)> {
         op(
             "regenerateDocument",
             r#"mutation { regenerateDocument(data: {hash: "00"}) { identical } }"#,
+            "ch",
+        ),
+        op(
+            "getExtensions",
+            "{ getExtensions { name enabled } }",
+            "aumchs",
+        ),
+        op(
+            "installExtension",
+            r#"mutation { installExtension(data: {name: "nosuch"}) { name } }"#,
+            "hs",
+        ),
+        op(
+            "updateExtension",
+            r#"mutation { updateExtension(data: {name: "nosuch", enabled: true}) { name } }"#,
+            "hs",
+        ),
+        op(
+            "uninstallExtension",
+            r#"mutation { uninstallExtension(data: {name: "nosuch"}) }"#,
+            "hs",
+        ),
+        op(
+            "qrpayPaymentInstructions",
+            r#"{ qrpayPaymentInstructions(data: {username: "SUBJECT", kind: INCOME, hash: "00"}) { payload } }"#,
             "ch",
         ),
         op("getAgenda", "{ getAgenda { items { id stage } } }", "ch"),

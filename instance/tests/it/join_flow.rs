@@ -287,6 +287,7 @@ two_database_test!(
             income == statement_hash,
             "the registration is paid under the application's hash"
         );
+        crate::extensions::pay_by_qr(&api, &chairman, &token, APPLICANT, &income).await?;
         // Asked twice before the head moves, it is one transaction, pushed once.
         let mut settled = Vec::new();
         for _ in 0..2 {
