@@ -34,6 +34,7 @@ use crate::cli::sync::{
     wait_for_signal,
 };
 use crate::cli::{BadInput, BadInputExt, Outcome};
+use crate::desktop;
 use crate::parser::{self, Metrics, ParserConfig, Stopped};
 use crate::server::{self, ServerState};
 use crate::store::Store;
@@ -129,7 +130,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
             follower: follower.clone(),
             traffic: server::Traffic::default(),
         })
-        .merge(api::http::router(api_state));
+        .merge(api::http::router(api_state))
+        .merge(desktop::router());
         let mut http = vec![(args.listen, routes)];
         http.extend(metrics_server(&args.connection, &metrics));
         if args.no_sync {
