@@ -57,8 +57,8 @@ pub enum Command {
     /// Hash documents the way the chain's `document2` records them.
     #[command(subcommand)]
     Document(document::DocumentCommand),
-    /// Run the main job end to end on embedded defaults: a development chain, the cooperative's
-    /// transactions, and the follower syncing them into SQLite.
+    /// Serve a working demo cooperative on embedded defaults: a development chain, an instance
+    /// on SQLite following it, and its API, seeded with a council, a member and an application.
     Demo(demo::DemoArgs),
     /// Run a COOPOS-compatible development chain (a development tool, not a production chain).
     Devnet(crate::devnet::DevnetArgs),

@@ -13,6 +13,7 @@ pub mod api;
 pub mod bundle;
 pub mod chain;
 pub mod cli;
+pub mod demo;
 pub mod desktop;
 pub mod devnet;
 pub mod factory;

@@ -1,94 +1,119 @@
-//! `mono demo`: the main job on its embedded defaults, end to end on one machine.
+//! `mono demo`: a working cooperative on one command.
 //!
 //! It starts a development chain in-process (0.5 s blocks, the demo cooperative `voskhod` with
-//! its council), acts as the cooperative's client over the Chain API (reads the registrator's
-//! ABI from the chain, signs `registrator::adduser` transactions with the cooperative's key and
-//! pushes them), then follows the chain over SHiP into an SQLite store until those blocks are
-//! irreversible, and prints one JSON report: what was pushed, what the store holds, and the
-//! cooperative's participants as of the block before the pushes and as of the last one.
+//! its council), an instance on SQLite that follows it, and the instance's API and endpoints on
+//! `--listen`. On a new data directory it writes the cooperative's own records and then seeds
+//! the cooperative through the API as its clients would (see [`crate::demo::seed`]): one
+//! applicant is admitted by the council, a second one's paid application waits on the agenda.
+//! When ready it prints one JSON line with the addresses, the database and the demo accounts
+//! with their keys, and serves until SIGTERM or Ctrl-C.
+//!
+//! `--data DIR` keeps the chain, the database and the demo accounts in `DIR`, so a second run
+//! serves the same cooperative on; without it they live in a new temporary directory.
 
-use std::path::PathBuf;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, anyhow, bail};
 use clap::Args;
-use rand_core::OsRng;
-use serde_json::{Value, json};
+use rand_core::{OsRng, RngCore as _};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use tokio::sync::watch;
 
-use super::{BadInput, Outcome, print_json};
+use super::sync::{bind_http, open_store, runtime, wait_for_signal};
+use super::{BadInput, Outcome};
 use crate::antelope::keys::PrivateKey;
 use crate::antelope::name::Name;
-use crate::antelope::time::TimePointSec;
+use crate::api::{ApiConfig, ApiState, Secret};
 use crate::chain::api::{ApiOptions, ChainApi};
-use crate::chain::push::{JsonAction, Pusher};
-use crate::cli::sync::open_store;
+use crate::chain::push::Pusher;
+use crate::cli::serve::instance_router;
+use crate::demo::client::Member;
+use crate::demo::records;
+use crate::demo::seed::{Applicant, Cooperative};
 use crate::devnet::bootstrap::Role;
 use crate::devnet::{self, DevnetConfig, ProductionMode, Ready, Storage};
-use crate::parser::{self, DEFAULT_CONTRACTS, Filter, Metrics, ParserConfig, Stopped};
+use crate::factory::templates;
+use crate::parser::{self, DEFAULT_CONTRACTS, Filter, Metrics, Mode, ParserConfig, Stopped};
 use crate::store::Store;
 
-const REGISTRATOR: Name = Name::from_str_const("registrator");
-const ADDUSER: Name = Name::from_str_const("adduser");
-/// Longest the demo waits for the follower to store the pushed blocks.
-const SYNC_DEADLINE: Duration = Duration::from_secs(120);
+/// The file in the data directory naming the seeded demo accounts and their keys; written
+/// last, so its presence means the cooperative is seeded.
+const ACCOUNTS_FILE: &str = "accounts.json";
+/// The chain's directory inside the data directory.
+const CHAIN_DIR: &str = "chain";
+/// The database's file inside the data directory.
+const DATABASE_FILE: &str = "mono.sqlite";
+/// Login attempts allowed per account and per address per minute.
+const DEMO_LOGINS_PER_MINUTE: u32 = 600;
+/// Longest the demo waits for the follower's first block.
+const START_DEADLINE: Duration = Duration::from_secs(60);
 
 /// `mono demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Database to sync into; it must be empty. Default: a new SQLite file in a new directory
-    /// under the system's temporary directory, kept for `mono status --database …`.
-    #[arg(long, env = "MONO_DATABASE_URL")]
-    database: Option<String>,
-    /// Members the cooperative adds, one transaction each.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
-    members: u32,
+    /// Address of the API, the desktop and the endpoints.
+    #[arg(long, env = "MONO_LISTEN", default_value = "127.0.0.1:2998")]
+    listen: SocketAddr,
+    /// Directory keeping the demo's chain, database and accounts across runs. Default: a new
+    /// directory under the system's temporary directory.
+    #[arg(long)]
+    data: Option<PathBuf>,
+}
+
+/// One seeded account as the ready line and the accounts file name it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct DemoAccount {
+    username: Name,
+    role: String,
+    private_key: String,
 }
 
 /// Runs `mono demo`.
 pub fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
-    crate::telemetry::init();
-    let database = match args.database {
-        Some(url) => url,
-        None => default_database()?,
+    let data = match args.data {
+        Some(dir) => dir,
+        None => temporary_dir()?,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let report = runtime.block_on(demo(&database, args.members))?;
-    print_json(&report);
+    std::fs::create_dir_all(&data)
+        .map_err(|err| anyhow!(BadInput::new(format!("creating {}: {err}", data.display()))))?;
+    runtime()?.block_on(demo(args.listen, &data))?;
     Ok(Outcome::Success)
 }
 
-/// A fresh SQLite file in a new directory under the temporary directory.
-fn default_database() -> anyhow::Result<String> {
+/// A new directory under the temporary directory.
+fn temporary_dir() -> anyhow::Result<PathBuf> {
     let stamp = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .context("reading the clock")?
         .as_millis();
-    let dir: PathBuf =
-        std::env::temp_dir().join(format!("mono-demo-{stamp}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    Ok(format!("sqlite://{}", dir.join("mono.sqlite").display()))
+    Ok(std::env::temp_dir().join(format!("mono-demo-{stamp}-{}", std::process::id())))
 }
 
-async fn demo(database: &str, members: u32) -> anyhow::Result<Value> {
-    let store = open_store(database).await?;
-    if store
-        .cursor()
-        .await
-        .context("reading the cursor")?
-        .is_some()
+async fn demo(listen: SocketAddr, data: &Path) -> anyhow::Result<()> {
+    let seeded = read_accounts(data)?;
+    let database = format!("sqlite://{}", data.join(DATABASE_FILE).display());
+    let store = open_store(&database).await?;
+    if seeded.is_none()
+        && store
+            .cursor()
+            .await
+            .context("reading the cursor")?
+            .is_some()
     {
-        return Err(anyhow!(BadInput::new(
-            "the demo syncs a new chain and needs an empty database"
-        )));
+        return Err(anyhow!(BadInput::new(format!(
+            "{} holds a demo whose seeding did not finish; remove the directory and run again",
+            data.display()
+        ))));
     }
     let devnet = devnet::start(DevnetConfig {
         http: ([127, 0, 0, 1], 0).into(),
         ship: ([127, 0, 0, 1], 0).into(),
-        storage: Storage::Ephemeral,
+        storage: Storage::Directory(data.join(CHAIN_DIR)),
         production: ProductionMode::Interval,
         block_interval: Duration::from_millis(500),
         lib_lag: 1,
@@ -97,145 +122,250 @@ async fn demo(database: &str, members: u32) -> anyhow::Result<Value> {
     .await
     .context("starting the development chain")?;
     let ready = devnet.ready().clone();
-    let outcome = run_against(&ready, &store, members).await;
+    let outcome = serve(listen, &ready, &store, &database, data, seeded).await;
     store.close().await;
     devnet
         .stop()
         .await
         .context("stopping the development chain")?;
-    let mut report = outcome?;
-    report["database"] = json!(database);
-    Ok(report)
+    outcome
 }
 
-/// Pushes the members, follows the chain until they are stored, and reports.
-async fn run_against(ready: &Ready, store: &Store, members: u32) -> anyhow::Result<Value> {
-    let api = ChainApi::new(&ready.http, ApiOptions::default()).context("Chain API client")?;
-    let pusher = Pusher::new(api, ready.coopname, cooperative_key(ready)?);
-    let mut pushed = Vec::new();
-    for _ in 0..members {
-        let username = Name::random_user(&mut OsRng);
-        let result = pusher
-            .push(&[adduser(&pusher, ready.coopname, username).await?])
+/// Serves the instance, seeds it when new, prints the ready line and serves until stopped.
+async fn serve(
+    listen: SocketAddr,
+    ready: &Ready,
+    store: &Store,
+    database: &str,
+    data: &Path,
+    seeded: Option<Vec<DemoAccount>>,
+) -> anyhow::Result<()> {
+    let chain = ChainApi::new(&ready.http, ApiOptions::default()).context("Chain API client")?;
+    if seeded.is_none() {
+        records::write(store, &ready.coopname.to_string(), COUNCIL, 1)
             .await
-            .with_context(|| format!("pushing registrator::adduser of {username}"))?;
-        let block_num = result
-            .block_num
-            .ok_or_else(|| anyhow!("the push of {username} reports no block number"))?;
-        pushed.push((username, result.transaction_id.to_hex(), block_num));
+            .context("writing the cooperative's records")?;
     }
-    let first_block = pushed.iter().map(|(_, _, block)| *block).min().unwrap_or(1);
-    let last_block = pushed.iter().map(|(_, _, block)| *block).max().unwrap_or(1);
+    let mut jwt_key = vec![0_u8; 32];
+    OsRng.fill_bytes(&mut jwt_key);
+    let mut api_config = ApiConfig::new(Secret::new(jwt_key), None);
+    // Every client of a demo, its own seeding and a browser's alike, shares the loopback
+    // address, which the per-address login limit would otherwise throttle as one client.
+    api_config.logins_per_minute = DEMO_LOGINS_PER_MINUTE;
+    let api_state =
+        ApiState::new(store.clone(), ready.coopname, api_config).with_cooperative(Pusher::new(
+            chain.clone(),
+            ready.coopname,
+            genesis_member(ready, Role::Cooperative)?.key,
+        ));
+    let metrics = Metrics::default();
+    let follower = Arc::new(AtomicBool::new(true));
+    let routes = instance_router(store, &metrics, api_state, Mode::Irreversible, &follower);
+    let (address, server) = bind_http(listen, routes).await?;
 
-    let mut config = ParserConfig::new(
+    let config = ParserConfig::new(
         &ready.ship,
         &ready.http,
         Filter::new(&DEFAULT_CONTRACTS, ready.coopname),
     );
-    config.stop_after = Some(last_block);
-    let (_stop, shutdown) = watch::channel(false);
-    let followed = tokio::time::timeout(
-        SYNC_DEADLINE,
-        parser::follow(store, &config, &Metrics::default(), shutdown),
-    )
-    .await
-    .context("waiting for the follower to store the pushed blocks")?
-    .context("following the chain")?;
-    if followed != Stopped::Reached(last_block) {
-        bail!("the follower stopped before block {last_block}: {followed:?}");
-    }
+    let (stop, shutdown) = watch::channel(false);
+    let follow_store = store.clone();
+    let follow_metrics = metrics.clone();
+    let mut followed = tokio::spawn(async move {
+        parser::follow(&follow_store, &config, &follow_metrics, shutdown).await
+    });
 
-    let cursor = store
-        .cursor()
-        .await
-        .context("reading the cursor")?
-        .ok_or_else(|| anyhow!("the follower stored no block"))?;
-    let counts = store.counts(None).await.context("counting events")?;
-    let digest = store
-        .events_digest(None)
-        .await
-        .context("computing the events digest")?;
-    let coopname = ready.coopname.to_string();
-    let participants = |block_num: u32| {
-        let coopname = coopname.clone();
-        async move {
-            let rows = store
-                .table_rows_at("soviet", &coopname, "participants", block_num)
-                .await
-                .with_context(|| format!("reading participants as of block {block_num}"))?;
-            let mut names = Vec::new();
-            for row in &rows {
-                if let Some(value) = &row.record.value {
-                    let value = value.to_value().context("reading a stored participant")?;
-                    names.extend(value.get("username").cloned());
-                }
+    let graphql = format!("http://{address}/v1/graphql");
+    let seeding = async {
+        match seeded {
+            Some(accounts) => Ok(accounts),
+            None => {
+                let accounts = seed(ready, &chain, &graphql).await?;
+                write_accounts(data, &accounts)?;
+                Ok(accounts)
             }
-            anyhow::Ok(json!({ "block_num": block_num, "participants": names }))
         }
     };
-    Ok(json!({
-        "chain": { "chain_id": ready.chain_id.to_hex(), "http": ready.http, "ship": ready.ship },
-        "coopname": ready.coopname,
-        "pushed": pushed
-            .iter()
-            .map(|(username, trx_id, block_num)| json!({
-                "action": "registrator::adduser",
-                "username": username,
-                "trx_id": trx_id,
-                "block_num": block_num,
-            }))
-            .collect::<Vec<_>>(),
-        "store": {
-            "cursor_block": cursor.block_num,
-            "cursor_id": hex::encode(cursor.block_id),
-            "lib": cursor.lib,
-            "blocks": counts.blocks,
-            "actions": counts.actions,
-            "deltas": counts.deltas,
-            "events_digest": digest,
-        },
-        "before": participants(first_block.saturating_sub(1)).await?,
-        "after": participants(last_block).await?,
-    }))
+    let accounts: anyhow::Result<Vec<DemoAccount>> = tokio::select! {
+        accounts = seeding => accounts,
+        outcome = &mut followed => Err(follower_ended(outcome)),
+    };
+    let outcome = match accounts {
+        Ok(accounts) => {
+            let line = json!({
+                "graphql": graphql,
+                "desktop": format!("http://{address}/"),
+                "chain_api": ready.http,
+                "ship": ready.ship,
+                "coopname": ready.coopname,
+                "chain_id": ready.chain_id.to_hex(),
+                "database": database,
+                "data": data,
+                "accounts": accounts,
+            });
+            println!("{line}");
+            tokio::select! {
+                () = wait_for_signal() => Ok(()),
+                outcome = &mut followed => Err(follower_ended(outcome)),
+            }
+        }
+        Err(err) => Err(err),
+    };
+    let _receiver_gone = stop.send(true);
+    if !followed.is_finished() {
+        let _stopped = followed.await;
+    }
+    server.abort();
+    outcome
 }
 
-/// The cooperative's private key from the devnet's bootstrap.
-fn cooperative_key(ready: &Ready) -> anyhow::Result<PrivateKey> {
-    let account = ready
+/// Why the follower's task ending before the demo stops is an error.
+fn follower_ended(
+    outcome: Result<Result<Stopped, parser::Error>, tokio::task::JoinError>,
+) -> anyhow::Error {
+    match outcome {
+        Ok(Ok(stopped)) => anyhow!("the follower stopped early: {stopped:?}"),
+        Ok(Err(err)) => anyhow::Error::new(err).context("following the chain"),
+        Err(err) => anyhow::Error::new(err).context("the follower's task failed"),
+    }
+}
+
+/// The council's personal data: (username, first name, last name).
+const COUNCIL: &[(&str, &str, &str)] = &[
+    ("chairman", "Сергей", "Иванов"),
+    ("member1", "Ольга", "Смирнова"),
+    ("member2", "Андрей", "Кузнецов"),
+];
+
+/// The genesis accounts with `role`, as clients holding their keys.
+fn genesis_members(ready: &Ready, role: Role) -> anyhow::Result<Vec<Member>> {
+    ready
         .accounts
         .iter()
-        .find(|account| account.role == Role::Cooperative)
-        .ok_or_else(|| anyhow!("the devnet bootstrap has no cooperative account"))?;
-    account
-        .private_key()?
-        .ok_or_else(|| anyhow!("the devnet bootstrap has no key for {}", account.name))
+        .filter(|account| account.role == role)
+        .map(|account| {
+            let key = account
+                .private_key()?
+                .ok_or_else(|| anyhow!("the devnet bootstrap has no key for {}", account.name))?;
+            Ok(Member {
+                username: account.name,
+                key,
+            })
+        })
+        .collect()
 }
 
-/// `registrator::adduser` of `username` by the cooperative, created at the head block's time.
-async fn adduser(pusher: &Pusher, coopname: Name, username: Name) -> anyhow::Result<JsonAction> {
-    let info = pusher.api().get_info().await.context("reading get_info")?;
-    let head_secs = u32::try_from(info.head_block_time.as_micros() / 1_000_000)
-        .map_err(|_| anyhow!("head block time {} is out of range", info.head_block_time))?;
-    Ok(JsonAction::new(
-        REGISTRATOR,
-        ADDUSER,
-        json!({
-            "coopname": coopname,
-            "referer": "",
-            "username": username,
-            "type": "individual",
-            "created_at": TimePointSec::from_secs(head_secs),
-            "initial": "100.0000 RUB",
-            "minimum": "300.0000 RUB",
-            "spread_initial": true,
-            "meta": "",
-            "registration_hash": hex::encode(sha2_digest(username)),
-        }),
-    ))
+/// The one genesis account with `role`.
+fn genesis_member(ready: &Ready, role: Role) -> anyhow::Result<Member> {
+    genesis_members(ready, role)?
+        .pop()
+        .ok_or_else(|| anyhow!("the devnet bootstrap has no {role:?} account"))
 }
 
-/// The registration hash MONO derives for a member added directly: SHA-256 of the username.
-fn sha2_digest(username: Name) -> [u8; 32] {
-    use sha2::{Digest as _, Sha256};
-    Sha256::digest(username.to_string().as_bytes()).into()
+/// Seeds the cooperative through its API: one member admitted, one application on the agenda.
+async fn seed(ready: &Ready, chain: &ChainApi, graphql: &str) -> anyhow::Result<Vec<DemoAccount>> {
+    let api = mono_sdk::Client::new(graphql).context("building the API client")?;
+    wait_for_first_block(&api).await?;
+    let chairman = genesis_member(ready, Role::Chairman)?;
+    let council = genesis_members(ready, Role::Member)?;
+    let cooperative = Cooperative {
+        api: &api,
+        chain,
+        coopname: ready.coopname,
+        chairman: &chairman,
+        council: &council,
+    };
+    let (_, example) = templates::builtin_for(100)?.context("the application's template")?;
+    let signature_image = example["signature"]
+        .as_str()
+        .context("the application's example has a signature image")?;
+    let admitted = Member {
+        username: "annaivanova1".parse()?,
+        key: PrivateKey::generate(&mut OsRng),
+    };
+    let waiting = Member {
+        username: "petrsidorov1".parse()?,
+        key: PrivateKey::generate(&mut OsRng),
+    };
+    let decision = cooperative
+        .apply(&Applicant {
+            member: &admitted,
+            first_name: "Анна",
+            last_name: "Иванова",
+            signature_image,
+        })
+        .await?;
+    cooperative.admit(&admitted, decision, None).await?;
+    cooperative
+        .apply(&Applicant {
+            member: &waiting,
+            first_name: "Пётр",
+            last_name: "Сидоров",
+            signature_image,
+        })
+        .await?;
+
+    let account = |member: &Member, role: &str| DemoAccount {
+        username: member.username,
+        role: role.to_owned(),
+        private_key: member.key.to_string(),
+    };
+    let mut accounts = vec![account(&chairman, "chairman")];
+    accounts.extend(council.iter().map(|member| account(member, "council")));
+    accounts.push(account(&admitted, "member"));
+    accounts.push(account(&waiting, "user"));
+    Ok(accounts)
+}
+
+/// Waits until the instance has stored its first block, so the registries answer.
+async fn wait_for_first_block(api: &mono_sdk::Client) -> anyhow::Result<()> {
+    use mono_sdk::operations::{GetSystemInfo, get_system_info};
+    let deadline = tokio::time::Instant::now() + START_DEADLINE;
+    loop {
+        let synced = api
+            .run::<GetSystemInfo>(get_system_info::Variables { block: None })
+            .await
+            .context("reading the instance's synced block")?
+            .get_system_info
+            .synced_block;
+        if synced > 0 {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            bail!("the instance stored no block in {START_DEADLINE:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The seeded accounts of a previous run in `data`, if its seeding finished.
+fn read_accounts(data: &Path) -> anyhow::Result<Option<Vec<DemoAccount>>> {
+    let path = data.join(ACCOUNTS_FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|err| anyhow!(BadInput::new(format!("reading {}: {err}", path.display())))),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(anyhow!(BadInput::new(format!(
+            "reading {}: {err}",
+            path.display()
+        )))),
+    }
+}
+
+/// Writes the accounts file atomically, readable by its owner only: it holds demo keys.
+fn write_accounts(data: &Path, accounts: &[DemoAccount]) -> anyhow::Result<()> {
+    let path = data.join(ACCOUNTS_FILE);
+    let partial = data.join(format!("{ACCOUNTS_FILE}.partial"));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&partial)
+        .with_context(|| format!("creating {}", partial.display()))?;
+    std::io::Write::write_all(&mut file, &serde_json::to_vec_pretty(accounts)?)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("writing {}", partial.display()))?;
+    std::fs::rename(&partial, &path).with_context(|| format!("renaming to {}", path.display()))
 }

@@ -35,7 +35,7 @@ use crate::cli::sync::{
 };
 use crate::cli::{BadInput, BadInputExt, Outcome};
 use crate::desktop;
-use crate::parser::{self, Metrics, ParserConfig, Stopped};
+use crate::parser::{self, Metrics, Mode, ParserConfig, Stopped};
 use crate::server::{self, ServerState};
 use crate::store::Store;
 use crate::store::follower_lock::FollowerLock;
@@ -121,17 +121,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         if let Some(pusher) = cooperative {
             api_state = api_state.with_cooperative(pusher);
         }
-        let routes = server::router(ServerState {
-            store: store.clone(),
-            metrics: metrics.clone(),
-            api_metrics: api_state.metrics.clone(),
-            mode: config.mode,
-            coopname: config.filter.coopname(),
-            follower: follower.clone(),
-            traffic: server::Traffic::default(),
-        })
-        .merge(api::http::router(api_state))
-        .merge(desktop::router());
+        let routes = instance_router(&store, &metrics, api_state, config.mode, &follower);
         let mut http = vec![(args.listen, routes)];
         http.extend(metrics_server(&args.connection, &metrics));
         if args.no_sync {
@@ -160,6 +150,28 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         }
         Ok(Outcome::Success)
     })
+}
+
+/// Everything an instance answers on its address: the platform's endpoints, the API and the
+/// desktop.
+pub(crate) fn instance_router(
+    store: &Store,
+    metrics: &Metrics,
+    api_state: ApiState,
+    mode: Mode,
+    follower: &Arc<AtomicBool>,
+) -> axum::Router {
+    server::router(ServerState {
+        store: store.clone(),
+        metrics: metrics.clone(),
+        api_metrics: api_state.metrics.clone(),
+        mode,
+        coopname: api_state.coopname,
+        follower: follower.clone(),
+        traffic: server::Traffic::default(),
+    })
+    .merge(api::http::router(api_state))
+    .merge(desktop::router())
 }
 
 /// How one term as the follower ended.

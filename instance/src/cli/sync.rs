@@ -274,17 +274,30 @@ pub(crate) async fn serve_http(
     addr: SocketAddr,
     routes: axum::Router,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    Ok(bind_http(addr, routes).await?.1)
+}
+
+/// Serves `routes` on `addr` from a spawned task; returns the bound address (the port chosen
+/// when `addr` asks for port 0) and the task.
+pub(crate) async fn bind_http(
+    addr: SocketAddr,
+    routes: axum::Router,
+) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding the HTTP address {addr}"))?;
-    tracing::info!(%addr, "serving HTTP");
-    Ok(tokio::spawn(async move {
+    let bound = listener
+        .local_addr()
+        .with_context(|| format!("reading the address bound for {addr}"))?;
+    tracing::info!(addr = %bound, "serving HTTP");
+    let task = tokio::spawn(async move {
         // The client's address reaches handlers, for per-address rate limits.
         let service = routes.into_make_service_with_connect_info::<SocketAddr>();
         if let Err(err) = axum::serve(listener, service).await {
             tracing::error!(error = %err, "HTTP server stopped");
         }
-    }))
+    });
+    Ok((bound, task))
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

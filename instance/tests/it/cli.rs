@@ -551,51 +551,6 @@ fn devnet_rejects_an_unreadable_bootstrap() {
 }
 
 #[test]
-fn demo_pushes_members_and_syncs_them_into_the_store() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let database = format!("sqlite://{}", dir.path().join("demo.sqlite").display());
-    let report = ok_json(&["demo", "--database", &database, "--members", "2"]);
-
-    let pushed: Vec<&str> = report["pushed"]
-        .as_array()
-        .expect("pushed")
-        .iter()
-        .map(|push| push["username"].as_str().expect("username"))
-        .collect();
-    assert_eq!(pushed.len(), 2);
-    let names = |side: &str| -> Vec<String> {
-        report[side]["participants"]
-            .as_array()
-            .expect("participants")
-            .iter()
-            .map(|name| name.as_str().expect("name").to_owned())
-            .collect()
-    };
-    for username in &pushed {
-        assert!(
-            !names("before").iter().any(|name| name == username),
-            "{report}"
-        );
-        assert!(
-            names("after").iter().any(|name| name == username),
-            "{report}"
-        );
-    }
-    assert!(
-        names("before").iter().any(|name| name == "chairman"),
-        "{report}"
-    );
-
-    // The store the demo leaves behind answers `mono status` with the same digest.
-    let status = ok_json(&["status", "--database", &database]);
-    assert_eq!(status["events_digest"], report["store"]["events_digest"]);
-    assert_eq!(status["cursor_block"], report["store"]["cursor_block"]);
-
-    // A second demo into the same, now non-empty, database is refused.
-    bad_input(&["demo", "--database", &database], "empty database");
-}
-
-#[test]
 fn migrate_creates_the_schema_once_and_keeps_the_data() {
     let dir = tempfile::tempdir().expect("temp dir");
     let database = format!("sqlite://{}", dir.path().join("mono.sqlite").display());

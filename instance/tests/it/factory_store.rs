@@ -11,6 +11,7 @@ use mono_instance::antelope::document::Document2;
 use mono_instance::antelope::keys::PrivateKey;
 use mono_instance::antelope::name::Name;
 use mono_instance::antelope::time::{BlockTimestamp, TimePoint};
+use mono_instance::demo::records::{self, bank_account, organization};
 use mono_instance::devnet::bootstrap::Bootstrap;
 use mono_instance::factory::draft::Draft;
 use mono_instance::factory::keys::ChainKeys;
@@ -300,77 +301,14 @@ async fn put(store: &Store, kind: &str, key: &str, value: Value, block_num: u32)
     Ok(())
 }
 
-pub(crate) fn person(first_name: &str, last_name: &str, username: &str) -> Value {
-    json!({
-        "username": username, "first_name": first_name, "last_name": last_name,
-        "middle_name": "Петрович", "birthdate": "1980-02-03",
-        "full_address": "123456, г. Москва, ул. Садовая, д. 1", "phone": "+79161234567",
-        "email": format!("{username}@example.ru"),
-    })
-}
-
-fn organization(username: &str, full_name: &str) -> Value {
-    json!({
-        "username": username, "type": "coop", "short_name": full_name, "full_name": full_name,
-        "represented_by": {"first_name": "Сергей", "last_name": "Петров", "middle_name": "Николаевич",
-                           "position": "председатель", "based_on": "Устава"},
-        "country": "Россия", "city": "Москва", "full_address": "119334, г. Москва, ул. Вавилова, д. 24",
-        "fact_address": "119334, г. Москва, ул. Вавилова, д. 24", "phone": "+74951234567",
-        "email": "soviet@voskhod.coop",
-        "details": {"inn": "7736123450", "ogrn": "1207700123456", "kpp": "773601001"},
-    })
-}
-
-fn bank_account(username: &str) -> Value {
-    json!({"username": username, "method_id": "1", "is_default": true, "method_type": "bank_transfer",
-           "data": {"currency": "RUB", "bank_name": "ПАО Сбербанк", "account_number": "40703810038000012345",
-                    "details": {"bik": "044525225", "corr": "30101810400000000225", "kpp": "773601001"}}})
-}
-
-/// What the cooperative keeps before anyone joins, from `block_num`: its organization record,
-/// bank account and variables, and the personal data of its council, given as (username,
-/// first name, last name).
+/// What the cooperative keeps before anyone joins, from `block_num`, with its council given
+/// as (username, first name, last name).
 pub(crate) async fn cooperative_records(
     store: &Store,
     council: &[(&str, &str, &str)],
     block_num: u32,
 ) -> Result<()> {
-    let (_, example) = templates::builtin_for(100)?.context("a template")?;
-    put(
-        store,
-        "organization",
-        COOP,
-        organization(COOP, "Потребительский кооператив «Восход»"),
-        block_num,
-    )
-    .await?;
-    put(
-        store,
-        "payment_method",
-        &format!("{COOP}/1"),
-        bank_account(COOP),
-        block_num,
-    )
-    .await?;
-    let mut vars = example["vars"].clone();
-    vars["coopname"] = json!(COOP);
-    vars["full_abbr_dative"] = json!("Потребительскому кооперативу");
-    // The store keeps the flag as a boolean; templates print it as `yes` or `no`.
-    vars["passport_request"] = json!(true);
-    for field in ["confidential_link", "confidential_email", "contact_email"] {
-        vars[field] = json!("soviet@voskhod.coop");
-    }
-    put(store, "vars", COOP, vars, block_num).await?;
-    for (username, first, last) in council {
-        put(
-            store,
-            "individual",
-            username,
-            person(first, last, username),
-            block_num,
-        )
-        .await?;
-    }
+    records::write(store, COOP, council, block_num).await?;
     Ok(())
 }
 

@@ -10,6 +10,7 @@ use mono_instance::antelope::keys::PrivateKey;
 use mono_instance::antelope::time::TimePointSec;
 use mono_instance::chain::api::{ApiOptions, ChainApi};
 use mono_instance::chain::push::Pusher;
+use mono_instance::demo::records::person;
 use mono_instance::devnet::{RunningDevnet, Storage};
 use mono_instance::factory::templates;
 use mono_instance::store::Store;
@@ -18,7 +19,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::api::{Api, SERVICE_TOKEN, bootstrap_key, error_code, sync_to};
 use crate::crash::{devnet, loopback, produce};
-use crate::factory_store::{cooperative_records, person};
+use crate::factory_store::cooperative_records;
 use crate::support::two_database_test;
 
 const APPLICANT: &str = "newmemberone";

@@ -4,6 +4,7 @@ mod api;
 mod bundle;
 mod cli;
 mod crash;
+mod demo;
 mod desktop;
 mod devnet;
 mod devnet_flows;
