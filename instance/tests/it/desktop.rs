@@ -1,24 +1,19 @@
 //! The desktop: its key module signs exactly as the Rust side does, and, in the system's
 //! headless Chromium, a newcomer joins through it and the council decides through it, against
-//! `mono serve` following a devnet that produces blocks on its own. The browser scenarios are
+//! `mono demo` (a seeded cooperative on a devnet producing blocks on its own). The scenarios are
 //! `instance/tests/browser/*.mjs` (playwright-core, installed by `scripts/install-test-deps.sh`);
 //! a missing `node`, Chromium or playwright-core fails the test rather than skipping it.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail, ensure};
 use mono_instance::antelope::keys::PrivateKey;
-use mono_instance::devnet::{DevnetConfig, ProductionMode, RunningDevnet, Storage, start};
-use mono_instance::store::Store;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
-
-use crate::api::bootstrap_key;
-use crate::crash::{loopback, mono_following};
-use crate::factory_store::cooperative_records;
+use tokio::io::{AsyncBufReadExt as _, BufReader};
 
 /// Where the browser tests' scripts and npm packages are.
 fn browser_dir() -> PathBuf {
@@ -27,6 +22,8 @@ fn browser_dir() -> PathBuf {
 
 /// Debian's Chromium, which the scenarios drive.
 const CHROMIUM: &str = "/usr/bin/chromium";
+/// Longest the demo may take to seed its cooperative and print its ready line.
+const READY_DEADLINE: Duration = Duration::from_secs(300);
 /// Longest a browser scenario may run; each of its own waits is bounded too.
 const SCENARIO_DEADLINE: Duration = Duration::from_secs(600);
 
@@ -101,96 +98,51 @@ fn the_desktop_signs_digests_byte_for_byte_as_rust_does() -> anyhow::Result<()> 
     Ok(())
 }
 
-/// A cooperative on a devnet producing blocks every half second, served by `mono serve` with
-/// the desktop, and the council's demo keys.
+/// `mono demo` on a free loopback port: a seeded cooperative with its council, served with the
+/// desktop; the ready line names the desktop's address and the demo accounts' keys.
 struct Served {
-    devnet: RunningDevnet,
-    serve: Child,
-    desktop: String,
-    accounts: Value,
+    demo: tokio::process::Child,
+    ready: Value,
     _data: tempfile::TempDir,
 }
 
 impl Served {
     async fn start() -> anyhow::Result<Self> {
         let data = tempfile::tempdir()?;
-        let devnet = start(DevnetConfig {
-            http: loopback()?,
-            ship: loopback()?,
-            storage: Storage::Ephemeral,
-            production: ProductionMode::Interval,
-            block_interval: Duration::from_millis(500),
-            lib_lag: 1,
-            bootstrap: None,
+        let mut demo = tokio::process::Command::new(env!("CARGO_BIN_EXE_mono"))
+            .args(["demo", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting mono demo")?;
+        let stdout = demo.stdout.take().context("the demo's stdout")?;
+        let line = tokio::time::timeout(READY_DEADLINE, async {
+            BufReader::new(stdout).lines().next_line().await
         })
-        .await?;
-        let url = format!("sqlite://{}", data.path().join("mono.sqlite").display());
-        let store = Store::open(&url).await?;
-        cooperative_records(
-            &store,
-            &[
-                ("chairman", "Сергей", "Иванов"),
-                ("member1", "Ольга", "Смирнова"),
-                ("member2", "Андрей", "Кузнецов"),
-            ],
-            1,
-        )
-        .await?;
-        store.close().await;
-        let key_file = data.path().join("cooperative.key");
-        std::fs::write(&key_file, bootstrap_key(&devnet, "voskhod")?.to_string())?;
-        let listen = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
-        let mut command = mono_following(&devnet, "serve", &url);
-        command
-            .args(["--listen", &listen.to_string()])
-            .arg("--cooperative-key-file")
-            .arg(&key_file);
-        let serve = command.spawn()?;
-        let accounts = json!(
-            [
-                ("chairman", "chairman"),
-                ("member1", "council"),
-                ("member2", "council")
-            ]
-            .iter()
-            .map(|(name, role)| Ok(json!({
-                "username": name, "role": role,
-                "private_key": bootstrap_key(&devnet, name)?.to_string(),
-            })))
-            .collect::<anyhow::Result<Vec<Value>>>()?
-        );
-        let served = Self {
-            devnet,
-            serve,
-            desktop: format!("http://{listen}/"),
-            accounts,
+        .await
+        .context("mono demo was not ready in time")??
+        .context("mono demo ended without a ready line")?;
+        Ok(Self {
+            demo,
+            ready: serde_json::from_str(&line).context("the ready line")?,
             _data: data,
-        };
-        served.wait_ready(&format!("http://{listen}/ready")).await?;
-        Ok(served)
-    }
-
-    async fn wait_ready(&self, url: &str) -> anyhow::Result<()> {
-        let _already_installed = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()?;
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while Instant::now() < deadline {
-            if let Ok(response) = client.get(url).send().await
-                && response.status().is_success()
-            {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-        bail!("mono serve was not ready at {url} within two minutes")
+        })
     }
 
     async fn stop(mut self) -> anyhow::Result<()> {
-        let _gone = self.serve.kill();
-        let _status = self.serve.wait();
-        self.devnet.stop().await?;
+        let pid = self.demo.id().context("the demo runs")?.to_string();
+        ensure!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()?
+                .success()
+        );
+        let status = tokio::time::timeout(Duration::from_secs(30), self.demo.wait())
+            .await
+            .context("the demo stops on SIGTERM")??;
+        ensure!(status.success(), "mono demo exited with {status}");
         Ok(())
     }
 }
@@ -216,8 +168,17 @@ fn scenario(name: &str, served: &Served) -> anyhow::Result<()> {
         &browser_dir().join(format!("{name}.mjs")),
         b"",
         &[
-            ("MONO_DESKTOP_URL", served.desktop.clone()),
-            ("MONO_DESKTOP_ACCOUNTS", served.accounts.to_string()),
+            (
+                "MONO_DESKTOP_URL",
+                served.ready["desktop"]
+                    .as_str()
+                    .context("the ready line's desktop")?
+                    .to_owned(),
+            ),
+            (
+                "MONO_DESKTOP_ACCOUNTS",
+                served.ready["accounts"].to_string(),
+            ),
             (
                 "MONO_DESKTOP_SCREENSHOTS",
                 screenshots.display().to_string(),
