@@ -63,18 +63,22 @@ function App() {
         .then((data) => setSystem(data.getSystemInfo))
         .catch(setFailure);
     load();
-    // The synced block moves on; the sliders over history reach up to it.
-    const stopProgress = live(
-      ['followerProgress'],
-      (_, progress) => setSystem((known) => known && { ...known, synced_block: progress.block_num }),
-      load,
-    );
     return () => {
       window.removeEventListener('hashchange', changed);
       stop();
-      stopProgress();
     };
   }, []);
+
+  // The synced block moves on and the sliders over history reach up to it; the follower's
+  // progress is for registered accounts, so it is followed once someone is logged in.
+  useEffect(() => {
+    if (!user) return undefined;
+    return live(
+      ['followerProgress'],
+      (_, progress) => setSystem((known) => known && { ...known, synced_block: progress.block_num }),
+      () => request(SYSTEM_INFO).then((data) => setSystem(data.getSystemInfo)).catch(() => {}),
+    );
+  }, [user]);
 
   const entry = SCREENS[path] || SCREENS[''];
   useEffect(() => {

@@ -47,7 +47,7 @@ export function Members({ system }) {
               <th scope="row">${account.username}</th>
               <td>${account.kind ? t(`kind.${account.kind}`) : '—'}</td>
               <td>${t(`lifecycle.${account.lifecycle}`)}</td>
-              <td>${when(account.registered_at)}</td>
+              <td class="date">${when(account.registered_at)}</td>
             </tr>`)}
           </tbody>
         </table></div>

@@ -48,7 +48,7 @@ export function Payments({ system }) {
               <td>${payment.purpose ? t(`purpose.${payment.purpose}`) : '—'}</td>
               <td class="number">${money(payment.amount)}</td>
               <td><${Chip} tone=${TONES[payment.status]}>${t(`payment.status.${payment.status}`)}<//></td>
-              <td>${when(payment.created_at)}</td>
+              <td class="date">${when(payment.created_at)}</td>
               <td class="row-actions">
                 ${chairman && payment.status === 'pending' && !pages.block
                   ? html`<${Action} label=${t('payments.confirm')} action=${settle(payment.hash, 'COMPLETED')} onError=${setError} />

@@ -81,9 +81,11 @@ run(async () => {
   const chairman = await signIn(chairmanBrowser, accountOf('chairman'), 'chairman');
   await chairman.getByRole('navigation').getByRole('link', { name: 'Платежи' }).click();
   const row = chairman.getByRole('row').filter({ hasText: username });
-  await row.getByRole('button', { name: 'Подтвердить оплату' }).click({ timeout: CHAIN });
-  await row.getByText('оплачен').waitFor({ timeout: CHAIN });
+  const confirm = row.getByRole('button', { name: 'Подтвердить оплату' });
+  await confirm.waitFor({ timeout: CHAIN });
   await screenshot(chairman, 'council-payments');
+  await confirm.click();
+  await row.getByText('оплачен').waitFor({ timeout: CHAIN });
 
   const item = member.getByRole('listitem', { name: `Приём в пайщики: ${username}` });
   await item.waitFor({ timeout: CHAIN });
