@@ -140,6 +140,7 @@ export default {
   'handwriting.hint': 'Распишитесь в поле выше.',
   'handwriting.done': 'Подпись готова.',
   'handwriting.clear': 'Очистить',
+  'handwriting.typed': 'Или напечатайте имя — подпись будет написана им',
 
   'field.email': 'Электронная почта',
   'field.last_name': 'Фамилия',

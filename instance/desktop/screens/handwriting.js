@@ -1,5 +1,6 @@
-// The handwritten signature, drawn with a mouse, a finger or a pen on a canvas, and given as a
-// PNG data URL for the application to carry.
+// The handwritten signature, drawn with a mouse, a finger or a pen on a canvas (or, from the
+// keyboard, the member's name written in a script face), and given as a PNG data URL for the
+// application to carry.
 
 import { html, useEffect, useRef, useState } from '../ui.js';
 import { t } from '../i18n.js';
@@ -61,11 +62,29 @@ export function Handwriting({ onChange }) {
     onChange(null);
   };
 
+  const typed = (text) => {
+    clear();
+    if (!text.trim()) return;
+    const element = canvas.current;
+    const context = element.getContext('2d');
+    context.save();
+    context.font = 'italic 34px "Segoe Script", "Brush Script MT", "URW Chancery L", cursive';
+    context.fillStyle = '#1b2a4a';
+    context.fillText(text.trim(), 24, element.clientHeight / 2 + 12, element.clientWidth - 48);
+    context.restore();
+    setDrawn(true);
+    onChange(element.toDataURL('image/png'));
+  };
+
   return html`<div class="handwriting">
     <canvas ref=${canvas} class="pad" role="img" aria-label=${t('handwriting.pad')}></canvas>
     <div class="actions">
       <span class="note">${drawn ? t('handwriting.done') : t('handwriting.hint')}</span>
       <button type="button" class="secondary" onClick=${clear} disabled=${!drawn}>${t('handwriting.clear')}</button>
+    </div>
+    <div class="field">
+      <label for="handwriting-typed">${t('handwriting.typed')}</label>
+      <input id="handwriting-typed" type="text" autocomplete="name" onInput=${(event) => typed(event.currentTarget.value)} />
     </div>
   </div>`;
 }
