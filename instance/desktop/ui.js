@@ -51,9 +51,24 @@ export function Action({ label, action, kind = 'primary', disabled = false, onEr
     onClick=${run}>${busy ? t('common.busy') : label}</button>`;
 }
 
-/** A generated or kept document, shown in a frame with no scripts, forms or same-origin access. */
+/**
+ * A generated or kept document, shown in a sandboxed frame (no same-origin access, no forms,
+ * no script but the frame's own, see document.js) that receives the HTML by message.
+ */
 export function DocumentFrame({ title, source }) {
-  return html`<iframe class="document" title=${title} sandbox="" srcdoc=${source}></iframe>`;
+  const frame = useRef(null);
+  useEffect(() => {
+    const send = (event) => {
+      if (event.source === frame.current?.contentWindow && event.data?.ready) {
+        // The frame's origin is opaque, so no narrower target can be named.
+        frame.current.contentWindow.postMessage({ html: source }, '*');
+      }
+    };
+    window.addEventListener('message', send);
+    return () => window.removeEventListener('message', send);
+  }, [source]);
+  return html`<iframe ref=${frame} class="document" title=${title} sandbox="allow-scripts"
+    src="/desktop/document.html"></iframe>`;
 }
 
 /** A status as a labelled chip. */

@@ -21,11 +21,21 @@ use rust_embed::RustEmbed;
 /// Where the desktop's files are served; the page itself is at `/`.
 pub const ASSETS: &str = "/desktop";
 
-/// The policy of every desktop response. `img-src data:` admits the handwritten signature
-/// drawn on a canvas; documents are shown in `sandbox=""` frames, which inherit this policy.
+/// The policy of every desktop response but the document frame's. `img-src data:` admits the
+/// handwritten signature drawn on a canvas; `frame-src 'self'` the document frame.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
      style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
-     base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+     frame-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// The page documents are shown in, framed by the desktop only.
+const DOCUMENT_FRAME: &str = "document.html";
+
+/// The document frame's policy: a kept document's own inline styles and data images apply, no
+/// script runs but the frame's own, nothing is fetched or submitted. The desktop sandboxes the
+/// frame without same-origin access.
+pub const DOCUMENT_POLICY: &str = "default-src 'none'; script-src 'self'; \
+     style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; \
+     frame-ancestors 'self'";
 
 #[derive(RustEmbed)]
 #[folder = "desktop/"]
@@ -61,16 +71,29 @@ fn serve(path: &str, headers: &HeaderMap) -> Response {
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.split(',').any(|tag| tag.trim() == etag));
     let content_type = content_type(path);
-    if fresh {
-        return secured(
+    let mut response = if fresh {
+        secured(
             StatusCode::NOT_MODIFIED,
             content_type,
             Some(&etag),
             Body::empty(),
+        )
+    } else {
+        let body = Body::from(file.data.into_owned());
+        secured(StatusCode::OK, content_type, Some(&etag), body)
+    };
+    if path == DOCUMENT_FRAME {
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(DOCUMENT_POLICY),
+        );
+        headers.insert(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("SAMEORIGIN"),
         );
     }
-    let body = Body::from(file.data.into_owned());
-    secured(StatusCode::OK, content_type, Some(&etag), body)
+    response
 }
 
 /// A response with `status`, `body` and the desktop's headers.
@@ -169,6 +192,22 @@ mod tests {
                 "nosniff"
             );
         }
+    }
+
+    #[test]
+    fn documents_are_framed_by_the_desktop_only_with_their_styles_and_no_scripts() {
+        let response = get(DOCUMENT_FRAME, None);
+        assert_eq!(response.status(), StatusCode::OK);
+        let policy = header_of(&response, header::CONTENT_SECURITY_POLICY);
+        assert!(policy.contains("script-src 'self';"), "{policy}");
+        assert!(
+            !policy.contains("unsafe-eval") && !policy.contains("connect-src"),
+            "{policy}"
+        );
+        assert!(policy.contains("frame-ancestors 'self'"), "{policy}");
+        assert_eq!(header_of(&response, header::X_FRAME_OPTIONS), "SAMEORIGIN");
+        let main = header_of(&get("index.html", None), header::CONTENT_SECURITY_POLICY).to_owned();
+        assert!(main.contains("frame-src 'self'"), "{main}");
     }
 
     #[test]

@@ -53,9 +53,7 @@ export async function page(context, name) {
   created.on('pageerror', (error) => problems.push(`${name}: ${error.message}`));
   created.on('console', (message) => {
     if (message.type() !== 'error' || /Failed to load resource/.test(message.text())) return;
-    // A kept document's own inline styles are refused inside its sandboxed frame, by design.
-    const fromDocument = message.location().url === 'about:srcdoc' && /inline style/.test(message.text());
-    if (!fromDocument) problems.push(`${name}: ${message.text()} (${message.location().url})`);
+    problems.push(`${name}: ${message.text()} (${message.location().url})`);
   });
   opened.set(name, created);
   return created;

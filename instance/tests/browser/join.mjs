@@ -94,7 +94,8 @@ run(async () => {
 
   await item.getByRole('button', { name: 'Документы заявителя' }).click();
   await item.getByRole('button', { name: 'Заявление о вступлении в кооператив' }).click();
-  await item.getByTitle('Заявление о вступлении в кооператив').waitFor();
+  await item.getByTitle('Заявление о вступлении в кооператив').contentFrame()
+    .getByText('Петрова Анна Сергеевна', { exact: false }).first().waitFor();
   await screenshot(member, 'council-agenda');
   await item.getByRole('button', { name: 'Голосовать за' }).click();
   await item.getByText('Ваш голос учтён.').waitFor({ timeout: CHAIN });
@@ -103,7 +104,8 @@ run(async () => {
   const decision = chairman.getByRole('listitem', { name: `Приём в пайщики: ${username}` });
   await decision.getByRole('button', { name: 'Голосовать за' }).click();
   await decision.getByRole('button', { name: 'Подготовить решение' }).click({ timeout: CHAIN });
-  await decision.getByTitle('Решение совета о приёме в пайщики').waitFor();
+  await decision.getByTitle('Решение совета о приёме в пайщики').contentFrame()
+    .getByText('Протокол', { exact: false }).first().waitFor();
   await screenshot(chairman, 'council-decision');
   await decision.getByRole('button', { name: 'Подписать и утвердить решение' }).click();
   await decision.getByRole('button', { name: 'Исполнить решение' }).click({ timeout: CHAIN });
@@ -117,6 +119,9 @@ run(async () => {
   await application.getByText('принят').waitFor({ timeout: CHAIN });
   await application.getByText('подписи проверены в браузере: 1 из 1').waitFor();
   await application.getByRole('button', { name: 'Открыть' }).click();
+  // The document's own HTML reaches its sandboxed frame.
+  await application.getByTitle('Заявление о вступлении в кооператив').contentFrame()
+    .getByText('Заявление физического лица о приёме в пайщики').waitFor();
   await screenshot(applicant, 'member-documents');
 
   // A plain member is refused the council's screens.
