@@ -78,7 +78,7 @@ async fn round_trip(
 ) -> anyhow::Result<()> {
     let source = Store::open(sqlite).await?;
     let started = Instant::now();
-    let head = seed::members(&source, members).await?;
+    let head = seed::members(&source, 0..members, None).await?;
     seed_documents(&source, documents, head).await?;
     seed_logins(&source, members).await?;
     println!(

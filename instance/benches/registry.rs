@@ -10,6 +10,8 @@
 
 #[path = "support/seed.rs"]
 mod seed;
+#[path = "support/stats.rs"]
+mod stats;
 mod support;
 
 use std::collections::HashMap;
@@ -26,6 +28,7 @@ use mono_instance::registry::members::{self, MemberFilter};
 use mono_instance::registry::projection::RegistryEvent;
 use mono_instance::store::Store;
 use seed::{COOP, username};
+use stats::percentiles;
 use support::TempPostgres;
 use tokio::sync::watch;
 
@@ -64,20 +67,10 @@ async fn run() -> anyhow::Result<()> {
     outcome
 }
 
-/// p50, p99 and max of `samples`, in milliseconds.
-fn percentiles(samples: &mut [Duration]) -> (f64, f64, f64) {
-    samples.sort_unstable();
-    let at = |fraction: f64| {
-        let idx = ((samples.len() as f64 * fraction).ceil() as usize).clamp(1, samples.len()) - 1;
-        samples[idx].as_secs_f64() * 1000.0
-    };
-    (at(0.50), at(0.99), at(1.0))
-}
-
 async fn lists(backend: &str, url: &str, members: u32) -> anyhow::Result<()> {
     let store = Store::open(url).await?;
     let started = Instant::now();
-    let head = seed::members(&store, members).await?;
+    let head = seed::members(&store, 0..members, None).await?;
     // The state autovacuum reaches within a minute of a bulk load, and an import at once.
     store.refresh_statistics().await?;
     println!(

@@ -7,6 +7,7 @@
 
 mod abi;
 mod bundle;
+pub mod config_file;
 mod demo;
 mod devnet;
 mod document;

@@ -6,7 +6,16 @@ use clap::Parser;
 use mono_instance::cli::{self, Cli, Outcome};
 
 fn main() -> ExitCode {
-    let parsed = match Cli::try_parse() {
+    let args =
+        match cli::config_file::apply(std::env::args_os().collect(), |name| std::env::var_os(name))
+        {
+            Ok(args) => args,
+            Err(err) => {
+                eprintln!("error: {err}");
+                return ExitCode::from(cli::EXIT_BAD_INPUT);
+            }
+        };
+    let parsed = match Cli::try_parse_from(args) {
         Ok(parsed) => parsed,
         Err(err) => {
             // Help and version go to stdout with success; a usage error is bad input and, like

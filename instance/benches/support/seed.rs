@@ -51,24 +51,37 @@ fn delta(
     }
 }
 
-/// Writes `members` members (accounts, shareholder rows, personal data) into `store`,
-/// [`MEMBERS_PER_BLOCK`] per block; a third are entrepreneurs, one in ten is blocked.
-pub async fn members(store: &Store, members: u32) -> anyhow::Result<u32> {
-    let blocks = members.div_ceil(MEMBERS_PER_BLOCK);
+/// Writes the members numbered `seqs` (accounts, shareholder rows, personal data) into
+/// `store`, [`MEMBERS_PER_BLOCK`] per block, in the blocks after `after` (a stored block's
+/// number and id; `None` on an empty store); a third are entrepreneurs, one in ten is blocked.
+/// Returns the last block.
+pub async fn members(
+    store: &Store,
+    seqs: std::ops::Range<u32>,
+    after: Option<(u32, [u8; 32])>,
+) -> anyhow::Result<u32> {
+    let (after, after_id) = after.unwrap_or((0, block_id(0)));
+    let blocks = seqs.len().div_ceil(MEMBERS_PER_BLOCK as usize);
+    let blocks = u32::try_from(blocks)?;
     let mut batches = Vec::new();
     let mut private = Vec::new();
-    for block_num in 1..=blocks {
+    for block_num in after + 1..=after + blocks {
+        let previous = if block_num == after + 1 {
+            after_id
+        } else {
+            block_id(block_num - 1)
+        };
         let mut batch = BlockBatch::new(
             BlockRecord {
                 block_num,
                 block_id: block_id(block_num),
-                previous: block_id(block_num - 1),
+                previous,
                 timestamp_ms: 1_750_000_000_000 + i64::from(block_num) * 500,
             },
             block_num,
         );
-        let first = (block_num - 1) * MEMBERS_PER_BLOCK;
-        for seq in first..(first + MEMBERS_PER_BLOCK).min(members) {
+        let first = seqs.start + (block_num - after - 1) * MEMBERS_PER_BLOCK;
+        for seq in first..(first + MEMBERS_PER_BLOCK).min(seqs.end) {
             let name = username(seq);
             let kind = if seq % 3 == 0 {
                 "entrepreneur"
@@ -116,5 +129,5 @@ pub async fn members(store: &Store, members: u32) -> anyhow::Result<u32> {
     let mut import = store.begin_private_import().await?;
     import.private_versions(&private).await?;
     import.commit().await?;
-    Ok(blocks)
+    Ok(after + blocks)
 }

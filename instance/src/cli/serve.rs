@@ -48,6 +48,10 @@ const LOCK_CHECK: Duration = Duration::from_secs(5);
 /// `mono serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
+    /// File of settings, one `MONO_NAME=value` per line with the environment's names; flags
+    /// and the environment take precedence over it.
+    #[arg(long, env = "MONO_CONFIG")]
+    config: Option<PathBuf>,
     #[command(flatten)]
     connection: ConnectionArgs,
     /// Address of the HTTP endpoints and the API.
@@ -111,6 +115,9 @@ fn api_config(args: &ServeArgs) -> anyhow::Result<ApiConfig> {
 pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     let config = parser_config(&args.connection)?;
     let runtime = runtime()?;
+    if let Some(path) = &args.config {
+        tracing::info!(path = %path.display(), "settings read from the configuration file");
+    }
     let api_config = api_config(&args)?;
     let cooperative = cooperative(&args, &config)?;
     runtime.block_on(async {

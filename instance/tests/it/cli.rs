@@ -568,3 +568,18 @@ fn migrate_creates_the_schema_once_and_keeps_the_data() {
         "database",
     );
 }
+
+#[test]
+fn serve_refuses_a_configuration_file_with_an_unknown_setting() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("mono.env");
+    std::fs::write(
+        &config,
+        "MONO_DATABASE_URL=sqlite://a.db\nMONO_LISTN=0.0.0.0:1\n",
+    )
+    .expect("write");
+    bad_input(
+        &["serve", "--config", config.to_str().expect("UTF-8 path")],
+        "has no setting MONO_LISTN",
+    );
+}

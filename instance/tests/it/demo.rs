@@ -159,6 +159,16 @@ async fn demo_serves_a_seeded_cooperative_and_keeps_it_across_runs() {
         .await
         .expect_err("the agenda is the council's");
     assert_eq!(refused.code(), Some("FORBIDDEN"), "{refused}");
+    // Nor does a stranger, who is asked to log in first.
+    let stranger = api
+        .run::<GetAgenda>(get_agenda::Variables {
+            filter: None,
+            page: None,
+            block: None,
+        })
+        .await
+        .expect_err("the agenda is the council's");
+    assert_eq!(stranger.code(), Some("UNAUTHENTICATED"), "{stranger}");
 
     // The second applicant's paid application waits for the council's votes.
     let waiting = account(&ready, "user");
