@@ -69,6 +69,7 @@ mod key_list;
 mod private_import;
 mod private_records;
 mod records;
+mod registry_relay;
 mod registry_rows;
 mod sessions;
 mod snapshot;

@@ -30,8 +30,8 @@ use crate::chain::api::{ApiOptions, ChainApi};
 use crate::chain::push::Pusher;
 use crate::chain::tls::TlsRoots;
 use crate::cli::sync::{
-    ConnectionArgs, metrics_server, open_store, parser_config, runtime, serve_http, serve_only,
-    wait_for_signal,
+    ConnectionArgs, Relay, metrics_server, open_store, parser_config, runtime, serve_http,
+    serve_only, wait_for_signal,
 };
 use crate::cli::{BadInput, BadInputExt, Outcome};
 use crate::desktop;
@@ -208,7 +208,11 @@ async fn follow_while_holding(
     let api = ChainApi::with_roots(&config.chain_api_url, options, &roots)
         .context("building the chain API client")?;
     loop {
-        let Some(lock) = wait_for_lock(store, metrics, &api, &mut shutdown).await else {
+        // Meanwhile the follower elsewhere commits; this replica's subscribers hear of it.
+        let relay = Relay::start(store);
+        let lock = wait_for_lock(store, metrics, &api, &mut shutdown).await;
+        relay.stop().await;
+        let Some(lock) = lock else {
             return Ok(Stopped::Shutdown);
         };
         tracing::info!("holding the follower lock: following the chain");

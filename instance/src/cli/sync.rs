@@ -7,6 +7,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::Args;
@@ -260,13 +261,43 @@ pub(crate) async fn serve_only(
     for (addr, routes) in http {
         servers.push(serve_http(addr, routes).await?);
     }
+    let relay = Relay::start(store);
     wait_for_signal().await;
+    relay.stop().await;
     for server in servers {
         server.abort();
     }
     store.close().await;
     tracing::info!("stopped");
     Ok(Outcome::Success)
+}
+
+/// How often a process that does not follow looks for blocks another one committed.
+const RELAY_POLL: Duration = Duration::from_millis(500);
+
+/// Registry notifications for the API's subscribers while another process writes the store
+/// (see [`Store::relay_commits`]).
+pub(crate) struct Relay {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Relay {
+    /// Starts telling `store`'s subscribers of other processes' commits.
+    pub(crate) fn start(store: &Store) -> Self {
+        let (stop, shutdown) = watch::channel(false);
+        let store = store.clone();
+        let task = tokio::spawn(async move { store.relay_commits(RELAY_POLL, shutdown).await });
+        Self { stop, task }
+    }
+
+    /// Stops, once the poll under way is told.
+    pub(crate) async fn stop(self) {
+        let _receiver_gone = self.stop.send(true);
+        if let Err(err) = self.task.await {
+            tracing::warn!(error = %err, "registry notifications stopped abnormally");
+        }
+    }
 }
 
 /// Serves `routes` on `addr` until the returned task is aborted.

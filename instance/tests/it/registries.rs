@@ -6,6 +6,8 @@
 //! projections are checked against the events, and a rollback and re-commit reproduce the same
 //! digests.
 
+use std::time::Duration;
+
 use anyhow::{Context as _, Result, ensure};
 use mono_instance::antelope::abi::def::AbiDef;
 use mono_instance::antelope::document::{Document2, DocumentVersion};
@@ -25,6 +27,7 @@ use mono_instance::store::{JsonText, Store};
 use rand_core::OsRng;
 use serde_json::json;
 use sqlx::Connection as _;
+use tokio::sync::{broadcast, watch};
 
 use crate::devnet_flows::{COOP, Devnet, sha_hex};
 use crate::support::two_database_test;
@@ -107,6 +110,18 @@ fn authorize_and_exec(devnet: &mut Devnet, decision_id: u64) -> Result<()> {
     Ok(())
 }
 
+/// The next `count` registry events, waiting at most ten seconds for them.
+async fn hear(
+    events: &mut broadcast::Receiver<RegistryEvent>,
+    count: usize,
+) -> Result<Vec<RegistryEvent>> {
+    let mut heard = Vec::with_capacity(count);
+    while heard.len() < count {
+        heard.push(tokio::time::timeout(Duration::from_secs(10), events.recv()).await??);
+    }
+    Ok(heard)
+}
+
 async fn lifecycle(store: &Store, username: &str, block_num: u32) -> Result<Option<Lifecycle>> {
     Ok(members::get(store, COOP, block_num, username)
         .await?
@@ -119,6 +134,19 @@ two_database_test!(
         let mut devnet = Devnet::with_council()?;
         let store = Store::open(&urls[0]).await?;
         let mut events = store.subscribe_registry();
+        // A replica: another handle on the database, as another process has it, whose
+        // subscribers hear of the blocks the follower commits through the relay.
+        let replica = Store::open(&urls[0]).await?;
+        let mut relayed = replica.subscribe_registry();
+        let (stop_relay, relay_shutdown) = watch::channel(false);
+        let relay = tokio::spawn({
+            let replica = replica.clone();
+            async move {
+                replica
+                    .relay_commits(Duration::from_millis(10), relay_shutdown)
+                    .await;
+            }
+        });
         let mut abis = abis(&devnet);
         let entered = sync(&devnet, &store, &mut abis, 1).await?;
 
@@ -562,6 +590,8 @@ two_database_test!(
         ensure!(heard.iter().any(|event| matches!(event,
             RegistryEvent::Committed { block_num, sources } if *block_num == admitted
                 && sources.contains(&Source::Participant) && sources.contains(&Source::Decision))));
+        // The replica's subscribers heard the same, read back from the stored blocks.
+        ensure!(hear(&mut relayed, heard.len()).await? == heard);
 
         // The projections are exactly what the events give.
         let report = check::verify(&store, &Contracts::default()).await?;
@@ -574,6 +604,11 @@ two_database_test!(
         ];
         let fork_point = store.block(paid).await?.context("stored block")?;
         store.rollback_to(paid, &fork_point.block_id).await?;
+        // The replica tells a rollback no later than the fork point, then the blocks again.
+        let rolled_back = match hear(&mut relayed, 1).await?.as_slice() {
+            [RegistryEvent::RolledBack { block_num }] if *block_num <= paid => *block_num,
+            other => anyhow::bail!("not a rollback: {other:?}"),
+        };
         ensure!(lifecycle(&store, "candidatea", head).await? == Some(Lifecycle::Paid));
         ensure!(
             check::verify(&store, &Contracts::default())
@@ -584,6 +619,19 @@ two_database_test!(
         sync(&devnet, &store, &mut abis, paid + 1).await?;
         ensure!(check::digest(&store, admitted).await? == digests[0]);
         ensure!(check::digest(&store, head).await? == digests[1]);
+        let again = hear(&mut relayed, usize::try_from(head - rolled_back)?).await?;
+        ensure!(
+            again
+                == heard[usize::try_from(rolled_back)?..]
+                    .iter()
+                    .filter(|event| matches!(event, RegistryEvent::Committed { .. }))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            "{again:?}"
+        );
+        let _ = stop_relay.send(true);
+        relay.await?;
+        replica.close().await;
 
         // A store whose projections an older build wrote (here: none at all) gets them rebuilt
         // from its events when it is opened.
