@@ -6,7 +6,9 @@
 #
 #   PostgreSQL   Debian's postgresql, a cluster on 127.0.0.1:5432 with trust authentication
 #                (or the server MONO_TEST_DATABASE_URL names)
-#   Node.js      Debian's nodejs and npm (18 or later), then the interop test's npm packages
+#   Node.js      Debian's nodejs and npm (18 or later), then the interop and browser tests' npm
+#                packages
+#   Chromium     Debian's chromium, which the desktop's browser tests drive headless
 #   Python       Debian's python3 and python3-venv, for the chart checks' kubernetes-validate
 #   cargo-fuzz   from crates.io, for the bounded fuzz runs
 #   helm, kubernetes-validate   installed by charts/lint.sh into ~/.cache/mono-tools
@@ -49,6 +51,13 @@ if [ -z "$node_major" ] || [ "$node_major" -lt 18 ] || ! command -v npm >/dev/nu
     apt_install nodejs npm
 fi
 npm ci --prefix instance/tests/interop --no-audit --no-fund --loglevel=error
+npm ci --prefix instance/tests/browser --no-audit --no-fund --loglevel=error
+
+# Chromium for the desktop's browser tests (driven through playwright-core, never downloaded by it).
+if [ ! -x /usr/bin/chromium ]; then
+    echo "installing Chromium" >&2
+    apt_install chromium
+fi
 
 # Python with venv, for kubernetes-validate.
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then

@@ -14,6 +14,7 @@ pub mod bundle;
 pub mod chain;
 pub mod cli;
 pub mod demo;
+pub mod desktop;
 pub mod devnet;
 pub mod extensions;
 pub mod factory;

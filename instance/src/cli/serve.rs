@@ -34,6 +34,7 @@ use crate::cli::sync::{
     serve_only, wait_for_signal,
 };
 use crate::cli::{BadInput, BadInputExt, Outcome};
+use crate::desktop;
 use crate::extensions::HookContext;
 use crate::extensions::hooks::{self, HookMetrics};
 use crate::mail::{Mailer, SmtpMailer};
@@ -227,7 +228,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     })
 }
 
-/// Everything an instance answers on its address: the platform's endpoints and the API.
+/// Everything an instance answers on its address: the platform's endpoints, the API and the
+/// desktop.
 pub(crate) fn instance_router(
     store: &Store,
     metrics: &Metrics,
@@ -247,6 +249,7 @@ pub(crate) fn instance_router(
         traffic: server::Traffic::default(),
     })
     .merge(api::http::router(api_state))
+    .merge(desktop::router())
 }
 
 /// How one term as the follower ended.

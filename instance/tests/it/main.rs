@@ -6,6 +6,7 @@ mod bundle;
 mod cli;
 mod crash;
 mod demo;
+mod desktop;
 mod devnet;
 mod devnet_flows;
 mod extensions;

@@ -1,0 +1,111 @@
+// What every browser scenario shares: the system's Chromium launched headless with a fresh
+// profile, pages that fail the scenario on a script error or a Content-Security-Policy
+// violation, screenshots, and bounded waits.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const desktop = process.env.MONO_DESKTOP_URL;
+export const accounts = JSON.parse(process.env.MONO_DESKTOP_ACCOUNTS || '[]');
+const screenshots = process.env.MONO_DESKTOP_SCREENSHOTS;
+// Longest one step may wait: a block synced, a page shown.
+export const STEP = 60_000;
+// Longest a wait for the chain (a push, then the follower storing its block) may take.
+export const CHAIN = 120_000;
+
+if (!desktop || !screenshots) throw new Error('MONO_DESKTOP_URL and MONO_DESKTOP_SCREENSHOTS are required');
+
+const problems = [];
+const opened = new Map();
+const launched = [];
+
+/** Chromium with a throw-away profile, closed and removed when the scenario ends. */
+export async function launch() {
+  const profile = mkdtempSync(join(tmpdir(), 'mono-chromium-'));
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.MONO_CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    timeout: STEP,
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+    viewport: { width: 1280, height: 860 },
+    locale: 'ru-RU',
+  });
+  browser.setDefaultTimeout(STEP);
+  launched.push(async () => {
+    await browser.close();
+    rmSync(profile, { recursive: true, force: true });
+  });
+  return browser;
+}
+
+async function closeAll() {
+  for (const close of launched) await close().catch(() => {});
+}
+
+/** A page of `context` whose script errors and CSP violations fail the scenario. */
+export async function page(context, name) {
+  const created = await context.newPage();
+  created.on('pageerror', (error) => problems.push(`${name}: ${error.message}`));
+  created.on('console', (message) => {
+    if (message.type() !== 'error' || /Failed to load resource/.test(message.text())) return;
+    problems.push(`${name}: ${message.text()} (${message.location().url})`);
+  });
+  opened.set(name, created);
+  return created;
+}
+
+/** Fails when a page reported a script error or a policy violation. */
+export function checkProblems() {
+  if (problems.length) throw new Error(`the pages reported:\n${problems.join('\n')}`);
+}
+
+export async function screenshot(shown, name) {
+  await shown.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
+}
+
+/** Runs `body`, failing the process if it throws or runs past `deadline` ms. */
+export function run(body, deadline) {
+  const timer = setTimeout(() => {
+    console.error(`the scenario ran past ${deadline} ms`);
+    process.exit(1);
+  }, deadline);
+  body()
+    .then(async () => {
+      checkProblems();
+      await closeAll();
+      clearTimeout(timer);
+    })
+    .catch(async (error) => {
+      console.error(error, problems);
+      // What each page showed when the scenario failed.
+      for (const [name, shown] of opened) {
+        await screenshot(shown, `failed-${name}`).catch(() => {});
+      }
+      await closeAll();
+      process.exit(1);
+    });
+}
+
+/** The demo key of the account with `role`. */
+export function accountOf(role) {
+  const found = accounts.find((account) => account.role === role);
+  if (!found) throw new Error(`no ${role} account among ${accounts.map((a) => a.username)}`);
+  return found;
+}
+
+/** Signs `account` in on a fresh page of its own browser context through the backup form. */
+export async function signIn(context, account, name) {
+  const signedIn = await page(context, name);
+  await signedIn.goto(`${desktop}#/signin`);
+  await signedIn.getByLabel('Имя аккаунта').fill(account.username);
+  await signedIn.getByLabel('Резервная копия ключа (PVT_K1_…)').fill(account.private_key);
+  await signedIn.getByLabel('Пароль для ключа').fill('council passphrase');
+  await signedIn.getByRole('button', { name: 'Войти' }).click();
+  await signedIn.getByRole('heading', { name: `Здравствуйте, ${account.username}` }).waitFor();
+  return signedIn;
+}
