@@ -89,6 +89,11 @@ export async function logout() {
 const CHANGE = 'block_num source key username status removed';
 const SELECTIONS = { followerProgress: 'block_num rolled_back' };
 
+/** The subscription of one root field. */
+export function subscriptionQuery(field) {
+  return `subscription { ${field} { ${SELECTIONS[field] || CHANGE} } }`;
+}
+
 /**
  * Listens to `fields` (subscription root fields: registry changes, or `followerProgress`) and calls
  * `onChange(field, change)` for each change. The connection comes back after a drop, with
@@ -118,7 +123,7 @@ export function live(fields, onChange, onResume) {
         if (retry > 0) onResume();
         retry = 0;
         fields.forEach((field, index) => {
-          const query = `subscription { ${field} { ${SELECTIONS[field] || CHANGE} } }`;
+          const query = subscriptionQuery(field);
           socket.send(JSON.stringify({ id: String(index), type: 'subscribe', payload: { query } }));
         });
       } else if (message.type === 'next' && message.payload?.data) {
@@ -248,3 +253,13 @@ export const PAYMENTS = `query Payments($f: PaymentsFilter, $p: PageInput, $b: I
 export const SET_PAYMENT_STATUS = `mutation SetPaymentStatus($d: SetPaymentStatusInput!) {
   setPaymentStatus(data: $d) { transaction_id }
 }`;
+
+// Everything above, for the test that validates each operation against the committed schema.
+export const OPERATIONS = [
+  REFRESH, LOGOUT, SYSTEM_INFO, AUTH_CHALLENGE, LOGIN, ACCOUNT, REGISTER_ACCOUNT,
+  ...AGREEMENTS.map((agreement) => agreement.query),
+  GENERATE_APPLICATION, REGISTER_PARTICIPANT, DOCUMENTS, AGENDA, VOTE_FOR, VOTE_AGAINST,
+  GENERATE_DECISION, AUTHORIZE_DECISION, EXEC_DECISION, ACCOUNTS, PAYMENTS, SET_PAYMENT_STATUS,
+  ...['memberChanged', 'decisionChanged', 'paymentChanged', 'documentChanged', 'followerProgress']
+    .map(subscriptionQuery),
+];

@@ -65,6 +65,19 @@ fn node(script: &Path, input: &[u8], env: &[(&str, String)]) -> anyhow::Result<V
 }
 
 #[test]
+fn every_operation_the_desktop_sends_is_valid_against_the_committed_schema() -> anyhow::Result<()> {
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema.graphql");
+    let output = node(
+        &browser_dir().join("schema.mjs"),
+        b"",
+        &[("MONO_SCHEMA_FILE", schema.display().to_string())],
+    )?;
+    let report = String::from_utf8(output)?;
+    ensure!(report.trim_end().ends_with(", 0 errors"), "{report}");
+    Ok(())
+}
+
+#[test]
 fn the_desktop_signs_digests_byte_for_byte_as_rust_does() -> anyhow::Result<()> {
     let mut cases = Vec::new();
     let mut expected = Vec::new();
