@@ -2,9 +2,9 @@
 //! that followed a devnet's genesis (the council, its keys, the document templates) and then
 //! holds 10,000 members (`MONO_BENCH_MEMBERS`):
 //!
-//! - registry queries from [`CONCURRENCY`] concurrent clients, [`QUERY_REQUESTS`] each: the first
-//!   page of `getAccounts`, a deep page (after the 9,000th member) and `getAccount`; p50/p99/max
-//!   and requests per second;
+//! - registry queries from concurrent clients (`MONO_BENCH_CLIENTS`, default
+//!   [`DEFAULT_CLIENTS`]), [`QUERY_REQUESTS`] requests each: the first page of `getAccounts`, a
+//!   deep page (after the 9,000th member) and `getAccount`; p50/p99/max and requests per second;
 //! - document generation: `generateWalletAgreement` for [`DOCUMENTS`] members from
 //!   [`GENERATORS`] concurrent clients; documents per second and p50/p99;
 //! - subscription fan-out: [`SUBSCRIBERS`] websocket subscribers to `memberChanged`, one block
@@ -40,8 +40,8 @@ use mono_sdk::operations::{
 use stats::percentiles;
 use tokio::sync::watch;
 
-/// Concurrent clients of the query load.
-const CONCURRENCY: usize = 16;
+/// Concurrent clients of the query load, unless `MONO_BENCH_CLIENTS` says otherwise.
+const DEFAULT_CLIENTS: usize = 4;
 /// Requests of each query load.
 const QUERY_REQUESTS: usize = 4_000;
 /// Members whose agreements are generated.
@@ -104,7 +104,11 @@ async fn run() -> anyhow::Result<()> {
     let api = Client::new(&format!("http://{address}/v1/graphql"))?;
     let council = chairman.login(&api).await?;
 
-    queries(&council, members).await?;
+    let clients = std::env::var("MONO_BENCH_CLIENTS")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(DEFAULT_CLIENTS);
+    queries(&council, members, clients).await?;
     generation(&store, &council, head).await?;
     fan_out(&store, &council, members).await?;
     idle_rss(&url, &chairman).await?;
@@ -211,7 +215,7 @@ fn report(name: &str, samples: &mut [Duration], wall: Duration) {
 }
 
 /// The registry queries under concurrent load.
-async fn queries(council: &Client, members: u32) -> anyhow::Result<()> {
+async fn queries(council: &Client, members: u32, clients: usize) -> anyhow::Result<()> {
     let page = |after: Option<String>, limit: i64| get_accounts::Variables {
         filter: None,
         page: Some(get_accounts::PageInput {
@@ -236,7 +240,7 @@ async fn queries(council: &Client, members: u32) -> anyhow::Result<()> {
     ] {
         let client = council.clone();
         let variables = page(after, 50);
-        let (mut samples, wall) = load(CONCURRENCY, QUERY_REQUESTS, move |_| {
+        let (mut samples, wall) = load(clients, QUERY_REQUESTS, move |_| {
             let client = client.clone();
             let variables = variables.clone();
             async move {
@@ -246,10 +250,10 @@ async fn queries(council: &Client, members: u32) -> anyhow::Result<()> {
             }
         })
         .await?;
-        report(name, &mut samples, wall);
+        report(&format!("{name}, {clients} clients"), &mut samples, wall);
     }
     let client = council.clone();
-    let (mut samples, wall) = load(CONCURRENCY, QUERY_REQUESTS, move |seq| {
+    let (mut samples, wall) = load(clients, QUERY_REQUESTS, move |seq| {
         let client = client.clone();
         async move {
             let username = seed::username(u32::try_from(seq)? % members);
@@ -264,7 +268,11 @@ async fn queries(council: &Client, members: u32) -> anyhow::Result<()> {
         }
     })
     .await?;
-    report("getAccount", &mut samples, wall);
+    report(
+        &format!("getAccount, {clients} clients"),
+        &mut samples,
+        wall,
+    );
     Ok(())
 }
 

@@ -44,6 +44,7 @@ pub mod schema;
 pub mod token;
 
 mod accounts;
+mod block_changes;
 mod branches;
 mod council;
 mod decisions;
@@ -182,6 +183,8 @@ pub struct ApiState {
     /// Sends e-mail (key reset tokens); `None` on an instance without SMTP, whose
     /// `startResetKey` answers `UNAVAILABLE`.
     pub mailer: Option<Arc<dyn Mailer>>,
+    /// What recent blocks changed, read once for all subscribers.
+    pub block_changes: Arc<block_changes::BlockChanges>,
 }
 
 impl ApiState {
@@ -205,6 +208,7 @@ impl ApiState {
             factory: Arc::default(),
             extensions: Catalog::builtin(),
             mailer: None,
+            block_changes: Arc::default(),
         }
     }
 

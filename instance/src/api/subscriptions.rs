@@ -51,20 +51,16 @@ pub struct FollowerProgress {
 }
 
 /// The changes of `block_num` in `versions` (opened or closed in it), one per key.
-fn changes_of(
-    source: Source,
-    block_num: u32,
-    versions: Vec<RegistryVersion>,
-) -> Vec<RegistryChange> {
+fn changes_of(source: Source, block_num: u32, versions: &[RegistryVersion]) -> Vec<RegistryChange> {
     let mut changes: Vec<RegistryChange> = Vec::new();
     for version in versions {
         let opened = version.block_num == block_num;
         let change = RegistryChange {
             block_num,
             source: source.as_str().to_owned(),
-            key: version.key,
-            username: version.row.username,
-            status: version.row.status,
+            key: version.key.clone(),
+            username: version.row.username.clone(),
+            status: version.row.status.clone(),
             removed: !opened,
         };
         match changes.last_mut() {
@@ -102,12 +98,12 @@ fn registry_changes(
                 if expiry.is_some_and(|SessionExpiry(at)| state.now() >= at) {
                     return None;
                 }
-                let RegistryEvent::Committed {
-                    block_num,
-                    sources: changed,
-                } = event
-                else {
-                    continue;
+                let (block_num, changed) = match event {
+                    RegistryEvent::Committed { block_num, sources } => (block_num, sources),
+                    RegistryEvent::RolledBack { .. } => {
+                        state.block_changes.forget();
+                        continue;
+                    }
                 };
                 let relevant: Vec<Source> = sources
                     .iter()
@@ -126,11 +122,11 @@ fn registry_changes(
                 let mut items = Vec::new();
                 for source in relevant {
                     match state
-                        .store
-                        .registry_changes_in_block(source, &state.coopname.to_string(), block_num)
+                        .block_changes
+                        .get(&state.store, &state.coopname.to_string(), source, block_num)
                         .await
                     {
-                        Ok(versions) => items.extend(changes_of(source, block_num, versions)),
+                        Ok(versions) => items.extend(changes_of(source, block_num, &versions)),
                         Err(err) => {
                             tracing::warn!(error = %err, block_num, "subscription: reading changes failed");
                             return None;
@@ -269,7 +265,7 @@ mod tests {
         let changes = changes_of(
             Source::Decision,
             10,
-            vec![
+            &[
                 version("1", 5, Some(10), "voting"),
                 version("1", 10, None, "approved"),
                 version("2", 7, Some(10), "authorized"),
