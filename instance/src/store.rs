@@ -492,10 +492,7 @@ impl Store {
             } else {
                 SqlitePoolOptions::new().max_connections(4)
             };
-            let pool = pool_options
-                .connect_with(options)
-                .await
-                .map_err(|source| Error::Connect { source })?;
+            let pool = connect_sqlite(&pool_options, &options).await?;
             migrate_sqlite(&pool).await?;
             Pool::Sqlite(pool)
         } else {
@@ -1075,6 +1072,32 @@ impl Store {
 /// created, after waiting for its commit. Running the migrator again then finds that migration
 /// applied, so each failed run gets at least one migration further: one run per migration,
 /// plus the first, is enough however the two interleave.
+/// Attempts at opening an SQLite database another connection is setting up.
+const SQLITE_CONNECT_ATTEMPTS: u32 = 10;
+
+/// Connects, again after a pause while SQLite answers "database is locked": two processes
+/// opening a new file at once both switch it to WAL, and SQLite refuses one of them at once
+/// rather than waiting out its busy timeout.
+async fn connect_sqlite(
+    pool_options: &SqlitePoolOptions,
+    options: &SqliteConnectOptions,
+) -> Result<SqlitePool> {
+    let mut attempt = 1;
+    loop {
+        match pool_options.clone().connect_with(options.clone()).await {
+            Ok(pool) => return Ok(pool),
+            Err(sqlx::Error::Database(err))
+                if attempt < SQLITE_CONNECT_ATTEMPTS && err.code().as_deref() == Some("5") =>
+            {
+                tracing::debug!(attempt, "SQLite database locked while connecting, retrying");
+                tokio::time::sleep(Duration::from_millis(50) * attempt).await;
+                attempt += 1;
+            }
+            Err(source) => return Err(Error::Connect { source }),
+        }
+    }
+}
+
 async fn migrate_sqlite(pool: &SqlitePool) -> Result<()> {
     let attempts = SQLITE_MIGRATOR.iter().count() + 1;
     let mut attempt = 1;

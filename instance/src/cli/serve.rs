@@ -280,7 +280,7 @@ async fn follow_while_holding(
         .context("building the chain API client")?;
     loop {
         // Meanwhile the follower elsewhere commits; this replica's subscribers hear of it.
-        let relay = Relay::start(store);
+        let relay = Relay::start(store).await;
         let lock = wait_for_lock(store, metrics, &api, &mut shutdown).await;
         relay.stop().await;
         let Some(lock) = lock else {

@@ -261,7 +261,7 @@ pub(crate) async fn serve_only(
     for (addr, routes) in http {
         servers.push(serve_http(addr, routes).await?);
     }
-    let relay = Relay::start(store);
+    let relay = Relay::start(store).await;
     wait_for_signal().await;
     relay.stop().await;
     for server in servers {
@@ -283,11 +283,17 @@ pub(crate) struct Relay {
 }
 
 impl Relay {
-    /// Starts telling `store`'s subscribers of other processes' commits.
-    pub(crate) fn start(store: &Store) -> Self {
+    /// Starts telling `store`'s subscribers of other processes' commits after the cursor now
+    /// (from the first commit seen when the cursor cannot be read).
+    pub(crate) async fn start(store: &Store) -> Self {
+        let from = store.cursor().await.unwrap_or_else(|err| {
+            tracing::warn!(error = %err, "registry notifications start without the cursor");
+            None
+        });
         let (stop, shutdown) = watch::channel(false);
         let store = store.clone();
-        let task = tokio::spawn(async move { store.relay_commits(RELAY_POLL, shutdown).await });
+        let task =
+            tokio::spawn(async move { store.relay_commits(from, RELAY_POLL, shutdown).await });
         Self { stop, task }
     }
 

@@ -17,39 +17,32 @@ const BLOCKS_PER_POLL: u32 = 1_000;
 
 impl Store {
     /// Tells this handle's registry subscribers ([`Store::subscribe_registry`]) of the blocks
-    /// another process commits or rolls back, polling the cursor every `every`, until
-    /// `shutdown`. A cursor that went back, or whose block was replaced, is told as a rollback
-    /// to the last irreversible block known (no block at or below it is ever replaced), then
-    /// the blocks after it as committed. A database outage is logged and waited out.
-    pub async fn relay_commits(&self, every: Duration, mut shutdown: watch::Receiver<bool>) {
-        let mut told = None;
-        let mut started = false;
+    /// another process commits or rolls back after `from` (the cursor when the caller started
+    /// listening), polling the cursor every `every`, until `shutdown`. A cursor that went back,
+    /// or whose block was replaced, is told as a rollback to the last irreversible block known
+    /// (no block at or below it is ever replaced), then the blocks after it as committed. A
+    /// database outage is logged and waited out.
+    pub async fn relay_commits(
+        &self,
+        from: Option<Cursor>,
+        every: Duration,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let mut told = from;
         loop {
-            if started {
-                tokio::select! {
-                    _ = shutdown.wait_for(|stop| *stop) => return,
-                    () = tokio::time::sleep(every) => {}
-                }
+            tokio::select! {
+                _ = shutdown.wait_for(|stop| *stop) => return,
+                () = tokio::time::sleep(every) => {}
             }
             let step = async {
                 let now = self.cursor().await?;
-                if started {
-                    self.relay_step(told, now).await
-                } else {
-                    Ok(now)
-                }
+                self.relay_step(told, now).await
             };
             match step.await {
-                Ok(now) => {
-                    told = now;
-                    started = true;
-                }
+                Ok(now) => told = now,
                 Err(err) => {
                     tracing::warn!(error = %err, "registry notifications wait for the database");
                 }
-            }
-            if *shutdown.borrow() {
-                return;
             }
         }
     }

@@ -139,11 +139,12 @@ two_database_test!(
         let replica = Store::open(&urls[0]).await?;
         let mut relayed = replica.subscribe_registry();
         let (stop_relay, relay_shutdown) = watch::channel(false);
+        let from = replica.cursor().await?;
         let relay = tokio::spawn({
             let replica = replica.clone();
             async move {
                 replica
-                    .relay_commits(Duration::from_millis(10), relay_shutdown)
+                    .relay_commits(from, Duration::from_millis(10), relay_shutdown)
                     .await;
             }
         });
