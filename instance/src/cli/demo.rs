@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context as _, anyhow, bail};
+use anyhow::{Context as _, anyhow};
 use clap::Args;
 use rand_core::{OsRng, RngCore as _};
 use serde::{Deserialize, Serialize};
@@ -34,7 +34,7 @@ use crate::chain::push::Pusher;
 use crate::cli::serve::instance_router;
 use crate::demo::client::Member;
 use crate::demo::records;
-use crate::demo::seed::{Applicant, Cooperative};
+use crate::demo::seed::{self, Applicant, Cooperative};
 use crate::devnet::bootstrap::Role;
 use crate::devnet::{self, DevnetConfig, ProductionMode, Ready, Storage};
 use crate::extensions::HookContext;
@@ -52,8 +52,6 @@ const CHAIN_DIR: &str = "chain";
 const DATABASE_FILE: &str = "mono.sqlite";
 /// Login attempts allowed per account and per address per minute.
 const DEMO_LOGINS_PER_MINUTE: u32 = 600;
-/// Longest the demo waits for the follower's first block.
-const START_DEADLINE: Duration = Duration::from_secs(60);
 
 /// `mono demo`.
 #[derive(Debug, Args)]
@@ -289,7 +287,8 @@ fn genesis_member(ready: &Ready, role: Role) -> anyhow::Result<Member> {
 /// Seeds the cooperative through its API: one member admitted, one application on the agenda.
 async fn seed(ready: &Ready, chain: &ChainApi, graphql: &str) -> anyhow::Result<Vec<DemoAccount>> {
     let api = mono_sdk::Client::new(graphql).context("building the API client")?;
-    wait_for_first_block(&api).await?;
+    // The registries answer once the instance has stored its first block.
+    seed::synced(&api, 1).await?;
     let chairman = genesis_member(ready, Role::Chairman)?;
     let council = genesis_members(ready, Role::Member)?;
     let cooperative = Cooperative {
@@ -339,27 +338,6 @@ async fn seed(ready: &Ready, chain: &ChainApi, graphql: &str) -> anyhow::Result<
     accounts.push(account(&admitted, "member"));
     accounts.push(account(&waiting, "user"));
     Ok(accounts)
-}
-
-/// Waits until the instance has stored its first block, so the registries answer.
-async fn wait_for_first_block(api: &mono_sdk::Client) -> anyhow::Result<()> {
-    use mono_sdk::operations::{GetSystemInfo, get_system_info};
-    let deadline = tokio::time::Instant::now() + START_DEADLINE;
-    loop {
-        let synced = api
-            .run::<GetSystemInfo>(get_system_info::Variables { block: None })
-            .await
-            .context("reading the instance's synced block")?
-            .get_system_info
-            .synced_block;
-        if synced > 0 {
-            return Ok(());
-        }
-        if tokio::time::Instant::now() > deadline {
-            bail!("the instance stored no block in {START_DEADLINE:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// The seeded accounts of a previous run in `data`, if its seeding finished.

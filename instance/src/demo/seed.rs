@@ -15,7 +15,6 @@ use mono_sdk::operations::{
     generate_participant_application_decision, get_agenda, get_payments, get_system_info,
     register_account, register_participant, set_payment_status, vote_against, vote_for,
 };
-use serde_json::json;
 
 use super::client::{DocumentSignature, Member};
 use super::records::person;
@@ -56,23 +55,9 @@ pub struct Applicant<'a> {
 impl Cooperative<'_> {
     /// Waits until the instance has stored `block_num`, so the registries show what it carries.
     async fn synced(&self, block_num: Option<i64>) -> anyhow::Result<()> {
-        let Some(block_num) = block_num else {
-            return Ok(());
-        };
-        let deadline = tokio::time::Instant::now() + SYNC_DEADLINE;
-        loop {
-            let info = self
-                .api
-                .run::<GetSystemInfo>(get_system_info::Variables { block: None })
-                .await
-                .context("reading the instance's synced block")?;
-            if info.get_system_info.synced_block >= block_num {
-                return Ok(());
-            }
-            if tokio::time::Instant::now() > deadline {
-                bail!("the instance did not store block {block_num} in {SYNC_DEADLINE:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        match block_num {
+            Some(block_num) => synced(self.api, block_num).await,
+            None => Ok(()),
         }
     }
 
@@ -307,11 +292,20 @@ impl Cooperative<'_> {
     }
 }
 
-/// The JSON an account is reported with.
-pub fn account_json(member: &Member, role: &str) -> serde_json::Value {
-    json!({
-        "username": member.username,
-        "role": role,
-        "private_key": member.key.to_string(),
-    })
+/// Waits until the instance behind `api` has stored `block_num`, at most [`SYNC_DEADLINE`].
+pub async fn synced(api: &Client, block_num: i64) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + SYNC_DEADLINE;
+    loop {
+        let info = api
+            .run::<GetSystemInfo>(get_system_info::Variables { block: None })
+            .await
+            .context("reading the instance's synced block")?;
+        if info.get_system_info.synced_block >= block_num {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            bail!("the instance did not store block {block_num} in {SYNC_DEADLINE:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
