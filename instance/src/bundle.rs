@@ -11,23 +11,29 @@
 //!   history included;
 //! - `sessions.jsonl.gz`, or `sessions.jsonl.gz.age` when encrypted: one [`SessionLine`] per
 //!   refresh token of the API (its hash only, with its family and state), so logins survive
-//!   the move; login challenges live for minutes and are left behind;
+//!   the move; login challenges and key-reset tokens live for minutes and are left behind;
+//! - `extensions.jsonl.gz`, or `extensions.jsonl.gz.age` when encrypted: one [`ExtensionLine`]
+//!   per installed extension (whether it runs, its configuration with its secrets, when it was
+//!   installed and changed); the import applies this build's migrations of each, so its tables
+//!   exist, and refuses a bundle with an extension this build does not have. What an extension
+//!   keeps in its own tables is derived (`qrpay`'s record of the instructions it issued, which it
+//!   issues again on request) and stays behind;
 //! - `manifest.json`: the format, the instance version, the cooperative and chain, when it was
 //!   made, the cursor, the row count of every table carried (blocks, actions, deltas, ABI
-//!   versions, undecodable records, private record versions, refresh tokens), the events
+//!   versions, undecodable records, private record versions, refresh tokens, extensions), the events
 //!   digest, the registry digest at the cursor, how personal data is encrypted, and every
 //!   file's size and SHA-256. It is written last, so a directory without it is an unfinished
 //!   export.
 //!
 //! Registry projections are not carried: the import rebuilds them from the events, and the
 //! registry digest proves them equal. Accounts are chain state (events) joined with private
-//! records, so they travel with those; the store holds no extension configuration.
+//! records, so they travel with those.
 //!
-//! Personal data and sessions are encrypted with [age](https://age-encryption.org) under a
+//! Personal data, sessions and extensions are encrypted with [age](https://age-encryption.org) under a
 //! passphrase (its scrypt recipient); chain events are public and are not. Import checks every
-//! file against the manifest, the cooperative and chain, and decrypts every private record and
-//! session before it writes anything; see [`import`]. Bundles of the earlier formats (events
-//! only; without sessions) are still read.
+//! file against the manifest, the cooperative and chain, and decrypts every private record,
+//! session and extension before it writes anything; see [`import`]. Bundles of the earlier
+//! formats (events only; without sessions; without extensions) are still read.
 
 mod export;
 mod files;
@@ -42,12 +48,14 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::store::{
-    self, Cursor, EventCounts, JsonText, NewRefreshToken, PrivateVersion, RefreshTokenRow, Store,
-    hex32,
+    self, Cursor, EventCounts, InstalledExtension, JsonText, NewRefreshToken, PrivateVersion,
+    RefreshTokenRow, Store, hex32,
 };
 
 /// The bundle format this build writes.
-pub const FORMAT: &str = "mono-export/3";
+pub const FORMAT: &str = "mono-export/4";
+/// The third format, without extensions, which this build still reads.
+pub const FORMAT_WITHOUT_EXTENSIONS: &str = "mono-export/3";
 /// The second format, without sessions, which this build still reads.
 pub const FORMAT_WITHOUT_SESSIONS: &str = "mono-export/2";
 /// The first format, events only, which this build still reads.
@@ -64,10 +72,15 @@ pub const PRIVATE_FILE_ENCRYPTED: &str = "private.jsonl.gz.age";
 pub const SESSIONS_FILE: &str = "sessions.jsonl.gz";
 /// The refresh tokens' file name when encrypted.
 pub const SESSIONS_FILE_ENCRYPTED: &str = "sessions.jsonl.gz.age";
+/// The extensions' file name.
+pub const EXTENSIONS_FILE: &str = "extensions.jsonl.gz";
+/// The extensions' file name when encrypted.
+pub const EXTENSIONS_FILE_ENCRYPTED: &str = "extensions.jsonl.gz.age";
 /// How encrypted files are encrypted: age v1 with one scrypt (passphrase) recipient.
 pub const ENCRYPTION_SCHEME: &str = "age-v1-scrypt";
 
-/// The name of bundle file `plain` ([`PRIVATE_FILE`], [`SESSIONS_FILE`]) when `encrypted`.
+/// The name of bundle file `plain` ([`PRIVATE_FILE`], [`SESSIONS_FILE`], [`EXTENSIONS_FILE`])
+/// when `encrypted`.
 fn file_name(plain: &str, encrypted: bool) -> String {
     if encrypted {
         format!("{plain}.age")
@@ -191,6 +204,15 @@ pub enum Error {
         /// The encrypted file.
         path: PathBuf,
     },
+    /// The bundle carries an extension this build does not have.
+    #[error(
+        "the bundle has extension {name}, which this build of mono does not have; \
+         import it with a build that does"
+    )]
+    UnknownExtension {
+        /// The extension's name.
+        name: String,
+    },
     /// The bundle is another cooperative's.
     #[error(
         "the bundle is cooperative {bundle}'s, this instance is {ours}'s (--force imports it anyway)"
@@ -274,6 +296,9 @@ pub struct Manifest {
     /// Refresh tokens exported.
     #[serde(default)]
     pub refresh_tokens: u64,
+    /// Installed extensions exported.
+    #[serde(default)]
+    pub extensions: u64,
     /// The registry digest at the cursor block (`mono registry digest`), when events are in the
     /// bundle.
     #[serde(default)]
@@ -388,6 +413,49 @@ impl From<SessionLine> for RefreshTokenRow {
     }
 }
 
+/// One installed extension in the extensions' file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtensionLine {
+    /// Its name.
+    pub name: String,
+    /// The version installed.
+    pub version: String,
+    /// Whether it runs.
+    pub enabled: bool,
+    /// Its configuration, secrets included.
+    pub config: serde_json::Value,
+    /// When it was installed (seconds since 1970).
+    pub installed_at: i64,
+    /// When it was last changed (seconds since 1970).
+    pub updated_at: i64,
+}
+
+impl From<InstalledExtension> for ExtensionLine {
+    fn from(extension: InstalledExtension) -> Self {
+        Self {
+            name: extension.name,
+            version: extension.version,
+            enabled: extension.enabled,
+            config: extension.config,
+            installed_at: extension.installed_at,
+            updated_at: extension.updated_at,
+        }
+    }
+}
+
+impl From<ExtensionLine> for InstalledExtension {
+    fn from(line: ExtensionLine) -> Self {
+        Self {
+            name: line.name,
+            version: line.version,
+            enabled: line.enabled,
+            config: line.config,
+            installed_at: line.installed_at,
+            updated_at: line.updated_at,
+        }
+    }
+}
+
 /// What an export writes.
 #[derive(Debug, Clone)]
 pub struct ExportOptions {
@@ -458,6 +526,8 @@ pub struct ImportReport {
     pub private_records: u64,
     /// Refresh tokens imported.
     pub refresh_tokens: u64,
+    /// Extensions installed.
+    pub extensions: u64,
     /// The registry digest after the import, equal to the manifest's.
     pub registry_digest: Option<String>,
 }
@@ -478,11 +548,17 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
         path: path.clone(),
         reason,
     };
-    if ![FORMAT, FORMAT_WITHOUT_SESSIONS, FORMAT_EVENTS_ONLY].contains(&manifest.format.as_str()) {
+    let formats = [
+        FORMAT,
+        FORMAT_WITHOUT_EXTENSIONS,
+        FORMAT_WITHOUT_SESSIONS,
+        FORMAT_EVENTS_ONLY,
+    ];
+    if !formats.contains(&manifest.format.as_str()) {
         return Err(bad(format!(
-            "format {:?}, this build reads {FORMAT:?}, {FORMAT_WITHOUT_SESSIONS:?} and \
-             {FORMAT_EVENTS_ONLY:?}",
-            manifest.format
+            "format {:?}, this build reads {}",
+            manifest.format,
+            formats.map(|format| format!("{format:?}")).join(", ")
         )));
     }
     let listed = |name: &str| manifest.files.iter().any(|file| file.path == name);
@@ -499,7 +575,8 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
     }
     let encrypted = manifest.encryption.is_some();
     let needed: &[&str] = match manifest.format.as_str() {
-        FORMAT => &[PRIVATE_FILE, SESSIONS_FILE],
+        FORMAT => &[PRIVATE_FILE, SESSIONS_FILE, EXTENSIONS_FILE],
+        FORMAT_WITHOUT_EXTENSIONS => &[PRIVATE_FILE, SESSIONS_FILE],
         FORMAT_WITHOUT_SESSIONS => &[PRIVATE_FILE],
         _ => &[],
     };
@@ -536,6 +613,7 @@ mod tests {
             events_digest: String::new(),
             private_records: 0,
             refresh_tokens: 0,
+            extensions: 0,
             registry_digest: None,
             encryption: None,
             files,
@@ -555,7 +633,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let cases = [
             (
-                manifest_with("mono-export/4", vec![events_file(EVENTS_FILE)]),
+                manifest_with("mono-export/5", vec![events_file(EVENTS_FILE)]),
                 "format",
             ),
             (manifest_with(FORMAT, Vec::new()), "not listed"),
@@ -565,6 +643,17 @@ mod tests {
                     vec![events_file(EVENTS_FILE), events_file(PRIVATE_FILE)],
                 ),
                 "sessions.jsonl.gz is not listed",
+            ),
+            (
+                manifest_with(
+                    FORMAT,
+                    vec![
+                        events_file(EVENTS_FILE),
+                        events_file(PRIVATE_FILE),
+                        events_file(SESSIONS_FILE),
+                    ],
+                ),
+                "extensions.jsonl.gz is not listed",
             ),
         ];
         for (manifest, reason) in cases {
@@ -579,6 +668,15 @@ mod tests {
         for (format, files) in [
             (
                 FORMAT,
+                vec![
+                    events_file(EVENTS_FILE),
+                    events_file(PRIVATE_FILE),
+                    events_file(SESSIONS_FILE),
+                    events_file(EXTENSIONS_FILE),
+                ],
+            ),
+            (
+                FORMAT_WITHOUT_EXTENSIONS,
                 vec![
                     events_file(EVENTS_FILE),
                     events_file(PRIVATE_FILE),

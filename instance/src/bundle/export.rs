@@ -1,15 +1,15 @@
 //! Writing a bundle from a store that may keep running: everything is read through one
 //! [snapshot](Store::snapshot) taken at the start, so the blocks up to its cursor, the private
-//! records, the refresh tokens, the counts and both digests are one state, whatever the
+//! records, the refresh tokens, the extensions, the counts and both digests are one state, whatever the
 //! follower and the API write meanwhile.
 
 use std::path::Path;
 
 use super::files::{LinesWriter, write_manifest};
 use super::{
-    BundleFile, ENCRYPTION_SCHEME, EVENTS_FILE, Encryption, Error, ExportOptions, FORMAT,
-    MANIFEST_FILE, Manifest, PRIVATE_FILE, PrivateLine, Progress, Result, SESSIONS_FILE,
-    SessionLine, each_private_version, file_name,
+    BundleFile, ENCRYPTION_SCHEME, EVENTS_FILE, EXTENSIONS_FILE, Encryption, Error, ExportOptions,
+    ExtensionLine, FORMAT, MANIFEST_FILE, Manifest, PRIVATE_FILE, PrivateLine, Progress, Result,
+    SESSIONS_FILE, SessionLine, each_private_version, file_name,
 };
 use crate::registry::check;
 use crate::store::{EventCounts, Store};
@@ -92,12 +92,23 @@ async fn write_bundle(
     }
     files.push(out.finish()?);
 
+    let extensions = snapshot.installed_extensions().await?;
+    let mut out = LinesWriter::create(
+        dir,
+        &file_name(EXTENSIONS_FILE, passphrase.is_some()),
+        passphrase,
+    )?;
+    let extension_count = extensions.len() as u64;
+    for extension in extensions {
+        out.line(&ExtensionLine::from(extension))?;
+    }
+    files.push(out.finish()?);
+
     let encryption = passphrase.map(|_| Encryption {
         scheme: ENCRYPTION_SCHEME.to_owned(),
-        files: vec![
-            file_name(PRIVATE_FILE, true),
-            file_name(SESSIONS_FILE, true),
-        ],
+        files: [PRIVATE_FILE, SESSIONS_FILE, EXTENSIONS_FILE]
+            .map(|plain| file_name(plain, true))
+            .to_vec(),
     });
     Ok(Manifest {
         format: FORMAT.to_owned(),
@@ -119,6 +130,7 @@ async fn write_bundle(
         },
         private_records,
         refresh_tokens: tokens.len() as u64,
+        extensions: extension_count,
         registry_digest: if options.with_events {
             Some(check::digest(snapshot, cursor.block_num).await?)
         } else {

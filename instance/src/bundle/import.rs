@@ -1,9 +1,10 @@
 //! Reading a bundle into a store. Every check that can fail on a bundle is made before
 //! anything is written: the manifest, the cooperative and chain, every file's checksum, the
-//! passphrase (it must open every encrypted file), and whether the store holds other private
-//! data. Then the blocks are committed in order, so an interrupted import resumes; the private
-//! records and the sessions are streamed from the bundle into one transaction, which commits
-//! only when their counts are the manifest's; and the store's counts and digests are compared
+//! passphrase (it must open every encrypted file), that this build has every extension of the
+//! bundle, and whether the store holds other private data. Then the blocks are committed in
+//! order, so an interrupted import resumes; the private records, the sessions and the
+//! extensions are streamed from the bundle into one transaction, which commits only when their
+//! counts are the manifest's; and the store's counts and digests are compared
 //! with the manifest's at the end.
 
 use std::io::BufRead;
@@ -15,11 +16,13 @@ use sha2::{Digest as _, Sha256};
 
 use super::files::{read_lines, verify_file};
 use super::{
-    EVENTS_FILE, Error, ImportOptions, ImportReport, Manifest, PRIVATE_FILE, PrivateLine, Progress,
-    Result, SESSIONS_FILE, SessionLine, each_private_version, file_name, read_manifest,
+    EVENTS_FILE, EXTENSIONS_FILE, Error, ExtensionLine, ImportOptions, ImportReport, Manifest,
+    PRIVATE_FILE, PrivateLine, Progress, Result, SESSIONS_FILE, SessionLine, each_private_version,
+    file_name, read_manifest,
 };
+use crate::extensions::Catalog;
 use crate::registry::check;
-use crate::store::{BlockBatch, Cursor, RefreshTokenRow, Store};
+use crate::store::{BlockBatch, Cursor, ExtensionMigration, RefreshTokenRow, Store};
 
 /// Blocks committed to the store at a time.
 const BLOCKS_PER_COMMIT: usize = 500;
@@ -32,7 +35,7 @@ const RECORDS_PER_WRITE: usize = 500;
 /// # Errors
 /// [`Error::BadManifest`], [`Error::FileMismatch`], [`Error::OtherCooperative`],
 /// [`Error::OtherChain`], [`Error::PassphraseRequired`], [`Error::WrongPassphrase`],
-/// [`Error::StoreHoldsOtherRecords`] for a bundle that cannot be imported (nothing is written
+/// [`Error::UnknownExtension`], [`Error::StoreHoldsOtherRecords`] for a bundle that cannot be imported (nothing is written
 /// then); [`Error::BadLine`], [`Error::StoreHoldsOtherData`], [`Error::ImportMismatch`], and
 /// I/O or store errors.
 pub async fn import(
@@ -60,11 +63,15 @@ pub async fn import(
     // Opening an encrypted file checks the passphrase.
     let mut private = Part::open(dir, &manifest, PRIVATE_FILE, options)?;
     let mut sessions = Part::open(dir, &manifest, SESSIONS_FILE, options)?;
+    let extensions = Part::open(dir, &manifest, EXTENSIONS_FILE, options)?
+        .values::<ExtensionLine>()
+        .collect::<Result<Vec<_>>>()?;
+    let migrations = migrations_of(&extensions)?;
     let already_imported = holds_private_data(store).await?;
     if already_imported {
         // Only a store left by an import of this very bundle may hold private data.
         let (bundle, stored) = (
-            bundle_digest(&manifest, private.take(), sessions.take())?,
+            bundle_digest(&manifest, private.take(), sessions.take(), &extensions)?,
             store_digest(store).await?,
         );
         if bundle != stored {
@@ -79,6 +86,7 @@ pub async fn import(
         events_digest: None,
         private_records: manifest.private_records,
         refresh_tokens: manifest.refresh_tokens,
+        extensions: manifest.extensions,
         registry_digest: None,
     };
     if manifest.events_included {
@@ -89,7 +97,8 @@ pub async fn import(
         report.events_digest = Some(manifest.events_digest.clone());
     }
     if !already_imported {
-        import_private_data(store, &manifest, private, sessions, progress).await?;
+        let extensions = extensions.into_iter().zip(migrations).collect();
+        import_private_data(store, &manifest, private, sessions, extensions, progress).await?;
     }
     store.refresh_statistics().await?;
     if let Some(expected) = &manifest.registry_digest {
@@ -126,8 +135,8 @@ struct Part {
 }
 
 impl Part {
-    /// Opens bundle file `plain` ([`PRIVATE_FILE`], [`SESSIONS_FILE`]), decrypting it when
-    /// the bundle is encrypted.
+    /// Opens bundle file `plain` ([`PRIVATE_FILE`], [`SESSIONS_FILE`], [`EXTENSIONS_FILE`]),
+    /// decrypting it when the bundle is encrypted.
     fn open(dir: &Path, manifest: &Manifest, plain: &str, options: &ImportOptions) -> Result<Self> {
         let encrypted = manifest.encryption.is_some();
         let name = file_name(plain, encrypted);
@@ -170,13 +179,30 @@ impl Part {
     }
 }
 
-/// Whether the store holds any private record or refresh token.
-async fn holds_private_data(store: &Store) -> Result<bool> {
-    Ok(!store.private_versions_page(None, 1).await?.is_empty()
-        || !store.refresh_tokens().await?.is_empty())
+/// This build's migrations of each of the bundle's extensions.
+fn migrations_of(extensions: &[ExtensionLine]) -> Result<Vec<&'static [ExtensionMigration]>> {
+    let catalog = Catalog::builtin();
+    extensions
+        .iter()
+        .map(|line| {
+            catalog
+                .get(&line.name)
+                .map(|extension| extension.migrations())
+                .map_err(|_| Error::UnknownExtension {
+                    name: line.name.clone(),
+                })
+        })
+        .collect()
 }
 
-/// SHA-256 of private record versions and then sessions, one JSON line each, as a bundle
+/// Whether the store holds any private record, refresh token or installed extension.
+async fn holds_private_data(store: &Store) -> Result<bool> {
+    Ok(!store.private_versions_page(None, 1).await?.is_empty()
+        || !store.refresh_tokens().await?.is_empty()
+        || !store.installed_extensions().await?.is_empty())
+}
+
+/// SHA-256 of private record versions, then sessions, then extensions, one JSON line each, as a bundle
 /// writes them: equal for a bundle and a store holding the same.
 #[derive(Default)]
 struct ContentDigest(Sha256);
@@ -194,24 +220,33 @@ impl ContentDigest {
     }
 }
 
-/// The content digest of the bundle's private records and sessions, whose counts must be the
-/// manifest's.
-fn bundle_digest(manifest: &Manifest, private: Part, sessions: Part) -> Result<String> {
+/// The content digest of the bundle's private records, sessions and extensions, whose counts
+/// must be the manifest's.
+fn bundle_digest(
+    manifest: &Manifest,
+    private: Part,
+    sessions: Part,
+    extensions: &[ExtensionLine],
+) -> Result<String> {
     let mut digest = ContentDigest::default();
-    let mut counts = (0, 0);
+    let mut counts = Counts::default();
     for line in private.values::<PrivateLine>() {
         digest.add(&line?);
-        counts.0 += 1;
+        counts.private += 1;
     }
     for line in sessions.values::<SessionLine>() {
         digest.add(&line?);
-        counts.1 += 1;
+        counts.sessions += 1;
     }
+    for line in extensions {
+        digest.add(line);
+    }
+    counts.extensions = extensions.len() as u64;
     check_private_counts(manifest, counts)?;
     Ok(digest.finish())
 }
 
-/// The content digest of the store's private records and sessions.
+/// The content digest of the store's private records, sessions and extensions.
 async fn store_digest(store: &Store) -> Result<String> {
     let mut digest = ContentDigest::default();
     each_private_version(store, |kind, version| {
@@ -222,14 +257,30 @@ async fn store_digest(store: &Store) -> Result<String> {
     for token in &store.refresh_tokens().await? {
         digest.add(&SessionLine::from(token));
     }
+    for extension in store.installed_extensions().await? {
+        digest.add(&ExtensionLine::from(extension));
+    }
     Ok(digest.finish())
 }
 
-/// Refuses private record and session counts other than the manifest's.
-fn check_private_counts(manifest: &Manifest, (private, sessions): (u64, u64)) -> Result<()> {
+/// How many private record versions, refresh tokens and extensions were read.
+#[derive(Default)]
+struct Counts {
+    private: u64,
+    sessions: u64,
+    extensions: u64,
+}
+
+/// Refuses private record, session and extension counts other than the manifest's.
+fn check_private_counts(manifest: &Manifest, counts: Counts) -> Result<()> {
     for (what, read, listed) in [
-        ("private record versions", private, manifest.private_records),
-        ("refresh tokens", sessions, manifest.refresh_tokens),
+        (
+            "private record versions",
+            counts.private,
+            manifest.private_records,
+        ),
+        ("refresh tokens", counts.sessions, manifest.refresh_tokens),
+        ("extensions", counts.extensions, manifest.extensions),
     ] {
         if read != listed {
             return Err(Error::ImportMismatch {
@@ -240,36 +291,43 @@ fn check_private_counts(manifest: &Manifest, (private, sessions): (u64, u64)) ->
     Ok(())
 }
 
-/// Streams the private records and sessions into one transaction, committed only when their
-/// counts are the manifest's.
+/// Streams the private records, sessions and extensions (with this build's migrations of each)
+/// into one transaction, committed only when their counts are the manifest's.
 async fn import_private_data(
     store: &Store,
     manifest: &Manifest,
     private: Part,
     sessions: Part,
+    extensions: Vec<(ExtensionLine, &[ExtensionMigration])>,
     progress: &dyn Fn(Progress),
 ) -> Result<()> {
     let mut import = store.begin_private_import().await?;
-    let mut counts = (0, 0);
+    let mut counts = Counts::default();
     let mut chunk = Vec::with_capacity(RECORDS_PER_WRITE);
     for line in private.values::<PrivateLine>() {
         chunk.push(line?.into_version());
         if chunk.len() == RECORDS_PER_WRITE {
             import.private_versions(&chunk).await?;
-            counts.0 += chunk.len() as u64;
+            counts.private += chunk.len() as u64;
             chunk.clear();
-            progress(Progress::records(counts.0, manifest.private_records));
+            progress(Progress::records(counts.private, manifest.private_records));
         }
     }
     import.private_versions(&chunk).await?;
-    counts.0 += chunk.len() as u64;
-    progress(Progress::records(counts.0, manifest.private_records));
+    counts.private += chunk.len() as u64;
+    progress(Progress::records(counts.private, manifest.private_records));
     let tokens = sessions
         .values::<SessionLine>()
         .map(|line| line.map(RefreshTokenRow::from))
         .collect::<Result<Vec<_>>>()?;
     import.refresh_tokens(&tokens).await?;
-    counts.1 = tokens.len() as u64;
+    counts.sessions = tokens.len() as u64;
+    for (line, migrations) in extensions {
+        if !import.extension(&line.into(), migrations).await? {
+            return Err(Error::StoreHoldsOtherRecords);
+        }
+        counts.extensions += 1;
+    }
     check_private_counts(manifest, counts)?;
     import.commit().await?;
     Ok(())

@@ -57,6 +57,66 @@ fn extension_from_row(
     })
 }
 
+/// Inserts `$extension`'s row as given (times included) and applies those of `$migrations`
+/// not applied yet, inside the open transaction `$conn`; evaluates to `false`, having written
+/// nothing, when an extension of that name is installed. `Db` must name the backend at the call
+/// site, as [`dispatch!`] and the private import's transaction do. A macro because the two
+/// backends' connections share no executor type.
+macro_rules! install_in_transaction {
+    ($conn:expr, $extension:expr, $migrations:expr) => {{
+        let extension: &$crate::store::InstalledExtension = $extension;
+        let migrations: &[$crate::store::ExtensionMigration] = $migrations;
+        let config = extension.config.to_string();
+        let inserted = sqlx::query(
+            "INSERT INTO extensions \
+             (name, version, enabled, config, installed_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(extension.name.as_str())
+        .bind(extension.version.as_str())
+        .bind(extension.enabled)
+        .bind(config.as_str())
+        .bind(extension.installed_at)
+        .bind(extension.updated_at)
+        .execute(&mut *$conn)
+        .await?
+        .rows_affected();
+        if inserted > 0 {
+            let applied: Vec<i64> =
+                sqlx::query_scalar("SELECT version FROM extension_migrations WHERE extension = $1")
+                    .bind(extension.name.as_str())
+                    .fetch_all(&mut *$conn)
+                    .await?;
+            let mut pending: Vec<&$crate::store::ExtensionMigration> = migrations
+                .iter()
+                .filter(|migration| !applied.contains(&i64::from(migration.version)))
+                .collect();
+            pending.sort_by_key(|migration| migration.version);
+            for migration in pending {
+                let sql =
+                    if <Db as sqlx::Database>::NAME == <sqlx::Postgres as sqlx::Database>::NAME {
+                        migration.postgres
+                    } else {
+                        migration.sqlite
+                    };
+                sqlx::raw_sql(sql).execute(&mut *$conn).await?;
+                sqlx::query(
+                    "INSERT INTO extension_migrations \
+                     (extension, version, description, applied_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(extension.name.as_str())
+                .bind(i64::from(migration.version))
+                .bind(migration.description)
+                .bind(extension.installed_at)
+                .execute(&mut *$conn)
+                .await?;
+            }
+        }
+        inserted > 0
+    }};
+}
+pub(super) use install_in_transaction;
+
 impl Store {
     /// Every installed extension, by name.
     ///
@@ -102,52 +162,10 @@ impl Store {
         extension: &InstalledExtension,
         migrations: &[ExtensionMigration],
     ) -> Result<bool> {
-        let config = extension.config.to_string();
         dispatch!(&self.pool, db, {
             let mut tx = db.begin_with(BEGIN_WRITE).await?;
-            let inserted = sqlx::query(
-                "INSERT INTO extensions \
-                 (name, version, enabled, config, installed_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (name) DO NOTHING",
-            )
-            .bind(extension.name.as_str())
-            .bind(extension.version.as_str())
-            .bind(extension.enabled)
-            .bind(config.as_str())
-            .bind(extension.installed_at)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if inserted == 0 {
+            if !install_in_transaction!(&mut *tx, extension, migrations) {
                 return Ok(false);
-            }
-            let applied: Vec<i64> =
-                sqlx::query_scalar("SELECT version FROM extension_migrations WHERE extension = $1")
-                    .bind(extension.name.as_str())
-                    .fetch_all(&mut *tx)
-                    .await?;
-            let mut pending: Vec<&ExtensionMigration> = migrations
-                .iter()
-                .filter(|migration| !applied.contains(&i64::from(migration.version)))
-                .collect();
-            pending.sort_by_key(|migration| migration.version);
-            for migration in pending {
-                let sql = if matches!(&self.pool, super::Pool::Postgres(_)) {
-                    migration.postgres
-                } else {
-                    migration.sqlite
-                };
-                sqlx::raw_sql(sql).execute(&mut *tx).await?;
-                sqlx::query(
-                    "INSERT INTO extension_migrations \
-                     (extension, version, description, applied_at) VALUES ($1, $2, $3, $4)",
-                )
-                .bind(extension.name.as_str())
-                .bind(i64::from(migration.version))
-                .bind(migration.description)
-                .bind(extension.installed_at)
-                .execute(&mut *tx)
-                .await?;
             }
             tx.commit().await?;
             Ok(true)

@@ -1,10 +1,13 @@
-//! Writing an export's private records and refresh tokens into a store in one transaction,
-//! chunk by chunk as the bundle is read, so no bundle is held in memory whole and an import
+//! Writing an export's private records, refresh tokens and extensions into a store in one
+//! transaction, chunk by chunk as the bundle is read, so no bundle is held in memory whole and an import
 //! that fails halfway leaves nothing of them behind.
 
 use sqlx::{Postgres, QueryBuilder, Sqlite, Transaction};
 
-use super::{Pool, PrivateVersion, RefreshTokenRow, Result, Store};
+use super::extensions::install_in_transaction;
+use super::{
+    ExtensionMigration, InstalledExtension, Pool, PrivateVersion, RefreshTokenRow, Result, Store,
+};
 
 /// Rows per insert statement: 7 columns at most, below SQLite's bind limit of 32766.
 const ROWS_PER_STATEMENT: usize = 1_000;
@@ -114,6 +117,22 @@ impl PrivateImport {
             });
         }
         Ok(())
+    }
+
+    /// Installs an exported extension with its configuration and times exactly as they were,
+    /// applying its `migrations` (this build's) so its tables exist; returns `false`, having
+    /// written nothing, when an extension of that name is installed.
+    ///
+    /// # Errors
+    /// [`super::Error::Database`].
+    pub async fn extension(
+        &mut self,
+        extension: &InstalledExtension,
+        migrations: &[ExtensionMigration],
+    ) -> Result<bool> {
+        Ok(on_tx!(&mut self.tx, conn, {
+            install_in_transaction!(&mut **conn, extension, migrations)
+        }))
     }
 
     /// Makes everything added visible at once.

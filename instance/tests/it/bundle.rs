@@ -13,14 +13,17 @@ use anyhow::{Context as _, ensure};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use mono_instance::bundle::{
-    self, EVENTS_FILE, ExportOptions, ImportOptions, MANIFEST_FILE, PRIVATE_FILE_ENCRYPTED,
-    Passphrase, SESSIONS_FILE_ENCRYPTED,
+    self, EVENTS_FILE, EXTENSIONS_FILE_ENCRYPTED, ExportOptions, ImportOptions, MANIFEST_FILE,
+    PRIVATE_FILE_ENCRYPTED, Passphrase, SESSIONS_FILE_ENCRYPTED,
 };
 use mono_instance::devnet::Storage;
+use mono_instance::extensions;
 use mono_instance::factory::store as kept;
 use mono_instance::factory::{Factory, templates};
 use mono_instance::registry::check;
-use mono_instance::store::{BlockBatch, BlockRecord, NewRefreshToken, Rotation, Store};
+use mono_instance::store::{
+    BlockBatch, BlockRecord, InstalledExtension, NewRefreshToken, Rotation, Store,
+};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
@@ -28,6 +31,7 @@ use crate::crash::{
     Traffic, comparable, devnet, loopback, mono_status, produce, sync, terminate, wait_exit,
     wait_until,
 };
+use crate::extensions::bank;
 use crate::support::{Backend, TestDb};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -323,7 +327,11 @@ async fn encrypted_round_trip(
     ensure!(
         manifest["encryption"]["scheme"] == "age-v1-scrypt"
             && manifest["encryption"]["files"]
-                == serde_json::json!([PRIVATE_FILE_ENCRYPTED, SESSIONS_FILE_ENCRYPTED])
+                == serde_json::json!([
+                    PRIVATE_FILE_ENCRYPTED,
+                    SESSIONS_FILE_ENCRYPTED,
+                    EXTENSIONS_FILE_ENCRYPTED
+                ])
             && manifest["coopname"] == "voskhod"
             && manifest["private_records"] == 3
             && manifest["registry_digest"] == source["registry_digest"]
@@ -550,6 +558,22 @@ async fn backend_pairs(urls: &[String; 5]) -> anyhow::Result<()> {
     store
         .revoke_refresh_family(&refresh_token(3, 3, "chairone").token_hash, LOGIN_AT)
         .await?;
+    // An extension configured, then changed: its configuration and times
+    // travel, and its tables are made again where it lands.
+    let catalog = extensions::Catalog::builtin();
+    extensions::install(&store, &catalog, "qrpay", false, Some(bank()), LOGIN_AT).await?;
+    let mut changed = bank();
+    changed["kpp"] = serde_json::json!("773601001");
+    extensions::update(
+        &store,
+        &catalog,
+        "qrpay",
+        Some(true),
+        Some(changed),
+        LOGIN_AT + 5,
+    )
+    .await?;
+    let installed = store.installed_extensions().await?;
     store.close().await;
 
     let dir = tempfile::tempdir()?;
@@ -572,8 +596,17 @@ async fn backend_pairs(urls: &[String; 5]) -> anyhow::Result<()> {
         bundle::import(&to, &bundle, &import_options, &|_| {}).await?;
 
         ensure!(
-            manifest.refresh_tokens == 3 && manifest.private_records == 2,
+            manifest.refresh_tokens == 3
+                && manifest.private_records == 2
+                && manifest.extensions == 1,
             "step {step}: {manifest:?}"
+        );
+        ensure!(
+            to.installed_extensions().await? == installed
+                && to.extension_migrations("qrpay").await? == [1]
+                && to.qrpay_issued("0000").await?.is_none(),
+            "step {step}: extensions {:?}",
+            to.installed_extensions().await?
         );
         let digest = check::digest(&to, head).await?;
         ensure!(
@@ -619,6 +652,36 @@ async fn backend_pairs(urls: &[String; 5]) -> anyhow::Result<()> {
     );
     ensure!(other.cursor().await?.is_none() && other.private_versions().await?.len() == 1);
     other.close().await;
+
+    // A bundle with an extension this build does not have is refused before anything is
+    // written.
+    let (from, to) = (Store::open(&urls[3]).await?, Store::open(&urls[4]).await?);
+    let foreign = InstalledExtension {
+        name: "counting".to_owned(),
+        version: "1.0.0".to_owned(),
+        enabled: true,
+        config: serde_json::json!({}),
+        installed_at: LOGIN_AT,
+        updated_at: LOGIN_AT,
+    };
+    ensure!(from.install_extension(&foreign, &[]).await?);
+    let bundle = dir.path().join("foreign");
+    let export_options = ExportOptions {
+        coopname: None,
+        chain_id: None,
+        with_events: false,
+        passphrase: None,
+    };
+    bundle::export(&from, &bundle, &export_options, &|_| {}).await?;
+    from.uninstall_extension("counting").await?;
+    let refused = bundle::import(&to, &bundle, &ImportOptions::default(), &|_| {}).await;
+    ensure!(
+        matches!(&refused, Err(bundle::Error::UnknownExtension { name }) if name == "counting"),
+        "{refused:?}"
+    );
+    ensure!(to.private_versions().await?.len() == 1 && to.installed_extensions().await?.is_empty());
+    from.close().await;
+    to.close().await;
 
     // Logins survive: the live token rotates, the spent one is a replay, the revoked stays so.
     let last = Store::open(&urls[3]).await?;

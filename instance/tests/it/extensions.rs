@@ -18,7 +18,8 @@ use serde_json::{Value, json};
 use crate::api::{Api, SERVICE_TOKEN, error_code};
 use crate::support::two_database_test;
 
-fn bank() -> Value {
+/// Valid `qrpay` requisites.
+pub(crate) fn bank() -> Value {
     json!({"name": "ПК «Восход»", "personal_acc": "40702810138250123017",
            "bank_name": "ПАО Сбербанк", "bic": "044525225",
            "corresp_acc": "30101810400000000225", "payee_inn": "7707083893"})

@@ -5,7 +5,7 @@
 //! Instances never run against the fake (no database or chain is behind it, and a program
 //! standing in for an image does not see the container's environment), so `mono export` and
 //! `mono import` are played here by programs that keep their contracts with the operator: the
-//! export writes a bundle of the current format's shape (`mono-export/3`: events, encrypted
+//! export writes a bundle of the current format's shape (`mono-export/4`: events, encrypted
 //! personal data and sessions, the manifest last) and prints its manifest; the import reads
 //! the manifest and checks every file's size and SHA-256 before anything else, as `mono
 //! import` does. The real binaries move a running instance's store with the same registry
@@ -31,7 +31,7 @@ const IMPORT: &str = "luna-import";
 const REGISTRY_DIGEST: &str = "7d1f0c2b3a4958677685a4b3c2d1e0f00112233445566778899aabbccddeeff1";
 
 /// The parts of the bundle: name and content.
-fn parts() -> [(&'static str, &'static [u8]); 3] {
+fn parts() -> [(&'static str, &'static [u8]); 4] {
     [
         ("events.jsonl.gz", b"events of luna, gzipped"),
         (
@@ -41,6 +41,10 @@ fn parts() -> [(&'static str, &'static [u8]); 3] {
         (
             "sessions.jsonl.gz.age",
             b"age-encrypted refresh tokens of luna",
+        ),
+        (
+            "extensions.jsonl.gz.age",
+            b"age-encrypted extension configurations of luna",
         ),
     ]
 }
@@ -62,7 +66,7 @@ fn mono_export() -> Program {
             })
             .collect();
         let manifest = json!({
-            "format": "mono-export/3",
+            "format": "mono-export/4",
             "instance_version": "1.0.0",
             "coopname": NAME,
             "chain_id": crate::CHAIN_ID,
@@ -73,6 +77,7 @@ fn mono_export() -> Program {
             "events_digest": "5e1d2c3b4a5968778695a4b3c2d1e0f00112233445566778899aabbccddeeff0",
             "private_records": 120,
             "refresh_tokens": 4,
+            "extensions": 1,
             "registry_digest": REGISTRY_DIGEST,
             "encryption": {"scheme": "age-v1-scrypt"},
             "files": files,
@@ -108,8 +113,8 @@ fn mono_import(imported: Arc<Mutex<Option<String>>>) -> Program {
         let manifest: Option<Value> = container
             .read(&format!("{dir}/manifest.json"))
             .and_then(|bytes| serde_json::from_slice(&bytes).ok());
-        let Some(manifest) = manifest.filter(|m| m["format"] == "mono-export/3") else {
-            container.stderr(&format!("Error: {dir} holds no mono-export/3 manifest"));
+        let Some(manifest) = manifest.filter(|m| m["format"] == "mono-export/4") else {
+            container.stderr(&format!("Error: {dir} holds no mono-export/4 manifest"));
             return 2;
         };
         for file in manifest["files"].as_array().into_iter().flatten() {
