@@ -21,7 +21,7 @@ use crate::store::{ActionRecord, BlockBatch, DeltaRecord, JsonText};
 
 /// Version of the projection code. The store rebuilds every projection from the events when
 /// the version that wrote them differs, so raise it whenever a projection changes.
-pub const PROJECTION_VERSION: i64 = 3;
+pub const PROJECTION_VERSION: i64 = 4;
 
 /// The contract accounts the registries read (their names differ between networks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +38,8 @@ pub struct Contracts {
     pub branch: Name,
     /// Document templates (`drafts`, `translations`).
     pub draft: Name,
+    /// Orders of property and their returns (`orders`, `retrequests`).
+    pub marketplace: Name,
 }
 
 impl Default for Contracts {
@@ -50,6 +52,7 @@ impl Default for Contracts {
             wallet: Name::from_str_const("wallet"),
             branch: Name::from_str_const("branch"),
             draft: Name::from_str_const("draft"),
+            marketplace: Name::from_str_const("marketplace"),
         }
     }
 }
@@ -85,13 +88,17 @@ pub enum Source {
     Draft,
     /// `draft::translations` (the templates' texts per language), by id.
     Translation,
+    /// `marketplace::orders`, by id.
+    Order,
+    /// `marketplace::retrequests` (warranty returns of orders), by id.
+    ReturnRequest,
     /// A document carried by an action, by `hash:global_sequence`.
     Document,
 }
 
 impl Source {
     /// Every source, in the order digests and checks walk them.
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 17] = [
         Self::Account,
         Self::Coop,
         Self::Candidate,
@@ -106,6 +113,8 @@ impl Source {
         Self::Branch,
         Self::Draft,
         Self::Translation,
+        Self::Order,
+        Self::ReturnRequest,
         Self::Document,
     ];
 
@@ -126,6 +135,8 @@ impl Source {
             Self::Branch => "branch",
             Self::Draft => "draft",
             Self::Translation => "translation",
+            Self::Order => "order",
+            Self::ReturnRequest => "return_request",
             Self::Document => "document",
         }
     }
@@ -171,6 +182,12 @@ impl Source {
             match table {
                 "drafts" => Self::Draft,
                 "translations" => Self::Translation,
+                _ => return None,
+            }
+        } else if is(contracts.marketplace) {
+            match table {
+                "orders" => Self::Order,
+                "retrequests" => Self::ReturnRequest,
                 _ => return None,
             }
         } else {
@@ -531,6 +548,10 @@ struct Fields {
     lang: Option<String>,
     version: Option<serde_json::Value>,
     draft_id: Option<serde_json::Value>,
+    orderer: Option<String>,
+    total_cost: Option<String>,
+    fact_cost: Option<String>,
+    original_order_hash: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -667,6 +688,16 @@ fn registry_row(source: Source, scope: &str, value: Option<&JsonText>) -> Regist
         Source::Translation => {
             row.kind = fields.lang;
             row.reference = fields.draft_id.as_ref().and_then(number_text);
+        }
+        Source::Order => {
+            row.username = fields.orderer;
+            row.reference = lower(&fields.hash);
+            row.amount = amount(&fields.total_cost);
+        }
+        Source::ReturnRequest => {
+            row.username = fields.orderer;
+            row.reference = lower(&fields.original_order_hash);
+            row.amount = amount(&fields.fact_cost);
         }
         Source::Document => {}
     }
