@@ -813,6 +813,28 @@ mod tests {
     }
 
     #[test]
+    fn asset_documents_name_their_order_or_return() {
+        let meta = json!({"coopname": "voskhod", "username": "ivanov", "block_num": 7});
+        let recipe = Recipe::read(702, &meta, &json!({"request_id": 4, "decision_id": 2}))
+            .expect("complete");
+        assert_eq!(recipe.request_id().ok(), Some(4));
+        assert_eq!(recipe.decision_id().ok(), Some(2));
+        let without = Recipe::read(700, &meta, &json!({})).expect("read");
+        assert!(matches!(
+            without.request_id(),
+            Err(Error::Recipe {
+                field: "request_id"
+            })
+        ));
+    }
+
+    #[test]
+    fn birth_dates_are_printed_day_first() {
+        assert_eq!(printed_date("1985-06-17"), "17.06.1985");
+        assert_eq!(printed_date("17.06.1985"), "17.06.1985");
+    }
+
+    #[test]
     fn decision_times_are_local_to_the_document() {
         // 2025-03-14T09:26:31Z is 12:26 in Moscow.
         assert_eq!(

@@ -965,6 +965,59 @@ mod tests {
     }
 
     #[test]
+    fn marketplace_rows_are_keyed_by_id_with_their_orderer_and_hashes() {
+        let mut batch = batch();
+        batch.deltas.push(delta(
+            "marketplace",
+            "voskhod",
+            "orders",
+            0,
+            Some(
+                json!({"id": 0, "hash": "AB".repeat(32), "coopname": "voskhod", "orderer": "alice",
+                        "status": "active", "total_cost": "13000.0000 RUB"}),
+            ),
+        ));
+        batch.deltas.push(delta(
+            "marketplace",
+            "voskhod",
+            "retrequests",
+            3,
+            Some(
+                json!({"id": 3, "hash": "CD".repeat(32), "coopname": "voskhod", "orderer": "alice",
+                        "original_order_hash": "AB".repeat(32), "status": "pendrev",
+                        "fact_cost": "3250.0000 RUB"}),
+            ),
+        ));
+        batch.deltas.push(delta(
+            "marketplace",
+            "voskhod",
+            "config",
+            0,
+            Some(json!({})),
+        ));
+        let changes = project(&Contracts::default(), &batch);
+        assert_eq!(changes.len(), 2, "{changes:?}");
+        let expected = [
+            (Source::Order, id_key(0), "active", "ab", 130_000_000),
+            (
+                Source::ReturnRequest,
+                id_key(3),
+                "pendrev",
+                "ab",
+                32_500_000,
+            ),
+        ];
+        for (change, (source, key, status, reference, amount)) in changes.iter().zip(expected) {
+            let row = change.row.as_ref().unwrap();
+            assert_eq!((change.source, change.key.as_str()), (source, key.as_str()));
+            assert_eq!(row.username.as_deref(), Some("alice"));
+            assert_eq!(row.status.as_deref(), Some(status));
+            assert_eq!(row.reference, Some(reference.repeat(32)));
+            assert_eq!(row.amount, Some(amount));
+        }
+    }
+
+    #[test]
     fn documents_come_from_the_action_that_carries_them() {
         let document = json!({"version": "1.1.0", "hash": "AB".repeat(32), "doc_hash": "11".repeat(32),
                               "meta_hash": "22".repeat(32), "meta": "{}", "signatures": []});
