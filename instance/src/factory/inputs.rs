@@ -11,7 +11,10 @@
 //! hash, units returned and their cost, at the unit price of its original order) and title,
 //! unit of measurement, type and programme from the cooperative's [`OrderItem`] record of the
 //! order; `user` is the orderer's record; 702's `receiver` and 802's `transmitter` are the
-//! trustee of the branch `braname` names, or the council's chairman without one.
+//! trustee of the branch `braname` names, or the council's chairman without one. The
+//! programme's name comes from the cooperative's [`Program`] record: COOPOS keeps programmes
+//! in `soviet::programs` (`title`), but the registries do not follow that table yet and the
+//! devnet's council does not emulate it.
 //! What neither the chain nor the private data holds, and so must come with the request:
 //! `act_id`, the number the cooperative gives an act (the contract keeps no act numbers), and
 //! which council decision (`decision_id`) accepted the property (the contract at the
@@ -341,6 +344,7 @@ async fn asset_document(
         member(store, &orderer, recipe.block_num).await?,
     );
     data.insert("request".to_owned(), request);
+    // x00 is the member's statement, x01 the council's decision on it, x02 the act.
     let step = recipe.registry_id % 100;
     if step >= 1 {
         let id = recipe.decision_id()?;

@@ -1,8 +1,9 @@
 //! What the cooperative knows of the property its members order and return that the
 //! marketplace contract does not keep: what an order is of ([`OrderItem`]: its title, unit of
 //! measurement, kind and programme, keyed by the order's hash, which exists before the order
-//! goes on chain) and the names of its programmes ([`Program`]). The contract's `orders` row
-//! has only the order's hashes, units, prices and parties.
+//! goes on chain) and the names of its programmes as documents print them ([`Program`]; on
+//! COOPOS they are also the `title` of `soviet::programs`, which the registries do not follow
+//! yet). The contract's `orders` row has only the order's hashes, units, prices and parties.
 
 use serde::{Deserialize, Serialize};
 
