@@ -540,6 +540,28 @@ two_database_test!(
             inputs::complete(&store, 700, &unknown).await,
             Err(inputs::Error::Missing { what: "order", .. })
         ));
+        // Nor does one whose item the cooperative did not keep, nor a decision without its id.
+        store
+            .delete_private("order_item", &format!("{COOP}/{}", order_hash()), edited)
+            .await?;
+        ensure!(matches!(
+            inputs::complete(&store, 800, &recipe(800, edited)).await,
+            Err(inputs::Error::Missing {
+                what: "order_item",
+                ..
+            })
+        ));
+        let mut undecided = recipe(801, generated_at);
+        undecided
+            .as_object_mut()
+            .context("an object")?
+            .remove("decision_id");
+        ensure!(matches!(
+            inputs::complete(&store, 801, &undecided).await,
+            Err(inputs::Error::Recipe {
+                field: "decision_id"
+            })
+        ));
         store.close().await;
         Ok(())
     }
