@@ -2,8 +2,9 @@
 //! rules every field must meet before it is stored: [`requisites`] (INN, OGRN, OGRNIP, KPP, BIK
 //! and bank accounts with their check digits), [`contact`] (phone numbers, e-mail addresses,
 //! calendar dates), [`records`] (individuals, organizations, entrepreneurs and payment
-//! methods, each checked field by field) and [`cooperative`] (the cooperative's template
-//! variables, projects of free decisions, signature images and the documents it keeps).
+//! methods, each checked field by field), [`cooperative`] (the cooperative's template
+//! variables, projects of free decisions, signature images and the documents it keeps) and
+//! [`market`] (what the cooperative's orders of property are of, and its programmes).
 //! Each record type names its store kind and key through [`records::PrivateRecord`]. Each valid value is a newtype that can only hold a
 //! valid value; each invalid one is an [`Invalid`] reason, named per field by [`FieldError`] so a
 //! form can show it next to the field. The versions of the records live in the store
@@ -13,6 +14,7 @@
 
 pub mod contact;
 pub mod cooperative;
+pub mod market;
 pub mod records;
 pub mod requisites;
 

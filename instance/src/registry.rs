@@ -11,6 +11,7 @@
 //! - [`decisions`]: the council's agenda with votes, approval, authorization and expiry.
 //! - [`payments`]: gateway incomes and outcomes, wallet deposits and withdrawals, totals.
 //! - [`branches`]: branches with their trustees.
+//! - [`orders`]: orders of property from the marketplace and their warranty returns.
 //! - [`agreements`]: the agreements members signed, by type.
 //! - [`templates`]: the document drafts and their translations in force at a block, which the
 //!   document factory renders.
@@ -32,6 +33,7 @@ pub mod coop;
 pub mod decisions;
 pub mod documents;
 pub mod members;
+pub mod orders;
 pub mod payments;
 pub mod projection;
 pub mod roles;

@@ -1319,7 +1319,7 @@ mod tests {
             .collect();
         abis.sort();
         assert!(
-            abis.len() >= 9,
+            abis.len() >= 10,
             "expected the COOPOS ABIs, found {}",
             abis.len()
         );

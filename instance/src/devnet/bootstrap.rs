@@ -31,7 +31,7 @@ use crate::factory::templates::{self, TemplateFilesError};
 pub const DEMO_COOPNAME: Name = Name::from_str_const("voskhod");
 
 /// Contract accounts created at genesis, in the order COOPOS deploys them.
-pub const CONTRACT_ACCOUNTS: [Name; 7] = [
+pub const CONTRACT_ACCOUNTS: [Name; 8] = [
     REGISTRATOR,
     SOVIET,
     Name::from_str_const("gateway"),
@@ -39,6 +39,7 @@ pub const CONTRACT_ACCOUNTS: [Name; 7] = [
     Name::from_str_const("branch"),
     Name::from_str_const("draft"),
     Name::from_str_const("fund"),
+    Name::from_str_const("marketplace"),
 ];
 
 /// Council board of the demo cooperative: chairman first.

@@ -49,6 +49,7 @@ pub mod branch;
 pub mod common;
 pub mod draft;
 pub mod gateway;
+pub mod marketplace;
 pub mod registrator;
 pub mod soviet;
 pub mod system;
@@ -148,6 +149,7 @@ impl Contracts {
         contracts.register(common::BRANCH, Arc::new(branch::Branch));
         contracts.register(common::DRAFT, Arc::new(draft::DraftContract));
         contracts.register(common::WALLET, Arc::new(wallet::Wallet));
+        contracts.register(common::MARKETPLACE, Arc::new(marketplace::Marketplace));
         contracts
     }
 

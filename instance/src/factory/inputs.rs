@@ -1,7 +1,27 @@
 //! Inputs of documents built from the store as of the document's block: the private records
 //! (the applicant's individual, entrepreneur or organization record, the cooperative's
-//! variables and organization data, payment requisites, the handwritten signature image) and
-//! the registries (the cooperative's fees and council, the council's decisions and votes).
+//! variables and organization data, payment requisites, the handwritten signature image, what
+//! an order of property is of and the names of the cooperative's programmes) and the registries
+//! (the cooperative's fees and council, the council's decisions and votes, branches, the
+//! marketplace's orders and warranty returns).
+//!
+//! The asset documents (700–702 on an order, 800–802 on a warranty return of one) name their
+//! order or return by the scalar `request_id`, the id the `marketplace` contract gave it. Their
+//! `request` takes hash, units, prices and currency from the chain's row (for a return: its
+//! hash, units returned and their cost, at the unit price of its original order) and title,
+//! unit of measurement, type and programme from the cooperative's [`OrderItem`] record of the
+//! order; `user` is the orderer's record; 702's `receiver` and 802's `transmitter` are the
+//! trustee of the branch `braname` names, or the council's chairman without one. The
+//! programme's name comes from the cooperative's [`Program`] record: COOPOS keeps programmes
+//! in `soviet::programs` (`title`), but the registries do not follow that table yet and the
+//! devnet's council does not emulate it.
+//! What neither the chain nor the private data holds, and so must come with the request:
+//! `act_id`, the number the cooperative gives an act (the contract keeps no act numbers), and
+//! which council decision (`decision_id`) accepted the property (the contract at the
+//! published ABI puts neither an order nor a return on the council's agenda, so nothing on
+//! chain links the two). As the order must be on chain at the document's block, a 700 made
+//! here is a statement on an existing order, not the `convert_statement` its `createorder`
+//! carries, which is signed before the order exists.
 //!
 //! Generation ([`complete`]) and regeneration ([`regenerate`]) read through the same function
 //! at the meta's `block_num`, and what the store answers as of a block never changes, so a
@@ -13,20 +33,23 @@
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use crate::antelope::asset::Asset;
 use crate::factory::{self as core, Factory, Generated, meta};
 use crate::private_data::cooperative::{Project, SignatureImage, Vars};
+use crate::private_data::market::{OrderItem, Program};
 use crate::private_data::records::{
     Entrepreneur, Individual, Organization, PaymentDetails, PaymentMethod, PrivateRecord,
 };
 use crate::registry::projection::Contracts;
-use crate::registry::{self, coop, decisions, templates};
+use crate::registry::{self, coop, decisions, orders, templates};
 use crate::store::{self, Store};
 
 /// Registry ids whose inputs this module builds: the agreements a member accepts on joining
 /// (1 WalletAgreement, 2 RegulationElectronicSignature, 3 PrivacyPolicy, 4 UserAgreement,
 /// 50 CoopenomicsAgreement), 100 ParticipantApplication, 101 SelectBranchStatement, 501
-/// DecisionOfParticipantApplication, 599 ProjectFreeDecision and 600 FreeDecision.
-pub const SUPPORTED: [u64; 10] = [
+/// DecisionOfParticipantApplication, 599 ProjectFreeDecision, 600 FreeDecision, the asset
+/// contribution's statement, decision and act (700–702) and the return by asset's (800–802).
+pub const SUPPORTED: [u64; 16] = [
     1,
     2,
     3,
@@ -37,6 +60,12 @@ pub const SUPPORTED: [u64; 10] = [
     DECISION_OF_PARTICIPANT_APPLICATION,
     PROJECT_FREE_DECISION,
     FREE_DECISION,
+    ASSET_CONTRIBUTION_STATEMENT,
+    ASSET_CONTRIBUTION_DECISION,
+    ASSET_CONTRIBUTION_ACT,
+    RETURN_BY_ASSET_STATEMENT,
+    RETURN_BY_ASSET_DECISION,
+    RETURN_BY_ASSET_ACT,
 ];
 
 /// The last of the agreements 1–4 and the platform agreement: coop, vars and the member's name.
@@ -46,6 +75,12 @@ const SELECT_BRANCH_STATEMENT: u64 = 101;
 const DECISION_OF_PARTICIPANT_APPLICATION: u64 = 501;
 const PROJECT_FREE_DECISION: u64 = 599;
 const FREE_DECISION: u64 = 600;
+const ASSET_CONTRIBUTION_STATEMENT: u64 = 700;
+const ASSET_CONTRIBUTION_DECISION: u64 = 701;
+const ASSET_CONTRIBUTION_ACT: u64 = 702;
+const RETURN_BY_ASSET_STATEMENT: u64 = 800;
+const RETURN_BY_ASSET_DECISION: u64 = 801;
+const RETURN_BY_ASSET_ACT: u64 = 802;
 /// Most payment methods of one account read when looking for its bank account.
 const PAYMENT_METHODS_PAGE: u32 = 100;
 
@@ -125,6 +160,8 @@ struct Recipe {
     decision_id: Option<u64>,
     /// The project of a free decision (599, 600).
     project_id: Option<String>,
+    /// The order (700–702) or warranty return (800–802) the document is about.
+    request_id: Option<u64>,
 }
 
 impl Recipe {
@@ -140,8 +177,15 @@ impl Recipe {
         })
     }
 
+    /// The order or return the document is about, which it needs.
+    fn request_id(&self) -> Result<u64> {
+        self.request_id.ok_or(Error::Recipe {
+            field: "request_id",
+        })
+    }
+
     /// `recipe` holds `coopname`, `username`, `block_num` (and `timezone`); `scalars` the
-    /// input's scalar fields (`type`, `braname`, `decision_id`, `project_id`).
+    /// input's scalar fields (`type`, `braname`, `decision_id`, `project_id`, `request_id`).
     fn read(registry_id: u64, recipe: &Value, scalars: &Value) -> Result<Self> {
         let text = |field: &'static str| {
             recipe[field]
@@ -166,14 +210,16 @@ impl Recipe {
             braname: scalars["braname"].as_str().unwrap_or_default().to_owned(),
             decision_id: scalars["decision_id"].as_u64(),
             project_id: scalars["project_id"].as_str().map(str::to_owned),
+            request_id: scalars["request_id"].as_u64(),
         })
     }
 }
 
 /// The complete input of a document of `registry_id` from `request`: its `meta` (`coopname`,
 /// `username`, `created_at`, `block_num`, optionally `timezone`, `lang`, `links`) and scalar
-/// fields (`type`; `braname` for 100 and 101; `decision_id` for 501 and 600; `project_id`
-/// for 599 and 600), with every object read from the store as of `meta.block_num`.
+/// fields (`type`; `braname` for 100, 101, 702 and 802; `decision_id` for 501, 600, 701,
+/// 702, 801 and 802; `project_id` for 599 and 600; `request_id` for 700–702 and 800–802),
+/// with every object read from the store as of `meta.block_num`.
 ///
 /// # Errors
 /// [`Error::Unsupported`], [`Error::Recipe`], [`Error::Missing`] and the store's errors.
@@ -270,9 +316,178 @@ async fn data(store: &Store, recipe: &Recipe) -> Result<Map<String, Value>> {
             let id = recipe.decision_id()?;
             data.insert("decision".to_owned(), decision(store, recipe, id).await?);
         }
+        ASSET_CONTRIBUTION_STATEMENT..=ASSET_CONTRIBUTION_ACT
+        | RETURN_BY_ASSET_STATEMENT..=RETURN_BY_ASSET_ACT => {
+            asset_document(store, recipe, &mut data).await?;
+        }
         registry_id => return Err(Error::Unsupported { registry_id }),
     }
     Ok(data)
+}
+
+/// The objects of an asset document (700–702, 800–802): `user` and `request`; `decision` for
+/// the decisions and acts; `program`, the cooperative's signer (`receiver` of 702,
+/// `transmitter` of 802) and `branch` when `braname` names one, for the acts.
+async fn asset_document(
+    store: &Store,
+    recipe: &Recipe,
+    data: &mut Map<String, Value>,
+) -> Result<()> {
+    let is_return = recipe.registry_id >= RETURN_BY_ASSET_STATEMENT;
+    let (orderer, item, request) = if is_return {
+        return_request(store, recipe).await?
+    } else {
+        order_request(store, recipe).await?
+    };
+    data.insert(
+        "user".to_owned(),
+        member(store, &orderer, recipe.block_num).await?,
+    );
+    data.insert("request".to_owned(), request);
+    // x00 is the member's statement, x01 the council's decision on it, x02 the act.
+    let step = recipe.registry_id % 100;
+    if step >= 1 {
+        let id = recipe.decision_id()?;
+        data.insert("decision".to_owned(), decision(store, recipe, id).await?);
+    }
+    if step == 2 {
+        let key = format!("{}/{}", recipe.coopname, item.program_id);
+        let program: Program = record(store, &key, recipe.block_num).await?;
+        data.insert("program".to_owned(), json!({ "name": program.name }));
+        let signer = if recipe.braname.is_empty() {
+            chairman(store, recipe).await?
+        } else {
+            let branch = branch(store, recipe).await?;
+            let trustee = branch["trustee"].clone();
+            data.insert("branch".to_owned(), branch);
+            trustee
+        };
+        let side = if is_return { "transmitter" } else { "receiver" };
+        data.insert(side.to_owned(), signer);
+    }
+    Ok(())
+}
+
+/// The order named by the recipe: its orderer, its item record and the documents' `request`.
+async fn order_request(store: &Store, recipe: &Recipe) -> Result<(String, OrderItem, Value)> {
+    let order = order(store, recipe, recipe.request_id()?).await?;
+    let item = order_item(store, recipe, &order.hash).await?;
+    let request = request_object(
+        &order.hash,
+        &item,
+        order.quantity,
+        order.unit_price,
+        order.total_cost,
+    );
+    Ok((order.orderer, item, request))
+}
+
+/// The warranty return named by the recipe, with what its original order was of.
+async fn return_request(store: &Store, recipe: &Recipe) -> Result<(String, OrderItem, Value)> {
+    let block_num = recipe.block_num;
+    let id = recipe.request_id()?;
+    let returned = orders::return_request(store, &recipe.coopname, block_num, id)
+        .await?
+        .ok_or_else(|| Error::Missing {
+            what: "return request",
+            key: id.to_string(),
+            block_num,
+        })?;
+    let order = order(store, recipe, returned.original_order_id).await?;
+    let item = order_item(store, recipe, &order.hash).await?;
+    let request = request_object(
+        &returned.hash,
+        &item,
+        returned.actual_quantity,
+        order.unit_price,
+        returned.fact_cost,
+    );
+    Ok((returned.orderer, item, request))
+}
+
+async fn order(store: &Store, recipe: &Recipe, id: u64) -> Result<orders::Order> {
+    orders::order(store, &recipe.coopname, recipe.block_num, id)
+        .await?
+        .ok_or_else(|| Error::Missing {
+            what: "order",
+            key: id.to_string(),
+            block_num: recipe.block_num,
+        })
+}
+
+async fn order_item(store: &Store, recipe: &Recipe, hash: &str) -> Result<OrderItem> {
+    record(
+        store,
+        &format!("{}/{hash}", recipe.coopname),
+        recipe.block_num,
+    )
+    .await
+}
+
+/// `request` as the asset documents print it.
+fn request_object(
+    hash: &str,
+    item: &OrderItem,
+    units: u64,
+    unit_cost: Asset,
+    total_cost: Asset,
+) -> Value {
+    json!({
+        "hash": hash,
+        "title": item.title,
+        "unit_of_measurement": item.unit_of_measurement,
+        "units": units,
+        "unit_cost": unit_cost.to_string(),
+        "total_cost": total_cost.to_string(),
+        "currency": unit_cost.symbol().code().to_string(),
+        "type": item.kind,
+        "program_id": item.program_id,
+    })
+}
+
+/// A member as the asset documents name it: an individual's or entrepreneur's full name, an
+/// organization's short name; an individual's birth date (`DD.MM.YYYY`), otherwise the OGRN.
+async fn member(store: &Store, username: &str, block_num: u32) -> Result<Value> {
+    let user = |name: String, birthdate_or_ogrn: String| json!({"full_name_or_short_name": name, "birthdate_or_ogrn": birthdate_or_ogrn});
+    if let Some(person) = optional_record::<Individual>(store, username, block_num).await? {
+        let name = joined_name(&person.last_name, &person.first_name, &person.middle_name);
+        return Ok(user(name, printed_date(&person.birthdate)));
+    }
+    if let Some(person) = optional_record::<Entrepreneur>(store, username, block_num).await? {
+        let name = joined_name(&person.last_name, &person.first_name, &person.middle_name);
+        return Ok(user(name, person.details.ogrn));
+    }
+    let organization: Organization = record(store, username, block_num).await?;
+    Ok(user(organization.short_name, organization.details.ogrn))
+}
+
+/// `YYYY-MM-DD` as Russian documents print a date, `DD.MM.YYYY`; other text unchanged.
+fn printed_date(date: &str) -> String {
+    let parts: Vec<&str> = date.split('-').collect();
+    match parts.as_slice() {
+        [year, month, day] => format!("{day}.{month}.{year}"),
+        _ => date.to_owned(),
+    }
+}
+
+/// The council's chairman at the recipe's block, by name.
+async fn chairman(store: &Store, recipe: &Recipe) -> Result<Value> {
+    let block_num = recipe.block_num;
+    let seat = coop::council(store, &recipe.coopname, block_num)
+        .await?
+        .into_iter()
+        .find(|seat| seat.position == "chairman")
+        .ok_or_else(|| Error::Missing {
+            what: "chairman",
+            key: recipe.coopname.clone(),
+            block_num,
+        })?;
+    let person: Individual = record(store, &seat.username, block_num).await?;
+    Ok(json!({
+        "last_name": person.last_name,
+        "first_name": person.first_name,
+        "middle_name": person.middle_name,
+    }))
 }
 
 /// The cooperative's project of a free decision named by the recipe's `project_id`.
@@ -288,22 +503,15 @@ async fn project(store: &Store, recipe: &Recipe) -> Result<Value> {
 /// `username`'s name as documents print it: an individual's or entrepreneur's last, first and
 /// middle name, an organization's full name; `None` without any of these records.
 async fn full_name(store: &Store, username: &str, block_num: u32) -> Result<Option<String>> {
-    let join = |last: &str, first: &str, middle: &str| {
-        [last, first, middle]
-            .into_iter()
-            .filter(|part| !part.is_empty())
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
     if let Some(person) = optional_record::<Individual>(store, username, block_num).await? {
-        return Ok(Some(join(
+        return Ok(Some(joined_name(
             &person.last_name,
             &person.first_name,
             &person.middle_name,
         )));
     }
     if let Some(person) = optional_record::<Entrepreneur>(store, username, block_num).await? {
-        return Ok(Some(join(
+        return Ok(Some(joined_name(
             &person.last_name,
             &person.first_name,
             &person.middle_name,
@@ -312,6 +520,15 @@ async fn full_name(store: &Store, username: &str, block_num: u32) -> Result<Opti
     Ok(optional_record::<Organization>(store, username, block_num)
         .await?
         .map(|organization| organization.full_name))
+}
+
+/// A person's last, first and middle name, the empty ones left out.
+fn joined_name(last: &str, first: &str, middle: &str) -> String {
+    [last, first, middle]
+        .into_iter()
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Private record `key` of type `T` as of `block_num`; its absence is an error.
@@ -597,6 +814,28 @@ mod tests {
                 "{field}"
             );
         }
+    }
+
+    #[test]
+    fn asset_documents_name_their_order_or_return() {
+        let meta = json!({"coopname": "voskhod", "username": "ivanov", "block_num": 7});
+        let recipe = Recipe::read(702, &meta, &json!({"request_id": 4, "decision_id": 2}))
+            .expect("complete");
+        assert_eq!(recipe.request_id().ok(), Some(4));
+        assert_eq!(recipe.decision_id().ok(), Some(2));
+        let without = Recipe::read(700, &meta, &json!({})).expect("read");
+        assert!(matches!(
+            without.request_id(),
+            Err(Error::Recipe {
+                field: "request_id"
+            })
+        ));
+    }
+
+    #[test]
+    fn birth_dates_are_printed_day_first() {
+        assert_eq!(printed_date("1985-06-17"), "17.06.1985");
+        assert_eq!(printed_date("17.06.1985"), "17.06.1985");
     }
 
     #[test]

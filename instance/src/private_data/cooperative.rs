@@ -271,7 +271,7 @@ impl StoredDocument {
 }
 
 /// A SHA-256 in hex, either case, as lowercase.
-fn sha256_hex(text: &str) -> Result<String, Invalid> {
+pub(crate) fn sha256_hex(text: &str) -> Result<String, Invalid> {
     if text.len() != 64 {
         return Err(Invalid::Length {
             expected: "64",

@@ -21,7 +21,7 @@ use crate::store::{ActionRecord, BlockBatch, DeltaRecord, JsonText};
 
 /// Version of the projection code. The store rebuilds every projection from the events when
 /// the version that wrote them differs, so raise it whenever a projection changes.
-pub const PROJECTION_VERSION: i64 = 3;
+pub const PROJECTION_VERSION: i64 = 4;
 
 /// The contract accounts the registries read (their names differ between networks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +38,8 @@ pub struct Contracts {
     pub branch: Name,
     /// Document templates (`drafts`, `translations`).
     pub draft: Name,
+    /// Orders of property and their returns (`orders`, `retrequests`).
+    pub marketplace: Name,
 }
 
 impl Default for Contracts {
@@ -50,6 +52,7 @@ impl Default for Contracts {
             wallet: Name::from_str_const("wallet"),
             branch: Name::from_str_const("branch"),
             draft: Name::from_str_const("draft"),
+            marketplace: Name::from_str_const("marketplace"),
         }
     }
 }
@@ -85,13 +88,17 @@ pub enum Source {
     Draft,
     /// `draft::translations` (the templates' texts per language), by id.
     Translation,
+    /// `marketplace::orders`, by id.
+    Order,
+    /// `marketplace::retrequests` (warranty returns of orders), by id.
+    ReturnRequest,
     /// A document carried by an action, by `hash:global_sequence`.
     Document,
 }
 
 impl Source {
     /// Every source, in the order digests and checks walk them.
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 17] = [
         Self::Account,
         Self::Coop,
         Self::Candidate,
@@ -106,6 +113,8 @@ impl Source {
         Self::Branch,
         Self::Draft,
         Self::Translation,
+        Self::Order,
+        Self::ReturnRequest,
         Self::Document,
     ];
 
@@ -126,6 +135,8 @@ impl Source {
             Self::Branch => "branch",
             Self::Draft => "draft",
             Self::Translation => "translation",
+            Self::Order => "order",
+            Self::ReturnRequest => "return_request",
             Self::Document => "document",
         }
     }
@@ -171,6 +182,12 @@ impl Source {
             match table {
                 "drafts" => Self::Draft,
                 "translations" => Self::Translation,
+                _ => return None,
+            }
+        } else if is(contracts.marketplace) {
+            match table {
+                "orders" => Self::Order,
+                "retrequests" => Self::ReturnRequest,
                 _ => return None,
             }
         } else {
@@ -531,6 +548,10 @@ struct Fields {
     lang: Option<String>,
     version: Option<serde_json::Value>,
     draft_id: Option<serde_json::Value>,
+    orderer: Option<String>,
+    total_cost: Option<String>,
+    fact_cost: Option<String>,
+    original_order_hash: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -667,6 +688,16 @@ fn registry_row(source: Source, scope: &str, value: Option<&JsonText>) -> Regist
         Source::Translation => {
             row.kind = fields.lang;
             row.reference = fields.draft_id.as_ref().and_then(number_text);
+        }
+        Source::Order => {
+            row.username = fields.orderer;
+            row.reference = lower(&fields.hash);
+            row.amount = amount(&fields.total_cost);
+        }
+        Source::ReturnRequest => {
+            row.username = fields.orderer;
+            row.reference = lower(&fields.original_order_hash);
+            row.amount = amount(&fields.fact_cost);
         }
         Source::Document => {}
     }
@@ -931,6 +962,59 @@ mod tests {
             (changes[2].source, changes[2].row.as_ref()),
             (Source::Income, None)
         );
+    }
+
+    #[test]
+    fn marketplace_rows_are_keyed_by_id_with_their_orderer_and_hashes() {
+        let mut batch = batch();
+        batch.deltas.push(delta(
+            "marketplace",
+            "voskhod",
+            "orders",
+            0,
+            Some(
+                json!({"id": 0, "hash": "AB".repeat(32), "coopname": "voskhod", "orderer": "alice",
+                        "status": "active", "total_cost": "13000.0000 RUB"}),
+            ),
+        ));
+        batch.deltas.push(delta(
+            "marketplace",
+            "voskhod",
+            "retrequests",
+            3,
+            Some(
+                json!({"id": 3, "hash": "CD".repeat(32), "coopname": "voskhod", "orderer": "alice",
+                        "original_order_hash": "AB".repeat(32), "status": "pendrev",
+                        "fact_cost": "3250.0000 RUB"}),
+            ),
+        ));
+        batch.deltas.push(delta(
+            "marketplace",
+            "voskhod",
+            "config",
+            0,
+            Some(json!({})),
+        ));
+        let changes = project(&Contracts::default(), &batch);
+        assert_eq!(changes.len(), 2, "{changes:?}");
+        let expected = [
+            (Source::Order, id_key(0), "active", "ab", 130_000_000),
+            (
+                Source::ReturnRequest,
+                id_key(3),
+                "pendrev",
+                "ab",
+                32_500_000,
+            ),
+        ];
+        for (change, (source, key, status, reference, amount)) in changes.iter().zip(expected) {
+            let row = change.row.as_ref().unwrap();
+            assert_eq!((change.source, change.key.as_str()), (source, key.as_str()));
+            assert_eq!(row.username.as_deref(), Some("alice"));
+            assert_eq!(row.status.as_deref(), Some(status));
+            assert_eq!(row.reference, Some(reference.repeat(32)));
+            assert_eq!(row.amount, Some(amount));
+        }
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod free_decision_flow;
 mod interop;
 mod join_flow;
 mod key_reset;
+mod market_flow;
 mod parser;
 mod private_records;
 mod registries;

@@ -32,6 +32,8 @@ pub const GATEWAY: Name = Name::from_str_const("gateway");
 pub const WALLET: Name = Name::from_str_const("wallet");
 /// The branches contract account.
 pub const BRANCH: Name = Name::from_str_const("branch");
+/// The marketplace contract account (orders of property and their returns).
+pub const MARKETPLACE: Name = Name::from_str_const("marketplace");
 /// The document templates contract account.
 pub const DRAFT: Name = Name::from_str_const("draft");
 /// The system contract account, whose authority `init` actions require.
@@ -41,7 +43,8 @@ pub const PROVIDER: Name = Name::from_str_const("voskhod");
 
 /// Contracts allowed to call the council's and the gateway's service actions
 /// (`contracts_whitelist` upstream).
-pub const CONTRACTS_WHITELIST: [Name; 5] = [REGISTRATOR, SOVIET, GATEWAY, WALLET, BRANCH];
+pub const CONTRACTS_WHITELIST: [Name; 6] =
+    [REGISTRATOR, SOVIET, GATEWAY, WALLET, BRANCH, MARKETPLACE];
 
 /// `RUB` with 4 decimals, the unit of cooperative fees and contributions
 /// (`_root_govern_symbol` upstream).
