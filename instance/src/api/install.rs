@@ -395,7 +395,7 @@ mod tests {
         let member = seat(Name::from_str_const("member1"), CouncilRole::Member);
         let newcomer = seat(Name::from_str_const("newcomer"), CouncilRole::Member);
         let seats = vec![chairman.clone(), member.clone()];
-        let other_board = board(0, "committee", &[newcomer.clone()]);
+        let other_board = board(0, "committee", std::slice::from_ref(&newcomer));
         let check = |boards: &[Value], expected: Option<(&str, Value)>| {
             let action = board_action(coop, boards, &seats).expect("rows parse");
             let got = action.map(|action| (action.action.to_string(), action.data));
@@ -462,7 +462,7 @@ mod tests {
                 .len(),
             2
         );
-        assert_eq!(fields(&[member.clone()]), ["soviet"]);
+        assert_eq!(fields(std::slice::from_ref(&member)), ["soviet"]);
         assert_eq!(
             fields(&[chairman.clone(), person("chairman", CouncilRole::Member)]),
             ["soviet.1.username"]
