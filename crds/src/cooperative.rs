@@ -58,6 +58,10 @@ pub struct CooperativeSpec {
     /// References to Secrets the cooperative provides itself.
     #[serde(default)]
     pub secrets: SecretsSpec,
+    /// E-mail the instance sends (key reset tokens, council invitations); without it those
+    /// operations answer `UNAVAILABLE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp: Option<SmtpSpec>,
     /// Names of instance extensions to enable.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extensions: Vec<String>,
@@ -237,6 +241,18 @@ pub struct SecretsSpec {
     /// Without it the instance follows the chain but cannot sign.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cooperative_key: Option<SecretKeyRef>,
+}
+
+/// The SMTP server the instance sends e-mail through.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SmtpSpec {
+    /// Secret key holding the SMTP URL, credentials included (`smtps://user:password@host`,
+    /// `smtp://user:password@host:587?tls=required`).
+    pub url_secret_ref: SecretKeyRef,
+    /// The sender (`Кооператив «Восход» <noreply@voskhod.coop>`).
+    #[schemars(length(min = 3, max = 320))]
+    pub from: String,
 }
 
 /// What deleting the Cooperative does to its data.

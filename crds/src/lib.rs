@@ -15,8 +15,8 @@ use kube::CustomResourceExt;
 pub use cooperative::{
     Bootstrap, ChainSpec, Cooperative, CooperativeSpec, CooperativeStatus, CooperativeUsage,
     DatabaseMode, DatabaseSpec, DeletionPolicy, DomainSpec, ExternalDatabase, FromExport,
-    InstanceSpec, Phase, QuotaSpec, SchedulingSpec, SecretKeyRef, SecretsSpec, StorageSpec,
-    TlsSpec,
+    InstanceSpec, Phase, QuotaSpec, SchedulingSpec, SecretKeyRef, SecretsSpec, SmtpSpec,
+    StorageSpec, TlsSpec,
 };
 pub use coopname::{CoopnameError, validate_coopname};
 pub use export::{

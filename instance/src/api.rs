@@ -21,8 +21,10 @@
 //!   regeneration), `decisions` (the council's votes, the decision document, its authorization
 //!   and execution), `free_decisions` (projects of free decisions put on the agenda),
 //!   `branches` (the chairman's branches, a shareholder's choice of one), `payments`
-//!   (`createDepositPayment`, `setPaymentStatus`) and `transactions` (the cooperative's pushes
-//!   and their errors).
+//!   (`createDepositPayment`, `setPaymentStatus`), `install` (`installSystem`: the council's
+//!   accounts, board and invitations), `transactions` (the cooperative's pushes
+//!   and their errors) and `chain_state` (the rows the chain holds now, read before a push so
+//!   that what the chain holds already is not pushed again).
 //! - `extensions` (`getExtensions`, `installExtension`, `updateExtension`,
 //!   `uninstallExtension`) and one module per extension with GraphQL fields under its name
 //!   (`qrpay`: `qrpayPaymentInstructions`), answering only while it is enabled.
@@ -46,11 +48,13 @@ pub mod token;
 mod accounts;
 mod block_changes;
 mod branches;
+mod chain_state;
 mod council;
 mod decisions;
 mod documents;
 mod extensions;
 mod free_decisions;
+mod install;
 mod key_reset;
 mod paging;
 mod participants;

@@ -18,7 +18,7 @@ use kube::runtime::events::{Recorder, Reporter};
 use mono_crds::{
     Bootstrap, ChainSpec, Cooperative, CooperativeSpec, DatabaseMode, DatabaseSpec, DomainSpec,
     ExternalDatabase, FromExport, InstanceSpec, QuotaSpec, SchedulingSpec, SecretKeyRef,
-    SecretsSpec, TlsSpec,
+    SecretsSpec, SmtpSpec, TlsSpec,
 };
 use rand_core::{RngCore, impls};
 use serde_json::{Value, json};
@@ -106,6 +106,7 @@ pub(crate) fn test_cooperative() -> Cooperative {
                     key: "private-key".to_owned(),
                 }),
             },
+            smtp: None,
             extensions: vec!["capital".to_owned()],
             deletion_policy: Default::default(),
             suspend: false,
@@ -134,6 +135,7 @@ pub(crate) trait CooperativeFixture: Sized {
     fn bootstrapped_from_export(self) -> Self;
     fn version(self, version: &str) -> Self;
     fn scheduled(self) -> Self;
+    fn with_smtp(self) -> Self;
     fn finalized(self) -> Self;
     fn deleting(self) -> Self;
 }
@@ -207,6 +209,17 @@ impl CooperativeFixture for Cooperative {
                 ..Toleration::default()
             }],
         };
+        self
+    }
+
+    fn with_smtp(mut self) -> Self {
+        self.spec.smtp = Some(SmtpSpec {
+            url_secret_ref: SecretKeyRef {
+                name: "voskhod-smtp".to_owned(),
+                key: "url".to_owned(),
+            },
+            from: "Кооператив «Восход» <noreply@voskhod.coop>".to_owned(),
+        });
         self
     }
 

@@ -111,7 +111,8 @@ struct ChildArgs {
     #[arg(long, env = "MONO_OPERATOR_NAMESPACE", default_value = "mono-system")]
     operator_namespace: String,
     /// CIDRs the chain endpoints live in, comma-separated; instances may connect to them on
-    /// their chain URLs' ports, and nowhere else outside the cluster. None by default.
+    /// their chain URLs' ports (and the SMTP ports when they send e-mail), and nowhere else
+    /// outside the cluster. None by default.
     #[arg(long, env = "MONO_OPERATOR_CHAIN_CIDRS", value_delimiter = ',')]
     chain_cidrs: Vec<String>,
     /// The cluster's pod and service CIDRs, comma-separated; cut out of every chain CIDR so

@@ -223,6 +223,16 @@ pub struct GetPayments;
 )]
 pub struct SetPaymentStatus;
 
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../schema.graphql",
+    query_path = "graphql/payments.graphql",
+    response_derives = "Debug, Clone, PartialEq",
+    variables_derives = "Debug, Clone",
+    skip_serializing_none
+)]
+pub struct CreateInitialPayment;
+
 // subscriptions.graphql
 
 #[derive(GraphQLQuery)]

@@ -237,6 +237,7 @@ impl AccountsMutation {
 }
 
 /// A validated private record, ready to store.
+#[derive(Clone)]
 pub(super) struct Prepared {
     pub(super) kind: &'static str,
     pub(super) key: String,
@@ -315,6 +316,26 @@ pub(super) async fn store_record(
         valid_from_block: block_num,
         data: Json(record.data),
     })
+}
+
+/// Stores `records` in one transaction (all or none) from the block after the synced one;
+/// returns that block and how many records got a new version (a record already holding its
+/// data is left as it is).
+pub(super) async fn store_records_together(
+    state: &ApiState,
+    records: &[Prepared],
+) -> Result<(u32, usize), ApiError> {
+    let rows: Vec<(&str, &str, JsonText)> = records
+        .iter()
+        .map(|record| {
+            (
+                record.kind,
+                record.key.as_str(),
+                JsonText::from_value(&record.data),
+            )
+        })
+        .collect();
+    Ok(state.store.put_private_all_next(&rows).await?)
 }
 
 /// Validates `value` as a record of type `R` about `username` and stores it from the block

@@ -60,6 +60,20 @@ fn reset_mail(state: &ApiState, email: &str, username: &str, token: &str) -> Mai
     }
 }
 
+/// A fresh one-time token that sets `username`'s key with `resetKey`, stored as its hash and
+/// valid for [`super::ApiConfig::key_reset_ttl`]; the caller sends it.
+pub(super) async fn issue_token(state: &ApiState, username: &str) -> Result<String, ApiError> {
+    let now = state.now();
+    let token = new_refresh_token();
+    let expires_at =
+        now.saturating_add(i64::try_from(state.config.key_reset_ttl.as_secs()).unwrap_or(i64::MAX));
+    state
+        .store
+        .put_key_reset(&refresh_token_hash(&token), username, expires_at, now)
+        .await?;
+    Ok(token)
+}
+
 #[derive(Default)]
 pub struct KeyResetMutation;
 
@@ -88,16 +102,7 @@ impl KeyResetMutation {
         else {
             return Ok(true);
         };
-        let now = state.now();
-        let token = new_refresh_token();
-        let expires_at = now.saturating_add(
-            i64::try_from(state.config.key_reset_ttl.as_secs()).unwrap_or(i64::MAX),
-        );
-        state
-            .store
-            .put_key_reset(&refresh_token_hash(&token), &username, expires_at, now)
-            .await
-            .map_err(ApiError::from)?;
+        let token = issue_token(state, &username).await?;
         if let Err(err) = mailer
             .send(&reset_mail(state, &email, &username, &token))
             .await

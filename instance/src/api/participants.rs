@@ -274,7 +274,6 @@ impl ParticipantsMutation {
             Some(referer) => account_names([("referer", referer.as_str())])?[0].to_string(),
             None => String::new(),
         };
-        let kind = type_name(data.account.kind);
         let records = account_records(&username_text, &data.account);
         // Every invalid field at once, the personal data's among them.
         let records = match records {
@@ -287,27 +286,20 @@ impl ParticipantsMutation {
         let Some(records) = records.filter(|_| errors.is_empty()) else {
             return Err(ApiError::from(errors).into());
         };
-        // A fresh hash names the registration: the person filed no application here.
-        let mut registration_hash = [0_u8; 32];
-        rand_core::RngCore::fill_bytes(&mut OsRng, &mut registration_hash);
         let pushed = push(
             state,
             &[
-                JsonAction::new(
-                    REGISTRATOR,
-                    ADDUSER,
-                    json!({
-                        "coopname": state.coopname,
-                        "referer": referer,
-                        "username": username,
-                        "type": kind,
-                        "created_at": created_at,
-                        "initial": fees[0],
-                        "minimum": fees[1],
-                        "spread_initial": data.spread_initial,
-                        "meta": "",
-                        "registration_hash": Checksum256::new(registration_hash),
-                    }),
+                add_user(
+                    state.coopname,
+                    &Shareholder {
+                        username,
+                        referer: &referer,
+                        kind: data.account.kind,
+                        created_at,
+                        initial: fees[0].clone(),
+                        minimum: fees[1].clone(),
+                        spread_initial: data.spread_initial,
+                    },
                 ),
                 JsonAction::new(
                     REGISTRATOR,
@@ -472,15 +464,7 @@ fn account_records(username: &str, data: &RegisterAccountInput) -> Result<Vec<Pr
             reason: Invalid::Missing,
         }]));
     };
-    let mut value = value.clone();
-    if let Some(object) = value.as_object_mut() {
-        object.insert("email".to_owned(), Value::from(data.email.as_str()));
-    }
-    let mut records = vec![match data.kind {
-        AccountType::Individual => prepare_record::<Individual>(username, value)?,
-        AccountType::Entrepreneur => prepare_record::<Entrepreneur>(username, value)?,
-        AccountType::Organization => prepare_record::<Organization>(username, value)?,
-    }];
+    let mut records = vec![personal_record(username, data.kind, value, &data.email)?];
     if let Some(image) = &data.signature {
         records.push(prepare_record::<SignatureImage>(
             username,
@@ -488,6 +472,60 @@ fn account_records(username: &str, data: &RegisterAccountInput) -> Result<Vec<Pr
         )?);
     }
     Ok(records)
+}
+
+/// The personal record of `kind` about `username` from `value` with `email` added, every
+/// field checked.
+pub(super) fn personal_record(
+    username: &str,
+    kind: AccountType,
+    value: &Value,
+    email: &str,
+) -> Result<Prepared, ApiError> {
+    let mut value = value.clone();
+    if let Some(object) = value.as_object_mut() {
+        object.insert("email".to_owned(), Value::from(email));
+    }
+    match kind {
+        AccountType::Individual => prepare_record::<Individual>(username, value),
+        AccountType::Entrepreneur => prepare_record::<Entrepreneur>(username, value),
+        AccountType::Organization => prepare_record::<Organization>(username, value),
+    }
+}
+
+/// A person the cooperative adds as a shareholder already, with the fields of
+/// `registrator::adduser` as JSON for its ABI.
+pub(super) struct Shareholder<'a> {
+    pub(super) username: Name,
+    pub(super) referer: &'a str,
+    pub(super) kind: AccountType,
+    pub(super) created_at: Value,
+    pub(super) initial: Value,
+    pub(super) minimum: Value,
+    pub(super) spread_initial: bool,
+}
+
+/// `registrator::adduser` of `shareholder` by `coopname`, under a fresh registration hash: the
+/// person filed no application here.
+pub(super) fn add_user(coopname: Name, shareholder: &Shareholder<'_>) -> JsonAction {
+    let mut registration_hash = [0_u8; 32];
+    rand_core::RngCore::fill_bytes(&mut OsRng, &mut registration_hash);
+    JsonAction::new(
+        REGISTRATOR,
+        ADDUSER,
+        json!({
+            "coopname": coopname,
+            "referer": shareholder.referer,
+            "username": shareholder.username,
+            "type": type_name(shareholder.kind),
+            "created_at": shareholder.created_at,
+            "initial": shareholder.initial,
+            "minimum": shareholder.minimum,
+            "spread_initial": shareholder.spread_initial,
+            "meta": "",
+            "registration_hash": Checksum256::new(registration_hash),
+        }),
+    )
 }
 
 /// The name of `kind` as the contracts spell it.

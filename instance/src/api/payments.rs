@@ -4,7 +4,9 @@
 //! settles a pending income.
 //!
 //! A registration payment needs no operation to open it: `registrator::reguser` opens it on
-//! chain (`gateway::createinpay`) for the application's fees.
+//! chain (`gateway::createinpay`) for the application's fees, under the application's hash;
+//! `createInitialPayment` returns it for the account, as upstream's clients call it before
+//! paying.
 
 use async_graphql::{Context, Enum, InputObject, Json, Object, SimpleObject};
 use serde_json::json;
@@ -20,6 +22,7 @@ use crate::antelope::checksum::Checksum256;
 use crate::antelope::name::Name;
 use crate::chain::push::JsonAction;
 use crate::private_data::{FieldError, Invalid};
+use crate::registry::members;
 use crate::registry::payments::{self, PaymentFilter};
 
 const GATEWAY: Name = Name::from_str_const("gateway");
@@ -153,6 +156,14 @@ pub struct SetPaymentStatusInput {
     pub reason: Option<String>,
 }
 
+/// Whose registration payment to return.
+#[derive(Debug, Clone, InputObject)]
+#[graphql(rename_fields = "snake_case")]
+pub struct CreateInitialPaymentInput {
+    /// The applicant.
+    pub username: String,
+}
+
 /// A share contribution to open.
 #[derive(Debug, Clone, InputObject)]
 #[graphql(rename_fields = "snake_case")]
@@ -220,6 +231,46 @@ impl PaymentsMutation {
             hash: hash.to_hex(),
             transaction: pushed.into(),
         })
+    }
+
+    /// The pending registration payment of `username`'s application, as of the synced block:
+    /// the income `registrator::reguser` opened under the application's hash. The applicant
+    /// itself, the chairman. `NOT_FOUND` without an application or its payment, `CONFLICT`
+    /// once the payment is settled.
+    async fn create_initial_payment(
+        &self,
+        ctx: &Context<'_>,
+        data: CreateInitialPaymentInput,
+    ) -> async_graphql::Result<Payment> {
+        admit(ctx, Some(&data.username))?;
+        let state = ctx.data::<ApiState>()?;
+        let [username] = account_names([("username", &data.username)])?;
+        let block_num = as_of(state, None).await?;
+        let coopname = state.coopname.to_string();
+        let member = members::get(&state.store, &coopname, block_num, &username.to_string())
+            .await
+            .map_err(ApiError::from)?
+            .ok_or(ApiError::NotFound("the account"))?;
+        let hash = member
+            .candidate
+            .as_ref()
+            .and_then(|candidate| candidate["registration_hash"].as_str())
+            .ok_or(ApiError::NotFound(
+                "an application of the account (file it with registerParticipant)",
+            ))?;
+        // The version in force at the synced block: a settled payment keeps its last one.
+        let payment = payments::history(&state.store, payments::PaymentKind::Income, hash)
+            .await
+            .map_err(ApiError::from)?
+            .into_iter()
+            .rfind(|payment| payment.block_num <= block_num)
+            .ok_or(ApiError::NotFound(
+                "the registration payment of the application",
+            ))?;
+        if payment.status.as_deref() != Some("pending") {
+            return Err(ApiError::Conflict("the registration payment is settled already").into());
+        }
+        Ok(payment.into())
     }
 
     /// Settles a pending income through `gateway::incomplete` or `gateway::indecline`: the

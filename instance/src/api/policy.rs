@@ -46,6 +46,8 @@ pub const POLICIES: &[(&str, Policy)] = &[
     // The cooperative's own records: the operator at set-up, the chairman later.
     ("initSystem", Policy::ServiceOr(Role::Chairman)),
     ("updateSystem", Policy::ServiceOr(Role::Chairman)),
+    // The council's accounts and board: the operator at set-up, the chairman later.
+    ("installSystem", Policy::ServiceOr(Role::Chairman)),
     // Accounts and their personal data.
     ("getAccount", Policy::SelfOr(Role::Council)),
     ("getAccounts", Policy::AtLeast(Role::Council)),
@@ -107,6 +109,7 @@ pub const POLICIES: &[(&str, Policy)] = &[
     // Payments.
     ("getPayments", Policy::SelfOr(Role::Council)),
     ("createDepositPayment", Policy::SelfOr(Role::Chairman)),
+    ("createInitialPayment", Policy::SelfOr(Role::Chairman)),
     // A payment provider's notification comes through the service.
     ("setPaymentStatus", Policy::ServiceOr(Role::Chairman)),
     ("getPaymentMethods", Policy::SelfOr(Role::Chairman)),

@@ -10,6 +10,7 @@ use super::decisions::DecisionsMutation;
 use super::documents::{DocumentsMutation, DocumentsQuery};
 use super::extensions::{ExtensionsMutation, ExtensionsQuery};
 use super::free_decisions::FreeDecisionsMutation;
+use super::install::InstallMutation;
 use super::key_reset::KeyResetMutation;
 use super::metrics::{ApiMetrics, MetricsExtension};
 use super::participants::ParticipantsMutation;
@@ -42,6 +43,7 @@ pub struct Query(
 pub struct Mutation(
     SessionMutation,
     SystemMutation,
+    InstallMutation,
     KeyResetMutation,
     AccountsMutation,
     ParticipantsMutation,

@@ -1,23 +1,31 @@
 //! System: `getSystemInfo`, what anyone may know about the instance: the cooperative's public
 //! profile (status, council seats, fees) and how far the instance has synced; `initSystem` and
 //! `updateSystem`, the cooperative's own records the documents print (its organization record
-//! and its template variables), written together in one transaction or not at all.
+//! and its template variables), written together in one transaction or not at all, and the
+//! fees a member pays, which are chain state (`registrator::coops`) that `updateSystem` changes
+//! with `registrator::updatecoop` signed by the cooperative.
 //!
-//! Both are idempotent: a record already holding what is given is left as it is. The council
-//! and the fees are chain state (`soviet::boards`, `registrator::coops`), not set here.
+//! Both are idempotent: a record already holding what is given is left as it is, and fees the
+//! chain already holds are not pushed again. The council is set by `installSystem`
+//! (`super::install`).
 
 use async_graphql::{Context, InputObject, Json, Object, SimpleObject};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::ApiState;
-use super::accounts::{Prepared, prepare_record};
+use super::accounts::{Prepared, prepare_record, store_records_together};
+use super::chain_state;
 use super::error::ApiError;
 use super::paging::as_of;
 use super::policy::admit;
+use super::transactions::{TransactionResult, push};
+use crate::antelope::asset::Asset;
+use crate::antelope::name::Name;
+use crate::chain::push::JsonAction;
 use crate::private_data::cooperative::Vars;
 use crate::private_data::records::Organization;
+use crate::private_data::{FieldError, Invalid};
 use crate::registry::coop;
-use crate::store::JsonText;
 
 /// The instance and its cooperative.
 #[derive(Debug, Clone, SimpleObject)]
@@ -40,6 +48,10 @@ pub struct SystemInfo {
     /// The fees (registration, initial and minimum contributions).
     pub fees: Json<serde_json::Value>,
 }
+
+const REGISTRATOR: Name = Name::from_str_const("registrator");
+const COOPS: Name = Name::from_str_const("coops");
+const UPDATECOOP: Name = Name::from_str_const("updatecoop");
 
 #[derive(Default)]
 pub struct SystemQuery;
@@ -95,7 +107,7 @@ pub struct InitSystemInput {
     pub vars: Json<Value>,
 }
 
-/// The cooperative's records to replace; what is absent stays.
+/// The cooperative's records and fees to replace; what is absent stays.
 #[derive(Debug, Clone, InputObject)]
 #[graphql(rename_fields = "snake_case")]
 pub struct UpdateSystemInput {
@@ -103,6 +115,23 @@ pub struct UpdateSystemInput {
     pub organization_data: Option<Json<Value>>,
     /// The cooperative's template variables.
     pub vars: Option<Json<Value>>,
+    /// The fees a member pays, set on chain.
+    pub fees: Option<FeesInput>,
+}
+
+/// The fees a member pays, in the cooperative's currency with its precision
+/// (`"100.0000 RUB"`), each positive; the registration fees are their sums.
+#[derive(Debug, Clone, InputObject)]
+#[graphql(rename_fields = "snake_case")]
+pub struct FeesInput {
+    /// An individual's entrance fee.
+    pub initial: String,
+    /// An individual's minimum share contribution.
+    pub minimum: String,
+    /// An organization's entrance fee.
+    pub org_initial: String,
+    /// An organization's minimum share contribution.
+    pub org_minimum: String,
 }
 
 /// What a write of the cooperative's records did.
@@ -113,6 +142,8 @@ pub struct SystemRecords {
     pub valid_from_block: u32,
     /// How many records got a new version (0 when they already held what was given).
     pub changed: u32,
+    /// The `registrator::updatecoop` that set the fees given, when the chain held others.
+    pub transaction: Option<TransactionResult>,
 }
 
 #[derive(Default)]
@@ -144,8 +175,9 @@ impl SystemMutation {
         Ok(write(state, &records).await?)
     }
 
-    /// Replaces the cooperative's organization record or variables, whichever is given: the
-    /// service, the chairman. The system must be initialized.
+    /// Replaces the cooperative's organization record, variables or fees, whichever is given:
+    /// the service, the chairman. Records need an initialized system; fees the chain does not
+    /// hold yet are pushed first, so records are written only once the chain took the fees.
     async fn update_system(
         &self,
         ctx: &Context<'_>,
@@ -153,14 +185,24 @@ impl SystemMutation {
     ) -> async_graphql::Result<SystemRecords> {
         admit(ctx, None)?;
         let state = ctx.data::<ApiState>()?;
-        if data.organization_data.is_none() && data.vars.is_none() {
-            return Err(ApiError::bad_input("give organization_data, vars or both").into());
+        if data.organization_data.is_none() && data.vars.is_none() && data.fees.is_none() {
+            return Err(ApiError::bad_input("give organization_data, vars, fees or some").into());
         }
+        let fees = data.fees.as_ref().map(parse_fees);
         let records = prepare(
             state,
             data.organization_data.map(|Json(value)| value),
             data.vars.map(|Json(value)| value),
-        )?;
+        );
+        // Every invalid field of the records and the fees at once.
+        let (records, fees) = match (records, fees.transpose()) {
+            (Ok(records), Ok(fees)) => (records, fees),
+            (Err(ApiError::BadInput { fields, .. }), Err(more)) if !fields.is_empty() => {
+                return Err(ApiError::from([fields, more].concat()).into());
+            }
+            (Err(err), _) => return Err(err.into()),
+            (_, Err(fields)) => return Err(ApiError::from(fields).into()),
+        };
         for record in &records {
             if current(state, record).await?.is_none() {
                 return Err(ApiError::NotFound(
@@ -169,8 +211,100 @@ impl SystemMutation {
                 .into());
             }
         }
-        Ok(write(state, &records).await?)
+        let transaction = match fees {
+            Some(fees) => set_fees(state, &fees).await?,
+            None => None,
+        };
+        let mut written = if records.is_empty() {
+            SystemRecords {
+                valid_from_block: as_of(state, None).await?.saturating_add(1),
+                changed: 0,
+                transaction: None,
+            }
+        } else {
+            write(state, &records).await?
+        };
+        written.transaction = transaction;
+        Ok(written)
     }
+}
+
+/// The fees in the order `registrator::updatecoop` takes them.
+struct Fees([Asset; 4]);
+
+const FEE_FIELDS: [&str; 4] = ["initial", "minimum", "org_initial", "org_minimum"];
+
+/// The fees given, or every field that is not a positive amount with its currency.
+fn parse_fees(input: &FeesInput) -> Result<Fees, Vec<FieldError>> {
+    let given = [
+        &input.initial,
+        &input.minimum,
+        &input.org_initial,
+        &input.org_minimum,
+    ];
+    let mut fees = [Asset::default(); 4];
+    let mut errors = Vec::new();
+    for ((field, text), fee) in FEE_FIELDS.iter().zip(given).zip(&mut fees) {
+        match text.trim().parse::<Asset>() {
+            Ok(asset) if asset.amount() > 0 => *fee = asset,
+            _ => errors.push(FieldError {
+                field: format!("fees.{field}"),
+                reason: Invalid::Format {
+                    expected: "a positive amount with its currency, 100.0000 RUB",
+                },
+            }),
+        }
+    }
+    if errors.is_empty() {
+        Ok(Fees(fees))
+    } else {
+        Err(errors)
+    }
+}
+
+/// Pushes `registrator::updatecoop` with `fees` unless the chain's `coops` row holds them; the
+/// row's announcement and description are kept. The cooperative names itself the updater,
+/// the authority the contract accepts from it.
+async fn set_fees(state: &ApiState, fees: &Fees) -> Result<Option<TransactionResult>, ApiError> {
+    let coopname = state.coopname;
+    let api = chain_state::node(state)?;
+    let row = chain_state::row(api, REGISTRATOR, REGISTRATOR, COOPS, coopname)
+        .await?
+        .ok_or(ApiError::NotFound(
+            "the cooperative's registration on chain",
+        ))?;
+    let held = FEE_FIELDS.map(|field| {
+        row[field]
+            .as_str()
+            .and_then(|text| text.parse::<Asset>().ok())
+    });
+    if held
+        .iter()
+        .zip(&fees.0)
+        .all(|(held, given)| *held == Some(*given))
+    {
+        return Ok(None);
+    }
+    let text = |field: &str| row[field].as_str().unwrap_or_default().to_owned();
+    let pushed = push(
+        state,
+        &[JsonAction::new(
+            REGISTRATOR,
+            UPDATECOOP,
+            json!({
+                "coopname": coopname,
+                "username": coopname,
+                "initial": fees.0[0],
+                "minimum": fees.0[1],
+                "org_initial": fees.0[2],
+                "org_minimum": fees.0[3],
+                "announce": text("announce"),
+                "description": text("description"),
+            }),
+        )],
+    )
+    .await?;
+    Ok(Some(pushed.into()))
 }
 
 /// The given records checked field by field (every invalid field of both named at once),
@@ -225,19 +359,10 @@ async fn current(state: &ApiState, record: &Prepared) -> Result<Option<Value>, A
 }
 
 async fn write(state: &ApiState, records: &[Prepared]) -> Result<SystemRecords, ApiError> {
-    let rows: Vec<(&str, &str, JsonText)> = records
-        .iter()
-        .map(|record| {
-            (
-                record.kind,
-                record.key.as_str(),
-                JsonText::from_value(&record.data),
-            )
-        })
-        .collect();
-    let (valid_from_block, changed) = state.store.put_private_all_next(&rows).await?;
+    let (valid_from_block, changed) = store_records_together(state, records).await?;
     Ok(SystemRecords {
         valid_from_block,
         changed: u32::try_from(changed).unwrap_or(u32::MAX),
+        transaction: None,
     })
 }

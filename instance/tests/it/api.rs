@@ -304,6 +304,11 @@ fn matrix() -> Vec<(&'static str, String, &'static str)> {
             "hs",
         ),
         op(
+            "installSystem",
+            "mutation { installSystem(data: {soviet: []}) { changed } }",
+            "hs",
+        ),
+        op(
             "getAccount",
             r#"{ getAccount(username: "SUBJECT") { role } }"#,
             "ch",
@@ -496,6 +501,11 @@ fn matrix() -> Vec<(&'static str, String, &'static str)> {
             "getPayments",
             r#"{ getPayments(filter: {username: "SUBJECT"}) { items { hash } } }"#,
             "ch",
+        ),
+        op(
+            "createInitialPayment",
+            r#"mutation { createInitialPayment(data: {username: "SUBJECT"}) { hash } }"#,
+            "h",
         ),
         op(
             "createDepositPayment",

@@ -1266,3 +1266,70 @@ fn wallet_checks_reject_bad_deposits_and_withdrawals() -> Result<()> {
     );
     Ok(())
 }
+
+/// `registrator::updatecoop` with these fees, by `actor` naming `username` as the updater.
+fn update_coop(
+    devnet: &mut Devnet,
+    actor: &str,
+    username: &str,
+    fees: [&str; 4],
+) -> Result<PushResult, ChainError> {
+    devnet.push(
+        "registrator",
+        "updatecoop",
+        actor,
+        json!({"coopname": COOP, "username": username, "initial": fees[0], "minimum": fees[1],
+               "org_initial": fees[2], "org_minimum": fees[3],
+               "announce": "Кооператив «Восход»", "description": "Потребительский кооператив"}),
+    )
+}
+
+#[test]
+fn the_cooperative_updates_its_fees_and_no_one_else_does() -> Result<()> {
+    let mut devnet = Devnet::with_council()?;
+    let fees = [
+        "150.0000 RUB",
+        "350.0000 RUB",
+        "1500.0000 RUB",
+        "3500.0000 RUB",
+    ];
+    // A council member holds no staff right the devnet knows, even naming itself.
+    assert_assertion(
+        update_coop(&mut devnet, "memberone", "memberone", fees),
+        "Недостаточно прав доступа",
+    );
+    assert_assertion(
+        update_coop(
+            &mut devnet,
+            COOP,
+            COOP,
+            ["150.0000 RUB", "350.00 RUB", fees[2], fees[3]],
+        ),
+        "Неверные символы взносов",
+    );
+    assert_assertion(
+        update_coop(
+            &mut devnet,
+            COOP,
+            COOP,
+            [fees[0], fees[1], "0.0000 RUB", fees[3]],
+        ),
+        "должны быть положительными",
+    );
+    update_coop(&mut devnet, COOP, COOP, fees)?;
+    let coop = devnet
+        .row("registrator", "registrator", "coops", name(COOP).as_u64())
+        .context("coops row")?;
+    for (field, expected) in [
+        ("initial", "150.0000 RUB"),
+        ("minimum", "350.0000 RUB"),
+        ("registration", "500.0000 RUB"),
+        ("org_initial", "1500.0000 RUB"),
+        ("org_minimum", "3500.0000 RUB"),
+        ("org_registration", "5000.0000 RUB"),
+        ("announce", "Кооператив «Восход»"),
+    ] {
+        assert_eq!(coop[field], expected, "{field}: {coop}");
+    }
+    Ok(())
+}

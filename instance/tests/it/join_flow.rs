@@ -226,6 +226,13 @@ two_database_test!(
         let statement_hash = application["hash"].as_str().context("a hash")?.to_owned();
         let statement = applicant.sign_document(&chain, &statement_hash).await?;
 
+        // No application, no registration payment.
+        let initial = "mutation($u: String!) { createInitialPayment(data: {username: $u}) { kind hash amount status } }";
+        let none = api
+            .call(Some(&token), initial, json!({"u": APPLICANT}))
+            .await?;
+        ensure!(error_code(&none) == Some("NOT_FOUND"), "{none}");
+
         // A document signed by another key is refused; the signed set is filed.
         let file = "mutation($d: RegisterParticipantInput!) { registerParticipant(data: $d) { transaction_id } }";
         let forger = Client {
@@ -267,6 +274,15 @@ two_database_test!(
             candidate["getAccount"]["account"]["lifecycle"] == "CANDIDATE",
             "{candidate}"
         );
+        // The application opened its registration payment, which the applicant is shown.
+        let opened = api
+            .data(Some(&token), initial, json!({"u": APPLICANT}))
+            .await?;
+        ensure!(
+            opened["createInitialPayment"]
+                == json!({"kind": "INCOME", "hash": statement_hash, "amount": 4_000_000, "status": "pending"}),
+            "{opened}"
+        );
 
         // The registration payment, opened by the application, is confirmed by the service.
         let (chairman, _, _) = api
@@ -307,6 +323,10 @@ two_database_test!(
             "{settled:?}"
         );
         settle(&devnet, &store).await?;
+        let paid = api
+            .call(Some(&chairman), initial, json!({"u": APPLICANT}))
+            .await?;
+        ensure!(error_code(&paid) == Some("CONFLICT"), "{paid}");
         let agenda = api
             .data(
                 Some(&chairman),

@@ -21,7 +21,7 @@ use crate::support::two_database_test;
 
 /// The test's mailer: keeps what it was asked to send.
 #[derive(Default)]
-struct Outbox(Mutex<Vec<Mail>>);
+pub(crate) struct Outbox(Mutex<Vec<Mail>>);
 
 #[async_trait::async_trait]
 impl Mailer for Outbox {
@@ -32,12 +32,12 @@ impl Mailer for Outbox {
 }
 
 impl Outbox {
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.0.lock().expect("not poisoned").len()
     }
 
     /// The token in the last message, and its recipient.
-    fn last_token(&self) -> anyhow::Result<(String, String)> {
+    pub(crate) fn last_token(&self) -> anyhow::Result<(String, String)> {
         let sent = self.0.lock().expect("not poisoned");
         let mail = sent.last().context("a message")?;
         let token = mail

@@ -227,7 +227,7 @@ pub(crate) fn database_url_env(ctx: &Ctx<'_>) -> EnvVar {
 }
 
 /// An environment variable read from the key `key` of the Secret `secret`.
-fn secret_env(env: &str, secret: &str, key: &str) -> EnvVar {
+pub(crate) fn secret_env(env: &str, secret: &str, key: &str) -> EnvVar {
     EnvVar {
         name: env.to_owned(),
         value_from: Some(EnvVarSource {

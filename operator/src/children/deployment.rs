@@ -11,6 +11,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use super::database::secret_env;
 use super::quota::quantities;
 use super::secrets::{JWT_KEY, SERVICE_TOKEN_KEY, jwt_secret_name, service_secret_name};
 use super::{
@@ -50,6 +51,22 @@ pub(crate) fn instance_env(ctx: &Ctx<'_>) -> Vec<EnvVar> {
         env.push(value_env("MONO_EXTENSIONS", &spec.extensions.join(",")));
     }
     env
+}
+
+/// The SMTP settings of `mono serve`, the URL read from the cooperative's Secret since it
+/// holds credentials; only the instance sends e-mail, so its Jobs do not get them.
+fn smtp_env(ctx: &Ctx<'_>) -> Vec<EnvVar> {
+    match &ctx.coop.spec.smtp {
+        Some(smtp) => vec![
+            secret_env(
+                "MONO_SMTP_URL",
+                &smtp.url_secret_ref.name,
+                &smtp.url_secret_ref.key,
+            ),
+            value_env("MONO_SMTP_FROM", &smtp.from),
+        ],
+        None => Vec::new(),
+    }
 }
 
 /// An environment variable with a plain value.
@@ -125,7 +142,7 @@ pub(crate) fn deployment(ctx: &Ctx<'_>, config: &ChildConfig, version: &str) -> 
             container_port: INSTANCE_PORT,
             ..ContainerPort::default()
         }]),
-        env: Some(instance_env(ctx)),
+        env: Some([instance_env(ctx), smtp_env(ctx)].concat()),
         startup_probe: Some(Probe {
             http_get: Some(HTTPGetAction {
                 path: Some("/health".to_owned()),
@@ -222,6 +239,39 @@ mod tests {
     fn replicas(coop: &mono_crds::Cooperative) -> Value {
         let ctx = Ctx::new(coop).unwrap();
         deployment(&ctx, &test_config(), "2.4.1").object["spec"]["replicas"].clone()
+    }
+
+    #[test]
+    fn smtp_reaches_the_instance_with_its_url_from_the_secret() {
+        let env = |coop: &mono_crds::Cooperative| {
+            let ctx = Ctx::new(coop).unwrap();
+            let deployment = deployment(&ctx, &test_config(), "2.4.1");
+            let env = deployment.object["spec"]["template"]["spec"]["containers"][0]["env"]
+                .as_array()
+                .unwrap()
+                .clone();
+            env.into_iter()
+                .filter(|var| var["name"].as_str().unwrap().starts_with("MONO_SMTP_"))
+                .collect::<Vec<Value>>()
+        };
+        assert_eq!(env(&test_cooperative()), Vec::<Value>::new());
+        assert_eq!(
+            env(&test_cooperative().with_smtp()),
+            vec![
+                json!({"name": "MONO_SMTP_URL",
+                       "valueFrom": {"secretKeyRef": {"name": "voskhod-smtp", "key": "url"}}}),
+                json!({"name": "MONO_SMTP_FROM",
+                       "value": "Кооператив «Восход» <noreply@voskhod.coop>"}),
+            ]
+        );
+        // The migration Job shares the instance's environment but sends no e-mail.
+        let coop = test_cooperative().with_smtp();
+        let ctx = Ctx::new(&coop).unwrap();
+        assert!(
+            instance_env(&ctx)
+                .iter()
+                .all(|var| !var.name.starts_with("MONO_SMTP_"))
+        );
     }
 
     #[test]

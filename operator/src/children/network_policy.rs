@@ -26,6 +26,9 @@ const CLIENT_COMPONENTS: [&str; 4] = ["instance", "migration", "import", "export
 const API_SERVER_PORTS: [u16; 2] = [443, 6443];
 /// Status port of CloudNativePG's instance manager.
 const CNPG_STATUS_PORT: i32 = 8000;
+/// SMTP ports an instance with e-mail reaches (relay, implicit TLS, submission); the URL's
+/// own port lives in the cooperative's Secret, which the operator does not read.
+const SMTP_PORTS: [u16; 3] = [25, 465, 587];
 /// Port of cert-manager's HTTP-01 solver pods.
 const ACME_SOLVER_PORT: i32 = 8089;
 /// Label cert-manager puts on its HTTP-01 solver pods.
@@ -264,6 +267,10 @@ fn egress(ctx: &Ctx<'_>, config: &EgressConfig, external: Option<&DatabaseAddres
     let mut rules = vec![dns_rule(config), database_rule];
     let chain_peers = config.chain_peers();
     if !chain_peers.is_empty() {
+        // The SMTP server is reached where staff let the chain be reached.
+        if ctx.coop.spec.smtp.is_some() {
+            rules.push(egress_rule(Some(chain_peers.clone()), tcp_all(SMTP_PORTS)));
+        }
         rules.push(egress_rule(Some(chain_peers), tcp_all(chain_ports)));
     }
     if let Some(proxy) = config.proxy() {
@@ -427,6 +434,25 @@ mod tests {
         for rule in closed.iter().chain(&open) {
             assert!(rule.get("to").is_some(), "{rule}");
         }
+    }
+
+    #[test]
+    fn smtp_goes_out_where_the_chain_does() {
+        let config = staff(&["203.0.113.0/24"], &[]);
+        let without = egress_rules(&test_cooperative(), &config, None);
+        let with = egress_rules(&test_cooperative().with_smtp(), &config, None);
+        assert_eq!(with.len(), without.len() + 1);
+        assert_eq!(
+            with[2],
+            json!({
+                "to": [{"ipBlock": {"cidr": "203.0.113.0/24"}}],
+                "ports": [{"protocol": "TCP", "port": 25}, {"protocol": "TCP", "port": 465},
+                          {"protocol": "TCP", "port": 587}],
+            })
+        );
+        // Nowhere to go when staff allow no network.
+        let closed = egress_rules(&test_cooperative().with_smtp(), &staff(&[], &[]), None);
+        assert_eq!(closed.len(), 2, "{closed:?}");
     }
 
     #[test]

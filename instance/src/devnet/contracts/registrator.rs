@@ -1,6 +1,7 @@
 //! The `registrator` contract: chain accounts of members, cooperatives, and admission of a
 //! participant — `reguser` files a signed statement and starts the payment, `confirmpay` puts
-//! it on the council's agenda, and the council's `confirmreg`/`declinereg` callbacks close it.
+//! it on the council's agenda, and the council's `confirmreg`/`declinereg` callbacks close it;
+//! `updatecoop` changes a registered cooperative's fees and texts.
 //!
 //! Tables: `accounts` (scope `registrator`), `coops` (scope `registrator`) and `candidates2`
 //! (scope: the cooperative, secondary index 2 `byhash` on `registration_hash`).
@@ -20,7 +21,8 @@ use crate::antelope::time::TimePointSec;
 use crate::antelope::transaction::{Action, PermissionLevel};
 use crate::devnet::contracts::common::{
     AbiBuilder, GATEWAY, GOVERN_SYMBOL_RAW, PROVIDER, REGISTRATOR, SOVIET, SYSTEM, active,
-    add_assets, chain_struct, empty_document, now_sec, verify_document, verify_signer_keys,
+    add_assets, chain_struct, empty_document, now_sec, require_owner_authority, verify_document,
+    verify_signer_keys,
 };
 use crate::devnet::contracts::soviet::{ACCEPTED, PARTICIPANTS, Participant, participant_or_fail};
 use crate::devnet::contracts::system::{CREATEACCNT, CreateAccnt};
@@ -46,6 +48,7 @@ const DECLINEREG: Name = Name::from_str_const("declinereg");
 const ADDUSER: Name = Name::from_str_const("adduser");
 const CHANGEKEY: Name = Name::from_str_const("changekey");
 const REGCOOP: Name = Name::from_str_const("regcoop");
+const UPDATECOOP: Name = Name::from_str_const("updatecoop");
 const UPDATEACCNT: Name = Name::from_str_const("updateaccnt");
 const NEWPACKAGE: Name = Name::from_str_const("newpackage");
 const CREATEINPAY: Name = Name::from_str_const("createinpay");
@@ -245,6 +248,20 @@ chain_struct! {
 }
 
 chain_struct! {
+    /// `updatecoop`: replaces a cooperative's fees, announcement and description.
+    pub(crate) struct UpdateCoop = "updatecoop" {
+        coopname: Name => "name",
+        username: Name => "name",
+        initial: Asset => "asset",
+        minimum: Asset => "asset",
+        org_initial: Asset => "asset",
+        org_minimum: Asset => "asset",
+        announce: String => "string",
+        description: String => "string",
+    }
+}
+
+chain_struct! {
     /// `updateaccnt`: replaces an account card's meta.
     pub(crate) struct UpdateAccnt = "updateaccnt" {
         username: Name => "name",
@@ -292,6 +309,7 @@ impl Contract for Registrator {
             .with_action::<AddUser>(ADDUSER)
             .with_action::<ChangeKey>(CHANGEKEY)
             .with_action::<RegCoop>(REGCOOP)
+            .with_action::<UpdateCoop>(UPDATECOOP)
             .with_action::<UpdateAccnt>(UPDATEACCNT)
             .build()
     }
@@ -319,6 +337,7 @@ impl Contract for Registrator {
             ADDUSER => add_user(ctx, ctx.data()?),
             CHANGEKEY => change_key(ctx, ctx.data()?),
             REGCOOP => reg_coop(ctx, ctx.data()?),
+            UPDATECOOP => update_coop(ctx, ctx.data()?),
             UPDATEACCNT => update_account(ctx, ctx.data()?),
             _ => Ok(()),
         }
@@ -848,6 +867,59 @@ fn reg_coop(ctx: &mut ApplyContext<'_>, args: RegCoop) -> Result<(), ContractErr
             Vec::new(),
         )
     }
+}
+
+/// As the contract does: the provider may change any cooperative; otherwise `username` must
+/// authorize and hold the right (the devnet keeps no staff, so only the cooperative itself
+/// does). The registration fees follow their parts.
+fn update_coop(ctx: &mut ApplyContext<'_>, args: UpdateCoop) -> Result<(), ContractError> {
+    if !ctx.has_auth(PROVIDER) {
+        require_owner_authority(ctx, args.coopname, args.username)?;
+    }
+    check(
+        account_card(ctx, args.username)?.is_some(),
+        "Аккаунт не зарегистрирован",
+    )?;
+    let mut coop: Cooperative = ctx
+        .find(REGISTRATOR, REGISTRATOR, COOPS, args.coopname.as_u64())?
+        .ok_or_else(|| ContractError::Assert("Организация не найдена".to_owned()))?;
+    check(coop.is_cooperative, "Кооператив не найден")?;
+    let govern = rub(0)?.symbol();
+    check(
+        args.initial.symbol() == govern && args.minimum.symbol() == govern,
+        "Неверные символы взносов",
+    )?;
+    check(
+        args.org_initial.symbol() == govern && args.org_minimum.symbol() == govern,
+        "Неверные символы взносов",
+    )?;
+    check(
+        [
+            args.initial,
+            args.minimum,
+            args.org_initial,
+            args.org_minimum,
+        ]
+        .iter()
+        .all(|asset| asset.amount() > 0),
+        "Вступительный и минимальный паевые взносы должны быть положительными",
+    )?;
+    coop.registration = add_assets(args.initial, args.minimum)?;
+    coop.initial = args.initial;
+    coop.minimum = args.minimum;
+    coop.org_registration = add_assets(args.org_initial, args.org_minimum)?;
+    coop.org_initial = args.org_initial;
+    coop.org_minimum = args.org_minimum;
+    coop.announce = args.announce;
+    coop.description = args.description;
+    ctx.modify(
+        COOPS,
+        REGISTRATOR,
+        Some(args.coopname),
+        args.coopname.as_u64(),
+        &coop,
+        Vec::new(),
+    )
 }
 
 fn update_account(ctx: &mut ApplyContext<'_>, args: UpdateAccnt) -> Result<(), ContractError> {
