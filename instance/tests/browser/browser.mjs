@@ -109,3 +109,59 @@ export async function signIn(context, account, name) {
   await signedIn.getByRole('heading', { name: `Здравствуйте, ${account.username}` }).waitFor();
   return signedIn;
 }
+
+const PASSPHRASE = 'correct horse battery';
+
+/**
+ * Goes through the sign-up wizard on `shown` (at its first step) as a newcomer of `kind` (the
+ * label of its choice) with `fields` ([label, value] pairs of the personal data form), up to
+ * the payment, through `branch` when the cooperative has branches; screenshots of each step
+ * are named `${shots}-…` when `shots` is given.
+ * Returns the new account's name.
+ */
+export async function fillSignUp(shown, { email, kind, fields, branch, shots }) {
+  const shot = (name) => (shots ? screenshot(shown, `${shots}-${name}`) : null);
+  await shown.getByLabel('Электронная почта').fill(email);
+  await shown.getByRole('button', { name: 'Далее' }).click();
+  await shown.getByRole('radio', { name: new RegExp(`^${kind}`) }).check();
+  for (const [label, value] of fields) {
+    const field = shown.getByLabel(label, { exact: true });
+    if ((await field.evaluate((element) => element.tagName)) === 'SELECT') await field.selectOption({ label: value });
+    else await field.fill(value);
+  }
+  await shot('person');
+  await shown.getByRole('button', { name: 'Далее' }).click();
+
+  const pad = shown.getByRole('img', { name: 'Поле для подписи' });
+  const box = await pad.boundingBox();
+  await shown.mouse.move(box.x + 40, box.y + 120);
+  await shown.mouse.down();
+  for (let step = 0; step <= 24; step++) {
+    await shown.mouse.move(box.x + 40 + step * 14, box.y + 100 + Math.sin(step / 2) * 40);
+  }
+  await shown.mouse.up();
+  await shown.getByText('Подпись готова.').waitFor();
+  await shot('signature');
+  await shown.getByRole('button', { name: 'Далее' }).click();
+
+  const backup = await shown.getByLabel('Резервная копия ключа').inputValue();
+  if (!/^PVT_K1_\w{40,}$/.test(backup)) throw new Error(`the backup is not a key: ${backup}`);
+  await shown.getByLabel('Я сохранил(а) резервную копию ключа').check();
+  await shown.getByLabel('Пароль для ключа').fill(PASSPHRASE);
+  await shown.getByLabel('Пароль ещё раз').fill(PASSPHRASE);
+  await shot('key');
+  await shown.getByRole('button', { name: 'Создать аккаунт' }).click();
+
+  await shown.getByRole('heading', { name: 'Соглашения' }).waitFor({ timeout: CHAIN });
+  const username = (await shown.getByText(/^Ваш аккаунт:/).textContent()).replace(/^Ваш аккаунт:\s*/, '').trim();
+  await shown.getByLabel('Я прочитал(а) все четыре соглашения и согласен(на) с ними').check();
+  await shot('agreements');
+  await shown.getByRole('button', { name: 'Подписать соглашения' }).click();
+
+  if (branch) await shown.getByLabel('Участок кооператива').selectOption(branch);
+  await shown.getByTitle('Заявление о вступлении в кооператив').waitFor();
+  await shot('application');
+  await shown.getByRole('button', { name: 'Подписать и подать заявление' }).click();
+  await shown.getByRole('heading', { name: 'Оплата взносов' }).waitFor({ timeout: CHAIN });
+  return username;
+}
