@@ -196,7 +196,7 @@ export const LOGIN = `mutation Login($d: LoginInput!) {
 export const ACCOUNT = `query Account($u: String!) {
   getAccount(username: $u) {
     role block_num
-    account { username kind lifecycle registered_at private_data }
+    account { username kind lifecycle branch registered_at participant private_data }
   }
 }`;
 

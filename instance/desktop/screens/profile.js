@@ -4,7 +4,7 @@
 // effect from the block after the synced one, so each change waits for that block before the
 // screen reads it back.
 
-import { Action, Chip, DocumentFrame, Field, Problem, html, money, useEffect, useState, when } from '../ui.js';
+import { Action, Chip, DocumentFrame, Problem, html, money, useEffect, useState, when } from '../ui.js';
 import {
   ACCOUNT, BRANCHES, CREATE_BANK_ACCOUNT, DELETE_PAYMENT_METHOD, GENERATE_SELECT_BRANCH, PAYMENTS,
   PAYMENT_METHODS, SELECT_BRANCH, UPDATE_ACCOUNT, UPDATE_BANK_ACCOUNT, live, request, syncedBlock,
@@ -12,19 +12,15 @@ import {
 } from '../api.js';
 import { signDocument } from '../signatures.js';
 import { PersonFields, fieldsOf, flatten, nested } from '../widgets/person.js';
+import { BankFields, bankErrors, bankInput, bankValues } from '../widgets/bank.js';
 import { QrPayment } from '../widgets/qrpay.js';
 import { t } from '../i18n.js';
 
 const TONES = { pending: 'wait', authorized: 'wait', completed: 'good', declined: 'bad' };
-// A bank account's fields as the API names them under `data.`.
-const BANK = ['bank_name', 'account_number', 'details.bik', 'details.corr', 'details.kpp', 'card_number'];
-const BANK_OPTIONAL = new Set(['card_number']);
 
-/** The API's field errors by field, without `prefix`. */
-function errorsOf(failure, prefix = '') {
-  return Object.fromEntries(
-    (failure?.fields || []).map((entry) => [entry.field.replace(prefix, ''), entry.message]),
-  );
+/** The API's field errors by field. */
+function errorsOf(failure) {
+  return Object.fromEntries((failure?.fields || []).map((entry) => [entry.field, entry.message]));
 }
 
 function PersonalData({ user }) {
@@ -85,18 +81,15 @@ function PersonalData({ user }) {
 
 /** The form of a new or changed bank account. */
 function BankForm({ method, username, done, cancel }) {
-  const flat = flatten(method?.data);
-  const [values, setValues] = useState(Object.fromEntries(BANK.map((name) => [name, flat[name] ?? ''])));
+  const [values, setValues] = useState(bankValues(method?.data));
   const [isDefault, setDefault] = useState(method ? method.is_default : true);
   const [errors, setErrors] = useState({});
   const [error, setError] = useState(null);
-  const set = (name) => (value) => setValues({ ...values, [name]: value });
 
   const submit = async () => {
     setError(null);
     setErrors({});
-    const filled = Object.fromEntries(Object.entries(values).filter(([name, value]) => value.trim() || !BANK_OPTIONAL.has(name)));
-    const data = nested(filled, { currency: 'RUB' });
+    const data = bankInput(values);
     let stored;
     try {
       if (method) {
@@ -107,7 +100,7 @@ function BankForm({ method, username, done, cancel }) {
         ({ createBankAccount: stored } = await request(CREATE_BANK_ACCOUNT, { d: { username, is_default: isDefault, data } }));
       }
     } catch (failure) {
-      setErrors(errorsOf(failure, /^data\./));
+      setErrors(bankErrors(failure));
       throw failure;
     }
     await syncedTo(stored.valid_from_block);
@@ -117,10 +110,7 @@ function BankForm({ method, username, done, cancel }) {
   const title = method ? t('bank.edit') : t('bank.add');
   return html`<form class="subform" aria-label=${title} onSubmit=${(event) => event.preventDefault()}>
     <h3>${title}</h3>
-    <div class="grid">
-      ${BANK.map((name) => html`<${Field} label=${t(`bank.${name}`)} name=${`bank.${name}`} value=${values[name]}
-        onInput=${set(name)} required=${!BANK_OPTIONAL.has(name)} error=${errors[name]} />`)}
-    </div>
+    <${BankFields} values=${values} onChange=${setValues} errors=${errors} />
     <label class="check">
       <input type="checkbox" checked=${isDefault} onChange=${(event) => setDefault(event.currentTarget.checked)} />
       ${t('bank.default')}
@@ -227,9 +217,11 @@ function Branch({ user }) {
   };
 
   if (!branches.length || account?.lifecycle !== 'MEMBER') return null;
+  // The shareholder's row on chain holds the branch `soviet::selectbranch` recorded.
+  const current = account.branch || account.participant?.braname;
   return html`<section class="part" aria-labelledby="profile-branch">
     <h2 id="profile-branch">${t('profile.branch')}</h2>
-    <p>${account.branch ? t('profile.branchIs', { branch: account.branch }) : t('profile.noBranch')}</p>
+    <p>${current ? t('profile.branchIs', { branch: current }) : t('profile.noBranch')}</p>
     <div class="filters">
       <div class="field">
         <label for="field-branch">${t('profile.chooseBranch')}</label>

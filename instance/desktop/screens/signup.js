@@ -5,8 +5,8 @@
 
 import { Action, DocumentFrame, Field, Problem, html, money, navigate, useEffect, useState } from '../ui.js';
 import {
-  ACCOUNT, AGREEMENTS, BRANCHES, GENERATE_APPLICATION, PAYMENTS, REGISTER_ACCOUNT,
-  REGISTER_PARTICIPANT, live, request, syncedBlock, syncedTo,
+  ACCOUNT, AGREEMENTS, BRANCHES, CREATE_BANK_ACCOUNT, GENERATE_APPLICATION, PAYMENTS, PAYMENT_METHODS,
+  REGISTER_ACCOUNT, REGISTER_PARTICIPANT, live, request, syncedBlock, syncedTo,
 } from '../api.js';
 import { generate, unseal } from '../keys.js';
 import { clearProgress, progress, putSealedKey, saveProgress, sealedKey } from '../vault.js';
@@ -16,9 +16,13 @@ import { Handwriting } from './handwriting.js';
 import { KindChoice, PersonFields, blank, fieldsOf, nested } from '../widgets/person.js';
 import { NewKey, UNSET, checkPassphrase, keyChosen } from '../widgets/newkey.js';
 import { QrPayment } from '../widgets/qrpay.js';
+import { BankFields, bankErrors, bankInput, bankValues } from '../widgets/bank.js';
 import { t } from '../i18n.js';
 
-const STEPS = ['email', 'person', 'handwriting', 'key', 'agreements', 'application', 'payment', 'waiting', 'welcome'];
+const STEPS = ['email', 'person', 'handwriting', 'key', 'bank', 'agreements', 'application', 'payment', 'waiting', 'welcome'];
+// An entrepreneur's or an organization's application prints its bank account; an
+// individual's does not ask for one.
+const stepsOf = (kind) => (kind && kind !== 'individual' ? STEPS : STEPS.filter((step) => step !== 'bank'));
 // How long to wait for the follower to store a block the cooperative pushed, in ms.
 const SYNC_WAIT = 120_000;
 
@@ -46,10 +50,11 @@ function stepOf(lifecycle) {
   return 'agreements';
 }
 
-function Steps({ current }) {
-  const at = STEPS.indexOf(current);
+function Steps({ current, kind }) {
+  const steps = stepsOf(kind);
+  const at = steps.indexOf(current);
   return html`<ol class="steps" aria-label=${t('signup.progress')}>
-    ${STEPS.map((step, index) => html`<li class=${index < at ? 'done' : index === at ? 'current' : ''}
+    ${steps.map((step, index) => html`<li class=${index < at ? 'done' : index === at ? 'current' : ''}
       aria-current=${index === at ? 'step' : undefined}>${t(`signup.step.${step}`)}</li>`)}
   </ol>`;
 }
@@ -136,12 +141,13 @@ function KeyStep({ data, next, back }) {
       }
       throw failure;
     }
+    const then = kind === 'individual' ? 'agreements' : 'bank';
     await putSealedKey(registered.username, sealed);
-    await saveProgress({ step: 'agreements', username: registered.username });
+    await saveProgress({ step: then, username: registered.username, kind });
     // The chain names the block when it can; otherwise a block past the head of the time.
     await syncedTo(registered.transaction.block_num ?? before + 3, t('signup.syncTimeout'));
     await login(registered.username, signer);
-    next({ username: registered.username, signer, fieldErrors: null }, 'agreements');
+    next({ username: registered.username, signer, fieldErrors: null }, then);
   };
 
   return html`<div>
@@ -155,6 +161,36 @@ function KeyStep({ data, next, back }) {
         disabled=${!keyChosen(entered)} />
     </div>
   </div>`;
+}
+
+/** The bank account an entrepreneur's or an organization's application names. */
+function BankStep({ data, next }) {
+  const [values, setValues] = useState(bankValues());
+  const [errors, setErrors] = useState({});
+  const [error, setError] = useState(null);
+  const save = async () => {
+    setError(null);
+    setErrors({});
+    let stored;
+    try {
+      ({ createBankAccount: stored } = await request(CREATE_BANK_ACCOUNT, {
+        d: { username: data.username, is_default: true, data: bankInput(values) },
+      }));
+    } catch (failure) {
+      setErrors(bankErrors(failure));
+      throw failure;
+    }
+    await syncedTo(stored.valid_from_block, t('signup.syncTimeout'));
+    await saveProgress({ step: 'agreements', username: data.username, kind: data.kind });
+    next({}, 'agreements');
+  };
+  return html`<form onSubmit=${(event) => event.preventDefault()}>
+    <h2>${t('signup.bank.title')}</h2>
+    <p>${t('signup.bank.text')}</p>
+    <${BankFields} values=${values} onChange=${setValues} errors=${errors} />
+    <${Problem} error=${error} />
+    <div class="actions"><${Action} label=${t('common.next')} action=${save} onError=${setError} /></div>
+  </form>`;
 }
 
 function AgreementsStep({ data, next }) {
@@ -269,6 +305,7 @@ function ApplicationStep({ data, next }) {
 /** Payment, the council's decision and the welcome: follows the account live. */
 function StatusStep({ system, data, step, next }) {
   const [payment, setPayment] = useState(null);
+  const [byQr, setByQr] = useState(false);
   const [error, setError] = useState(null);
 
   useEffect(() => {
@@ -314,12 +351,12 @@ function StatusStep({ system, data, step, next }) {
     ${payment
       ? html`<dl class="facts">
           <dt>${t('payment.amount')}</dt><dd class="amount">${money(payment.amount)}</dd>
-          <dt>${t('payment.purpose')}</dt><dd>${t('signup.payment.purpose', { username: data.username })}</dd>
+          ${byQr ? null : html`<dt>${t('payment.purpose')}</dt><dd>${t('signup.payment.purpose', { username: data.username })}</dd>`}
           <dt>${t('payment.reference')}</dt><dd><code class="hash">${payment.hash}</code></dd>
           <dt>${t('payment.status')}</dt><dd>${t(`payment.status.${payment.status}`)}</dd>
         </dl>
         ${payment.status === 'pending'
-          ? html`<${QrPayment} username=${data.username} hash=${payment.hash} role=${session()?.role || 'user'} />`
+          ? html`<${QrPayment} username=${data.username} hash=${payment.hash} role=${session()?.role || 'user'} onShown=${setByQr} />`
           : null}`
       : html`<p class="note">${t('signup.payment.loading')}</p>`}
     <p class="live" aria-live="polite">${t('signup.payment.live')}</p>
@@ -343,7 +380,13 @@ function Resume({ username, resumed }) {
       }
       await login(username, signer);
       const found = await account(username);
-      resumed(signer, stepOf(found?.account.lifecycle));
+      const kind = found?.account.kind || 'individual';
+      let reached = stepOf(found?.account.lifecycle);
+      if (reached === 'agreements' && kind !== 'individual') {
+        const { getPaymentMethods: methods } = await request(PAYMENT_METHODS, { u: username });
+        if (!methods.items.length) reached = 'bank';
+      }
+      resumed(signer, reached, kind);
     } catch (failure) {
       setError(failure);
     }
@@ -376,7 +419,7 @@ export function SignUp({ system }) {
       }
       const current = session();
       if (current?.username === saved.username) {
-        setData({ username: saved.username, signer: current.signer });
+        setData({ username: saved.username, signer: current.signer, kind: saved.kind });
         setStep(saved.step);
       } else {
         setLocked(saved);
@@ -393,8 +436,8 @@ export function SignUp({ system }) {
 
   let body = null;
   if (locked && !step) {
-    body = html`<${Resume} username=${locked.username} resumed=${(signer, reached) => {
-      setData({ username: locked.username, signer });
+    body = html`<${Resume} username=${locked.username} resumed=${(signer, reached, kind) => {
+      setData({ username: locked.username, signer, kind });
       setLocked(null);
       setStep(reached);
     }} />`;
@@ -402,13 +445,14 @@ export function SignUp({ system }) {
   else if (step === 'person') body = html`<${PersonStep} data=${data} next=${next} back=${back} />`;
   else if (step === 'handwriting') body = html`<${HandwritingStep} data=${data} next=${next} back=${back} />`;
   else if (step === 'key') body = html`<${KeyStep} data=${data} next=${next} back=${back} />`;
+  else if (step === 'bank') body = html`<${BankStep} data=${data} next=${next} />`;
   else if (step === 'agreements') body = html`<${AgreementsStep} data=${data} next=${next} />`;
   else if (step === 'application') body = html`<${ApplicationStep} data=${data} next=${next} />`;
   else if (step) body = html`<${StatusStep} system=${system} data=${data} step=${step} next=${next} />`;
 
   return html`<section class="panel wizard" aria-labelledby="signup-title">
     <h1 id="signup-title">${t('signup.title', { coopname: system.coopname })}</h1>
-    ${step ? html`<${Steps} current=${step} />` : null}
+    ${step ? html`<${Steps} current=${step} kind=${data.kind} />` : null}
     ${data.username ? html`<p class="note account-name">${t('signup.account', { username: data.username })}</p>` : null}
     ${body}
   </section>`;

@@ -21,8 +21,11 @@ function rubles(kopecks) {
   return (kopecks / 100).toLocaleString('ru-RU', { style: 'currency', currency: 'RUB' });
 }
 
-/** Pending payment `hash` of `username` (`INCOME` or `DEPOSIT`), paid by QR code. */
-export function QrPayment({ username, hash, role, kind = 'INCOME' }) {
+/**
+ * Pending payment `hash` of `username` (`INCOME` or `DEPOSIT`), paid by QR code; `onShown`
+ * learns whether the widget shows, so a page can leave out what it says already.
+ */
+export function QrPayment({ username, hash, role, kind = 'INCOME', onShown }) {
   const [shown, setShown] = useState(null);
 
   useEffect(() => {
@@ -33,9 +36,13 @@ export function QrPayment({ username, hash, role, kind = 'INCOME' }) {
       const { qrpayPaymentInstructions: found } = await request(QRPAY_INSTRUCTIONS, { d: { username, kind, hash } });
       return { title: widget.title, ...found };
     })()
-      .then((found) => current && setShown(found))
       // Disabled meanwhile (UNAVAILABLE) or no longer pending (CONFLICT): nothing to pay by QR.
-      .catch(() => current && setShown(null));
+      .catch(() => null)
+      .then((found) => {
+        if (!current) return;
+        setShown(found);
+        onShown?.(Boolean(found));
+      });
     return () => {
       current = false;
     };

@@ -11,7 +11,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  CHAIN, STEP, accountOf, accounts, desktop, fillSignUp, launch, page, run, screenshot, signIn,
+  CHAIN, PASSPHRASE, STEP, accountOf, accounts, desktop, fillSignUp, launch, page, run, screenshot, signIn,
 } from './browser.mjs';
 
 // Where the test's SMTP server leaves each message it received, as one text file.
@@ -27,6 +27,24 @@ async function joinAs(context, name, details) {
   await shown.getByText('ожидает оплаты').waitFor({ timeout: CHAIN });
   await shown.getByRole('img', { name: QR }).waitFor();
   return { shown, username };
+}
+
+/** Whether `response` answers the GraphQL operation `name`. */
+function answers(response, name) {
+  return response.url().endsWith('/v1/graphql') && (response.request().postData() || '').includes(`query ${name}`);
+}
+
+/**
+ * Loads the wizard afresh (the session is gone, the key is opened again to go on) and waits
+ * until the payment step has asked which extensions are on.
+ */
+async function resume(shown) {
+  await shown.reload();
+  await shown.getByLabel('Пароль ключа').fill(PASSPHRASE);
+  const asked = shown.waitForResponse((response) => answers(response, 'Extensions'), { timeout: CHAIN });
+  await shown.getByRole('button', { name: 'Продолжить' }).click();
+  await shown.getByText('ожидает оплаты').waitFor({ timeout: CHAIN });
+  await asked;
 }
 
 /** The code and account name of the newest key reset message to `email`, once it came. */
@@ -91,6 +109,10 @@ run(async () => {
       ['Телефон', '+79031234567'], ['ИНН', '500100732259'], ['ОГРН', '304500116000157'],
       ['Город', 'Подольск'], ['Адрес регистрации', '142100, Московская обл., г. Подольск, ул. Ленина, д. 10'],
     ],
+    bank: [
+      ['Банк', 'ПАО Сбербанк'], ['Номер счёта', '40802810438000054321'], ['БИК банка', '044525225'],
+      ['Корреспондентский счёт', '30101810400000000225'], ['КПП банка', '773643001'],
+    ],
     branch: BRANCH,
     shots: 'entrepreneur',
   });
@@ -109,6 +131,10 @@ run(async () => {
       ['Должность руководителя', 'Генеральный директор'], ['Телефон', '+74957654321'], ['Город', 'Москва'],
       ['Адрес регистрации', '119021, г. Москва, ул. Льва Толстого, д. 16'],
       ['Фактический адрес', '119021, г. Москва, ул. Льва Толстого, д. 16'],
+    ],
+    bank: [
+      ['Банк', 'АО «ТБанк»'], ['Номер счёта', '40702810210000077777'], ['БИК банка', '044525974'],
+      ['Корреспондентский счёт', '30101810145250000974'], ['КПП банка', '771301001'],
     ],
     branch: BRANCH,
     shots: 'organization',
@@ -150,7 +176,7 @@ run(async () => {
   await edit.getByRole('button', { name: 'Сохранить счёт' }).click();
   const tbank = member.getByRole('listitem', { name: 'АО «ТБанк»' });
   await tbank.getByText('40817810500000000077').waitFor({ timeout: CHAIN });
-  await member.getByLabel('Участок', { exact: true }).selectOption(BRANCH);
+  await member.getByLabel('Выбрать участок').selectOption(BRANCH);
   await member.getByRole('button', { name: 'Сформировать заявление' }).click();
   await member.getByTitle('Заявление о выборе участка').waitFor({ timeout: CHAIN });
   await member.getByRole('button', { name: 'Подписать и подать заявление о выборе участка' }).click();
@@ -180,16 +206,21 @@ run(async () => {
   for (const seat of accounts.filter((account) => ['chairman', 'council'].includes(account.role))) {
     await chairman.getByRole('region', { name: 'Совет' }).getByText(seat.username).waitFor();
   }
-  await chairman.getByRole('region', { name: 'Взносы' }).getByText('Минимальный паевой взнос').waitFor();
+  await chairman.getByRole('region', { name: 'Взносы' }).getByText('Минимальный паевой взнос', { exact: true }).waitFor();
   await screenshot(chairman, 'chairman-settings');
   await qrpay.getByRole('button', { name: 'Выключить' }).click();
   await qrpay.getByText('выключено').waitFor();
-  await entrepreneur.shown.reload();
-  await entrepreneur.shown.getByText('ожидает оплаты').waitFor({ timeout: CHAIN });
-  if (await entrepreneur.shown.getByRole('img', { name: QR }).count()) throw new Error('the QR code shows while qrpay is off');
+  const instructions = [];
+  entrepreneur.shown.on('response', (response) => answers(response, 'QrpayInstructions') && instructions.push(response));
+  await resume(entrepreneur.shown);
+  // Told qrpay is off, the widget asks for no instructions and shows no code.
+  await entrepreneur.shown.waitForResponse((response) => answers(response, 'QrpayInstructions'), { timeout: 3000 }).catch(() => null);
+  if (instructions.length || await entrepreneur.shown.getByRole('img', { name: QR }).count()) {
+    throw new Error('the QR code shows while qrpay is off');
+  }
   await qrpay.getByRole('button', { name: 'Включить' }).click();
   await qrpay.getByText('включено').waitFor();
-  await organization.shown.reload();
+  await resume(organization.shown);
   await organization.shown.getByRole('img', { name: QR }).waitFor({ timeout: CHAIN });
 
   // The member lost its key: a code by e-mail, a new key made here.

@@ -110,16 +110,17 @@ export async function signIn(context, account, name) {
   return signedIn;
 }
 
-const PASSPHRASE = 'correct horse battery';
+export const PASSPHRASE = 'correct horse battery';
 
 /**
  * Goes through the sign-up wizard on `shown` (at its first step) as a newcomer of `kind` (the
  * label of its choice) with `fields` ([label, value] pairs of the personal data form), up to
- * the payment, through `branch` when the cooperative has branches; screenshots of each step
- * are named `${shots}-…` when `shots` is given.
+ * the payment, with `bank` ([label, value] pairs of its bank account) for an entrepreneur or
+ * an organization, through `branch` when the cooperative has branches; screenshots of each
+ * step are named `${shots}-…` when `shots` is given.
  * Returns the new account's name.
  */
-export async function fillSignUp(shown, { email, kind, fields, branch, shots }) {
+export async function fillSignUp(shown, { email, kind, fields, bank, branch, shots }) {
   const shot = (name) => (shots ? screenshot(shown, `${shots}-${name}`) : null);
   await shown.getByLabel('Электронная почта').fill(email);
   await shown.getByRole('button', { name: 'Далее' }).click();
@@ -152,6 +153,12 @@ export async function fillSignUp(shown, { email, kind, fields, branch, shots }) 
   await shot('key');
   await shown.getByRole('button', { name: 'Создать аккаунт' }).click();
 
+  if (bank) {
+    await shown.getByRole('heading', { name: 'Банковский счёт' }).waitFor({ timeout: CHAIN });
+    for (const [label, value] of bank) await shown.getByLabel(label, { exact: true }).fill(value);
+    await shot('bank');
+    await shown.getByRole('button', { name: 'Далее' }).click();
+  }
   await shown.getByRole('heading', { name: 'Соглашения' }).waitFor({ timeout: CHAIN });
   const username = (await shown.getByText(/^Ваш аккаунт:/).textContent()).replace(/^Ваш аккаунт:\s*/, '').trim();
   await shown.getByLabel('Я прочитал(а) все четыре соглашения и согласен(на) с ними').check();
