@@ -73,12 +73,14 @@ function EmailStep({ data, next }) {
   </form>`;
 }
 
-function PersonStep({ data, next, back }) {
+function PersonStep({ data, next, back, chose }) {
   const [kind, setKind] = useState(data.kind || 'individual');
   const [person, setPerson] = useState(data.person || blank(kind));
   const choose = (chosen) => {
     setKind(chosen);
     setPerson(blank(chosen));
+    // The steps shown above depend on who joins.
+    chose(chosen);
   };
   const submit = (event) => {
     event.preventDefault();
@@ -432,7 +434,8 @@ export function SignUp({ system }) {
     setStep(to);
     window.scrollTo(0, 0);
   };
-  const back = () => setStep(STEPS[Math.max(0, STEPS.indexOf(step) - 1)]);
+  const steps = stepsOf(data.kind);
+  const back = () => setStep(steps[Math.max(0, steps.indexOf(step) - 1)]);
 
   let body = null;
   if (locked && !step) {
@@ -442,7 +445,10 @@ export function SignUp({ system }) {
       setStep(reached);
     }} />`;
   } else if (step === 'email') body = html`<${EmailStep} data=${data} next=${next} />`;
-  else if (step === 'person') body = html`<${PersonStep} data=${data} next=${next} back=${back} />`;
+  else if (step === 'person') {
+    const chose = (kind) => setData((previous) => ({ ...previous, kind }));
+    body = html`<${PersonStep} data=${data} next=${next} back=${back} chose=${chose} />`;
+  }
   else if (step === 'handwriting') body = html`<${HandwritingStep} data=${data} next=${next} back=${back} />`;
   else if (step === 'key') body = html`<${KeyStep} data=${data} next=${next} back=${back} />`;
   else if (step === 'bank') body = html`<${BankStep} data=${data} next=${next} />`;

@@ -218,7 +218,23 @@ run(async () => {
   if (instructions.length || await entrepreneur.shown.getByRole('img', { name: QR }).count()) {
     throw new Error('the QR code shows while qrpay is off');
   }
-  await qrpay.getByRole('button', { name: 'Включить' }).click();
+  // Uninstalled and installed again from the form its schema makes; a mistyped account is
+  // refused next to its field.
+  await qrpay.getByRole('button', { name: 'Удалить' }).click();
+  await qrpay.getByText('не установлено').waitFor();
+  await qrpay.getByRole('button', { name: 'Установить' }).click();
+  const install = qrpay.getByRole('form', { name: 'Настройка расширения «Оплата по QR-коду»' });
+  for (const [label, value] of [
+    ['Получатель', 'Потребительский кооператив «Восход»'], ['Расчётный счёт', '40703810238000012346'],
+    ['Банк', 'ПАО Сбербанк'], ['БИК', '044525225'], ['Корреспондентский счёт', '30101810400000000225'],
+    ['ИНН', '7736123452'], ['КПП', '773601001'],
+  ]) {
+    await install.getByLabel(label, { exact: true }).fill(value);
+  }
+  await install.getByRole('button', { name: 'Установить и включить' }).click();
+  await install.getByText('the check digit does not match', { exact: false }).waitFor();
+  await install.getByLabel('Расчётный счёт', { exact: true }).fill('40703810238000012345');
+  await install.getByRole('button', { name: 'Установить и включить' }).click();
   await qrpay.getByText('включено').waitFor();
   await resume(organization.shown);
   await organization.shown.getByRole('img', { name: QR }).waitFor({ timeout: CHAIN });
@@ -252,4 +268,9 @@ run(async () => {
   await old.getByRole('button', { name: 'Войти' }).click();
   await old.getByRole('alert').waitFor();
   if (await old.getByRole('heading', { name: /^Здравствуйте/ }).count()) throw new Error('the old key still signs in');
+
+  // A branch is closed.
+  await chairman.getByRole('navigation').getByRole('link', { name: 'Участки' }).click();
+  await chairman.getByRole('listitem', { name: BRANCH }).getByRole('button', { name: 'Закрыть участок' }).click();
+  await chairman.getByText('Участков нет').waitFor({ timeout: CHAIN });
 }, 9 * 60_000 - STEP);
