@@ -24,6 +24,24 @@ export class ApiError extends Error {
   }
 }
 
+// The API words what is wrong with a field in English (private_data's `Invalid`); the form
+// shows it in the interface's language.
+const INVALID = [
+  [/^is required$/, () => t('invalid.missing')],
+  [/^the check digit does not match/, () => t('invalid.checkDigit')],
+  [/^must be .* characters long, not (\d+)$/, (got) => t('invalid.length', { got })],
+  [/^must consist of/, () => t('invalid.characters')],
+  [/^must be /, () => t('invalid.format')],
+];
+
+function fieldMessage(message) {
+  for (const [pattern, say] of INVALID) {
+    const found = pattern.exec(message);
+    if (found) return say(...found.slice(1));
+  }
+  return message;
+}
+
 async function post(query, variables, bearer) {
   const headers = { 'content-type': 'application/json' };
   if (bearer) headers.authorization = `Bearer ${bearer}`;
@@ -42,8 +60,11 @@ async function post(query, variables, bearer) {
   if (body.errors?.length) {
     const [error] = body.errors;
     const code = error.extensions?.code;
-    const message = code === 'FORBIDDEN' ? t('error.forbidden') : error.message;
-    throw new ApiError(message, code, error.extensions?.fields || []);
+    const fields = (error.extensions?.fields || []).map((entry) => ({ ...entry, message: fieldMessage(entry.message) }));
+    let message = error.message;
+    if (code === 'FORBIDDEN') message = t('error.forbidden');
+    else if (fields.length) message = t('error.fields');
+    throw new ApiError(message, code, fields);
   }
   return body.data;
 }

@@ -232,7 +232,7 @@ run(async () => {
     await install.getByLabel(label, { exact: true }).fill(value);
   }
   await install.getByRole('button', { name: 'Установить и включить' }).click();
-  await install.getByText('the check digit does not match', { exact: false }).waitFor();
+  await install.getByText('Контрольная цифра не сходится', { exact: false }).waitFor();
   await install.getByLabel('Расчётный счёт', { exact: true }).fill('40703810238000012345');
   await install.getByRole('button', { name: 'Установить и включить' }).click();
   await qrpay.getByText('включено').waitFor();
