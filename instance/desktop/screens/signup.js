@@ -99,11 +99,12 @@ function PersonStep({ data, next, back, chose }) {
 }
 
 function HandwritingStep({ data, next, back }) {
-  const [image, setImage] = useState(null);
+  // Back here after the API refused a field, the signature drawn already is kept.
+  const [image, setImage] = useState(data.image || null);
   return html`<div>
     <h2>${t('signup.handwriting.title')}</h2>
     <p>${t('signup.handwriting.text')}</p>
-    <${Handwriting} onChange=${setImage} />
+    <${Handwriting} onChange=${setImage} initial=${data.image} />
     <div class="actions">
       <button type="button" class="secondary" onClick=${back}>${t('common.back')}</button>
       <button type="button" class="primary" disabled=${!image} onClick=${() => next({ image }, 'key')}>

@@ -1,12 +1,12 @@
 // Members look after their accounts and the chairman after the cooperative's settings: the
 // chairman opens a branch and changes its trustee; an individual entrepreneur and an
-// organization join through it up to the payment, which the qrpay extension shows as a QR code;
-// a member corrects its personal data, adds, changes and removes a bank account, chooses the
-// branch by a signed statement, sees its payments, and has a document rebuilt and its hash
-// checked in the browser;
-// the chairman sees the council and the fees and switches qrpay off (the QR code disappears)
-// and on again; the member, its key lost, replaces it with a code sent by e-mail, signs in
-// with the new key, and the old key no longer signs in.
+// organization (its mistyped INN refused on the way) join through it up to the payment, which
+// the qrpay extension shows as a QR code; a member corrects its personal data, adds, changes
+// and removes a bank account, chooses the branch by a signed statement, sees its payments, and
+// has a document rebuilt and its hash checked in the browser; the chairman sees the council
+// and the fees, switches qrpay off (the QR code disappears), uninstalls it and installs it
+// again from its form; the member, its key lost, replaces it with a code sent by e-mail, signs
+// in with the new key, and the old key no longer signs in; the chairman closes the branch.
 
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -132,6 +132,7 @@ run(async () => {
       ['Адрес регистрации', '119021, г. Москва, ул. Льва Толстого, д. 16'],
       ['Фактический адрес', '119021, г. Москва, ул. Льва Толстого, д. 16'],
     ],
+    mistyped: ['ИНН', '7736207544', 'Контрольная цифра не сходится'],
     bank: [
       ['Банк', 'АО «ТБанк»'], ['Номер счёта', '40702810210000077777'], ['БИК банка', '044525974'],
       ['Корреспондентский счёт', '30101810145250000974'], ['КПП банка', '771301001'],
