@@ -291,8 +291,11 @@ export default {
   'field.represented_by.based_on': 'Действует на основании',
   'field.fact_address': 'Фактический адрес',
   'hint.phone': 'В формате +79161234567',
-  'hint.details.inn': '10 цифр у организации, 12 — у ИП',
-  'hint.details.ogrn': '13 цифр ОГРН у организации, 15 цифр ОГРНИП у ИП',
+  'field.entrepreneur.details.ogrn': 'ОГРНИП',
+  'hint.entrepreneur.details.inn': '12 цифр',
+  'hint.entrepreneur.details.ogrn': '15 цифр',
+  'hint.organization.details.inn': '10 цифр',
+  'hint.organization.details.ogrn': '13 цифр',
   'hint.represented_by.based_on': 'В родительном падеже: «Устава», «доверенности № 5»',
 
   'document.1': 'Соглашение о целевом потребительском кошельке',

@@ -81,6 +81,11 @@ export function KindChoice({ kind, onChange }) {
   </fieldset>`;
 }
 
+/** The string of field `name` as `kind` words it (an entrepreneur's OGRNIP), else the common one. */
+function ofKind(group, kind, name) {
+  return has(`${group}.${kind}.${name}`) ? `${group}.${kind}.${name}` : `${group}.${name}`;
+}
+
 /** The fields of `kind`: `values` flat, `errors` by the API's field names. */
 export function PersonFields({ kind, values, onChange, errors = {}, withEmail = false }) {
   const set = (name) => (value) => onChange({ ...values, [name]: value });
@@ -92,8 +97,8 @@ export function PersonFields({ kind, values, onChange, errors = {}, withEmail = 
             ${LEGAL_FORMS.map((form) => html`<option value=${form}>${t(`legalForm.${form}`)}</option>`)}
           </select>
         </div>`
-      : html`<${Field} label=${t(`field.${name}`)} name=${name} value=${values[name] ?? ''}
+      : html`<${Field} label=${t(ofKind('field', kind, name))} name=${name} value=${values[name] ?? ''}
           onInput=${set(name)} type=${TYPES[name] || 'text'} required=${!OPTIONAL.has(name)}
-          error=${errors[name]} hint=${has(`hint.${name}`) ? t(`hint.${name}`) : undefined} />`))}
+          error=${errors[name]} hint=${has(ofKind('hint', kind, name)) ? t(ofKind('hint', kind, name)) : undefined} />`))}
   </div>`;
 }
