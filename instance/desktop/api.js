@@ -24,6 +24,24 @@ export class ApiError extends Error {
   }
 }
 
+// The API words what is wrong with a field in English (private_data's `Invalid`); the form
+// shows it in the interface's language.
+const INVALID = [
+  [/^is required$/, () => t('invalid.missing')],
+  [/^the check digit does not match/, () => t('invalid.checkDigit')],
+  [/^must be .* characters long, not (\d+)$/, (got) => t('invalid.length', { got })],
+  [/^must consist of/, () => t('invalid.characters')],
+  [/^must be /, () => t('invalid.format')],
+];
+
+function fieldMessage(message) {
+  for (const [pattern, say] of INVALID) {
+    const found = pattern.exec(message);
+    if (found) return say(...found.slice(1));
+  }
+  return message;
+}
+
 async function post(query, variables, bearer) {
   const headers = { 'content-type': 'application/json' };
   if (bearer) headers.authorization = `Bearer ${bearer}`;
@@ -42,8 +60,11 @@ async function post(query, variables, bearer) {
   if (body.errors?.length) {
     const [error] = body.errors;
     const code = error.extensions?.code;
-    const message = code === 'FORBIDDEN' ? t('error.forbidden') : error.message;
-    throw new ApiError(message, code, error.extensions?.fields || []);
+    const fields = (error.extensions?.fields || []).map((entry) => ({ ...entry, message: fieldMessage(entry.message) }));
+    let message = error.message;
+    if (code === 'FORBIDDEN') message = t('error.forbidden');
+    else if (fields.length) message = t('error.fields');
+    throw new ApiError(message, code, fields);
   }
   return body.data;
 }
@@ -70,6 +91,28 @@ async function freshAccess() {
 /** Runs one query or mutation as the logged-in account (or anonymously). */
 export async function request(query, variables = {}) {
   return post(query, variables, await freshAccess());
+}
+
+// How long to wait for the follower to store a block, in ms.
+const SYNC_WAIT = 120_000;
+
+/**
+ * Waits until the instance has synced `block`: what the chain or the private store changed from
+ * that block shows in the registries and counts at login only then.
+ */
+export async function syncedTo(block, timeoutMessage) {
+  const deadline = Date.now() + SYNC_WAIT;
+  for (;;) {
+    const { getSystemInfo: info } = await request(SYSTEM_INFO);
+    if (info.synced_block >= block) return info.synced_block;
+    if (Date.now() > deadline) throw new Error(timeoutMessage || t('error.syncTimeout'));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+/** The block the instance has synced. */
+export async function syncedBlock() {
+  return (await request(SYSTEM_INFO)).getSystemInfo.synced_block;
 }
 
 /** Keeps the tokens of a login. */
@@ -174,7 +217,7 @@ export const LOGIN = `mutation Login($d: LoginInput!) {
 export const ACCOUNT = `query Account($u: String!) {
   getAccount(username: $u) {
     role block_num
-    account { username kind lifecycle registered_at private_data }
+    account { username kind lifecycle branch registered_at participant private_data }
   }
 }`;
 
@@ -196,8 +239,8 @@ export const AGREEMENTS = [
   query: `mutation Generate($u: String!) { ${operation}(data: {username: $u}) { ${GENERATED} } }`,
 }));
 
-export const GENERATE_APPLICATION = `mutation GenerateApplication($u: String!, $l: [String!]) {
-  generateParticipantApplication(data: {username: $u, links: $l}) { ${GENERATED} }
+export const GENERATE_APPLICATION = `mutation GenerateApplication($u: String!, $l: [String!], $n: String) {
+  generateParticipantApplication(data: {username: $u, links: $l, braname: $n}) { ${GENERATED} }
 }`;
 
 export const REGISTER_PARTICIPANT = `mutation RegisterParticipant($d: RegisterParticipantInput!) {
@@ -254,12 +297,95 @@ export const SET_PAYMENT_STATUS = `mutation SetPaymentStatus($d: SetPaymentStatu
   setPaymentStatus(data: $d) { transaction_id }
 }`;
 
+export const EXTENSIONS = `query Extensions {
+  getExtensions { name title installed enabled schema config desktop { kind id title roles } }
+}`;
+
+export const INSTALL_EXTENSION = `mutation InstallExtension($d: ExtensionInput!) {
+  installExtension(data: $d) { name enabled }
+}`;
+
+export const UPDATE_EXTENSION = `mutation UpdateExtension($d: UpdateExtensionInput!) {
+  updateExtension(data: $d) { name enabled }
+}`;
+
+export const UNINSTALL_EXTENSION = `mutation UninstallExtension($n: String!) {
+  uninstallExtension(data: {name: $n})
+}`;
+
+export const QRPAY_INSTRUCTIONS = `query QrpayInstructions($d: QrpayPaymentInput!) {
+  qrpayPaymentInstructions(data: $d) {
+    hash sum_kopecks purpose name personal_acc bank_name bic corresp_acc payee_inn kpp png
+  }
+}`;
+
+export const START_RESET_KEY = `mutation StartResetKey($e: String!) { startResetKey(data: {email: $e}) }`;
+
+export const RESET_KEY = `mutation ResetKey($d: ResetKeyInput!) {
+  resetKey(data: $d) { transaction_id block_num }
+}`;
+
+export const UPDATE_ACCOUNT = `mutation UpdateAccount($d: UpdateAccountInput!) {
+  updateAccount(data: $d) { version valid_from_block }
+}`;
+
+export const PAYMENT_METHODS = `query PaymentMethods($u: String!, $b: Int) {
+  getPaymentMethods(username: $u, block: $b) {
+    block_num
+    items { method_id method_type is_default data }
+  }
+}`;
+
+export const CREATE_BANK_ACCOUNT = `mutation CreateBankAccount($d: CreateBankAccountInput!) {
+  createBankAccount(data: $d) { key valid_from_block }
+}`;
+
+export const UPDATE_BANK_ACCOUNT = `mutation UpdateBankAccount($d: UpdateBankAccountInput!) {
+  updateBankAccount(data: $d) { key valid_from_block }
+}`;
+
+export const DELETE_PAYMENT_METHOD = `mutation DeletePaymentMethod($u: String!, $m: String!) {
+  deletePaymentMethod(data: {username: $u, method_id: $m})
+}`;
+
+export const REGENERATE_DOCUMENT = `mutation RegenerateDocument($h: String!) {
+  regenerateDocument(data: {hash: $h}) { hash regenerated_hash identical pdf }
+}`;
+
+export const BRANCHES = `query Branches($p: PageInput, $b: Int) {
+  getBranches(page: $p, block: $b) { block_num next items { braname trustee trusted } }
+}`;
+
+export const CREATE_BRANCH = `mutation CreateBranch($d: BranchInput!) {
+  createBranch(data: $d) { transaction_id block_num }
+}`;
+
+export const EDIT_BRANCH = `mutation EditBranch($d: BranchInput!) {
+  editBranch(data: $d) { transaction_id block_num }
+}`;
+
+export const DELETE_BRANCH = `mutation DeleteBranch($n: String!) {
+  deleteBranch(data: {braname: $n}) { transaction_id block_num }
+}`;
+
+export const GENERATE_SELECT_BRANCH = `mutation GenerateSelectBranch($u: String!, $n: String!) {
+  generateSelectBranchDocument(data: {username: $u, braname: $n}) { ${GENERATED} }
+}`;
+
+export const SELECT_BRANCH = `mutation SelectBranch($d: SelectBranchInput!) {
+  selectBranch(data: $d) { transaction_id block_num }
+}`;
+
 // Everything above, for the test that validates each operation against the committed schema.
 export const OPERATIONS = [
   REFRESH, LOGOUT, SYSTEM_INFO, AUTH_CHALLENGE, LOGIN, ACCOUNT, REGISTER_ACCOUNT,
   ...AGREEMENTS.map((agreement) => agreement.query),
   GENERATE_APPLICATION, REGISTER_PARTICIPANT, DOCUMENTS, AGENDA, VOTE_FOR, VOTE_AGAINST,
   GENERATE_DECISION, AUTHORIZE_DECISION, EXEC_DECISION, ACCOUNTS, PAYMENTS, SET_PAYMENT_STATUS,
+  EXTENSIONS, INSTALL_EXTENSION, UPDATE_EXTENSION, UNINSTALL_EXTENSION, QRPAY_INSTRUCTIONS,
+  START_RESET_KEY, RESET_KEY, UPDATE_ACCOUNT, PAYMENT_METHODS, CREATE_BANK_ACCOUNT,
+  UPDATE_BANK_ACCOUNT, DELETE_PAYMENT_METHOD, REGENERATE_DOCUMENT, BRANCHES, CREATE_BRANCH,
+  EDIT_BRANCH, DELETE_BRANCH, GENERATE_SELECT_BRANCH, SELECT_BRANCH,
   ...['memberChanged', 'decisionChanged', 'paymentChanged', 'documentChanged', 'followerProgress']
     .map(subscriptionQuery),
 ];

@@ -3,7 +3,7 @@
 
 import { html, navigate, render, useEffect, useState } from './ui.js';
 import { live, request, SYSTEM_INFO } from './api.js';
-import { isCouncil, logout, onSession, session } from './session.js';
+import { isChairman, isCouncil, logout, onSession, session } from './session.js';
 import { t } from './i18n.js';
 import { Home } from './screens/home.js';
 import { SignIn } from './screens/signin.js';
@@ -12,15 +12,23 @@ import { Documents } from './screens/documents.js';
 import { Agenda } from './screens/agenda.js';
 import { Members } from './screens/members.js';
 import { Payments } from './screens/payments.js';
+import { Profile } from './screens/profile.js';
+import { Branches } from './screens/branches.js';
+import { Reset } from './screens/reset.js';
+import { Settings } from './screens/settings.js';
 
 const SCREENS = {
   '': { screen: Home, title: 'nav.home' },
   signin: { screen: SignIn, title: 'nav.signin' },
   signup: { screen: SignUp, title: 'nav.signup' },
+  reset: { screen: Reset, title: 'nav.reset' },
+  profile: { screen: Profile, title: 'nav.profile', account: true },
   documents: { screen: Documents, title: 'nav.documents', account: true },
   agenda: { screen: Agenda, title: 'nav.agenda', council: true },
   members: { screen: Members, title: 'nav.members', council: true },
   payments: { screen: Payments, title: 'nav.payments', council: true },
+  branches: { screen: Branches, title: 'nav.branches', council: true },
+  settings: { screen: Settings, title: 'nav.settings', chairman: true },
 };
 
 function route() {
@@ -29,8 +37,9 @@ function route() {
 
 function Navigation({ current, user }) {
   const links = [['', 'nav.home']];
-  if (user) links.push(['documents', 'nav.documents']);
-  if (isCouncil()) links.push(['agenda', 'nav.agenda'], ['members', 'nav.members'], ['payments', 'nav.payments']);
+  if (user) links.push(['profile', 'nav.profile'], ['documents', 'nav.documents']);
+  if (isCouncil()) links.push(['agenda', 'nav.agenda'], ['members', 'nav.members'], ['payments', 'nav.payments'], ['branches', 'nav.branches']);
+  if (isChairman()) links.push(['settings', 'nav.settings']);
   return html`<nav aria-label=${t('nav.label')}>
     <ul>
       ${links.map(([path, label]) => html`<li>
@@ -40,10 +49,10 @@ function Navigation({ current, user }) {
   </nav>`;
 }
 
-function Refused() {
+function Refused({ whose }) {
   return html`<section class="panel narrow" aria-labelledby="refused">
-    <h1 id="refused">${t('refused.title')}</h1>
-    <p role="alert">${t('refused.text')}</p>
+    <h1 id="refused">${t(`refused.${whose}.title`)}</h1>
+    <p role="alert">${t(`refused.${whose}.text`)}</p>
     <p><a class="button secondary" href="#/">${t('refused.home')}</a></p>
   </section>`;
 }
@@ -89,8 +98,9 @@ function App() {
   let content;
   if (failure) content = html`<p class="problem" role="alert">${t('app.unavailable')}</p>`;
   else if (!system) content = html`<p class="boot">${t('app.loading')}</p>`;
-  else if ((entry.account || entry.council) && !user) content = html`<${SignIn} system=${system} then=${path} />`;
-  else if (entry.council && !isCouncil()) content = html`<${Refused} />`;
+  else if ((entry.account || entry.council || entry.chairman) && !user) content = html`<${SignIn} system=${system} then=${path} />`;
+  else if (entry.council && !isCouncil()) content = html`<${Refused} whose="council" />`;
+  else if (entry.chairman && !isChairman()) content = html`<${Refused} whose="chairman" />`;
   else content = html`<${entry.screen} system=${system} user=${user} />`;
 
   return html`

@@ -11,3 +11,8 @@ export function t(key, params = {}) {
   if (text === undefined) return key;
   return text.replace(/\{(\w+)\}/g, (_, name) => String(params[name] ?? ''));
 }
+
+/** Whether the interface has a string for `key`. */
+export function has(key) {
+  return strings[key] !== undefined;
+}

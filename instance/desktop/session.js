@@ -54,3 +54,8 @@ export async function logout() {
 export function isCouncil() {
   return current?.role === 'council' || current?.role === 'chairman';
 }
+
+/** Whether the session's role chairs the council. */
+export function isChairman() {
+  return current?.role === 'chairman';
+}

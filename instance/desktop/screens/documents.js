@@ -2,8 +2,8 @@
 // instance keeps it, in a sandboxed frame, with its PDF to download and its signatures checked
 // here in the browser against the signers' keys.
 
-import { AsOfBlock, Chip, DocumentFrame, Field, Pager, Problem, html, useEffect, usePages, useState } from '../ui.js';
-import { DOCUMENTS, live, request } from '../api.js';
+import { Action, AsOfBlock, Chip, DocumentFrame, Field, Pager, Problem, html, useEffect, usePages, useState } from '../ui.js';
+import { DOCUMENTS, REGENERATE_DOCUMENT, live, request } from '../api.js';
 import { isCouncil } from '../session.js';
 import { verifyDocumentSignature } from '../keys.js';
 import { t } from '../i18n.js';
@@ -21,8 +21,36 @@ function download(document) {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
+async function sha256Hex(bytes) {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  return Array.from(digest, (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * Has the instance rebuild the document from its meta, then checks here what came back: the
+ * rebuilt PDF's SHA-256 (`doc_hash`) and the document hash it gives with the kept meta's hash,
+ * sha256hex(meta_hash ‖ DOC_HASH) as document2 defines it, against the hash that was signed.
+ */
+async function regenerate(document) {
+  const { regenerateDocument: rebuilt } = await request(REGENERATE_DOCUMENT, { h: document.hash });
+  const pdf = Uint8Array.from(atob(rebuilt.pdf), (char) => char.charCodeAt(0));
+  const docHash = (await sha256Hex(pdf)).toUpperCase();
+  const hash = await sha256Hex(new TextEncoder().encode(document.stored.meta_hash.toLowerCase() + docHash));
+  return { hash, matches: hash === document.hash.toLowerCase(), identical: rebuilt.identical };
+}
+
+function Regenerated({ outcome }) {
+  return html`<div class="verdict ${outcome.matches ? 'ok' : 'bad'}" role="status">
+    <strong>${outcome.matches ? t('documents.regenerated.same') : t('documents.regenerated.different')}</strong>
+    <p class="note">${t('documents.regenerated.hash')} <code class="hash">${outcome.hash}</code></p>
+    <p class="note">${outcome.identical ? t('documents.regenerated.identical') : t('documents.regenerated.notIdentical')}</p>
+  </div>`;
+}
+
 function DocumentItem({ document }) {
   const [open, setOpen] = useState(false);
+  const [outcome, setOutcome] = useState(null);
+  const [error, setError] = useState(null);
   const stored = document.stored;
   const registryId = stored?.registry_id;
   const title = registryId != null ? t(`document.${registryId}`) : t('documents.unknown');
@@ -49,7 +77,11 @@ function DocumentItem({ document }) {
             ${open ? t('documents.hide') : t('documents.show')}
           </button>
           <button type="button" class="secondary" onClick=${() => download(document)}>${t('documents.pdf')}</button>
+          <${Action} label=${t('documents.regenerate')} kind="secondary" onError=${setError}
+            action=${async () => (setError(null), setOutcome(await regenerate(document)))} />
         </div>
+        <${Problem} error=${error} />
+        ${outcome ? html`<${Regenerated} outcome=${outcome} />` : null}
         ${open ? html`<${DocumentFrame} title=${title} source=${stored.html} />` : null}`
       : null}
   </li>`;

@@ -5,7 +5,8 @@
 import { html, useEffect, useRef, useState } from '../ui.js';
 import { t } from '../i18n.js';
 
-export function Handwriting({ onChange }) {
+/** The pad; `initial` (a PNG data URL) is a signature drawn before, shown again to keep or redo. */
+export function Handwriting({ onChange, initial }) {
   const canvas = useRef(null);
   const [drawn, setDrawn] = useState(false);
 
@@ -43,6 +44,14 @@ export function Handwriting({ onChange }) {
       setDrawn(true);
       onChange(element.toDataURL('image/png'));
     };
+    if (initial) {
+      const image = new Image();
+      image.onload = () => {
+        context.drawImage(image, 0, 0, element.clientWidth, element.clientHeight);
+        setDrawn(true);
+      };
+      image.src = initial;
+    }
     element.addEventListener('pointerdown', down);
     element.addEventListener('pointermove', move);
     element.addEventListener('pointerup', up);

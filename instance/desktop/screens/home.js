@@ -3,7 +3,7 @@
 
 import { html, useEffect, useState } from '../ui.js';
 import { ACCOUNT, AGENDA, request } from '../api.js';
-import { isCouncil } from '../session.js';
+import { isChairman, isCouncil } from '../session.js';
 import { t } from '../i18n.js';
 
 export function Home({ system, user }) {
@@ -46,12 +46,16 @@ export function Home({ system, user }) {
     </dl>
     <div class="cards">
       ${joining ? html`<a class="card" href="#/signup"><strong>${t('home.continue')}</strong><span>${t('home.continueText')}</span></a>` : null}
+      <a class="card" href="#/profile"><strong>${t('nav.profile')}</strong><span>${t('home.profileText')}</span></a>
       <a class="card" href="#/documents"><strong>${t('nav.documents')}</strong><span>${t('home.documentsText')}</span></a>
       ${isCouncil()
         ? html`<a class="card" href="#/agenda"><strong>${t('nav.agenda')}</strong>
               <span>${voting == null ? t('home.agendaText') : t('home.voting', { n: voting })}</span></a>
             <a class="card" href="#/members"><strong>${t('nav.members')}</strong><span>${t('home.membersText')}</span></a>
             <a class="card" href="#/payments"><strong>${t('nav.payments')}</strong><span>${t('home.paymentsText')}</span></a>`
+        : null}
+      ${isChairman()
+        ? html`<a class="card" href="#/settings"><strong>${t('nav.settings')}</strong><span>${t('home.settingsText')}</span></a>`
         : null}
     </div>
   </section>`;

@@ -5,9 +5,8 @@ import { Field, Problem, html, navigate, useEffect, useState } from '../ui.js';
 import { importKey, unseal } from '../keys.js';
 import { keptAccounts, putSealedKey, sealedKey } from '../vault.js';
 import { login } from '../session.js';
+import { MIN_PASSPHRASE } from '../widgets/newkey.js';
 import { t } from '../i18n.js';
-
-const MIN_PASSPHRASE = 8;
 
 export function SignIn({ then = '' }) {
   const [kept, setKept] = useState([]);
@@ -93,6 +92,7 @@ export function SignIn({ then = '' }) {
           : null}
       </div>
     </form>
+    <p class="aside">${t('signin.lost')} <a href="#/reset">${t('signin.toReset')}</a></p>
     <p class="aside">${t('signin.newcomer')} <a href="#/signup">${t('signin.toSignup')}</a></p>
   </section>`;
 }

@@ -5,21 +5,26 @@
 
 import { Action, DocumentFrame, Field, Problem, html, money, navigate, useEffect, useState } from '../ui.js';
 import {
-  ACCOUNT, AGREEMENTS, GENERATE_APPLICATION, PAYMENTS, REGISTER_ACCOUNT, REGISTER_PARTICIPANT,
-  SYSTEM_INFO, live, request,
+  ACCOUNT, AGREEMENTS, BRANCHES, CREATE_BANK_ACCOUNT, GENERATE_APPLICATION, PAYMENTS, PAYMENT_METHODS,
+  REGISTER_ACCOUNT, REGISTER_PARTICIPANT, live, request, syncedBlock, syncedTo,
 } from '../api.js';
 import { generate, unseal } from '../keys.js';
 import { clearProgress, progress, putSealedKey, saveProgress, sealedKey } from '../vault.js';
 import { login, renew, session } from '../session.js';
 import { signDocument } from '../signatures.js';
 import { Handwriting } from './handwriting.js';
+import { KindChoice, PersonFields, blank, fieldsOf, nested } from '../widgets/person.js';
+import { NewKey, UNSET, checkPassphrase, keyChosen } from '../widgets/newkey.js';
+import { QrPayment } from '../widgets/qrpay.js';
+import { BankFields, bankErrors, bankInput, bankValues } from '../widgets/bank.js';
 import { t } from '../i18n.js';
 
-const STEPS = ['email', 'person', 'handwriting', 'key', 'agreements', 'application', 'payment', 'waiting', 'welcome'];
-const MIN_PASSPHRASE = 8;
+const STEPS = ['email', 'person', 'handwriting', 'key', 'bank', 'agreements', 'application', 'payment', 'waiting', 'welcome'];
+// An entrepreneur's or an organization's application prints its bank account; an
+// individual's does not ask for one.
+const stepsOf = (kind) => (kind && kind !== 'individual' ? STEPS : STEPS.filter((step) => step !== 'bank'));
 // How long to wait for the follower to store a block the cooperative pushed, in ms.
 const SYNC_WAIT = 120_000;
-const PERSON = ['last_name', 'first_name', 'middle_name', 'birthdate', 'phone', 'full_address'];
 
 async function account(username) {
   const data = await request(ACCOUNT, { u: username });
@@ -37,20 +42,6 @@ async function until(username, ready) {
   }
 }
 
-/**
- * Waits until the instance has synced `block` (the one the chain put the new account in): the
- * login checks the key the chain holds as of the synced block.
- */
-async function synced(block) {
-  const deadline = Date.now() + SYNC_WAIT;
-  for (;;) {
-    const { getSystemInfo: info } = await request(SYSTEM_INFO);
-    if (info.synced_block >= block) return;
-    if (Date.now() > deadline) throw new Error(t('signup.syncTimeout'));
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
-}
-
 /** Where a synced account stands in the wizard. */
 function stepOf(lifecycle) {
   if (lifecycle === 'MEMBER') return 'welcome';
@@ -59,10 +50,11 @@ function stepOf(lifecycle) {
   return 'agreements';
 }
 
-function Steps({ current }) {
-  const at = STEPS.indexOf(current);
+function Steps({ current, kind }) {
+  const steps = stepsOf(kind);
+  const at = steps.indexOf(current);
   return html`<ol class="steps" aria-label=${t('signup.progress')}>
-    ${STEPS.map((step, index) => html`<li class=${index < at ? 'done' : index === at ? 'current' : ''}
+    ${steps.map((step, index) => html`<li class=${index < at ? 'done' : index === at ? 'current' : ''}
       aria-current=${index === at ? 'step' : undefined}>${t(`signup.step.${step}`)}</li>`)}
   </ol>`;
 }
@@ -81,22 +73,24 @@ function EmailStep({ data, next }) {
   </form>`;
 }
 
-function PersonStep({ data, next, back }) {
-  const [person, setPerson] = useState(data.person || Object.fromEntries(PERSON.map((name) => [name, ''])));
-  const set = (name) => (value) => setPerson({ ...person, [name]: value });
+function PersonStep({ data, next, back, chose }) {
+  const [kind, setKind] = useState(data.kind || 'individual');
+  const [person, setPerson] = useState(data.person || blank(kind));
+  const choose = (chosen) => {
+    setKind(chosen);
+    setPerson(blank(chosen));
+    // The steps shown above depend on who joins.
+    chose(chosen);
+  };
   const submit = (event) => {
     event.preventDefault();
-    next({ person }, 'handwriting');
+    next({ kind, person }, 'handwriting');
   };
   return html`<form onSubmit=${submit}>
     <h2>${t('signup.person.title')}</h2>
     <p>${t('signup.person.text')}</p>
-    <div class="grid">
-      ${PERSON.map((name) => html`<${Field} label=${t(`field.${name}`)} name=${name} value=${person[name]}
-        onInput=${set(name)} type=${name === 'birthdate' ? 'date' : name === 'phone' ? 'tel' : 'text'}
-        required=${name !== 'middle_name'} error=${data.fieldErrors?.[name]}
-        hint=${name === 'phone' ? t('field.phoneHint') : undefined} />`)}
-    </div>
+    <${KindChoice} kind=${kind} onChange=${choose} />
+    <${PersonFields} kind=${kind} values=${person} onChange=${setPerson} errors=${data.fieldErrors || {}} />
     <div class="actions">
       <button type="button" class="secondary" onClick=${back}>${t('common.back')}</button>
       <button type="submit" class="primary">${t('common.next')}</button>
@@ -105,11 +99,12 @@ function PersonStep({ data, next, back }) {
 }
 
 function HandwritingStep({ data, next, back }) {
-  const [image, setImage] = useState(null);
+  // Back here after the API refused a field, the signature drawn already is kept.
+  const [image, setImage] = useState(data.image || null);
   return html`<div>
     <h2>${t('signup.handwriting.title')}</h2>
     <p>${t('signup.handwriting.text')}</p>
-    <${Handwriting} onChange=${setImage} />
+    <${Handwriting} onChange=${setImage} initial=${data.image} />
     <div class="actions">
       <button type="button" class="secondary" onClick=${back}>${t('common.back')}</button>
       <button type="button" class="primary" disabled=${!image} onClick=${() => next({ image }, 'key')}>
@@ -121,26 +116,23 @@ function HandwritingStep({ data, next, back }) {
 
 function KeyStep({ data, next, back }) {
   const [signer] = useState(() => generate());
-  const [saved, setSaved] = useState(false);
-  const [passphrase, setPassphrase] = useState('');
-  const [repeat, setRepeat] = useState('');
+  const [entered, setEntered] = useState(UNSET);
   const [error, setError] = useState(null);
-  const mismatch = repeat && passphrase !== repeat;
 
   const register = async () => {
     setError(null);
-    if (passphrase.length < MIN_PASSPHRASE) throw new Error(t('key.passphraseShort', { n: MIN_PASSPHRASE }));
-    if (passphrase !== repeat) throw new Error(t('key.mismatch'));
-    const sealed = await signer.seal(passphrase);
-    const before = (await request(SYSTEM_INFO)).getSystemInfo.synced_block;
+    checkPassphrase(entered);
+    const sealed = await signer.seal(entered.passphrase);
+    const before = await syncedBlock();
+    const kind = data.kind || 'individual';
     let registered;
     try {
       const answer = await request(REGISTER_ACCOUNT, {
         d: {
           email: data.email,
           public_key: signer.publicKey,
-          type: 'INDIVIDUAL',
-          individual_data: data.person,
+          type: kind.toUpperCase(),
+          [`${kind}_data`]: nested(data.person),
           signature: data.image,
         },
       });
@@ -148,45 +140,60 @@ function KeyStep({ data, next, back }) {
     } catch (failure) {
       if (failure.fields?.length) {
         const fieldErrors = Object.fromEntries(failure.fields.map((entry) => [entry.field, entry.message]));
-        next({ fieldErrors }, PERSON.some((name) => fieldErrors[name]) ? 'person' : 'email');
+        next({ fieldErrors }, fieldsOf(kind).some((name) => fieldErrors[name]) ? 'person' : 'email');
       }
       throw failure;
     }
+    const then = kind === 'individual' ? 'agreements' : 'bank';
     await putSealedKey(registered.username, sealed);
-    await saveProgress({ step: 'agreements', username: registered.username });
+    await saveProgress({ step: then, username: registered.username, kind });
     // The chain names the block when it can; otherwise a block past the head of the time.
-    await synced(registered.transaction.block_num ?? before + 3);
+    await syncedTo(registered.transaction.block_num ?? before + 3, t('signup.syncTimeout'));
     await login(registered.username, signer);
-    next({ username: registered.username, signer, fieldErrors: null }, 'agreements');
+    next({ username: registered.username, signer, fieldErrors: null }, then);
   };
 
   return html`<div>
     <h2>${t('signup.key.title')}</h2>
     <p>${t('signup.key.text')}</p>
-    <div class="warning" role="note">
-      <strong>${t('signup.key.warningTitle')}</strong>
-      <p>${t('signup.key.warning')}</p>
-    </div>
-    <label for="backup-key">${t('signup.key.backup')}</label>
-    <textarea id="backup-key" class="key" readonly rows="2" onFocus=${(event) => event.currentTarget.select()}>${signer.backup()}</textarea>
-    <p class="note">${t('signup.key.public', { key: signer.publicKey })}</p>
-    <label class="check">
-      <input type="checkbox" checked=${saved} onChange=${(event) => setSaved(event.currentTarget.checked)} />
-      ${t('signup.key.saved')}
-    </label>
-    <div class="grid">
-      <${Field} label=${t('key.newPassphrase')} name="passphrase" type="password" value=${passphrase}
-        onInput=${setPassphrase} autocomplete="new-password" hint=${t('key.passphraseHint', { n: MIN_PASSPHRASE })} />
-      <${Field} label=${t('key.repeat')} name="repeat" type="password" value=${repeat} onInput=${setRepeat}
-        autocomplete="new-password" error=${mismatch ? t('key.mismatch') : undefined} />
-    </div>
+    <${NewKey} signer=${signer} entered=${entered} onChange=${setEntered} />
     <${Problem} error=${error} />
     <div class="actions">
       <button type="button" class="secondary" onClick=${back}>${t('common.back')}</button>
       <${Action} label=${t('signup.key.register')} action=${register} onError=${setError}
-        disabled=${!saved || !passphrase || passphrase !== repeat} />
+        disabled=${!keyChosen(entered)} />
     </div>
   </div>`;
+}
+
+/** The bank account an entrepreneur's or an organization's application names. */
+function BankStep({ data, next }) {
+  const [values, setValues] = useState(bankValues());
+  const [errors, setErrors] = useState({});
+  const [error, setError] = useState(null);
+  const save = async () => {
+    setError(null);
+    setErrors({});
+    let stored;
+    try {
+      ({ createBankAccount: stored } = await request(CREATE_BANK_ACCOUNT, {
+        d: { username: data.username, is_default: true, data: bankInput(values) },
+      }));
+    } catch (failure) {
+      setErrors(bankErrors(failure));
+      throw failure;
+    }
+    await syncedTo(stored.valid_from_block, t('signup.syncTimeout'));
+    await saveProgress({ step: 'agreements', username: data.username, kind: data.kind });
+    next({}, 'agreements');
+  };
+  return html`<form onSubmit=${(event) => event.preventDefault()}>
+    <h2>${t('signup.bank.title')}</h2>
+    <p>${t('signup.bank.text')}</p>
+    <${BankFields} values=${values} onChange=${setValues} errors=${errors} />
+    <${Problem} error=${error} />
+    <div class="actions"><${Action} label=${t('common.next')} action=${save} onError=${setError} /></div>
+  </form>`;
 }
 
 function AgreementsStep({ data, next }) {
@@ -234,21 +241,50 @@ function AgreementsStep({ data, next }) {
   </div>`;
 }
 
+/** The branch to join through, when the cooperative has branches. */
+function BranchChoice({ branches, chosen, choose }) {
+  return html`<div class="field">
+    <label for="field-branch">${t('signup.application.branch')}</label>
+    <select id="field-branch" value=${chosen} onChange=${(event) => choose(event.currentTarget.value)}>
+      <option value="" disabled>${t('signup.application.chooseBranch')}</option>
+      ${branches.map((branch) => html`<option value=${branch.braname}>${branch.braname}</option>`)}
+    </select>
+    <small>${t('signup.application.branchHint')}</small>
+  </div>`;
+}
+
 function ApplicationStep({ data, next }) {
+  const [branches, setBranches] = useState(null);
+  const [braname, setBraname] = useState('');
   const [application, setApplication] = useState(null);
   const [error, setError] = useState(null);
   const order = ['wallet_agreement', 'privacy_agreement', 'signature_agreement', 'user_agreement'];
 
   useEffect(() => {
-    const links = order.map((field) => data.agreements[field].hash);
-    request(GENERATE_APPLICATION, { u: data.username, l: links })
-      .then((answer) => setApplication(answer.generateParticipantApplication))
+    request(BRANCHES, { p: { limit: 100 } })
+      .then((answer) => setBranches(answer.getBranches.items))
       .catch(setError);
   }, []);
 
+  // A branched cooperative takes applications through a branch, which the application names.
+  const branched = branches?.length > 0;
+  useEffect(() => {
+    if (!branches || (branched && !braname)) return;
+    setApplication(null);
+    const links = order.map((field) => data.agreements[field].hash);
+    request(GENERATE_APPLICATION, { u: data.username, l: links, n: braname || undefined })
+      .then((answer) => setApplication(answer.generateParticipantApplication))
+      .catch(setError);
+  }, [branches, braname]);
+
   const file = async () => {
     await request(REGISTER_PARTICIPANT, {
-      d: { username: data.username, statement: signDocument(data.signer, application.hash), ...data.agreements },
+      d: {
+        username: data.username,
+        braname: braname || undefined,
+        statement: signDocument(data.signer, application.hash),
+        ...data.agreements,
+      },
     });
     await saveProgress({ step: 'payment', username: data.username });
     await until(data.username, (found) => found.lifecycle !== 'USER');
@@ -259,9 +295,10 @@ function ApplicationStep({ data, next }) {
     <h2>${t('signup.application.title')}</h2>
     <p>${t('signup.application.text')}</p>
     <${Problem} error=${error} />
+    ${branched ? html`<${BranchChoice} branches=${branches} chosen=${braname} choose=${setBraname} />` : null}
     ${application
       ? html`<${DocumentFrame} title=${t('document.100')} source=${application.html} />`
-      : error ? null : html`<p class="note" aria-live="polite">${t('signup.application.loading')}</p>`}
+      : error || (branched && !braname) ? null : html`<p class="note" aria-live="polite">${t('signup.application.loading')}</p>`}
     <div class="actions">
       <${Action} label=${t('signup.application.sign')} action=${file} onError=${setError} disabled=${!application} />
     </div>
@@ -271,6 +308,7 @@ function ApplicationStep({ data, next }) {
 /** Payment, the council's decision and the welcome: follows the account live. */
 function StatusStep({ system, data, step, next }) {
   const [payment, setPayment] = useState(null);
+  const [byQr, setByQr] = useState(false);
   const [error, setError] = useState(null);
 
   useEffect(() => {
@@ -316,10 +354,13 @@ function StatusStep({ system, data, step, next }) {
     ${payment
       ? html`<dl class="facts">
           <dt>${t('payment.amount')}</dt><dd class="amount">${money(payment.amount)}</dd>
-          <dt>${t('payment.purpose')}</dt><dd>${t('signup.payment.purpose', { username: data.username })}</dd>
+          ${byQr ? null : html`<dt>${t('payment.purpose')}</dt><dd>${t('signup.payment.purpose', { username: data.username })}</dd>`}
           <dt>${t('payment.reference')}</dt><dd><code class="hash">${payment.hash}</code></dd>
           <dt>${t('payment.status')}</dt><dd>${t(`payment.status.${payment.status}`)}</dd>
-        </dl>`
+        </dl>
+        ${payment.status === 'pending'
+          ? html`<${QrPayment} username=${data.username} hash=${payment.hash} role=${session()?.role || 'user'} onShown=${setByQr} />`
+          : null}`
       : html`<p class="note">${t('signup.payment.loading')}</p>`}
     <p class="live" aria-live="polite">${t('signup.payment.live')}</p>
   </div>`;
@@ -342,7 +383,13 @@ function Resume({ username, resumed }) {
       }
       await login(username, signer);
       const found = await account(username);
-      resumed(signer, stepOf(found?.account.lifecycle));
+      const kind = found?.account.kind || 'individual';
+      let reached = stepOf(found?.account.lifecycle);
+      if (reached === 'agreements' && kind !== 'individual') {
+        const { getPaymentMethods: methods } = await request(PAYMENT_METHODS, { u: username });
+        if (!methods.items.length) reached = 'bank';
+      }
+      resumed(signer, reached, kind);
     } catch (failure) {
       setError(failure);
     }
@@ -375,7 +422,7 @@ export function SignUp({ system }) {
       }
       const current = session();
       if (current?.username === saved.username) {
-        setData({ username: saved.username, signer: current.signer });
+        setData({ username: saved.username, signer: current.signer, kind: saved.kind });
         setStep(saved.step);
       } else {
         setLocked(saved);
@@ -388,26 +435,31 @@ export function SignUp({ system }) {
     setStep(to);
     window.scrollTo(0, 0);
   };
-  const back = () => setStep(STEPS[Math.max(0, STEPS.indexOf(step) - 1)]);
+  const steps = stepsOf(data.kind);
+  const back = () => setStep(steps[Math.max(0, steps.indexOf(step) - 1)]);
 
   let body = null;
   if (locked && !step) {
-    body = html`<${Resume} username=${locked.username} resumed=${(signer, reached) => {
-      setData({ username: locked.username, signer });
+    body = html`<${Resume} username=${locked.username} resumed=${(signer, reached, kind) => {
+      setData({ username: locked.username, signer, kind });
       setLocked(null);
       setStep(reached);
     }} />`;
   } else if (step === 'email') body = html`<${EmailStep} data=${data} next=${next} />`;
-  else if (step === 'person') body = html`<${PersonStep} data=${data} next=${next} back=${back} />`;
+  else if (step === 'person') {
+    const chose = (kind) => setData((previous) => ({ ...previous, kind }));
+    body = html`<${PersonStep} data=${data} next=${next} back=${back} chose=${chose} />`;
+  }
   else if (step === 'handwriting') body = html`<${HandwritingStep} data=${data} next=${next} back=${back} />`;
   else if (step === 'key') body = html`<${KeyStep} data=${data} next=${next} back=${back} />`;
+  else if (step === 'bank') body = html`<${BankStep} data=${data} next=${next} />`;
   else if (step === 'agreements') body = html`<${AgreementsStep} data=${data} next=${next} />`;
   else if (step === 'application') body = html`<${ApplicationStep} data=${data} next=${next} />`;
   else if (step) body = html`<${StatusStep} system=${system} data=${data} step=${step} next=${next} />`;
 
   return html`<section class="panel wizard" aria-labelledby="signup-title">
     <h1 id="signup-title">${t('signup.title', { coopname: system.coopname })}</h1>
-    ${step ? html`<${Steps} current=${step} />` : null}
+    ${step ? html`<${Steps} current=${step} kind=${data.kind} />` : null}
     ${data.username ? html`<p class="note account-name">${t('signup.account', { username: data.username })}</p>` : null}
     ${body}
   </section>`;

@@ -2,11 +2,14 @@
 //!
 //! It starts a development chain in-process (0.5 s blocks, the demo cooperative `voskhod` with
 //! its council), an instance on SQLite that follows it, and the instance's API and endpoints on
-//! `--listen`. On a new data directory it writes the cooperative's own records and then seeds
-//! the cooperative through the API as its clients would (see [`crate::demo::seed`]): one
-//! applicant is admitted by the council, a second one's paid application waits on the agenda.
+//! `--listen`. On a new data directory it writes the cooperative's own records, installs the
+//! `qrpay` extension paying into the cooperative's bank account, and then seeds the cooperative
+//! through the API as its clients would (see [`crate::demo::seed`]): one applicant is admitted
+//! by the council, a second one's paid application waits on the agenda.
 //! When ready it prints one JSON line with the addresses, the database and the demo accounts
 //! with their keys, and serves until SIGTERM or Ctrl-C.
+//!
+//! `--smtp-url` and `--smtp-from` send key reset e-mail as `mono serve` does.
 //!
 //! `--data DIR` keeps the chain, the database and the demo accounts in `DIR`, so a second run
 //! serves the same cooperative on; without it they live in a new temporary directory.
@@ -31,15 +34,16 @@ use crate::antelope::name::Name;
 use crate::api::{ApiConfig, ApiState, Secret};
 use crate::chain::api::{ApiOptions, ChainApi};
 use crate::chain::push::Pusher;
-use crate::cli::serve::instance_router;
+use crate::cli::serve::{SmtpUrl, instance_router, smtp_mailer};
 use crate::demo::client::Member;
 use crate::demo::records;
 use crate::demo::seed::{self, Applicant, Cooperative};
 use crate::devnet::bootstrap::Role;
 use crate::devnet::{self, DevnetConfig, ProductionMode, Ready, Storage};
-use crate::extensions::HookContext;
 use crate::extensions::hooks::{self, HookMetrics};
+use crate::extensions::{self, HookContext, qrpay};
 use crate::factory::templates;
+use crate::mail::Mailer;
 use crate::parser::{self, DEFAULT_CONTRACTS, Filter, Metrics, Mode, ParserConfig, Stopped};
 use crate::store::Store;
 
@@ -63,6 +67,13 @@ pub struct DemoArgs {
     /// directory under the system's temporary directory.
     #[arg(long)]
     data: Option<PathBuf>,
+    /// SMTP server sending key reset e-mail, as `mono serve --smtp-url` takes it. Without it
+    /// `startResetKey` answers `UNAVAILABLE`.
+    #[arg(long, env = "MONO_SMTP_URL", requires = "smtp_from")]
+    smtp_url: Option<SmtpUrl>,
+    /// The address key reset e-mail is sent from.
+    #[arg(long, env = "MONO_SMTP_FROM", requires = "smtp_url")]
+    smtp_from: Option<String>,
 }
 
 /// One seeded account as the ready line and the accounts file name it.
@@ -81,7 +92,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
     };
     std::fs::create_dir_all(&data)
         .map_err(|err| anyhow!(BadInput::new(format!("creating {}: {err}", data.display()))))?;
-    runtime()?.block_on(demo(args.listen, &data))?;
+    let mailer = smtp_mailer(args.smtp_url.as_ref(), args.smtp_from.as_deref())?;
+    runtime()?.block_on(demo(args.listen, &data, mailer))?;
     Ok(Outcome::Success)
 }
 
@@ -94,7 +106,11 @@ fn temporary_dir() -> anyhow::Result<PathBuf> {
     Ok(std::env::temp_dir().join(format!("mono-demo-{stamp}-{}", std::process::id())))
 }
 
-async fn demo(listen: SocketAddr, data: &Path) -> anyhow::Result<()> {
+async fn demo(
+    listen: SocketAddr,
+    data: &Path,
+    mailer: Option<Arc<dyn Mailer>>,
+) -> anyhow::Result<()> {
     let seeded = read_accounts(data)?;
     let database = format!("sqlite://{}", data.join(DATABASE_FILE).display());
     let store = open_store(&database).await?;
@@ -122,7 +138,7 @@ async fn demo(listen: SocketAddr, data: &Path) -> anyhow::Result<()> {
     .await
     .context("starting the development chain")?;
     let ready = devnet.ready().clone();
-    let outcome = serve(listen, &ready, &store, &database, data, seeded).await;
+    let outcome = serve(listen, &ready, &store, &database, data, seeded, mailer).await;
     store.close().await;
     devnet
         .stop()
@@ -139,6 +155,7 @@ async fn serve(
     database: &str,
     data: &Path,
     seeded: Option<Vec<DemoAccount>>,
+    mailer: Option<Arc<dyn Mailer>>,
 ) -> anyhow::Result<()> {
     let chain = ChainApi::new(&ready.http, ApiOptions::default()).context("Chain API client")?;
     if seeded.is_none() {
@@ -157,8 +174,24 @@ async fn serve(
         ready.coopname,
         genesis_member(ready, Role::Cooperative)?.key,
     );
-    let api_state = ApiState::new(store.clone(), ready.coopname, api_config)
+    let mut api_state = ApiState::new(store.clone(), ready.coopname, api_config)
         .with_cooperative(cooperative.clone());
+    if let Some(mailer) = mailer {
+        api_state = api_state.with_mailer(mailer);
+    }
+    if seeded.is_none() {
+        // The demo shows payment by QR code into the cooperative's own bank account.
+        extensions::install(
+            store,
+            &api_state.extensions,
+            qrpay::NAME,
+            true,
+            Some(records::qrpay()),
+            (api_state.clock)(),
+        )
+        .await
+        .context("installing the qrpay extension")?;
+    }
     let metrics = Metrics::default();
     let hook_metrics = HookMetrics::default();
     let follower = Arc::new(AtomicBool::new(true));

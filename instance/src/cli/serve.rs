@@ -88,7 +88,7 @@ pub struct ServeArgs {
 
 /// An SMTP URL, which may hold a password: printed as `***`.
 #[derive(Clone)]
-struct SmtpUrl(String);
+pub(super) struct SmtpUrl(String);
 
 impl std::fmt::Debug for SmtpUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -106,7 +106,15 @@ impl std::str::FromStr for SmtpUrl {
 
 /// The mailer of `--smtp-url` and `--smtp-from`, when given.
 fn mailer(args: &ServeArgs) -> anyhow::Result<Option<Arc<dyn Mailer>>> {
-    let (Some(SmtpUrl(url)), Some(from)) = (&args.smtp_url, &args.smtp_from) else {
+    smtp_mailer(args.smtp_url.as_ref(), args.smtp_from.as_deref())
+}
+
+/// The mailer sending through `url` from `from`, when both are given.
+pub(super) fn smtp_mailer(
+    url: Option<&SmtpUrl>,
+    from: Option<&str>,
+) -> anyhow::Result<Option<Arc<dyn Mailer>>> {
+    let (Some(SmtpUrl(url)), Some(from)) = (url, from) else {
         return Ok(None);
     };
     let mailer = SmtpMailer::new(url, from).map_err(|err| {

@@ -21,6 +21,9 @@ pub enum RecordsError {
     Store(#[from] store::Error),
 }
 
+/// The cooperative's full name.
+const FULL_NAME: &str = "Потребительский кооператив «Восход»";
+
 /// An individual's personal data as the private store keeps it.
 pub fn person(first_name: &str, last_name: &str, username: &str) -> Value {
     json!({
@@ -40,15 +43,31 @@ pub fn organization(username: &str, full_name: &str) -> Value {
         "country": "Россия", "city": "Москва", "full_address": "119334, г. Москва, ул. Вавилова, д. 24",
         "fact_address": "119334, г. Москва, ул. Вавилова, д. 24", "phone": "+74951234567",
         "email": "soviet@voskhod.coop",
-        "details": {"inn": "7736123450", "ogrn": "1207700123456", "kpp": "773601001"},
+        "details": {"inn": "7736123452", "ogrn": "1207700123454", "kpp": "773601001"},
     })
 }
 
 /// A bank account (payment method 1) of `username`.
 pub fn bank_account(username: &str) -> Value {
     json!({"username": username, "method_id": "1", "is_default": true, "method_type": "bank_transfer",
-           "data": {"currency": "RUB", "bank_name": "ПАО Сбербанк", "account_number": "40703810038000012345",
+           "data": {"currency": "RUB", "bank_name": "ПАО Сбербанк", "account_number": "40703810238000012345",
                     "details": {"bik": "044525225", "corr": "30101810400000000225", "kpp": "773601001"}}})
+}
+
+/// The configuration of the `qrpay` extension paying into the cooperative's own bank account
+/// ([`bank_account`]), as the chairman would enter it.
+pub fn qrpay() -> Value {
+    let organization = organization("", FULL_NAME);
+    let bank = bank_account("");
+    json!({
+        "name": FULL_NAME,
+        "personal_acc": bank["data"]["account_number"],
+        "bank_name": bank["data"]["bank_name"],
+        "bic": bank["data"]["details"]["bik"],
+        "corresp_acc": bank["data"]["details"]["corr"],
+        "payee_inn": organization["details"]["inn"],
+        "kpp": organization["details"]["kpp"],
+    })
 }
 
 /// The cooperative's template variables, from the `vars` of a template's `example`.
@@ -82,7 +101,7 @@ pub async fn write(
     put(
         "organization",
         coopname.to_owned(),
-        organization(coopname, "Потребительский кооператив «Восход»"),
+        organization(coopname, FULL_NAME),
     )
     .await?;
     put(

@@ -109,3 +109,83 @@ export async function signIn(context, account, name) {
   await signedIn.getByRole('heading', { name: `Здравствуйте, ${account.username}` }).waitFor();
   return signedIn;
 }
+
+export const PASSPHRASE = 'correct horse battery';
+
+/**
+ * Goes through the sign-up wizard on `shown` (at its first step) as a newcomer of `kind` (the
+ * label of its choice) with `fields` ([label, value] pairs of the personal data form), up to
+ * the payment: with `mistyped` ([label, wrong value, the reason shown]) that field is entered
+ * wrong first and corrected once refused, with `bank` ([label, value] pairs of its bank
+ * account) for an entrepreneur or an organization, through `branch` when the cooperative has
+ * branches. Screenshots of each step are named `${shots}-…` when `shots` is given.
+ * Returns the new account's name.
+ */
+export async function fillSignUp(shown, { email, kind, fields, mistyped, bank, branch, shots }) {
+  const shot = (name) => (shots ? screenshot(shown, `${shots}-${name}`) : null);
+  await shown.getByLabel('Электронная почта').fill(email);
+  await shown.getByRole('button', { name: 'Далее' }).click();
+  await shown.getByRole('radio', { name: new RegExp(`^${kind}`) }).check();
+  for (const [label, value] of fields) {
+    const field = shown.getByLabel(label, { exact: true });
+    if ((await field.evaluate((element) => element.tagName)) === 'SELECT') await field.selectOption({ label: value });
+    else await field.fill(label === mistyped?.[0] ? mistyped[1] : value);
+  }
+  await shot('person');
+  await shown.getByRole('button', { name: 'Далее' }).click();
+
+  const pad = shown.getByRole('img', { name: 'Поле для подписи' });
+  const box = await pad.boundingBox();
+  await shown.mouse.move(box.x + 40, box.y + 120);
+  await shown.mouse.down();
+  for (let step = 0; step <= 24; step++) {
+    await shown.mouse.move(box.x + 40 + step * 14, box.y + 100 + Math.sin(step / 2) * 40);
+  }
+  await shown.mouse.up();
+  await shown.getByText('Подпись готова.').waitFor();
+  await shot('signature');
+  await shown.getByRole('button', { name: 'Далее' }).click();
+
+  const chooseKey = async () => {
+    const backup = await shown.getByLabel('Резервная копия ключа').inputValue();
+    if (!/^PVT_K1_\w{40,}$/.test(backup)) throw new Error(`the backup is not a key: ${backup}`);
+    await shown.getByLabel('Я сохранил(а) резервную копию ключа').check();
+    await shown.getByLabel('Пароль для ключа').fill(PASSPHRASE);
+    await shown.getByLabel('Пароль ещё раз').fill(PASSPHRASE);
+  };
+  await chooseKey();
+  await shot('key');
+  await shown.getByRole('button', { name: 'Создать аккаунт' }).click();
+  if (mistyped) {
+    // The API refuses the mistyped value; the data step says why next to the field, and the
+    // signature drawn is kept.
+    const [label, , reason] = mistyped;
+    await shown.getByText(reason, { exact: false }).waitFor({ timeout: CHAIN });
+    await shot('refused');
+    await shown.getByLabel(label, { exact: true }).fill(fields.find(([name]) => name === label)[1]);
+    await shown.getByRole('button', { name: 'Далее' }).click();
+    await shown.getByText('Подпись готова.').waitFor();
+    await shown.getByRole('button', { name: 'Далее' }).click();
+    await chooseKey();
+    await shown.getByRole('button', { name: 'Создать аккаунт' }).click();
+  }
+
+  if (bank) {
+    await shown.getByRole('heading', { name: 'Банковский счёт' }).waitFor({ timeout: CHAIN });
+    for (const [label, value] of bank) await shown.getByLabel(label, { exact: true }).fill(value);
+    await shot('bank');
+    await shown.getByRole('button', { name: 'Далее' }).click();
+  }
+  await shown.getByRole('heading', { name: 'Соглашения' }).waitFor({ timeout: CHAIN });
+  const username = (await shown.getByText(/^Ваш аккаунт:/).textContent()).replace(/^Ваш аккаунт:\s*/, '').trim();
+  await shown.getByLabel('Я прочитал(а) все четыре соглашения и согласен(на) с ними').check();
+  await shot('agreements');
+  await shown.getByRole('button', { name: 'Подписать соглашения' }).click();
+
+  if (branch) await shown.getByLabel('Участок кооператива').selectOption(branch);
+  await shown.getByTitle('Заявление о вступлении в кооператив').waitFor();
+  await shot('application');
+  await shown.getByRole('button', { name: 'Подписать и подать заявление' }).click();
+  await shown.getByRole('heading', { name: 'Оплата взносов' }).waitFor({ timeout: CHAIN });
+  return username;
+}

@@ -6,10 +6,8 @@
 // the council's agenda.
 
 import {
-  CHAIN, STEP, accountOf, desktop, launch, page, run, screenshot, signIn,
+  CHAIN, STEP, accountOf, desktop, fillSignUp, launch, page, run, screenshot, signIn,
 } from './browser.mjs';
-
-const PASSPHRASE = 'correct horse battery';
 
 async function signUp(context) {
   const applicant = await page(context, 'applicant');
@@ -17,49 +15,19 @@ async function signUp(context) {
   await applicant.getByRole('heading', { name: /Потребительский кооператив/ }).waitFor();
   await screenshot(applicant, 'home');
   await applicant.getByRole('link', { name: 'Вступить в кооператив' }).click();
-
-  await applicant.getByLabel('Электронная почта').fill('anna@example.ru');
-  await applicant.getByRole('button', { name: 'Далее' }).click();
-  for (const [label, value] of [
-    ['Фамилия', 'Петрова'], ['Имя', 'Анна'], ['Отчество', 'Сергеевна'], ['Дата рождения', '1990-04-12'],
-    ['Телефон', '+79161234567'], ['Адрес регистрации', '123456, г. Москва, ул. Садовая, д. 5'],
-  ]) {
-    await applicant.getByLabel(label, { exact: true }).fill(value);
-  }
-  await screenshot(applicant, 'signup-person');
-  await applicant.getByRole('button', { name: 'Далее' }).click();
-
-  const pad = applicant.getByRole('img', { name: 'Поле для подписи' });
-  const box = await pad.boundingBox();
-  await applicant.mouse.move(box.x + 40, box.y + 120);
-  await applicant.mouse.down();
-  for (let step = 0; step <= 24; step++) {
-    await applicant.mouse.move(box.x + 40 + step * 14, box.y + 100 + Math.sin(step / 2) * 40);
-  }
-  await applicant.mouse.up();
-  await applicant.getByText('Подпись готова.').waitFor();
-  await screenshot(applicant, 'signup-signature');
-  await applicant.getByRole('button', { name: 'Далее' }).click();
-
-  const backup = await applicant.getByLabel('Резервная копия ключа').inputValue();
-  if (!/^PVT_K1_\w{40,}$/.test(backup)) throw new Error(`the backup is not a key: ${backup}`);
-  await applicant.getByLabel('Я сохранил(а) резервную копию ключа').check();
-  await applicant.getByLabel('Пароль для ключа').fill(PASSPHRASE);
-  await applicant.getByLabel('Пароль ещё раз').fill(PASSPHRASE);
-  await screenshot(applicant, 'signup-key');
-  await applicant.getByRole('button', { name: 'Создать аккаунт' }).click();
-
-  await applicant.getByRole('heading', { name: 'Соглашения' }).waitFor({ timeout: CHAIN });
-  const username = (await applicant.getByText(/^Ваш аккаунт:/).textContent()).replace(/^Ваш аккаунт:\s*/, '').trim();
-  await applicant.getByLabel('Я прочитал(а) все четыре соглашения и согласен(на) с ними').check();
-  await screenshot(applicant, 'signup-agreements');
-  await applicant.getByRole('button', { name: 'Подписать соглашения' }).click();
-
-  await applicant.getByTitle('Заявление о вступлении в кооператив').waitFor();
-  await screenshot(applicant, 'signup-application');
-  await applicant.getByRole('button', { name: 'Подписать и подать заявление' }).click();
-  await applicant.getByRole('heading', { name: 'Оплата взносов' }).waitFor({ timeout: CHAIN });
+  const username = await fillSignUp(applicant, {
+    email: 'anna@example.ru',
+    kind: 'физическое лицо',
+    fields: [
+      ['Фамилия', 'Петрова'], ['Имя', 'Анна'], ['Отчество', 'Сергеевна'], ['Дата рождения', '1990-04-12'],
+      ['Телефон', '+79161234567'], ['Адрес регистрации', '123456, г. Москва, ул. Садовая, д. 5'],
+    ],
+    shots: 'signup',
+  });
   await applicant.getByText('ожидает оплаты').waitFor({ timeout: CHAIN });
+  // The demo enables qrpay: the fees are paid by the QR code of the cooperative's account.
+  await applicant.getByRole('img', { name: /^QR-код для оплаты/ }).waitFor();
+  await applicant.getByText(/пайщик \w+, платёж [0-9a-f]{16}/).waitFor();
   await screenshot(applicant, 'signup-payment');
   return { applicant, username };
 }
