@@ -1,15 +1,19 @@
 // The chairman's settings: the extensions this instance has (installed with a configuration
-// entered in a form made from the extension's JSON Schema, switched on and off, removed), and
-// the council and the fees, which are chain state and shown as the API reads them.
+// entered in a form made from the extension's JSON Schema, switched on and off, removed), the
+// council, and the fees, which are chain state: the chairman writes the general meeting's fees
+// on chain (`updateSystem`) and the screen shows them once the instance has synced that block.
 
 import { Action, Chip, Field, Problem, html, useEffect, useState } from '../ui.js';
 import {
-  EXTENSIONS, INSTALL_EXTENSION, SYSTEM_INFO, UNINSTALL_EXTENSION, UPDATE_EXTENSION, request,
+  EXTENSIONS, INSTALL_EXTENSION, SYSTEM_INFO, UNINSTALL_EXTENSION, UPDATE_EXTENSION, UPDATE_FEES,
+  request, syncedTo,
 } from '../api.js';
 import { t } from '../i18n.js';
 
 // The fees in the order the registrator lists them.
 const FEES = ['registration', 'initial', 'minimum', 'org_registration', 'org_initial', 'org_minimum'];
+// The fees the chairman sets; the registration totals are their sums.
+const SET_FEES = ['initial', 'minimum', 'org_initial', 'org_minimum'];
 
 /** An asset (`100.0000 RUB`) as roubles. */
 function asset(text) {
@@ -17,6 +21,61 @@ function asset(text) {
   const value = Number(amount);
   if (symbol !== 'RUB' || Number.isNaN(value)) return text;
   return value.toLocaleString('ru-RU', { style: 'currency', currency: 'RUB' });
+}
+
+/** An asset's amount as the chairman types it (`300,5`). */
+function amountOf(text) {
+  const value = Number(String(text || '').split(' ')[0]);
+  return Number.isNaN(value) ? '' : value.toLocaleString('ru-RU', { maximumFractionDigits: 2, useGrouping: false });
+}
+
+/**
+ * `typed` (roubles, with a comma or a point) as an asset of the precision and symbol of
+ * `current` (`100.0000 RUB`); `null` when it is not an amount.
+ */
+function assetOf(typed, current) {
+  const [amount, symbol] = String(current).split(' ');
+  const precision = (amount.split('.')[1] || '').length;
+  const text = typed.trim().replace(/\s/g, '').replace(',', '.');
+  // Kopecks at most, however many digits the chain keeps.
+  if (!/^\d+(\.\d+)?$/.test(text) || (text.split('.')[1] || '').length > Math.min(2, precision)) return null;
+  return `${Number(text).toFixed(precision)} ${symbol}`;
+}
+
+/** The fees form: the general meeting's fees, written on chain by the chairman. */
+function FeesForm({ fees, done, cancel }) {
+  const [values, setValues] = useState(Object.fromEntries(SET_FEES.map((name) => [name, amountOf(fees[name])])));
+  const [errors, setErrors] = useState({});
+  const [error, setError] = useState(null);
+
+  const save = async () => {
+    setError(null);
+    const typed = Object.fromEntries(SET_FEES.map((name) => [name, assetOf(values[name], fees[name])]));
+    const wrong = SET_FEES.filter((name) => !typed[name]);
+    setErrors(Object.fromEntries(wrong.map((name) => [name, t('settings.feeInvalid')])));
+    if (wrong.length) return;
+    let result;
+    try {
+      result = (await request(UPDATE_FEES, { f: typed })).updateSystem;
+    } catch (failure) {
+      setErrors(Object.fromEntries((failure.fields || []).map((entry) => [entry.field.replace(/^fees\./, ''), entry.message])));
+      throw failure;
+    }
+    if (result.transaction?.block_num) await syncedTo(result.transaction.block_num);
+    done();
+  };
+
+  return html`<form class="subform" aria-label=${t('settings.feesTitle')} onSubmit=${(event) => event.preventDefault()}>
+    <div class="grid">
+      ${SET_FEES.map((name) => html`<${Field} label=${t(`fee.${name}`)} name=${`fees.${name}`} value=${values[name]}
+        error=${errors[name]} hint=${t('settings.feeHint')} onInput=${(value) => setValues({ ...values, [name]: value })} />`)}
+    </div>
+    <${Problem} error=${error} />
+    <div class="actions">
+      <${Action} label=${t('settings.feesSave')} action=${save} onError=${setError} />
+      <button type="button" class="secondary" onClick=${cancel}>${t('common.cancel')}</button>
+    </div>
+  </form>`;
 }
 
 /** The installation form: one field per property of the extension's configuration schema. */
@@ -100,6 +159,7 @@ export function Settings({ system }) {
   const [info, setInfo] = useState(system);
   const [error, setError] = useState(null);
   const [tick, setTick] = useState(0);
+  const [editingFees, setEditingFees] = useState(false);
 
   useEffect(() => {
     request(EXTENSIONS)
@@ -133,6 +193,12 @@ export function Settings({ system }) {
         <dl class="facts">
           ${FEES.filter((name) => fees[name]).map((name) => html`<dt>${t(`fee.${name}`)}</dt><dd>${asset(fees[name])}</dd>`)}
         </dl>
+        ${editingFees
+          ? html`<${FeesForm} fees=${fees} cancel=${() => setEditingFees(false)}
+              done=${() => { setEditingFees(false); setTick((n) => n + 1); }} />`
+          : SET_FEES.every((name) => fees[name])
+            ? html`<div class="actions"><button type="button" class="secondary" onClick=${() => setEditingFees(true)}>${t('settings.feesEdit')}</button></div>`
+            : null}
       </section>
     </div>
     <p class="note">${t('settings.chainNote')}</p>

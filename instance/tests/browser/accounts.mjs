@@ -6,7 +6,8 @@
 // has a document rebuilt and its hash checked in the browser; the chairman sees the council
 // and the fees, switches qrpay off (the QR code disappears), uninstalls it and installs it
 // again from its form; the member, its key lost, replaces it with a code sent by e-mail, signs
-// in with the new key, and the old key no longer signs in; the chairman closes the branch.
+// in with the new key, and the old key no longer signs in; the chairman closes the branch and
+// writes the general meeting's new minimum fee on chain.
 
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -274,4 +275,19 @@ run(async () => {
   await chairman.getByRole('navigation').getByRole('link', { name: 'Участки' }).click();
   await chairman.getByRole('listitem', { name: BRANCH }).getByRole('button', { name: 'Закрыть участок' }).click();
   await chairman.getByText('Участков нет').waitFor({ timeout: CHAIN });
+
+  // The general meeting's new fee, written on chain by the chairman: a mistyped amount is
+  // refused next to its field, and the registration total follows the new minimum.
+  await chairman.getByRole('navigation').getByRole('link', { name: 'Настройки' }).click();
+  const fees = chairman.getByRole('region', { name: 'Взносы' });
+  await fees.getByRole('button', { name: 'Изменить взносы' }).click();
+  const feesForm = fees.getByRole('form', { name: 'Взносы по решению общего собрания' });
+  const minimum = feesForm.getByLabel('Минимальный паевой взнос', { exact: true });
+  await minimum.fill('350,505');
+  await feesForm.getByRole('button', { name: 'Записать в блокчейн' }).click();
+  await feesForm.getByText('Укажите сумму в рублях', { exact: false }).waitFor();
+  await minimum.fill('350,50');
+  await feesForm.getByRole('button', { name: 'Записать в блокчейн' }).click();
+  await fees.getByText(/^350,50\s₽$/).waitFor({ timeout: CHAIN });
+  await fees.getByText(/^450,50\s₽$/).waitFor();
 }, 9 * 60_000 - STEP);
