@@ -393,8 +393,9 @@ export default {
   'payment.status.authorized': 'подтверждается',
   'payment.status.completed': 'оплачен',
   'payment.status.declined': 'отклонён',
-  'purpose.registration': 'вступительный взнос',
+  'purpose.registration': 'взносы при вступлении',
   'purpose.deposit': 'паевой взнос',
+  'purpose.withdraw': 'возврат паевого взноса',
 
   'pager.previous': 'Назад',
   'pager.next': 'Далее',

@@ -57,7 +57,8 @@ pub struct Payment {
     pub username: Option<String>,
     /// `pending`, `authorized`, `completed` or `declined`.
     pub status: Option<String>,
-    /// Its purpose (`registration`, `deposit`, …).
+    /// Its purpose: `registration`, `deposit`, `withdraw`, or the name of the contract that
+    /// opened it.
     pub purpose: Option<String>,
     /// Its hash (lowercase).
     pub hash: Option<String>,

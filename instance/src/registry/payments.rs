@@ -55,7 +55,8 @@ pub struct Payment {
     pub username: Option<String>,
     /// `pending`, `authorized` (withdrawals), `completed` or `declined`.
     pub status: Option<String>,
-    /// The payment's purpose as the gateway names it (`registration`, `deposit`, …).
+    /// The payment's purpose: its `type` when the gateway row has one, else what the contract
+    /// that opened it opens it for (`registration`, `deposit`, `withdraw`, or that contract).
     pub purpose: Option<String>,
     /// The payment's hash (lowercase).
     pub hash: Option<String>,

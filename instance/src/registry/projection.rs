@@ -21,7 +21,7 @@ use crate::store::{ActionRecord, BlockBatch, DeltaRecord, JsonText};
 
 /// Version of the projection code. The store rebuilds every projection from the events when
 /// the version that wrote them differs, so raise it whenever a projection changes.
-pub const PROJECTION_VERSION: i64 = 4;
+pub const PROJECTION_VERSION: i64 = 5;
 
 /// The contract accounts the registries read (their names differ between networks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -537,6 +537,7 @@ struct Fields {
     minimum: Option<String>,
     initial_amount: Option<String>,
     quantity: Option<String>,
+    callback_contract: Option<String>,
     approved: Option<bool>,
     authorized: Option<bool>,
     hash: Option<String>,
@@ -597,6 +598,27 @@ fn project_delta(
         key,
         row,
     })
+}
+
+/// A gateway payment's purpose: its `type` when the contract set one; else what the contract
+/// that opened it, the one called back when it settles, opens it for, since COOPOS's gateway
+/// leaves `type` empty.
+fn payment_purpose(
+    source: Source,
+    kind: Option<String>,
+    callback_contract: Option<String>,
+) -> Option<String> {
+    if let Some(kind) = kind.filter(|kind| !kind.is_empty()) {
+        return Some(kind);
+    }
+    let contract = callback_contract.filter(|contract| !contract.is_empty())?;
+    let purpose = match (source, contract.as_str()) {
+        (Source::Income, "registrator") => "registration",
+        (Source::Income, "wallet") => "deposit",
+        (Source::Outcome, "wallet") => "withdraw",
+        _ => return Some(contract),
+    };
+    Some(purpose.to_owned())
 }
 
 fn registry_row(source: Source, scope: &str, value: Option<&JsonText>) -> RegistryRow {
@@ -666,10 +688,12 @@ fn registry_row(source: Source, scope: &str, value: Option<&JsonText>) -> Regist
         Source::Income => {
             row.reference = lower(&fields.income_hash);
             row.amount = amount(&fields.quantity);
+            row.kind = payment_purpose(source, fields.kind, fields.callback_contract);
         }
         Source::Outcome => {
             row.reference = lower(&fields.outcome_hash);
             row.amount = amount(&fields.quantity);
+            row.kind = payment_purpose(source, fields.kind, fields.callback_contract);
         }
         Source::Deposit => {
             row.reference = lower(&fields.deposit_hash);
@@ -1044,6 +1068,47 @@ mod tests {
         assert_eq!(row.reference, Some("cd".repeat(32)));
         assert_eq!(row.created_at, Some(1_750_000_000));
         assert_eq!(row.username.as_deref(), Some("alice"));
+    }
+
+    #[test]
+    fn gateway_payments_are_named_by_the_contract_that_opened_them() {
+        let payment = |table: &str, id: u64, kind: &str, callback: &str| {
+            let hash = "AB".repeat(32);
+            delta(
+                "gateway",
+                "voskhod",
+                table,
+                id,
+                Some(
+                    json!({"id": id, "coopname": "voskhod", "username": "alice", "type": kind,
+                            "income_hash": hash, "outcome_hash": hash,
+                            "callback_contract": callback, "quantity": "400.0000 RUB",
+                            "status": "pending"}),
+                ),
+            )
+        };
+        let mut batch = batch();
+        batch.deltas.extend([
+            payment("incomes", 1, "", "registrator"),
+            payment("incomes", 2, "", "wallet"),
+            payment("outcomes", 3, "", "wallet"),
+            payment("incomes", 4, "", "capital"),
+            payment("incomes", 5, "membership", "registrator"),
+            payment("incomes", 6, "", ""),
+        ]);
+        let purposes: Vec<Option<String>> = project(&Contracts::default(), &batch)
+            .into_iter()
+            .map(|change| change.row.and_then(|row| row.kind))
+            .collect();
+        let expected = [
+            Some("registration"),
+            Some("deposit"),
+            Some("withdraw"),
+            Some("capital"),
+            Some("membership"),
+            None,
+        ];
+        assert_eq!(purposes, expected.map(|purpose| purpose.map(str::to_owned)));
     }
 
     #[test]

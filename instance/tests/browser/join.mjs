@@ -51,6 +51,7 @@ run(async () => {
   const row = chairman.getByRole('row').filter({ hasText: username });
   const confirm = row.getByRole('button', { name: 'Подтвердить оплату' });
   await confirm.waitFor({ timeout: CHAIN });
+  await row.getByRole('cell', { name: 'взносы при вступлении' }).waitFor();
   await screenshot(chairman, 'council-payments');
   await confirm.click();
   await row.getByText('оплачен').waitFor({ timeout: CHAIN });
