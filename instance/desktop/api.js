@@ -313,6 +313,10 @@ export const UNINSTALL_EXTENSION = `mutation UninstallExtension($n: String!) {
   uninstallExtension(data: {name: $n})
 }`;
 
+export const INSTALL_SYSTEM = `mutation InstallSystem($d: InstallSystemInput!) {
+  installSystem(data: $d) { created invited transaction { transaction_id block_num } }
+}`;
+
 export const UPDATE_FEES = `mutation UpdateFees($f: FeesInput!) {
   updateSystem(data: {fees: $f}) { transaction { transaction_id block_num } }
 }`;
@@ -387,7 +391,7 @@ export const OPERATIONS = [
   GENERATE_APPLICATION, REGISTER_PARTICIPANT, DOCUMENTS, AGENDA, VOTE_FOR, VOTE_AGAINST,
   GENERATE_DECISION, AUTHORIZE_DECISION, EXEC_DECISION, ACCOUNTS, PAYMENTS, SET_PAYMENT_STATUS,
   EXTENSIONS, INSTALL_EXTENSION, UPDATE_EXTENSION, UNINSTALL_EXTENSION, UPDATE_FEES,
-  QRPAY_INSTRUCTIONS,
+  INSTALL_SYSTEM, QRPAY_INSTRUCTIONS,
   START_RESET_KEY, RESET_KEY, UPDATE_ACCOUNT, PAYMENT_METHODS, CREATE_BANK_ACCOUNT,
   UPDATE_BANK_ACCOUNT, DELETE_PAYMENT_METHOD, REGENERATE_DOCUMENT, BRANCHES, CREATE_BRANCH,
   EDIT_BRANCH, DELETE_BRANCH, GENERATE_SELECT_BRANCH, SELECT_BRANCH,

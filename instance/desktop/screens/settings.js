@@ -1,13 +1,15 @@
 // The chairman's settings: the extensions this instance has (installed with a configuration
-// entered in a form made from the extension's JSON Schema, switched on and off, removed), the
-// council, and the fees, which are chain state: the chairman writes the general meeting's fees
-// on chain (`updateSystem`) and the screen shows them once the instance has synced that block.
+// entered in a form made from the extension's JSON Schema, switched on and off, removed), and
+// the council and the fees, which are chain state: the chairman writes the general meeting's
+// council (`installSystem`) and fees (`updateSystem`) on chain, and the screen shows them once
+// the instance has synced that block.
 
 import { Action, Chip, Field, Problem, html, useEffect, useState } from '../ui.js';
 import {
-  EXTENSIONS, INSTALL_EXTENSION, SYSTEM_INFO, UNINSTALL_EXTENSION, UPDATE_EXTENSION, UPDATE_FEES,
-  request, syncedTo,
+  ACCOUNT, EXTENSIONS, INSTALL_EXTENSION, INSTALL_SYSTEM, SYSTEM_INFO, UNINSTALL_EXTENSION,
+  UPDATE_EXTENSION, UPDATE_FEES, request, syncedTo,
 } from '../api.js';
+import { PersonFields, blank, nested } from '../widgets/person.js';
 import { t } from '../i18n.js';
 
 // The fees in the order the registrator lists them.
@@ -70,6 +72,85 @@ function FeesForm({ fees, done, cancel }) {
       ${SET_FEES.map((name) => html`<${Field} label=${t(`fee.${name}`)} name=${`fees.${name}`} value=${values[name]}
         error=${errors[name]} hint=${t('settings.feeHint')} onInput=${(value) => setValues({ ...values, [name]: value })} />`)}
     </div>
+    <${Problem} error=${error} />
+    <div class="actions">
+      <${Action} label=${t('settings.feesSave')} action=${save} onError=${setError} />
+      <button type="button" class="secondary" onClick=${cancel}>${t('common.cancel')}</button>
+    </div>
+  </form>`;
+}
+
+/** A council seat as `installSystem` takes it, with the personal data the instance holds. */
+async function seatOf(seat) {
+  const { getAccount: found } = await request(ACCOUNT, { u: seat.username });
+  const data = found.account?.private_data;
+  if (!data) throw new Error(t('settings.councilNoData', { username: seat.username }));
+  return {
+    username: seat.username,
+    role: seat.position === 'chairman' ? 'CHAIRMAN' : 'MEMBER',
+    email: data.email || '',
+    individual_data: data,
+  };
+}
+
+/**
+ * The council form: the general meeting's council, written on chain by the chairman. Seats
+ * kept go with the data the instance holds; a newcomer's account is created and e-mailed a
+ * code to set its own key.
+ */
+function CouncilForm({ council, done, cancel }) {
+  const [kept, setKept] = useState(council.map((seat) => seat.username));
+  const [adding, setAdding] = useState(false);
+  const [newcomer, setNewcomer] = useState({ username: '', ...blank('individual'), email: '' });
+  const [errors, setErrors] = useState({});
+  const [error, setError] = useState(null);
+
+  const save = async () => {
+    setError(null);
+    setErrors({});
+    const seats = await Promise.all(council.filter((seat) => kept.includes(seat.username)).map(seatOf));
+    if (adding) {
+      const { username, email, ...fields } = newcomer;
+      seats.push({ username: username.trim(), role: 'MEMBER', email: email.trim(), individual_data: nested(fields) });
+    }
+    let result;
+    try {
+      result = (await request(INSTALL_SYSTEM, { d: { soviet: seats } })).installSystem;
+    } catch (failure) {
+      // The newcomer is the last seat: `soviet.N.individual_data.phone` lands next to `phone`.
+      const prefix = `soviet.${seats.length - 1}.`;
+      setErrors(Object.fromEntries((failure.fields || [])
+        .filter((entry) => adding && entry.field.startsWith(prefix))
+        .map((entry) => [entry.field.slice(prefix.length).replace(/^individual_data\./, ''), entry.message])));
+      throw failure;
+    }
+    if (result.transaction?.block_num) await syncedTo(result.transaction.block_num);
+    done(result);
+  };
+
+  const keep = (username) => (event) => setKept(event.currentTarget.checked
+    ? [...kept, username] : kept.filter((name) => name !== username));
+  return html`<form class="subform" aria-label=${t('settings.councilTitle')} onSubmit=${(event) => event.preventDefault()}>
+    <ul class="plain">
+      ${council.map((seat) => html`<li>
+        <label class="check">
+          <input type="checkbox" checked=${kept.includes(seat.username)} disabled=${seat.position === 'chairman'}
+            onChange=${keep(seat.username)} />
+          <span><strong>${seat.username}</strong> — ${seat.position_title || t(`seat.${seat.position}`)}</span>
+        </label>
+      </li>`)}
+    </ul>
+    ${adding
+      ? html`<fieldset class="newcomer">
+          <legend>${t('settings.councilNewcomer')}</legend>
+          <div class="grid">
+            <${Field} label=${t('signin.account')} name="username" value=${newcomer.username} error=${errors.username}
+              hint=${t('settings.councilUsernameHint')} onInput=${(value) => setNewcomer({ ...newcomer, username: value })} />
+          </div>
+          <${PersonFields} kind="individual" values=${newcomer} errors=${errors} withEmail=${true}
+            onChange=${(values) => setNewcomer({ ...newcomer, ...values })} />
+        </fieldset>`
+      : html`<div class="actions"><button type="button" class="secondary" onClick=${() => setAdding(true)}>${t('settings.councilAdd')}</button></div>`}
     <${Problem} error=${error} />
     <div class="actions">
       <${Action} label=${t('settings.feesSave')} action=${save} onError=${setError} />
@@ -160,6 +241,8 @@ export function Settings({ system }) {
   const [error, setError] = useState(null);
   const [tick, setTick] = useState(0);
   const [editingFees, setEditingFees] = useState(false);
+  const [editingCouncil, setEditingCouncil] = useState(false);
+  const [invited, setInvited] = useState([]);
 
   useEffect(() => {
     request(EXTENSIONS)
@@ -187,6 +270,13 @@ export function Settings({ system }) {
           ${council.map((seat) => html`<li><strong>${seat.username}</strong> — ${seat.position_title || t(`seat.${seat.position}`)}
             ${seat.is_voting ? null : html` <span class="note">${t('settings.notVoting')}</span>`}</li>`)}
         </ul>
+        ${invited.length ? html`<p class="note" role="status">${t('settings.councilInvited', { names: invited.join(', ') })}</p>` : null}
+        ${editingCouncil
+          ? html`<${CouncilForm} council=${council} cancel=${() => setEditingCouncil(false)}
+              done=${(result) => { setInvited(result.invited); setEditingCouncil(false); setTick((n) => n + 1); }} />`
+          : council.length
+            ? html`<div class="actions"><button type="button" class="secondary" onClick=${() => setEditingCouncil(true)}>${t('settings.councilEdit')}</button></div>`
+            : null}
       </section>
       <section class="part" aria-labelledby="settings-fees">
         <h2 id="settings-fees">${t('settings.fees')}</h2>

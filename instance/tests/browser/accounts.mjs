@@ -7,7 +7,8 @@
 // and the fees, switches qrpay off (the QR code disappears), uninstalls it and installs it
 // again from its form; the member, its key lost, replaces it with a code sent by e-mail, signs
 // in with the new key, and the old key no longer signs in; the chairman closes the branch and
-// writes the general meeting's new minimum fee on chain.
+// writes the general meeting's new minimum fee and its new council on chain: a member leaves,
+// a newcomer joins, invited by e-mail.
 
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -48,8 +49,11 @@ async function resume(shown) {
   await asked;
 }
 
-/** The code and account name of the newest key reset message to `email`, once it came. */
-async function resetMail(email) {
+/**
+ * The code and account name of the newest message to `email` carrying a code to set a key (a
+ * key reset, an invitation to the council), once it came.
+ */
+async function keyMail(email) {
   const deadline = Date.now() + STEP;
   for (;;) {
     const messages = readdirSync(mailbox).filter((file) => file.endsWith('.txt')).sort();
@@ -57,10 +61,10 @@ async function resetMail(email) {
       const text = readFileSync(join(mailbox, file), 'utf8');
       if (!text.includes(`To: ${email}`) && !text.includes(`<${email}>`)) continue;
       const token = text.split('\n').map((line) => line.trim()).find((line) => /^[A-Za-z0-9_-]{43}$/.test(line));
-      const username = text.match(/Для аккаунта (\S+)/)?.[1];
+      const username = text.match(/(?:Для аккаунта|ваш аккаунт —) ([a-z1-5.]*[a-z1-5])/)?.[1];
       if (token && username) return { token, username };
     }
-    if (Date.now() > deadline) throw new Error(`no key reset message to ${email} in ${mailbox}`);
+    if (Date.now() > deadline) throw new Error(`no message with a key code to ${email} in ${mailbox}`);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }
@@ -249,7 +253,7 @@ run(async () => {
   await lost.getByLabel('Электронная почта').fill(`${memberAccount.username}@example.ru`);
   await lost.getByRole('button', { name: 'Получить код' }).click();
   await lost.getByLabel('Код из письма').waitFor();
-  const mail = await resetMail(`${memberAccount.username}@example.ru`);
+  const mail = await keyMail(`${memberAccount.username}@example.ru`);
   if (mail.username !== memberAccount.username) throw new Error(`the message names ${mail.username}`);
   await lost.getByLabel('Имя аккаунта').fill(mail.username);
   await lost.getByLabel('Код из письма').fill(mail.token);
@@ -290,4 +294,29 @@ run(async () => {
   await feesForm.getByRole('button', { name: 'Записать в блокчейн' }).click();
   await fees.getByText(/^350,50\s₽$/).waitFor({ timeout: CHAIN });
   await fees.getByText(/^450,50\s₽$/).waitFor();
+
+  // The general meeting's new council: a member leaves it, a newcomer joins it, invited by
+  // e-mail to set its key.
+  const council = chairman.getByRole('region', { name: 'Совет' });
+  await council.getByRole('button', { name: 'Изменить состав совета' }).click();
+  const councilForm = council.getByRole('form', { name: 'Совет по решению общего собрания' });
+  await councilForm.getByRole('button', { name: 'Добавить члена совета' }).click();
+  for (const [label, value] of [
+    ['Имя аккаунта', 'novikovaira1'], ['Фамилия', 'Новикова'], ['Имя', 'Ирина'], ['Отчество', 'Сергеевна'],
+    ['Дата рождения', '1985-04-12'], ['Телефон', '+79123456789'],
+    ['Адрес регистрации', '140400, Московская обл., г. Коломна, ул. Зелёная, д. 7'],
+    ['Электронная почта', 'novikovaira1@example.ru'],
+  ]) {
+    await councilForm.getByLabel(label, { exact: true }).fill(value);
+  }
+  await councilForm.getByRole('checkbox', { name: /^member2 / }).uncheck();
+  await councilForm.getByRole('button', { name: 'Записать в блокчейн' }).click();
+  await council.getByRole('status').getByText('novikovaira1').waitFor({ timeout: CHAIN });
+  await council.getByRole('listitem').filter({ hasText: 'novikovaira1' }).waitFor();
+  if (await council.getByRole('listitem').filter({ hasText: 'member2' }).count()) {
+    throw new Error('member2 still sits on the council');
+  }
+  const invitation = await keyMail('novikovaira1@example.ru');
+  if (invitation.username !== 'novikovaira1') throw new Error(`the invitation names ${invitation.username}`);
+  await screenshot(chairman, 'chairman-council');
 }, 9 * 60_000 - STEP);
