@@ -19,7 +19,7 @@ use mono_instance::extensions::{
 use mono_instance::store::Store;
 use serde_json::{Value, json};
 
-use crate::api::{Api, SERVICE_TOKEN, bootstrap_key, error_code};
+use crate::api::{Api, SERVICE_TOKEN, bootstrap_key, error_code, sync_to};
 use crate::crash::{devnet, loopback, produce};
 use crate::support::two_database_test;
 
@@ -366,6 +366,28 @@ two_database_test!(
         run(&ctx).await?;
         ensure!(cpu().await? == (299_700, 300_000), "{:?}", cpu().await?);
         ensure!(ctx.store.powerup_topups(10).await?.len() == 2);
+
+        // The council sees the same through the API.
+        let lib = produce(&devnet, 2)? - 1;
+        sync_to(&devnet, &ctx.store, lib).await?;
+        let api = Api::start_with(ctx.store.clone(), coopname, Some(pusher.clone())).await?;
+        let (chairman_token, _, _) = api
+            .login("chairman", &bootstrap_key(&devnet, "chairman")?)
+            .await?;
+        let status = api
+            .data(
+                Some(&chairman_token),
+                "{ powerupStatus { daily_cap cpu { used available max } topups { amount } } }",
+                json!({}),
+            )
+            .await?;
+        let status = &status["powerupStatus"];
+        ensure!(
+            status["cpu"] == json!({"used": 300, "available": 299_700, "max": 300_000}),
+            "{status}"
+        );
+        ensure!(status["daily_cap"] == "0.2000 AXON", "{status}");
+        ensure!(status["topups"][1]["amount"] == "0.1000 AXON", "{status}");
 
         // The next day the cap starts afresh.
         now.fetch_add(86_400, Ordering::SeqCst);
