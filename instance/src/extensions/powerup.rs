@@ -252,7 +252,7 @@ pub fn day_start(now: i64) -> i64 {
 
 async fn top_up(ctx: &HookContext, block_num: u32, config: &Value) -> Result<(), Error> {
     let settings = settings(config)?;
-    if block_num % settings.every_blocks.max(1) != 0 {
+    if !block_num.is_multiple_of(settings.every_blocks.max(1)) {
         return Ok(());
     }
     let pusher = ctx.cooperative.as_ref().ok_or(Error::NoKey)?;
