@@ -1,6 +1,7 @@
 //! The system contract on `eosio`: the native actions nodeos runs before any WASM, as far as
 //! MONO needs them — `newaccount`, `updateauth`, `deleteauth`, `setcode` and `setabi` — and
-//! COOPOS' `createaccnt`, through which the registrator creates the accounts of members.
+//! COOPOS' `createaccnt`, through which the registrator creates the accounts of members, and
+//! `powerup`, which rents CPU and NET.
 //!
 //! `setcode` stores only the hash of the code (the devnet runs native contracts, never WASM);
 //! `setabi` stores the binary `abi_def` that `get_abi`/`get_raw_abi` then serve.
@@ -16,9 +17,10 @@
 //! is [`CPU_CAPACITY_US`] of CPU and [`NET_CAPACITY_BYTES`] of NET for [`POWERUP_DAYS`], and
 //! [`FULL_RENT_PRICE`] of the system token rents all of both: a payment rents its share of each.
 //! A payment in another token, below [`MIN_POWERUP_FEE`] or for other `days` is refused.
-//! Each rental is a `powup.order` row, as the real contract keeps them, lasting until `expires`. The first rental also opens the
-//! receiver's `powup.used` row (the devnet's own table), to which the chain adds the CPU and NET
-//! of every transaction the account is billed for ([`bill`]). An account's `max` is the sum of
+//! Each rental is a `powup.order` row, as the real contract keeps them, lasting until
+//! `expires`. The first rental also opens the receiver's `powup.used` row (the devnet's own
+//! table), to which the chain adds the CPU and NET of every transaction the account is billed
+//! for ([`bill`]). An account's `max` is the sum of
 //! its unexpired rentals, `used` what it was billed since its first rental (usage never decays),
 //! and `available` the difference, never below zero ([`resources`]). Nothing is refused for
 //! lack of resources, and accounts that never rented one stay unlimited, so every other flow
@@ -32,7 +34,6 @@ use crate::antelope::asset::Asset;
 use crate::antelope::binary::{self, Decode, Reader};
 use crate::antelope::checksum::Checksum256;
 use crate::antelope::name::Name;
-use crate::antelope::symbol::Symbol;
 use crate::antelope::time::{BlockTimestamp, TimePointSec};
 use crate::antelope::transaction::Action;
 use crate::devnet::contracts::common::{
@@ -628,11 +629,6 @@ pub fn resources(state: &State, account: Name, now: TimePointSec) -> Option<Reso
             .saturating_add(weight(order.net_weight));
     }
     Some(resources)
-}
-
-/// The system token: `AXON` with 4 decimals.
-pub fn system_symbol() -> Symbol {
-    Symbol::from_raw(SYSTEM_SYMBOL_RAW).expect("AXON with 4 decimals is a valid symbol")
 }
 
 #[cfg(test)]
