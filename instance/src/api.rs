@@ -27,7 +27,8 @@
 //!   that what the chain holds already is not pushed again).
 //! - `extensions` (`getExtensions`, `installExtension`, `updateExtension`,
 //!   `uninstallExtension`) and one module per extension with GraphQL fields under its name
-//!   (`qrpay`: `qrpayPaymentInstructions`), answering only while it is enabled.
+//!   (`qrpay`: `qrpayPaymentInstructions`; `powerup`: `powerupStatus`), answering only while it
+//!   is enabled.
 //!
 //! Architecture invariant: resolvers read through the registries and the store's domain-named
 //! methods only; the API never writes chain events and never logs credentials or personal data.
@@ -60,6 +61,7 @@ mod paging;
 mod participants;
 mod payment_methods;
 mod payments;
+mod powerup;
 mod qrpay;
 mod session;
 mod signing;

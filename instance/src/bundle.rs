@@ -17,7 +17,8 @@
 //!   installed and changed); the import applies this build's migrations of each, so its tables
 //!   exist, and refuses a bundle with an extension this build does not have. What an extension
 //!   keeps in its own tables is derived (`qrpay`'s record of the instructions it issued, which it
-//!   issues again on request) and stays behind;
+//!   issues again on request) or short-lived (`powerup`'s top-ups, so its daily spending cap
+//!   starts afresh after a move) and stays behind;
 //! - `manifest.json`: the format, the instance version, the cooperative and chain, when it was
 //!   made, the cursor, the row count of every table carried (blocks, actions, deltas, ABI
 //!   versions, undecodable records, private record versions, refresh tokens, extensions), the events

@@ -3,7 +3,14 @@
 //! It speaks the Chain API v1 and the SHiP websocket protocol of Leap 5 nodes, produces blocks
 //! with nodeos ids and TaPoS values, validates transactions as nodeos does and runs the
 //! contracts MONO relies on natively. It is a development and test tool, never a production
-//! chain: one producer, no consensus, no WASM, no resource billing.
+//! chain: one producer, no consensus, no WASM.
+//!
+//! Resources follow a simple, deterministic model: an account that never rented CPU and NET
+//! through `eosio::powerup` is unlimited, as before; one that did gets the rented capacity for
+//! the rental's days, is billed the CPU and NET of every transaction it pays for (the first
+//! authorizer of the first action, as in the block's resource usage deltas), and `get_account`
+//! reports its `used`, `available` and `max`. Usage never decays and nothing is refused for lack
+//! of resources; the model is in [`contracts::system`].
 //!
 //! Architecture invariant: the chain (`chain`, `block`, `state`, `validate`, `contracts`) is a
 //! pure state machine that takes the clock as an argument; only `node` (clock, lock, block

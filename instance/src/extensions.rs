@@ -1,7 +1,8 @@
 //! Extensions: optional features an instance installs, configures, enables and disables at run
 //! time, without a restart.
 //!
-//! Each extension implements [`Extension`] in a file of its own (built in: [`qrpay`]): a
+//! Each extension implements [`Extension`] in a file of its own (built in: [`qrpay`],
+//! [`powerup`]): a
 //! name and a version, the JSON Schema of its configuration (secrets marked `writeOnly`, see
 //! [`config`]), its own migrations (applied when it is installed), the desktop routes and
 //! widgets it adds with the roles that may see them, and a hook called for each block the
@@ -18,6 +19,7 @@
 
 pub mod config;
 pub mod hooks;
+pub mod powerup;
 pub mod qrpay;
 
 use std::sync::Arc;
@@ -176,7 +178,7 @@ impl Default for Catalog {
 impl Catalog {
     /// The built-in extensions.
     pub fn builtin() -> Self {
-        Self::new(vec![Arc::new(qrpay::Qrpay)])
+        Self::new(vec![Arc::new(qrpay::Qrpay), Arc::new(powerup::Powerup)])
     }
 
     /// A catalog of `extensions`.

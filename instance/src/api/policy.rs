@@ -124,6 +124,8 @@ pub const POLICIES: &[(&str, Policy)] = &[
     ("uninstallExtension", Policy::ServiceOr(Role::Chairman)),
     // qrpay: the payer's own payment, or any for the council.
     ("qrpayPaymentInstructions", Policy::SelfOr(Role::Council)),
+    // powerup: the cooperative's resources and spending are the council's concern.
+    ("powerupStatus", Policy::AtLeast(Role::Council)),
     // Subscriptions: each event is checked against the policy for the account it is about.
     ("memberChanged", Policy::SelfOr(Role::Council)),
     ("decisionChanged", Policy::SelfOr(Role::Council)),

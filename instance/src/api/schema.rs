@@ -17,6 +17,7 @@ use super::participants::ParticipantsMutation;
 use super::payment_methods::{PaymentMethodsMutation, PaymentMethodsQuery};
 use super::payments::{PaymentsMutation, PaymentsQuery};
 use super::policy::PolicyGate;
+use super::powerup::PowerupQuery;
 use super::qrpay::QrpayQuery;
 use super::session::{SessionMutation, SessionQuery};
 use super::subscriptions::Subscription;
@@ -36,6 +37,7 @@ pub struct Query(
     PaymentMethodsQuery,
     ExtensionsQuery,
     QrpayQuery,
+    PowerupQuery,
 );
 
 /// Every mutation.

@@ -283,13 +283,49 @@ pub struct TableRows {
     pub next_key: String,
 }
 
-/// `get_account` (permissions; resources are not read).
+/// `get_account` (permissions and CPU and NET; RAM is not read).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Account {
     /// The account.
     pub account_name: Name,
     /// Its permissions.
     pub permissions: Vec<AccountPermission>,
+    /// Its CPU, in microseconds.
+    #[serde(default = "AccountLimit::unlimited")]
+    pub cpu_limit: AccountLimit,
+    /// Its NET, in bytes.
+    #[serde(default = "AccountLimit::unlimited")]
+    pub net_limit: AccountLimit,
+}
+
+/// One resource of an account; `-1` for `available` and `max` means unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct AccountLimit {
+    /// Used in the current window.
+    #[serde(with = "crate::antelope::json::i64_str")]
+    pub used: i64,
+    /// Left.
+    #[serde(with = "crate::antelope::json::i64_str")]
+    pub available: i64,
+    /// The most the account may use.
+    #[serde(with = "crate::antelope::json::i64_str")]
+    pub max: i64,
+}
+
+impl AccountLimit {
+    /// What a node reports for an account without limits.
+    pub fn unlimited() -> Self {
+        Self {
+            used: 0,
+            available: -1,
+            max: -1,
+        }
+    }
+
+    /// Whether the account has no limit on this resource.
+    pub fn is_unlimited(&self) -> bool {
+        self.max < 0
+    }
 }
 
 /// One permission of an account.

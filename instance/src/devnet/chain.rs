@@ -22,6 +22,7 @@ use crate::antelope::transaction::{
     Action, PermissionLevel, Tapos, Transaction, block_num_from_id, signing_digest,
 };
 use crate::devnet::block::{self, BlockHeader, SignedBlock, TransactionReceipt};
+use crate::devnet::contracts::system;
 use crate::devnet::contracts::{ApplyContext, BlockContext, Contracts, Scheduled};
 use crate::devnet::deltas::{self, Billing};
 use crate::devnet::error::{ChainError, ChainErrorKind};
@@ -503,13 +504,22 @@ impl Chain {
             packed_context_free_data: Vec::new(),
             packed_trx: input.packed_trx.clone(),
         };
-        let pending = self.pending.as_mut().expect("ensure_pending ran");
-        pending.journal.extend(journal);
-        if let Some(payer) = trx
+        let payer = trx
             .actions
             .first()
-            .and_then(|action| action.authorization.first())
-        {
+            .and_then(|action| action.authorization.first());
+        if let Some(payer) = payer {
+            system::bill(
+                &mut self.state,
+                &mut journal,
+                payer.actor,
+                u64::from(trace.cpu_usage_us),
+                trace.net_usage,
+            );
+        }
+        let pending = self.pending.as_mut().expect("ensure_pending ran");
+        pending.journal.extend(journal);
+        if let Some(payer) = payer {
             pending.billed.push(Billing {
                 payer: payer.actor,
                 cpu_usage_us: trace.cpu_usage_us,

@@ -25,9 +25,11 @@ use crate::antelope::json::u64_to_json;
 use crate::antelope::keys::PublicKey;
 use crate::antelope::name::Name;
 use crate::antelope::ship::{ActionTrace, TransactionTrace};
+use crate::antelope::time::TimePointSec;
 use crate::antelope::transaction::{Action, Compression, PackedTransaction, Tapos, Transaction};
 use crate::devnet::block::{self, BlockHeader, TransactionReceipt};
 use crate::devnet::chain::{BlockRecord, Chain, PushResult, SignedInput};
+use crate::devnet::contracts::system;
 use crate::devnet::error::{ChainError, ChainErrorKind};
 use crate::devnet::node::Node;
 use crate::devnet::state::{Account, Authority, SecondaryKey, State as ChainState};
@@ -458,7 +460,19 @@ async fn get_account(State(node): State<Arc<Node>>, body: Bytes) -> ApiResult {
                 })
             })
             .collect();
-        let unlimited = json!({"used": 0, "available": -1, "max": -1, "last_usage_update_time": chain.head().block.header.timestamp.to_time_point(), "current_used": 0});
+        let head_time = chain.head().block.header.timestamp.to_time_point();
+        let limit = |used: u64, available: u64, max: u64| json!({"used": used, "available": available, "max": max, "last_usage_update_time": head_time, "current_used": used});
+        let unlimited = json!({"used": 0, "available": -1, "max": -1, "last_usage_update_time": head_time, "current_used": 0});
+        let now = TimePointSec::from_secs(u32::try_from(head_time.as_micros().div_euclid(1_000_000)).unwrap_or(u32::MAX));
+        let (cpu_weight, net_weight, cpu_limit, net_limit) = match system::resources(chain.state(), name, now) {
+            Some(res) => (
+                json!(res.cpu_max_us),
+                json!(res.net_max_bytes),
+                limit(res.cpu_used_us, res.cpu_available_us(), res.cpu_max_us),
+                limit(res.net_used_bytes, res.net_available_bytes(), res.net_max_bytes),
+            ),
+            None => (json!(-1), json!(-1), unlimited.clone(), unlimited),
+        };
         ok(json!({
             "account_name": name,
             "head_block_num": chain.head_num(),
@@ -467,10 +481,10 @@ async fn get_account(State(node): State<Arc<Node>>, body: Bytes) -> ApiResult {
             "last_code_update": account.last_code_update,
             "created": account.creation_date.to_time_point(),
             "ram_quota": -1,
-            "net_weight": -1,
-            "cpu_weight": -1,
-            "net_limit": unlimited.clone(),
-            "cpu_limit": unlimited,
+            "net_weight": net_weight,
+            "cpu_weight": cpu_weight,
+            "net_limit": net_limit,
+            "cpu_limit": cpu_limit,
             "ram_usage": 0,
             "permissions": permissions,
             "total_resources": null,

@@ -405,6 +405,11 @@ fn matrix() -> Vec<(&'static str, String, &'static str)> {
             r#"{ qrpayPaymentInstructions(data: {username: "SUBJECT", kind: INCOME, hash: "00"}) { payload } }"#,
             "ch",
         ),
+        op(
+            "powerupStatus",
+            "{ powerupStatus { spent_today cpu { available } } }",
+            "ch",
+        ),
         op("getAgenda", "{ getAgenda { items { id stage } } }", "ch"),
         op(
             "voteFor",

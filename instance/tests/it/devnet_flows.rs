@@ -770,7 +770,7 @@ fn published_abis_have_the_shape_of_the_real_contracts() -> Result<()> {
     }
     assert_eq!(checked, 7);
 
-    // The system contract: the account-creation actions and the structs they carry. Its other
+    // The system contract: the account-creation actions, `powerup` and the structs they carry. Its other
     // actions lack the binary extensions of the real ones (`memo`, `authorized_by`).
     let path = format!("{ABI_DIR}/eosio.system.abi");
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
@@ -784,6 +784,8 @@ fn published_abis_have_the_shape_of_the_real_contracts() -> Result<()> {
         "permission_level_weight",
         "permission_level",
         "wait_weight",
+        "powerup",
+        "powerup_order",
     ] {
         let find = |abi: &AbiDef| {
             abi.structs
@@ -794,7 +796,7 @@ fn published_abis_have_the_shape_of_the_real_contracts() -> Result<()> {
         assert!(find(&ours).is_some(), "eosio: struct {struct_name}");
         assert_eq!(find(&ours), find(&real), "eosio: struct {struct_name}");
     }
-    for action_name in ["createaccnt", "newaccount"] {
+    for action_name in ["createaccnt", "newaccount", "powerup"] {
         let find = |abi: &AbiDef| {
             abi.actions
                 .iter()

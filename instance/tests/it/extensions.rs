@@ -1,21 +1,26 @@
 //! Extensions on SQLite and PostgreSQL: installing applies an extension's own migrations once,
 //! a configuration is checked field by field and nothing is written when it is refused,
 //! enabling and disabling take effect at once through the API, secrets are never returned,
-//! and block hooks run only for enabled extensions with their failures counted.
+//! and block hooks run only for enabled extensions with their failures counted; `powerup`
+//! tops the cooperative's resources up on the devnet within its daily cap.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 
 use anyhow::{Context as _, ensure};
 use mono_instance::antelope::name::Name;
-use mono_instance::extensions::hooks::{HookMetrics, run_block};
+use mono_instance::chain::api::{ApiOptions, ChainApi};
+use mono_instance::chain::push::{JsonAction, Pusher};
+use mono_instance::devnet::Storage;
+use mono_instance::extensions::hooks::{HookLabels, HookMetrics, run_block};
 use mono_instance::extensions::{
     self, Catalog, DesktopItem, Extension, HookContext, HookError, qrpay,
 };
 use mono_instance::store::Store;
 use serde_json::{Value, json};
 
-use crate::api::{Api, SERVICE_TOKEN, error_code};
+use crate::api::{Api, SERVICE_TOKEN, bootstrap_key, error_code, sync_to};
+use crate::crash::{devnet, loopback, produce};
 use crate::support::two_database_test;
 
 /// Valid `qrpay` requisites.
@@ -257,6 +262,142 @@ two_database_test!(extensions_through_the_api, |urls: [String; 2]| async move {
     store.close().await;
     Ok(())
 });
+
+two_database_test!(
+    powerup_tops_up_the_cooperative_within_its_daily_cap,
+    |urls: [String; 2]| async move {
+        let devnet = devnet(Storage::Ephemeral, loopback()?, loopback()?).await?;
+        let ready = devnet.ready();
+        let coopname = ready.coopname;
+        let chain = ChainApi::new(&ready.http, ApiOptions::default())?;
+        let key = bootstrap_key(&devnet, "voskhod")?;
+        let pusher = Pusher::new(chain.clone(), coopname, key.clone());
+        let eosio = Name::from_str_const("eosio");
+        // The chairman rents for the cooperative once: an account that never rented is
+        // unlimited and is never topped up. 0.1000 AXON rents 100 000 µs of CPU on the devnet.
+        let chairman = Name::from_str_const("chairman");
+        let rent = json!({"payer": chairman, "receiver": coopname, "days": 1,
+                          "payment": "0.1000 AXON", "transfer": true});
+        Pusher::new(chain.clone(), chairman, bootstrap_key(&devnet, "chairman")?)
+            .push(&[JsonAction::new(
+                eosio,
+                Name::from_str_const("powerup"),
+                rent,
+            )])
+            .await?;
+        // Each transaction the cooperative pays for uses CPU: a new permission will do.
+        let auth = json!({"threshold": 1, "keys": [{"key": key.public_key().to_string(), "weight": 1}],
+                          "accounts": [], "waits": []});
+        let new_permission = json!({"account": coopname, "permission": "extra",
+                                    "parent": "active", "auth": auth});
+        let updateauth = Name::from_str_const("updateauth");
+        let cpu = async || -> anyhow::Result<(i64, i64)> {
+            let limit = chain.get_account(coopname).await?.cpu_limit;
+            Ok((limit.available, limit.max))
+        };
+        ensure!(cpu().await? == (100_000, 100_000), "{:?}", cpu().await?);
+
+        let now = Arc::new(AtomicI64::new(86_400 * 20_000 + 3_600));
+        let clock_now = now.clone();
+        let open = async |url: &str| -> anyhow::Result<HookContext> {
+            let clock_now = clock_now.clone();
+            Ok(HookContext {
+                store: Store::open(url).await?,
+                coopname,
+                cooperative: Some(pusher.clone()),
+                clock: Arc::new(move || clock_now.load(Ordering::SeqCst)),
+            })
+        };
+        let ctx = open(&urls[0]).await?;
+        let catalog = Catalog::builtin();
+        let metrics = HookMetrics::default();
+        // Below all of its CPU left, pay 0.1000 AXON; at most 0.2000 AXON a day.
+        let config = json!({"every_blocks": 1, "cpu": {"percent": 100}, "net": {"percent": 0},
+                            "payment": "0.1000 AXON", "days": 1, "daily_cap": "0.2000 AXON"});
+        extensions::install(&ctx.store, &catalog, "powerup", true, Some(config), 1).await?;
+        let mut block = 0;
+        let mut run = async |ctx: &HookContext| -> anyhow::Result<()> {
+            block = produce(&devnet, 1)?;
+            run_block(ctx, &catalog, &metrics, block).await;
+            let failures = metrics
+                .failures
+                .get_or_create(&HookLabels {
+                    extension: "powerup".to_owned(),
+                })
+                .get();
+            ensure!(failures == 0, "the hook failed");
+            Ok(())
+        };
+
+        // Enabled, with all of its CPU left: nothing to do.
+        run(&ctx).await?;
+        ensure!(cpu().await? == (100_000, 100_000));
+        ensure!(ctx.store.powerup_topups(10).await?.is_empty());
+
+        // Low, but disabled: nothing happens.
+        extensions::update(&ctx.store, &catalog, "powerup", Some(false), None, 2).await?;
+        pusher
+            .push(&[JsonAction::new(eosio, updateauth, new_permission)])
+            .await?;
+        ensure!(cpu().await? == (99_900, 100_000));
+        run(&ctx).await?;
+        ensure!(cpu().await? == (99_900, 100_000));
+        ensure!(ctx.store.powerup_topups(10).await?.is_empty());
+
+        // Enabled: topped up (the top-up itself is billed 100 µs, so it stays low).
+        extensions::update(&ctx.store, &catalog, "powerup", Some(true), None, 3).await?;
+        run(&ctx).await?;
+        ensure!(cpu().await? == (199_800, 200_000), "{:?}", cpu().await?);
+        let topups = ctx.store.powerup_topups(10).await?;
+        ensure!(topups.len() == 1, "{topups:?}");
+        ensure!(topups[0].amount == "0.1000 AXON" && topups[0].amount_units == 1_000);
+        ensure!(topups[0].transaction_id.len() == 64 && topups[0].block_num > 0);
+
+        // The second top-up reaches the cap, so the third waits.
+        run(&ctx).await?;
+        ensure!(cpu().await? == (299_700, 300_000), "{:?}", cpu().await?);
+        run(&ctx).await?;
+        ensure!(cpu().await? == (299_700, 300_000), "{:?}", cpu().await?);
+        ensure!(ctx.store.powerup_spent_since(0).await? == 2_000);
+
+        // A restart keeps the day's spending.
+        ctx.store.close().await;
+        let ctx = open(&urls[0]).await?;
+        run(&ctx).await?;
+        ensure!(cpu().await? == (299_700, 300_000), "{:?}", cpu().await?);
+        ensure!(ctx.store.powerup_topups(10).await?.len() == 2);
+
+        // The council sees the same through the API.
+        let lib = produce(&devnet, 2)? - 1;
+        sync_to(&devnet, &ctx.store, lib).await?;
+        let api = Api::start_with(ctx.store.clone(), coopname, Some(pusher.clone())).await?;
+        let (chairman_token, _, _) = api
+            .login("chairman", &bootstrap_key(&devnet, "chairman")?)
+            .await?;
+        let status = api
+            .data(
+                Some(&chairman_token),
+                "{ powerupStatus { daily_cap cpu { used available max } topups { amount } } }",
+                json!({}),
+            )
+            .await?;
+        let status = &status["powerupStatus"];
+        ensure!(
+            status["cpu"] == json!({"used": 300, "available": 299_700, "max": 300_000}),
+            "{status}"
+        );
+        ensure!(status["daily_cap"] == "0.2000 AXON", "{status}");
+        ensure!(status["topups"][1]["amount"] == "0.1000 AXON", "{status}");
+
+        // The next day the cap starts afresh.
+        now.fetch_add(86_400, Ordering::SeqCst);
+        run(&ctx).await?;
+        ensure!(cpu().await? == (399_600, 400_000), "{:?}", cpu().await?);
+        ensure!(ctx.store.powerup_topups(10).await?.len() == 3);
+        ctx.store.close().await;
+        Ok(())
+    }
+);
 
 /// The payer of the pending income `hash` gets its bank transfer as an ST00012 QR code once the
 /// chairman enables `qrpay`: the PNG, read by an independent decoder, carries the payload, and

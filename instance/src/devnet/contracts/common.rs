@@ -50,6 +50,9 @@ pub const CONTRACTS_WHITELIST: [Name; 6] =
 /// (`_root_govern_symbol` upstream).
 pub const GOVERN_SYMBOL_RAW: u64 = u64::from_le_bytes([4, b'R', b'U', b'B', 0, 0, 0, 0]);
 
+/// `AXON` with 4 decimals, the system token rentals are paid in (`_root_symbol` upstream).
+pub const SYSTEM_SYMBOL_RAW: u64 = u64::from_le_bytes([4, b'A', b'X', b'O', b'N', 0, 0, 0]);
+
 /// The `counts` table holding per-scope id counters (`counts_base` rows).
 pub const COUNTS: Name = Name::from_str_const("counts");
 

@@ -1,6 +1,7 @@
 //! The system contract on `eosio`: the native actions nodeos runs before any WASM, as far as
 //! MONO needs them — `newaccount`, `updateauth`, `deleteauth`, `setcode` and `setabi` — and
-//! COOPOS' `createaccnt`, through which the registrator creates the accounts of members.
+//! COOPOS' `createaccnt`, through which the registrator creates the accounts of members, and
+//! `powerup`, which rents CPU and NET.
 //!
 //! `setcode` stores only the hash of the code (the devnet runs native contracts, never WASM);
 //! `setabi` stores the binary `abi_def` that `get_abi`/`get_raw_abi` then serve.
@@ -9,20 +10,40 @@
 //! as the COOPOS system contract does, because nodeos only lets `newaccount`'s `creator`
 //! authorize it and the cooperative that pays is not the creator. The registration fee the
 //! real contract first transfers from the cooperative to `eosio` is not emulated: the devnet
-//! has no token contract and bills no resources.
+//! has no token contract.
+//!
+//! `powerup` rents CPU and NET in a deliberately simple, deterministic model of COOPOS' variant
+//! of the action, where the payer names the `payment` rather than fractions. The whole network
+//! is [`CPU_CAPACITY_US`] of CPU and [`NET_CAPACITY_BYTES`] of NET for [`POWERUP_DAYS`], and
+//! [`FULL_RENT_PRICE`] of the system token rents all of both: a payment rents its share of each.
+//! A payment in another token, below [`MIN_POWERUP_FEE`] or for other `days` is refused.
+//! Each rental is a `powup.order` row, as the real contract keeps them, lasting until
+//! `expires`. The first rental also opens the receiver's `powup.used` row (the devnet's own
+//! table), to which the chain adds the CPU and NET of every transaction the account is billed
+//! for ([`bill`]). An account's `max` is the sum of
+//! its unexpired rentals, `used` what it was billed since its first rental (usage never decays),
+//! and `available` the difference, never below zero ([`resources`]). Nothing is refused for
+//! lack of resources, and accounts that never rented one stay unlimited, so every other flow
+//! behaves as before. Without a token contract the payment is checked but not moved, whatever
+//! `transfer` says.
 
 use sha2::{Digest, Sha256};
 
-use crate::antelope::abi::def::{AbiDef, ActionDef, FieldDef, StructDef, TypeDef};
+use crate::antelope::abi::def::{AbiDef, ActionDef, FieldDef, StructDef, TableDef, TypeDef};
+use crate::antelope::asset::Asset;
 use crate::antelope::binary::{self, Decode, Reader};
 use crate::antelope::checksum::Checksum256;
 use crate::antelope::name::Name;
-use crate::antelope::time::BlockTimestamp;
+use crate::antelope::time::{BlockTimestamp, TimePointSec};
 use crate::antelope::transaction::Action;
-use crate::devnet::contracts::common::{AbiStruct, REGISTRATOR, active, chain_struct};
+use crate::devnet::contracts::common::{
+    AbiStruct, REGISTRATOR, SYSTEM_SYMBOL_RAW, active, chain_struct, now_sec,
+};
 use crate::devnet::contracts::{ApplyContext, Contract, ContractError, check};
 use crate::devnet::error::{ChainError, ChainErrorKind};
-use crate::devnet::state::{ACTIVE, Account, Authority, EOSIO, OWNER, Permission};
+use crate::devnet::state::{
+    ACTIVE, Account, Authority, EOSIO, Journal, OWNER, Permission, Row, RowKey, State,
+};
 
 const NEWACCOUNT: Name = Name::from_str_const("newaccount");
 /// COOPOS' account creation on behalf of a cooperative; only the registrator may call it.
@@ -31,6 +52,24 @@ const UPDATEAUTH: Name = Name::from_str_const("updateauth");
 const DELETEAUTH: Name = Name::from_str_const("deleteauth");
 const SETCODE: Name = Name::from_str_const("setcode");
 const SETABI: Name = Name::from_str_const("setabi");
+/// `eosio::powerup`: rent CPU and NET for a day.
+pub(crate) const POWERUP: Name = Name::from_str_const("powerup");
+/// Rentals, one row per `powerup` under scope `eosio`, as the real contract keeps them.
+const POWUP_ORDER: Name = Name::from_str_const("powup.order");
+/// The devnet's usage ledger: one row (key 0) under the scope of each account that rented.
+const POWUP_USED: Name = Name::from_str_const("powup.used");
+
+/// How long a rental lasts; `days` must say this, as the real contract's configuration does.
+pub const POWERUP_DAYS: u32 = 1;
+/// CPU of the whole network over a rental, in microseconds.
+pub const CPU_CAPACITY_US: u64 = 1_000_000_000;
+/// NET of the whole network over a rental, in bytes.
+pub const NET_CAPACITY_BYTES: u64 = 1_000_000_000;
+/// The payment that rents all of the network's CPU and NET, in the system token's smallest
+/// units (1000.0000 AXON).
+pub const FULL_RENT_PRICE: i64 = 10_000_000;
+/// The smallest payment accepted (`min_powerup_fee`), 0.1000 AXON.
+pub const MIN_POWERUP_FEE: i64 = 1_000;
 
 /// The native system contract.
 #[derive(Debug, Clone, Copy, Default)]
@@ -53,6 +92,63 @@ chain_struct! {
         new_account_name: Name => "name",
         owner: Authority => "authority",
         active: Authority => "authority",
+    }
+}
+
+chain_struct! {
+    /// The data of `powerup`.
+    pub(crate) struct PowerUp = "powerup" {
+        payer: Name => "name",
+        receiver: Name => "name",
+        days: u32 => "uint32",
+        payment: Asset => "asset",
+        transfer: bool => "bool",
+    }
+}
+
+chain_struct! {
+    /// A rental (`powup.order`): the weights are microseconds of CPU and bytes of NET.
+    pub(crate) struct PowupOrder = "powerup_order" {
+        version: u8 => "uint8",
+        id: u64 => "uint64",
+        owner: Name => "name",
+        net_weight: i64 => "int64",
+        cpu_weight: i64 => "int64",
+        ram_bytes: i64 => "int64",
+        expires: TimePointSec => "time_point_sec",
+    }
+}
+
+chain_struct! {
+    /// What an account that rented was billed since its first rental.
+    pub(crate) struct PowupUsed = "powup_used" {
+        cpu_used_us: u64 => "uint64",
+        net_used_bytes: u64 => "uint64",
+    }
+}
+
+/// The CPU and NET of an account that rented some, as `get_account` reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resources {
+    /// CPU billed, in microseconds.
+    pub cpu_used_us: u64,
+    /// CPU of the unexpired rentals, in microseconds.
+    pub cpu_max_us: u64,
+    /// NET billed, in bytes.
+    pub net_used_bytes: u64,
+    /// NET of the unexpired rentals, in bytes.
+    pub net_max_bytes: u64,
+}
+
+impl Resources {
+    /// CPU left, in microseconds.
+    pub fn cpu_available_us(&self) -> u64 {
+        self.cpu_max_us.saturating_sub(self.cpu_used_us)
+    }
+
+    /// NET left, in bytes.
+    pub fn net_available_bytes(&self) -> u64 {
+        self.net_max_bytes.saturating_sub(self.net_used_bytes)
     }
 }
 
@@ -230,6 +326,9 @@ impl Contract for System {
                     "setabi",
                     vec![field("account", "name"), field("abi", "bytes")],
                 ),
+                PowerUp::struct_def(),
+                PowupOrder::struct_def(),
+                PowupUsed::struct_def(),
             ],
             actions: vec![
                 action(CREATEACCNT),
@@ -238,6 +337,23 @@ impl Contract for System {
                 action(DELETEAUTH),
                 action(SETCODE),
                 action(SETABI),
+                action(POWERUP),
+            ],
+            tables: vec![
+                TableDef {
+                    name: POWUP_ORDER,
+                    index_type: "i64".to_owned(),
+                    key_names: Vec::new(),
+                    key_types: Vec::new(),
+                    type_name: "powerup_order".to_owned(),
+                },
+                TableDef {
+                    name: POWUP_USED,
+                    index_type: "i64".to_owned(),
+                    key_names: Vec::new(),
+                    key_types: Vec::new(),
+                    type_name: "powup_used".to_owned(),
+                },
             ],
             ..AbiDef::default()
         }
@@ -254,6 +370,7 @@ impl Contract for System {
             DELETEAUTH => delete_auth(ctx, ctx.data()?),
             SETCODE => set_code(ctx, ctx.data()?),
             SETABI => set_abi(ctx, ctx.data()?),
+            POWERUP => power_up(ctx, ctx.data()?),
             _ => Ok(()),
         }
     }
@@ -407,12 +524,119 @@ fn set_abi(ctx: &mut ApplyContext<'_>, args: SetAbi) -> Result<(), ContractError
     ctx.put_account(account)
 }
 
+/// The share of `capacity` that `payment` (smallest units of the system token) rents.
+pub fn rented(payment: i64, capacity: u64) -> i64 {
+    let weight = i128::from(payment) * i128::from(capacity) / i128::from(FULL_RENT_PRICE);
+    i64::try_from(weight).unwrap_or(i64::MAX)
+}
+
+fn power_up(ctx: &mut ApplyContext<'_>, args: PowerUp) -> Result<(), ContractError> {
+    ctx.require_auth(args.payer)?;
+    check(ctx.is_account(args.receiver), "invalid receiver")?;
+    check(
+        args.days == POWERUP_DAYS,
+        "days doesn't match configuration",
+    )?;
+    check(
+        args.payment.symbol().as_u64() == SYSTEM_SYMBOL_RAW,
+        "payment doesn't match core symbol",
+    )?;
+    check(
+        args.payment.amount() >= MIN_POWERUP_FEE,
+        "calculated fee is below minimum; try powering up with more resources",
+    )?;
+    let id = ctx.available_primary_key(EOSIO, POWUP_ORDER);
+    let expires = TimePointSec::from_secs(
+        now_sec(ctx)
+            .as_secs()
+            .saturating_add(args.days.saturating_mul(86_400)),
+    );
+    let order = PowupOrder {
+        version: 0,
+        id,
+        owner: args.receiver,
+        net_weight: rented(args.payment.amount(), NET_CAPACITY_BYTES),
+        cpu_weight: rented(args.payment.amount(), CPU_CAPACITY_US),
+        ram_bytes: 0,
+        expires,
+    };
+    ctx.emplace(POWUP_ORDER, EOSIO, args.payer, id, &order, Vec::new())?;
+    if ctx
+        .find::<PowupUsed>(EOSIO, args.receiver, POWUP_USED, 0)?
+        .is_none()
+    {
+        let used = PowupUsed {
+            cpu_used_us: 0,
+            net_used_bytes: 0,
+        };
+        ctx.emplace(POWUP_USED, args.receiver, args.payer, 0, &used, Vec::new())?;
+    }
+    Ok(())
+}
+
+fn used_key(account: Name) -> RowKey {
+    RowKey {
+        code: EOSIO,
+        scope: account,
+        table: POWUP_USED,
+        primary_key: 0,
+    }
+}
+
+/// Adds a transaction's CPU and NET to `account`'s usage when it ever rented resources; other
+/// accounts are not billed, as the devnet keeps them unlimited.
+pub fn bill(state: &mut State, journal: &mut Journal, account: Name, cpu_us: u64, net_bytes: u64) {
+    let key = used_key(account);
+    let Some(row) = state.row(&key) else {
+        return;
+    };
+    // The row is only ever written here and by `powerup`, both with `PowupUsed`.
+    let Ok(used) = binary::from_bytes::<PowupUsed>(&row.value) else {
+        return;
+    };
+    let billed = PowupUsed {
+        cpu_used_us: used.cpu_used_us.saturating_add(cpu_us),
+        net_used_bytes: used.net_used_bytes.saturating_add(net_bytes),
+    };
+    let row = Row {
+        payer: row.payer,
+        value: binary::to_bytes(&billed),
+        secondary: row.secondary.clone(),
+    };
+    state.set_row(journal, key, Some(row));
+}
+
+/// The resources of `account` at `now`, or `None` when it never rented any (unlimited).
+pub fn resources(state: &State, account: Name, now: TimePointSec) -> Option<Resources> {
+    let used = binary::from_bytes::<PowupUsed>(&state.row(&used_key(account))?.value).ok()?;
+    let mut resources = Resources {
+        cpu_used_us: used.cpu_used_us,
+        cpu_max_us: 0,
+        net_used_bytes: used.net_used_bytes,
+        net_max_bytes: 0,
+    };
+    let orders = state
+        .table_rows(EOSIO, EOSIO, POWUP_ORDER)
+        .filter_map(|(_, row)| binary::from_bytes::<PowupOrder>(&row.value).ok())
+        .filter(|order| order.owner == account && order.expires > now);
+    for order in orders {
+        let weight = |value: i64| u64::try_from(value).unwrap_or(0);
+        resources.cpu_max_us = resources
+            .cpu_max_us
+            .saturating_add(weight(order.cpu_weight));
+        resources.net_max_bytes = resources
+            .net_max_bytes
+            .saturating_add(weight(order.net_weight));
+    }
+    Some(resources)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::devnet::chain::Chain;
     use crate::devnet::contracts::registrator::registrator_authority;
-    use crate::devnet::fixtures::{ALICE, chain, key, now, signed};
+    use crate::devnet::fixtures::{ALICE, CAROL, chain, key, now, signed};
 
     const DAVE: Name = Name::from_str_const("dave");
 
@@ -506,6 +730,131 @@ mod tests {
             (active_perm.parent, &active_perm.auth),
             (OWNER, &active_auth)
         );
+    }
+
+    /// `powerup` by alice for `receiver`, paying `payment`.
+    fn power_up_action(receiver: Name, payment: &str) -> Action {
+        let data = PowerUp {
+            payer: ALICE,
+            receiver,
+            days: POWERUP_DAYS,
+            payment: payment.parse().expect("an asset"),
+            transfer: true,
+        };
+        Action {
+            account: EOSIO,
+            name: POWERUP,
+            authorization: active(ALICE),
+            data: binary::to_bytes(&data),
+        }
+    }
+
+    fn now_secs(chain: &Chain) -> TimePointSec {
+        let micros = now(chain).as_micros();
+        TimePointSec::from_secs(u32::try_from(micros / 1_000_000).expect("fits"))
+    }
+
+    #[test]
+    fn a_payment_rents_its_share_of_the_network() {
+        assert_eq!(rented(FULL_RENT_PRICE, CPU_CAPACITY_US), 1_000_000_000);
+        assert_eq!(
+            rented(FULL_RENT_PRICE / 1000, NET_CAPACITY_BYTES),
+            1_000_000
+        );
+        assert_eq!(rented(1, CPU_CAPACITY_US), 100);
+        assert_eq!(rented(0, CPU_CAPACITY_US), 0);
+    }
+
+    #[test]
+    fn a_rental_gives_capacity_that_billed_transactions_use() {
+        let mut chain = chain();
+        assert_eq!(resources(chain.state(), CAROL, now_secs(&chain)), None);
+        let input = signed(
+            &chain,
+            vec![power_up_action(CAROL, "1.0000 AXON")],
+            &[&key(2)],
+        );
+        chain.push_transaction(&input, now(&chain)).expect("rented");
+        // Alice signed and paid: carol was not billed for the powerup itself.
+        let rented = resources(chain.state(), CAROL, now_secs(&chain)).expect("carol rented");
+        assert_eq!(
+            rented,
+            Resources {
+                cpu_used_us: 0,
+                cpu_max_us: CPU_CAPACITY_US / 1000,
+                net_used_bytes: 0,
+                net_max_bytes: NET_CAPACITY_BYTES / 1000,
+            }
+        );
+        // A transaction carol authorizes is billed to her.
+        let auth = Authority::single_key(key(7).public_key());
+        let update = Action {
+            account: EOSIO,
+            name: UPDATEAUTH,
+            authorization: active(CAROL),
+            data: [
+                binary::to_bytes(&CAROL),
+                binary::to_bytes(&Name::from_str_const("extra")),
+                binary::to_bytes(&ACTIVE),
+                binary::to_bytes(&auth),
+            ]
+            .concat(),
+        };
+        let input = signed(&chain, vec![update], &[&key(4)]);
+        let pushed = chain.push_transaction(&input, now(&chain)).expect("billed");
+        let used = resources(chain.state(), CAROL, now_secs(&chain)).expect("carol rented");
+        assert_eq!(used.cpu_used_us, u64::from(pushed.trace.cpu_usage_us));
+        assert_eq!(used.net_used_bytes, pushed.trace.net_usage);
+        assert_eq!(
+            used.cpu_available_us(),
+            rented.cpu_max_us - u64::from(pushed.trace.cpu_usage_us)
+        );
+        // Alice never rented for herself and stays unlimited.
+        assert_eq!(resources(chain.state(), ALICE, now_secs(&chain)), None);
+        // The rental ends after its day.
+        let later = TimePointSec::from_secs(now_secs(&chain).as_secs() + 86_400);
+        let expired = resources(chain.state(), CAROL, later).expect("carol rented");
+        assert_eq!((expired.cpu_max_us, expired.cpu_available_us()), (0, 0));
+    }
+
+    #[test]
+    fn powerup_refuses_a_payment_below_the_minimum_and_wrong_terms() {
+        let mut chain = chain();
+        let cases = [
+            (
+                power_up_action(CAROL, "0.0999 AXON"),
+                "calculated fee is below minimum; try powering up with more resources",
+            ),
+            (
+                power_up_action(CAROL, "100.0000 RUB"),
+                "payment doesn't match core symbol",
+            ),
+            (
+                power_up_action(Name::from_str_const("nobody"), "1.0000 AXON"),
+                "invalid receiver",
+            ),
+        ];
+        for (action, message) in cases {
+            let input = signed(&chain, vec![action], &[&key(2)]);
+            let error = chain
+                .push_transaction(&input, now(&chain))
+                .expect_err("refused");
+            assert_eq!(
+                error.message(),
+                format!("assertion failure with message: {message}")
+            );
+        }
+        assert_eq!(resources(chain.state(), CAROL, now_secs(&chain)), None);
+        let input = signed(
+            &chain,
+            vec![power_up_action(CAROL, "0.1000 AXON")],
+            &[&key(2)],
+        );
+        chain
+            .push_transaction(&input, now(&chain))
+            .expect("the minimum is enough");
+        let rented = resources(chain.state(), CAROL, now_secs(&chain)).expect("carol rented");
+        assert_eq!(rented.cpu_max_us, CPU_CAPACITY_US / 10_000);
     }
 
     #[test]
