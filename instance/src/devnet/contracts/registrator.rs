@@ -791,25 +791,14 @@ fn reg_coop(ctx: &mut ApplyContext<'_>, args: RegCoop) -> Result<(), ContractErr
         "Только организация может быть подключена к системе",
     )?;
     let params = args.params;
-    let govern = rub(0)?.symbol();
-    check(
-        params.initial.symbol() == govern && params.minimum.symbol() == govern,
-        "Неверные символы для взносов",
-    )?;
-    check(
-        params.org_initial.symbol() == govern && params.org_minimum.symbol() == govern,
-        "Неверные символы для взносов",
-    )?;
-    check(
+    check_fees(
         [
             params.initial,
             params.minimum,
             params.org_initial,
             params.org_minimum,
-        ]
-        .iter()
-        .all(|asset| asset.amount() > 0),
-        "Вступительный и минимальный паевые взносы должны быть положительными",
+        ],
+        "Неверные символы для взносов",
     )?;
     check(
         params.is_cooperative,
@@ -872,6 +861,21 @@ fn reg_coop(ctx: &mut ApplyContext<'_>, args: RegCoop) -> Result<(), ContractErr
 /// As the contract does: the provider may change any cooperative; otherwise `username` must
 /// authorize and hold the right (the devnet keeps no staff, so only the cooperative itself
 /// does). The registration fees follow their parts.
+/// Refuses fees (an individual's and an organization's entrance fee and minimum share) not in
+/// the governing currency or not positive; `symbol_message` is the contract's wording, which
+/// differs between its actions.
+fn check_fees(fees: [Asset; 4], symbol_message: &str) -> Result<(), ContractError> {
+    let govern = rub(0)?.symbol();
+    check(
+        fees.iter().all(|fee| fee.symbol() == govern),
+        symbol_message,
+    )?;
+    check(
+        fees.iter().all(|fee| fee.amount() > 0),
+        "Вступительный и минимальный паевые взносы должны быть положительными",
+    )
+}
+
 fn update_coop(ctx: &mut ApplyContext<'_>, args: UpdateCoop) -> Result<(), ContractError> {
     if !ctx.has_auth(PROVIDER) {
         require_owner_authority(ctx, args.coopname, args.username)?;
@@ -884,25 +888,14 @@ fn update_coop(ctx: &mut ApplyContext<'_>, args: UpdateCoop) -> Result<(), Contr
         .find(REGISTRATOR, REGISTRATOR, COOPS, args.coopname.as_u64())?
         .ok_or_else(|| ContractError::Assert("Организация не найдена".to_owned()))?;
     check(coop.is_cooperative, "Кооператив не найден")?;
-    let govern = rub(0)?.symbol();
-    check(
-        args.initial.symbol() == govern && args.minimum.symbol() == govern,
-        "Неверные символы взносов",
-    )?;
-    check(
-        args.org_initial.symbol() == govern && args.org_minimum.symbol() == govern,
-        "Неверные символы взносов",
-    )?;
-    check(
+    check_fees(
         [
             args.initial,
             args.minimum,
             args.org_initial,
             args.org_minimum,
-        ]
-        .iter()
-        .all(|asset| asset.amount() > 0),
-        "Вступительный и минимальный паевые взносы должны быть положительными",
+        ],
+        "Неверные символы взносов",
     )?;
     coop.registration = add_assets(args.initial, args.minimum)?;
     coop.initial = args.initial;
