@@ -262,7 +262,7 @@ export default {
   'settings.councilInvited': 'Приглашение задать ключ отправлено по почте: {names}',
   'settings.feesEdit': 'Изменить взносы',
   'settings.feesTitle': 'Взносы по решению общего собрания',
-  'settings.feesSave': 'Записать в блокчейн',
+  'settings.writeOnChain': 'Записать в блокчейн',
   'settings.feeHint': 'В рублях, например 300 или 300,50',
   'settings.feeInvalid': 'Укажите сумму в рублях, не больше двух знаков после запятой',
   'extension.qrpay': 'Реквизиты и QR-код по ГОСТ Р 56042-2014 для оплаты взносов из приложения банка.',

@@ -44,6 +44,14 @@ function assetOf(typed, current) {
   return `${Number(text).toFixed(precision)} ${symbol}`;
 }
 
+/** The buttons of a form whose change the chairman writes on chain. */
+function WriteOrCancel({ write, cancel, onError }) {
+  return html`<div class="actions">
+    <${Action} label=${t('settings.writeOnChain')} action=${write} onError=${onError} />
+    <button type="button" class="secondary" onClick=${cancel}>${t('common.cancel')}</button>
+  </div>`;
+}
+
 /** The fees form: the general meeting's fees, written on chain by the chairman. */
 function FeesForm({ fees, done, cancel }) {
   const [values, setValues] = useState(Object.fromEntries(SET_FEES.map((name) => [name, amountOf(fees[name])])));
@@ -73,10 +81,7 @@ function FeesForm({ fees, done, cancel }) {
         error=${errors[name]} hint=${t('settings.feeHint')} onInput=${(value) => setValues({ ...values, [name]: value })} />`)}
     </div>
     <${Problem} error=${error} />
-    <div class="actions">
-      <${Action} label=${t('settings.feesSave')} action=${save} onError=${setError} />
-      <button type="button" class="secondary" onClick=${cancel}>${t('common.cancel')}</button>
-    </div>
+    <${WriteOrCancel} write=${save} cancel=${cancel} onError=${setError} />
   </form>`;
 }
 
@@ -152,10 +157,7 @@ function CouncilForm({ council, done, cancel }) {
         </fieldset>`
       : html`<div class="actions"><button type="button" class="secondary" onClick=${() => setAdding(true)}>${t('settings.councilAdd')}</button></div>`}
     <${Problem} error=${error} />
-    <div class="actions">
-      <${Action} label=${t('settings.feesSave')} action=${save} onError=${setError} />
-      <button type="button" class="secondary" onClick=${cancel}>${t('common.cancel')}</button>
-    </div>
+    <${WriteOrCancel} write=${save} cancel=${cancel} onError=${setError} />
   </form>`;
 }
 
